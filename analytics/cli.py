@@ -1,0 +1,105 @@
+"""The ``client-health`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(help="Client Health Analytics: complaint history -> churn risk, root causes, reviews.", no_args_is_help=True)
+profile_app = typer.Typer(help="Profiles: how an export maps onto the canonical tables.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+console = Console(stderr=True)
+
+
+@app.command()
+def validate(
+    source: str = typer.Argument(..., help="A folder, a file, or a database URL."),
+    profile: str = typer.Option("generic", "--profile", "-p", help="Shipped profile name or a .toml path."),
+    strict: bool = typer.Option(False, help="Exit non-zero when any row fails."),
+    quarantine: Path = typer.Option(Path("quarantine.csv"), help="Where to write the quarantined rows (CSV)."),
+    html: Path | None = typer.Option(None, help="Also write the load report as an HTML page."),
+) -> None:
+    """Load SOURCE, print what was loaded and quarantined, and write the quarantine."""
+    from analytics.io import LoadError, ProfileError, load_history
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("reading", total=None)
+        try:
+            history = load_history(source, profile, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except (LoadError, ProfileError) as error:
+            console.print(f"[red]error:[/red] {error}", highlight=False, markup=False)
+            raise typer.Exit(2) from error
+    report = history.report
+    table = Table(title=f"Load report (profile {report.profile})")
+    for column in ("table", "source", "rows_read", "rows_loaded", "rows_quarantined", "exact_duplicates"):
+        table.add_column(column, justify="right" if column.startswith(("rows", "exact")) else "left")
+    for row in report.counts.itertuples():
+        table.add_row(row.table, Path(row.source).name, f"{row.rows_read:,}", f"{row.rows_loaded:,}", f"{row.rows_quarantined:,}", f"{row.exact_duplicates:,}")
+    Console().print(table)
+    if len(report.reasons):
+        reasons = Table(title="Quarantine reasons")
+        for column in ("table", "column", "check", "rows", "example"):
+            reasons.add_column(column)
+        for row in report.reasons.itertuples():
+            reasons.add_row(row.table, row.column, row.check, f"{row.rows:,}", row.example)
+        Console().print(reasons)
+    for note in report.notes:
+        Console().print(f"- {note}", highlight=False)
+    history.quarantine.to_csv(quarantine, index=False)
+    Console().print(f"quarantine: {len(history.quarantine):,} problems written to {quarantine}")
+    if html:
+        html.write_text(_page("Load report", history._repr_html_() + report.to_html()), encoding="utf-8")
+        Console().print(f"load report: {html.resolve()}")
+    if strict and report.rows_quarantined:
+        raise typer.Exit(1)
+
+
+@profile_app.command("init")
+def profile_init(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="An export file (CSV, Parquet, Excel)."),
+    table: str = typer.Option("complaints", help="Which canonical table the file holds."),
+    out: Path | None = typer.Option(None, help="Write the draft here instead of printing it."),
+) -> None:
+    """Draft a profile for an unknown export by matching its headers to canonical names."""
+    from analytics.io import draft_profile, load_profile
+    from analytics.io._read import read_sources
+
+    raw = read_sources(file, load_profile("generic"))["complaints"][0]
+    draft = draft_profile([c for c in raw.frame.columns if c != "_row"], table)
+    if out:
+        out.write_text(draft, encoding="utf-8")
+        console.print(f"draft profile written to {out}; check every line before using it")
+    else:
+        typer.echo(draft)
+
+
+@app.command()
+def sample(
+    out: Path = typer.Option(Path("data/sample"), help="Folder to write the sample into."),
+    clients: int = typer.Option(600, help="Number of clients."),
+    seed: int = typer.Option(7, help="Random seed."),
+) -> None:
+    """Rebuild the synthetic sample data (the default call reproduces data/sample exactly)."""
+    from analytics.sample import simulate
+    from analytics.sample._export import SAMPLE_END, SAMPLE_START, write_sample
+
+    history, _ = simulate(clients, SAMPLE_START, SAMPLE_END, random_state=seed)
+    for path in write_sample(history, out):
+        console.print(f"wrote {path}")
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+        "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse;margin:1em 0}"
+        " td,th{border:1px solid #ccc;padding:4px 8px}</style></head>"
+        f"<body><h1>{title}</h1>{body}</body></html>"
+    )
+
+
+def main() -> None:
+    app()

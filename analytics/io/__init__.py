@@ -1,0 +1,19 @@
+"""Loading complaint and resolution exports into the canonical tables."""
+
+from analytics.io._errors import LoadError, ValidationFailed
+from analytics.io._history import History, LoadReport
+from analytics.io._load import load_history
+from analytics.io._profile import Profile, ProfileError, available_profiles, draft_profile, load_profile
+
+__all__ = [
+    "History",
+    "LoadError",
+    "LoadReport",
+    "Profile",
+    "ProfileError",
+    "ValidationFailed",
+    "available_profiles",
+    "draft_profile",
+    "load_history",
+    "load_profile",
+]

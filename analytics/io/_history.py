@@ -1,0 +1,182 @@
+"""``History``: the canonical tables of one business, with what was rejected and why."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analytics.schemas import PRACTICES, empty_table
+
+#: complaint columns only known once the complaint is resolved
+KNOWN_AT_RESOLUTION = (
+    "resolution", "csat", "disputed", "reopen_count", "sla_met", "handling_minutes",
+    "credit_amount", "root_cause_fixed", "followed_up",
+)
+TABLES = ("clients", "complaints", "interactions")
+
+
+@dataclass
+class LoadReport:
+    """What a load read, loaded and quarantined, per table and source."""
+
+    counts: pd.DataFrame  # table, source, rows_read, rows_loaded, rows_quarantined, exact_duplicates
+    unmapped: pd.DataFrame  # table, column, value, rows: values the profile could not map
+    reasons: pd.DataFrame  # table, column, check, rows, example
+    profile: str = "generic"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return int(self.counts["rows_read"].sum())
+
+    @property
+    def rows_quarantined(self) -> int:
+        return int(self.counts["rows_quarantined"].sum())
+
+    def to_markdown(self) -> str:
+        parts = [f"**Load report** (profile `{self.profile}`)", "", self.counts.to_markdown(index=False)]
+        if len(self.reasons):
+            parts += ["", "**Quarantine reasons**", "", self.reasons.to_markdown(index=False)]
+        if len(self.unmapped):
+            parts += ["", "**Values mapped to `other` or left empty**", "", self.unmapped.to_markdown(index=False)]
+        parts += [f"- {note}" for note in self.notes]
+        return "\n".join(parts)
+
+    def to_html(self) -> str:
+        parts = [f"<h4>Load report (profile <code>{html.escape(self.profile)}</code>)</h4>", self.counts.to_html(index=False)]
+        if len(self.reasons):
+            parts += ["<h5>Quarantine reasons</h5>", self.reasons.to_html(index=False)]
+        if len(self.unmapped):
+            parts += ["<h5>Values mapped to <code>other</code> or left empty</h5>", self.unmapped.to_html(index=False)]
+        if self.notes:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
+        return "\n".join(parts)
+
+    _repr_html_ = to_html
+
+    def to_dict(self) -> dict:
+        return {
+            "profile": self.profile,
+            "notes": self.notes,
+            "counts": self.counts.to_dict(orient="records"),
+            "unmapped": self.unmapped.to_dict(orient="records"),
+            "reasons": self.reasons.to_dict(orient="records"),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LoadReport:
+        return cls(
+            counts=pd.DataFrame(data["counts"]),
+            unmapped=pd.DataFrame(data["unmapped"], columns=["table", "column", "value", "rows"]),
+            reasons=pd.DataFrame(data["reasons"], columns=["table", "column", "check", "rows", "example"]),
+            profile=data["profile"],
+            notes=data["notes"],
+        )
+
+
+@dataclass
+class History:
+    """A business's clients, complaints and interactions in canonical form.
+
+    ``quarantine`` has one row per problem found (table, source, row, column, value,
+    reason, and the whole row as exported in ``record``); ``report`` counts what was
+    read, loaded and quarantined.
+    """
+
+    clients: pd.DataFrame
+    complaints: pd.DataFrame
+    interactions: pd.DataFrame = field(default_factory=lambda: empty_table("interactions"))
+    quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+    report: LoadReport | None = None
+    clients_derived: bool = False
+
+    def __repr__(self) -> str:
+        return (
+            f"History({len(self.clients):,} clients, {len(self.complaints):,} complaints, "
+            f"{len(self.interactions):,} interactions, {self.quarantined_rows():,} rows quarantined)"
+        )
+
+    def quarantined_rows(self) -> int:
+        return 0 if self.report is None else self.report.rows_quarantined
+
+    @property
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """First and last complaint opening."""
+        if self.complaints.empty:
+            return None
+        return self.complaints["opened_at"].min(), self.complaints["opened_at"].max()
+
+    def has(self, *columns: str, table: str = "complaints") -> bool:
+        """Whether ``table`` records every one of ``columns`` (a column that is all null is not recorded)."""
+        frame = getattr(self, table)
+        return all(c in frame and frame[c].notna().any() for c in columns)
+
+    def _repr_html_(self) -> str:
+        span = self.span
+        rows = [
+            ("clients", f"{len(self.clients):,}" + (" (derived from complaints)" if self.clients_derived else "")),
+            ("complaints", f"{len(self.complaints):,}"),
+            ("interactions", f"{len(self.interactions):,}"),
+            ("quarantined rows", f"{self.quarantined_rows():,}"),
+        ]
+        if span:
+            rows.append(("complaints opened", f"{span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}"))
+        practices = [p for p in PRACTICES if self.has(p)]
+        rows.append(("handling practices recorded", ", ".join(practices) or "none"))
+        body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<table><caption>History</caption>{body}</table>"
+
+    def as_of(self, moment) -> History:
+        """Everything that was known strictly before ``moment``.
+
+        Complaints opened at or after it disappear; for complaints still unresolved
+        at that moment, the resolution and everything recorded with it is unknown.
+        Clients who had not started are dropped; a client that ended later is active.
+        """
+        moment = pd.Timestamp(moment)
+        moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+        complaints = self.complaints.loc[self.complaints["opened_at"] < moment].copy()
+        for column in ("first_response_at", "resolved_at", "closed_at"):
+            complaints[column] = complaints[column].mask(complaints[column] >= moment)
+        unresolved = complaints["resolved_at"].isna()
+        for column in KNOWN_AT_RESOLUTION:
+            if column in complaints:
+                complaints[column] = complaints[column].mask(unresolved)
+        clients = self.clients
+        if "contract_start" in clients:
+            clients = clients.loc[~(clients["contract_start"] >= moment)]
+        clients = clients.copy()
+        later = (clients["ended_at"] >= moment).fillna(False).astype(bool)
+        clients.loc[later, "status"] = "active"
+        clients["ended_at"] = clients["ended_at"].mask(later)
+        clients["end_reason"] = clients["end_reason"].mask(later)
+        interactions = self.interactions.loc[self.interactions["at"] < moment]
+        return History(clients.reset_index(drop=True), complaints.reset_index(drop=True), interactions.reset_index(drop=True), self.quarantine, self.report, self.clients_derived)
+
+    def save(self, folder) -> Path:
+        """Write the history to a folder of Parquet files (and the report as JSON)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for table in TABLES:
+            getattr(self, table).to_parquet(folder / f"{table}.parquet", index=False)
+        self.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
+        meta = {"clients_derived": self.clients_derived, "report": self.report.to_dict() if self.report else None}
+        (folder / "history.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def read(cls, folder) -> History:
+        """A history written by :meth:`save`."""
+        folder = Path(folder)
+        meta = json.loads((folder / "history.json").read_text(encoding="utf-8"))
+        tables = {t: pd.read_parquet(folder / f"{t}.parquet", dtype_backend="pyarrow") for t in TABLES}
+        return cls(
+            **tables,
+            quarantine=pd.read_parquet(folder / "quarantine.parquet"),
+            report=LoadReport.from_dict(meta["report"]) if meta["report"] else None,
+            clients_derived=meta["clients_derived"],
+        )

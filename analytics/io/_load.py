@@ -1,0 +1,179 @@
+"""``load_history``: any export -> a validated ``History``, with every row accounted for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics.io._errors import ValidationFailed
+from analytics.io._history import History, LoadReport
+from analytics.io._profile import Profile, load_profile
+from analytics.io._read import Progress, is_database_url, iter_tables, read_sources
+from analytics.io._validate import TableResult, _records, empty_quarantine, validate_table
+from analytics.schemas import empty_table
+
+
+def load_history(
+    source: str | Path,
+    profile: str | Path | Profile = "generic",
+    strict: bool = False,
+    *,
+    now=None,
+    progress: Progress | None = None,
+) -> History:
+    """Load a complaint and resolution history into the canonical tables.
+
+    Parameters
+    ----------
+    source : path or database URL
+        A folder of CSV / Parquet / Excel files named after the tables (or as the
+        profile says), a single complaints file, an Excel workbook with one sheet per
+        table, or a SQLAlchemy URL (``sqlite:///f.db``, ``duckdb:///f.duckdb``,
+        ``postgresql+psycopg://user@host/db``; a password comes from the URL or
+        the ``PGPASSWORD`` environment variable, never from a committed file).
+    profile : name, path or Profile
+        How the export maps onto the canonical tables (``generic``, ``cfpb``,
+        ``helpdesk_events`` or a TOML file of your own).
+    strict : bool
+        Raise :class:`ValidationFailed` listing every failure instead of quarantining.
+    now : timestamp, optional
+        Dates after this moment are rejected as being in the future (default: now).
+
+    Returns
+    -------
+    History
+        Every row read is either loaded or in ``history.quarantine`` with its reason.
+
+    Examples
+    --------
+    >>> from analytics.io import load_history
+    >>> history = load_history("data/sample")
+    >>> history.report.rows_read == len(history.clients) + len(history.complaints) + len(history.interactions) + history.report.rows_quarantined
+    True
+    """
+    profile = load_profile(profile)
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC") if pd.Timestamp(now).tzinfo else pd.Timestamp(now, tz="UTC")
+    found = read_sources(source, profile, progress)
+    results: dict[str, list[TableResult]] = {}
+    for table, raw in iter_tables(found):
+        results.setdefault(table, []).append(validate_table(raw, table, profile, now))
+    _unique_across_sources(results)
+
+    clients_derived = "clients" not in results
+    if not clients_derived:
+        known = set(pd.concat([r.loaded["client_id"] for r in results["clients"]]).dropna())
+        for result in results["complaints"]:
+            _reject(result, ~result.loaded["client_id"].isin(known), "client_id", "unknown_reference", "unknown client_id (not in the clients table)")
+    if "interactions" in results:
+        complaint_ids = pd.concat([r.loaded["complaint_id"] for r in results["complaints"]])
+        for result in results["interactions"]:
+            _reject(result, ~result.loaded["complaint_id"].isin(complaint_ids), "complaint_id", "unknown_reference", "unknown complaint_id (no loaded complaint has it)")
+
+    tables = {table: _combine(results.get(table), table) for table in ("clients", "complaints", "interactions")}
+    notes = [f"read with profile {profile.name!r} from {'a database' if is_database_url(source) else Path(source).name}"]
+    if clients_derived:
+        ids = tables["complaints"]["client_id"].dropna().unique()
+        clients = empty_table("clients").reindex(range(len(ids)))
+        clients["client_id"] = pd.array(ids, dtype=clients["client_id"].dtype)
+        tables["clients"] = clients
+        notes.append(f"no clients table: {len(ids):,} clients derived from the complaints' client ids")
+    for table in ("interactions",):
+        if table not in results:
+            notes.append(f"no {table} table in the source")
+
+    quarantine = pd.concat([r.quarantine for rs in results.values() for r in rs] or [empty_quarantine()], ignore_index=True)
+    report = _report(results, quarantine, profile.name, notes)
+    history = History(**tables, quarantine=quarantine, report=report, clients_derived=clients_derived)
+    if strict and len(quarantine):
+        raise ValidationFailed(_strict_message(quarantine, report), quarantine)
+    return history
+
+
+def _combine(results: list[TableResult] | None, table: str) -> pd.DataFrame:
+    if not results:
+        return empty_table(table)
+    frames = [r.loaded for r in results]
+    combined = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return combined.drop(columns=["_row"])
+
+
+def _reject(result: TableResult, mask: pd.Series, column: str, check: str, reason: str) -> None:
+    """Move rows that failed a check across tables from the loaded rows to the quarantine."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return
+    rows = result.loaded.loc[mask]
+    moved = pd.DataFrame({
+        "table": result.table,
+        "source": result.source,
+        "row": rows["_row"].astype("int64").to_numpy(),
+        "column": column,
+        "value": rows[column].astype(str).to_numpy(),
+        "check": check,
+        "reason": reason,
+        "record": _records(rows),
+    })
+    result.quarantine = pd.concat([result.quarantine, moved], ignore_index=True)
+    result.loaded = result.loaded.loc[~mask].reset_index(drop=True)
+    result.rows_loaded -= int(mask.sum())
+
+
+def _unique_across_sources(results: dict[str, list[TableResult]]) -> None:
+    """An id loaded from an earlier file wins over the same id in a later one."""
+    id_column = {"clients": "client_id", "complaints": "complaint_id", "interactions": "interaction_id"}
+    for table, parts in results.items():
+        seen: set = set()
+        for result in parts:
+            ids = result.loaded[id_column[table]]
+            if seen:
+                _reject(result, ids.isin(seen), id_column[table], "duplicate_id", f"duplicate {id_column[table]} (already loaded from an earlier source)")
+            seen |= set(result.loaded[id_column[table]])
+
+
+def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str]) -> LoadReport:
+    counts = pd.DataFrame([
+        {
+            "table": r.table,
+            "source": r.source,
+            "rows_read": r.rows_read,
+            "rows_loaded": r.rows_loaded,
+            "rows_quarantined": r.rows_read - r.rows_loaded,
+            "exact_duplicates": r.exact_duplicates,
+            "encoding": r.encoding or "",
+        }
+        for rs in results.values() for r in rs
+    ])
+    unmapped = pd.DataFrame(
+        [
+            {"table": r.table, "column": column, "value": value, "rows": rows}
+            for rs in results.values() for r in rs
+            for column, values in r.unmapped.items() for value, rows in values.items()
+        ],
+        columns=["table", "column", "value", "rows"],
+    )
+    if len(unmapped):
+        unmapped = unmapped.groupby(["table", "column", "value"], as_index=False)["rows"].sum().sort_values("rows", ascending=False, ignore_index=True)
+    reasons = (
+        quarantine.groupby(["table", "column", "check"], as_index=False)
+        .agg(rows=("row", "size"), example=("reason", "first"))
+        .sort_values("rows", ascending=False, ignore_index=True)
+        if len(quarantine) else pd.DataFrame(columns=["table", "column", "check", "rows", "example"])
+    )
+    return LoadReport(counts=counts, unmapped=unmapped, reasons=reasons, profile=profile, notes=notes)
+
+
+def _strict_message(quarantine: pd.DataFrame, report: LoadReport, limit: int = 1000) -> str:
+    lines = [
+        f"{report.rows_quarantined:,} of {report.rows_read:,} rows failed validation "
+        f"({len(quarantine):,} problems); every one is listed below and in error.quarantine:"
+    ]
+    for item in quarantine.head(limit).itertuples():
+        lines.append(f"  {item.source}, row {item.row}, column {item.column}: {item.value!r}: {item.reason}")
+    if len(quarantine) > limit:
+        lines.append(f"  ... and {len(quarantine) - limit:,} more in error.quarantine")
+    return "\n".join(lines)
+
+
+

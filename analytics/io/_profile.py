@@ -1,0 +1,217 @@
+"""Profiles: how one kind of export maps onto the canonical tables.
+
+A profile is a TOML file; ``analytics/profiles/template.toml`` documents every key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analytics.schemas import MODELS, column_rules
+
+PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
+TABLES = tuple(MODELS)
+
+DEFAULT_TRUE = ("true", "t", "yes", "y", "1")
+DEFAULT_FALSE = ("false", "f", "no", "n", "0")
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used, with what to change in it."""
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """How to fold an event log (one row per state change) into one row per ticket."""
+
+    ticket: str
+    at: str
+    status: str
+    first_response: tuple[str, ...] = ()
+    resolved: tuple[str, ...] = ()
+    closed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableProfile:
+    columns: dict[str, str] = field(default_factory=dict)
+    optional_columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    date_format: str = "ISO8601"
+    timezone: str = "UTC"
+    id_from_row: bool = False
+    files: tuple[str, ...] = ()
+    sql: str | None = None
+    events: EventLog | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str = ""
+    delimiter: str = "auto"
+    encoding: str = "auto"
+    true_values: tuple[str, ...] = DEFAULT_TRUE
+    false_values: tuple[str, ...] = DEFAULT_FALSE
+    tables: dict[str, TableProfile] = field(default_factory=dict)
+    path: Path | None = None
+
+    def table(self, name: str) -> TableProfile:
+        return self.tables.get(name, TableProfile(files=(f"{name}.*",), sql=name))
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles shipped with the package."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.toml") if p.stem != "template")
+
+
+def load_profile(profile: str | Path | Profile) -> Profile:
+    """A shipped profile by name, or a profile TOML file by path."""
+    if isinstance(profile, Profile):
+        return profile
+    path = Path(profile)
+    if not path.suffix:
+        path = PROFILE_DIR / f"{profile}.toml"
+        if not path.exists():
+            raise ProfileError(
+                f"no profile named {profile!r}; shipped profiles: "
+                f"{', '.join(available_profiles())}, or give the path of a .toml file"
+            )
+    if not path.exists():
+        raise ProfileError(f"profile file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(f"profile {path} is not valid TOML: {error}") from error
+    return _parse(raw, path)
+
+
+def _parse(raw: dict, path: Path) -> Profile:
+    known = {"name", "description", "csv", "booleans", *TABLES}
+    unknown = set(raw) - known
+    if unknown:
+        raise ProfileError(f"profile {path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
+    csv = raw.get("csv", {})
+    booleans = raw.get("booleans", {})
+    tables = {name: _parse_table(raw[name], name, path) for name in TABLES if name in raw}
+    return Profile(
+        name=raw.get("name", path.stem),
+        description=raw.get("description", ""),
+        delimiter=csv.get("delimiter", "auto"),
+        encoding=csv.get("encoding", "auto"),
+        true_values=tuple(v.lower() for v in booleans.get("true", DEFAULT_TRUE)),
+        false_values=tuple(v.lower() for v in booleans.get("false", DEFAULT_FALSE)),
+        tables=tables,
+        path=path,
+    )
+
+
+def _parse_table(raw: dict, table: str, path: Path) -> TableProfile:
+    rules = column_rules(table)
+    values = raw.get("values", {})
+    for column in values:
+        if column not in rules or rules[column].allowed is None:
+            raise ProfileError(
+                f"profile {path}: [{table}.values.{column}] maps values of a column with no "
+                f"taxonomy; taxonomy columns of {table}: "
+                f"{', '.join(c for c, r in rules.items() if r.allowed)}"
+            )
+        for export_value, canonical in values[column].items():
+            if canonical not in rules[column].allowed:
+                raise ProfileError(
+                    f"profile {path}: [{table}.values.{column}] maps {export_value!r} to "
+                    f"{canonical!r}, expected {rules[column].expected()}"
+                )
+    events = raw.get("events")
+    dates = raw.get("dates", {})
+    files = raw.get("files", [f"{table}.*"])
+    return TableProfile(
+        columns=dict(raw.get("columns", {})),
+        optional_columns=dict(raw.get("optional_columns", {})),
+        values={c: {str(k).strip().lower(): v for k, v in m.items()} for c, m in values.items()},
+        date_format=dates.get("format", "ISO8601"),
+        timezone=dates.get("timezone", "UTC"),
+        id_from_row=raw.get("id_from") == "row",
+        files=tuple([files] if isinstance(files, str) else files),
+        sql=raw.get("sql", table),
+        events=EventLog(**{k: tuple(v) if isinstance(v, list) else v for k, v in events.items()})
+        if events
+        else None,
+    )
+
+
+def snake_case(header: str) -> str:
+    """``'Consumer consent provided?'`` -> ``'consumer_consent_provided'``."""
+    return re.sub(r"[^0-9a-z]+", "_", header.strip().lower()).strip("_") or "column"
+
+
+def closest(name: str, candidates, n: int = 3) -> list[str]:
+    """The headers most like ``name``, for 'did you mean' messages."""
+    by_key = {snake_case(c): c for c in candidates}
+    matches = difflib.get_close_matches(snake_case(name), list(by_key), n=n, cutoff=0.5)
+    return [by_key[m] for m in matches]
+
+
+# Words exports use for canonical columns, tried when drafting a profile.
+SYNONYMS = {
+    "client_id": ["customer", "account", "company", "organization", "organisation", "client"],
+    "complaint_id": ["ticket id", "case id", "case number", "ticket", "complaint id", "id"],
+    "opened_at": ["created", "created at", "date received", "opened", "submitted", "reported"],
+    "first_response_at": ["first reply", "first response", "first reply time"],
+    "resolved_at": ["solved", "solved at", "resolved", "resolution date"],
+    "closed_at": ["closed", "closed at", "close date"],
+    "channel": ["via", "source", "submitted via", "medium"],
+    "trigger": ["reason", "issue", "type", "cause"],
+    "category_raw": ["category", "product", "topic"],
+    "severity": ["priority", "urgency", "impact"],
+    "text": ["description", "narrative", "body", "comment", "subject"],
+    "resolution": ["company response to consumer", "resolution code", "outcome"],
+    "csat": ["satisfaction", "satisfaction score", "rating"],
+    "disputed": ["consumer disputed", "disputed"],
+    "sla_met": ["timely response", "sla", "within sla"],
+    "team": ["group", "queue", "department"],
+    "agent": ["assignee", "owner", "handled by"],
+    "reopen_count": ["reopens", "reopened"],
+    "handling_minutes": ["time spent", "handle time", "minutes"],
+}
+
+
+def draft_profile(headers: list[str], table: str = "complaints") -> str:
+    """A profile TOML drafted by matching ``headers`` to canonical names.
+
+    Every match is a guess for a person to check; unmatched headers are kept as
+    extra columns and listed in a comment.
+    """
+    rules = column_rules(table)
+    keys = {snake_case(h): h for h in headers}
+    taken: dict[str, str] = {}
+    for canonical in rules:
+        words = [canonical, *SYNONYMS.get(canonical, [])]
+        for word in words:
+            match = difflib.get_close_matches(snake_case(word), [k for k in keys if keys[k] not in taken.values()], n=1, cutoff=0.85)
+            if match:
+                taken[canonical] = keys[match[0]]
+                break
+    lines = [
+        "# Drafted by `client-health profile init`: check every line before using it.",
+        'name = "draft"',
+        "",
+        f"[{table}]",
+        f'files = ["{table}.*"]',
+    ]
+    if "complaint_id" not in taken and table == "complaints":
+        lines.append('id_from = "row"  # no id column found: ids are made from file and row')
+    lines += ["", f"[{table}.columns]  # canonical name = header in the export"]
+    lines += [f'{canonical} = "{header}"' for canonical, header in taken.items()]
+    missing = [c for c, r in rules.items() if r.required and c not in taken]
+    if missing and not (missing == ["complaint_id"] and table == "complaints"):
+        lines.append(f"# REQUIRED and not found: {', '.join(missing)}")
+    rest = [h for h in headers if h not in taken.values()]
+    if rest:
+        lines.append(f"# kept as extra columns: {', '.join(rest)}")
+    lines += ["", f"[{table}.dates]", 'format = "ISO8601"', 'timezone = "UTC"', ""]
+    return "\n".join(lines)

@@ -1,0 +1,435 @@
+"""Map one raw table onto its canonical table, then check every row.
+
+Nothing is dropped: a row that fails a check goes to the quarantine with its source,
+row number, column, value and reason; every other row is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analytics.io._errors import LoadError
+from analytics.io._profile import Profile, TableProfile, closest, snake_case
+from analytics.io._read import RawTable
+from analytics.schemas import ID_COLUMN, ORDERED_AFTER_OPENING, ColumnRule, column_rules
+
+EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")
+QUARANTINE_COLUMNS = ["table", "source", "row", "column", "value", "check", "reason", "record"]
+
+
+@dataclass
+class TableResult:
+    """What became of one source's rows for one table."""
+
+    table: str
+    source: str
+    loaded: pd.DataFrame
+    quarantine: pd.DataFrame
+    rows_read: int
+    rows_loaded: int
+    exact_duplicates: int = 0
+    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)  # column -> raw value -> rows
+    encoding: str | None = None
+
+
+class _Problems:
+    """Row-level failures found so far, as boolean masks over the table's rows."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.items: list[tuple[np.ndarray, str, str, str]] = []  # (mask, column, check, reason)
+        self.any = np.zeros(n, dtype=bool)
+
+    def add(self, mask: np.ndarray, column: str, check: str, reason) -> None:
+        """``reason`` is one text for all rows, or an array with a text for every row."""
+        if mask.any():
+            self.items.append((mask, column, check, reason))
+            self.any |= mask
+
+
+def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestamp) -> TableResult:
+    """Map, coerce and check the rows of one raw table."""
+    spec = profile.table(table)
+    rules = column_rules(table)
+    frame, headers = _map_columns(raw, table, spec, rules)
+    problems = _Problems(len(frame))
+    original = frame  # values as the export wrote them, for the quarantine
+    frame = frame.copy()
+
+    exact = _exact_duplicates(frame, table, spec, problems)
+    unmapped: dict[str, dict[str, int]] = {}
+    for name, rule in rules.items():
+        if name in frame:
+            frame[name] = _coerce(frame[name], rule, spec, profile, problems, unmapped, frame)
+        else:
+            frame[name] = pd.Series(pd.NA, index=frame.index, dtype=rule.dtype)
+    if spec.events is not None:
+        frame, original, problems = _fold_events(frame, original, spec, problems)
+    _check_rows(frame, rules, table, problems, now)
+    _check_ids(frame, table, problems)
+
+    quarantine = _quarantine(original, problems, table, raw.source, headers)
+    if raw.malformed:
+        quarantine = pd.concat([quarantine, _malformed(raw, table)], ignore_index=True)
+    loaded = frame.loc[~problems.any].drop(columns=["_rows"], errors="ignore")
+    # an event-log ticket stands for several export rows
+    weights = frame["_rows"].to_numpy() if "_rows" in frame else np.ones(len(frame), int)
+    return TableResult(
+        table,
+        raw.source,
+        _ordered(loaded, rules),
+        quarantine,
+        rows_read=int(weights.sum()) + len(raw.malformed),
+        rows_loaded=int(weights[~problems.any].sum()),
+        exact_duplicates=exact,
+        unmapped=unmapped,
+        encoding=raw.encoding,
+    )
+
+
+def _ordered(frame: pd.DataFrame, rules: dict[str, ColumnRule]) -> pd.DataFrame:
+    extra = [c for c in frame.columns if c not in rules]  # _row stays until the history is built
+    return frame[[*rules, *extra]].reset_index(drop=True)
+
+
+# --- columns -------------------------------------------------------------------------
+
+
+def _map_columns(raw: RawTable, table: str, spec: TableProfile, rules) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename export headers to canonical names; returns the frame and canonical -> header."""
+    frame = raw.frame
+    present = [c for c in frame.columns if c != "_row"]
+    missing = {canonical: header for canonical, header in spec.columns.items() if header not in present}
+    if missing:
+        lines = [
+            f"  {header!r} (for {canonical})" + (f"; closest headers: {', '.join(map(repr, closest(header, present)))}" if closest(header, present) else "")
+            for canonical, header in missing.items()
+        ]
+        raise LoadError(
+            f"{raw.source}: the profile names column(s) the file lacks:\n" + "\n".join(lines)
+            + f"\nheaders in the file: {', '.join(map(repr, present))}"
+        )
+    headers = {canonical: header for canonical, header in spec.columns.items()}
+    headers.update({c: h for c, h in spec.optional_columns.items() if h in present and c not in headers})
+    taken = set(headers.values())
+    for column in present:  # headers already canonical, in any case or spacing
+        key = snake_case(column)
+        if column not in taken and key in rules and key not in headers:
+            headers[key] = column
+            taken.add(column)
+    renames = {header: canonical for canonical, header in headers.items()}
+    for column in present:
+        if column not in taken:
+            name = snake_case(column)
+            renames[column] = name if name not in rules and name not in renames.values() else f"export_{name}"
+    if len(set(renames.values())) != len(renames):
+        raise LoadError(f"{raw.source}: two headers map onto the same column name: {renames}")
+    frame = frame.rename(columns=renames)
+    id_column = ID_COLUMN[table]
+    if spec.id_from_row and id_column not in frame:
+        stem = raw.source.rsplit("/", 1)[-1]
+        frame[id_column] = pd.array([f"{stem}:{r}" for r in frame["_row"]], dtype=pd.ArrowDtype(pa.string()))
+        headers[id_column] = "(row number)"
+    required = [c for c, r in rules.items() if r.required and c not in frame]
+    if spec.events is not None:
+        required = [c for c in required if c not in ("opened_at",)]
+    if required:
+        hints = []
+        for column in required:
+            near = closest(column, present)
+            hints.append(f"  {column}" + (f": closest headers {', '.join(map(repr, near))}" if near else ""))
+        raise LoadError(
+            f"{raw.source}: required column(s) missing for the {table} table:\n" + "\n".join(hints)
+            + f"\nheaders in the file: {', '.join(map(repr, present))}"
+            + "\nmap them in the profile's [" + table + ".columns] (`client-health profile init FILE` drafts one)"
+        )
+    return frame, headers
+
+
+def _coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Profile, problems: _Problems, unmapped, frame) -> pd.Series:
+    arrow = _arrow_type(values)
+    mapping = spec.values.get(rule.name)
+    if mapping and rule.allowed is None:
+        lowered = values.astype(pd.ArrowDtype(pa.string())).str.strip().str.lower()
+        values = lowered.map(lambda v: str(mapping.get(v, v)) if v is not pd.NA else v).astype(pd.ArrowDtype(pa.string()))
+        arrow = pa.string()
+    kind = rule.kind
+    if kind == "string":
+        if rule.allowed is not None:
+            return _map_taxonomy(values, rule, mapping or {}, problems, unmapped, frame)
+        text = values.astype(pd.ArrowDtype(pa.string()))
+        text = text.str.strip()
+        return text.mask(text == "")
+    if kind == "timestamp":
+        return _coerce_timestamp(values, arrow, rule, spec, problems)
+    if kind == "bool":
+        return _coerce_bool(values, arrow, rule, profile, problems)
+    return _coerce_number(values, arrow, rule, problems)
+
+
+def _arrow_type(values: pd.Series) -> pa.DataType:
+    if isinstance(values.dtype, pd.ArrowDtype):
+        return values.dtype.pyarrow_dtype
+    return pa.array(values.head(0)).type if len(values) == 0 else pa.Array.from_pandas(values.head(1000)).type
+
+
+def _true(condition: pd.Series) -> np.ndarray:
+    """A nullable boolean Series as a plain mask: unknown counts as false."""
+    return np.asarray(condition.fillna(False), dtype=bool)
+
+
+def _failed(before: pd.Series, after: pd.Series) -> np.ndarray:
+    return np.asarray(before.notna() & after.isna(), dtype=bool)
+
+
+def _coerce_timestamp(values, arrow, rule, spec, problems) -> pd.Series:
+    if pa.types.is_timestamp(arrow):
+        parsed = values
+        if arrow.tz is None:
+            parsed = parsed.astype(pd.ArrowDtype(pa.timestamp("us"))).dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="shift_forward")
+    elif pa.types.is_date(arrow):
+        parsed = values.astype(pd.ArrowDtype(pa.timestamp("us"))).dt.tz_localize(spec.timezone)
+    else:
+        text = values.astype(pd.ArrowDtype(pa.string())).str.strip()
+        text = text.mask(text == "")
+        parsed = pd.to_datetime(text, format=spec.date_format, errors="coerce", utc=spec.timezone == "UTC")
+        if parsed.dt.tz is None:
+            parsed = parsed.dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="shift_forward")
+        expected = "ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00Z" if spec.date_format == "ISO8601" else spec.date_format
+        problems.add(_failed(text, parsed), rule.name, "unparseable", f"not a valid date (expected {expected})")
+    parsed = parsed.dt.tz_convert("UTC") if hasattr(parsed, "dt") else parsed
+    return parsed.astype(rule.dtype)
+
+
+def _coerce_bool(values, arrow, rule, profile, problems) -> pd.Series:
+    if pa.types.is_boolean(arrow):
+        return values.astype(rule.dtype)
+    text = values.astype(pd.ArrowDtype(pa.string())).str.strip().str.lower()
+    if pa.types.is_floating(arrow):
+        text = text.str.replace(r"\.0$", "", regex=True)
+    text = text.mask(text == "")
+    true = text.isin(profile.true_values)
+    false = text.isin(profile.false_values)
+    result = pd.Series(pd.NA, index=values.index, dtype=rule.dtype)
+    result[true.fillna(False).astype(bool)] = True
+    result[false.fillna(False).astype(bool)] = False
+    spelled = f"{'/'.join(profile.true_values[:3])} or {'/'.join(profile.false_values[:3])}"
+    problems.add(_failed(text, result), rule.name, "unparseable", f"not a yes/no value (expected {spelled})")
+    return result
+
+
+def _coerce_number(values, arrow, rule, problems) -> pd.Series:
+    if pa.types.is_integer(arrow) or (pa.types.is_floating(arrow) and rule.kind == "float"):
+        return values.astype(rule.dtype)
+    if pa.types.is_floating(arrow) or pa.types.is_decimal(arrow):
+        numbers = values.astype(pd.ArrowDtype(pa.float64()))
+    else:
+        text = values.astype(pd.ArrowDtype(pa.string())).str.strip().str.replace(",", "", regex=False)
+        text = text.mask(text == "")
+        numbers = pd.to_numeric(text, errors="coerce").astype(pd.ArrowDtype(pa.float64()))
+        problems.add(_failed(text, numbers), rule.name, "unparseable", f"not a number (expected {rule.expected()})")
+    if rule.kind == "int":
+        fractional = (numbers.notna() & (numbers != numbers.round())).fillna(False)
+        problems.add(np.asarray(fractional, dtype=bool), rule.name, "unparseable", f"not a whole number (expected {rule.expected()})")
+        numbers = numbers.mask(fractional).round()
+    return numbers.astype(rule.dtype)
+
+
+def _map_taxonomy(values, rule: ColumnRule, mapping: dict, problems, unmapped, frame) -> pd.Series:
+    """Export values -> the taxonomy; an unknown value becomes ``other`` (or null) and is counted."""
+    text = values.astype(pd.ArrowDtype(pa.string()))
+    if bool(text.isin(rule.allowed).sum() == text.notna().sum()) and not mapping:
+        return text  # already canonical: the fast path for large clean exports
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    mapped = []
+    for value in uniques:
+        key = str(value).strip().lower()
+        target = mapping.get(key, key if key in rule.allowed else None)
+        if target is None:
+            target = "other" if "other" in rule.allowed else None
+            counts = unmapped.setdefault(rule.name, {})
+            counts[str(value)] = int((text == value).sum())
+        mapped.append(target)
+    lookup = np.array(mapped + [None], dtype=object)
+    result = pd.Series(lookup[codes], index=values.index).astype(rule.dtype)
+    if rule.name in unmapped:
+        category_free = "category_raw" not in frame or frame["category_raw"].isna().all()
+        frame["category_raw" if rule.name == "trigger" and category_free else f"{rule.name}_raw"] = text
+    return result
+
+
+# --- rows ------------------------------------------------------------------------------
+
+
+def _check_rows(frame: pd.DataFrame, rules: dict[str, ColumnRule], table: str, problems: _Problems, now) -> None:
+    failed_columns = {}
+    for mask, column, _, _ in problems.items:
+        failed_columns[column] = failed_columns.get(column, np.zeros(problems.n, bool)) | mask
+    for name, rule in rules.items():
+        column = frame[name]
+        already = failed_columns.get(name, np.zeros(problems.n, bool))
+        if rule.required:
+            problems.add(np.asarray(column.isna(), bool) & ~already, name, "missing_required", f"missing required value (expected {rule.expected()})")
+        if rule.minimum is not None:
+            problems.add(_true(column < rule.minimum), name, "out_of_range", f"out of range (expected {rule.expected()})")
+        if rule.maximum is not None:
+            problems.add(_true(column > rule.maximum), name, "out_of_range", f"out of range (expected {rule.expected()})")
+        if rule.kind == "timestamp" and name != "contract_end":
+            problems.add(_true(column > now), name, "future_date", f"date in the future (after the load time {now:%Y-%m-%d %H:%M} UTC)")
+        if rule.kind == "timestamp":
+            problems.add(_true(column < EARLIEST), name, "implausible_date", "date before 1970, most likely a placeholder")
+    if table == "complaints":
+        for name in ORDERED_AFTER_OPENING:
+            problems.add(_true(frame[name] < frame["opened_at"]), name, "order", f"{name} is before opened_at")
+    if table == "clients":
+        problems.add(_true(frame["contract_end"] < frame["contract_start"]), "contract_end", "order", "contract_end is before contract_start")
+
+
+def _exact_duplicates(frame: pd.DataFrame, table: str, spec: TableProfile, problems: _Problems) -> int:
+    """Rows identical in every exported column to an earlier row: quarantined, counted apart."""
+    id_column = ID_COLUMN[table]
+    columns = [c for c in frame.columns if c != "_row" and not (spec.id_from_row and c == id_column)]
+    if not columns or len(frame) < 2:
+        return 0
+    if id_column in frame and not spec.id_from_row and spec.events is None:
+        ids = pa.array(frame[id_column])
+        if pc.count_distinct(ids, mode="all").as_py() == len(ids):
+            return 0  # unique ids: no row can repeat another
+    hashes = pd.util.hash_pandas_object(frame[columns].astype(str), index=False)
+    repeated = hashes.duplicated(keep="first").to_numpy()
+    if repeated.any():
+        first_row = frame["_row"].groupby(hashes.to_numpy()).transform("first")
+        reasons = "exact duplicate of row " + first_row.astype(str).to_numpy(dtype=object)
+        problems.add(repeated, "(all columns)", "exact_duplicate", reasons)
+    return int(repeated.sum())
+
+
+def _check_ids(frame: pd.DataFrame, table: str, problems: _Problems) -> None:
+    """A second row with an id already used (and not an exact duplicate) is quarantined."""
+    id_column = ID_COLUMN[table]
+    ids = frame[id_column]
+    usable = ~problems.any & np.asarray(ids.notna(), bool)
+    repeated = np.zeros(len(frame), bool)
+    repeated[usable] = ids[usable].duplicated(keep="first").to_numpy()
+    if repeated.any():
+        first = frame.loc[usable].groupby(id_column, sort=False)["_row"].first()
+        first_rows = ids.map(first).astype(str).to_numpy(dtype=object)
+        reasons = f"duplicate {id_column} (first seen at row " + first_rows + "; that row was kept)"
+        problems.add(repeated, id_column, "duplicate_id", reasons)
+
+
+# --- event logs --------------------------------------------------------------------------
+
+
+def _fold_events(frame, original, spec: TableProfile, problems: _Problems):
+    """One row per ticket from one row per state change.
+
+    ``opened_at`` is the first event, ``first_response_at`` the first event in a
+    first-response status, ``resolved_at`` / ``closed_at`` the last event in those
+    statuses, and ``reopen_count`` counts moves out of a resolved status. Other
+    columns take the ticket's latest non-empty value. ``_rows`` counts the events a
+    ticket stands for, so that every event row stays accounted for.
+    """
+    log = spec.events
+    bad_events = problems.any.copy()
+    events = frame.loc[~bad_events].copy()
+    events["_status"] = events[log.status].astype(str).str.strip().str.lower()
+    events = events.sort_values([log.ticket, log.at, "_row"], kind="stable")
+    grouped = events.groupby(log.ticket, sort=False)
+
+    def first_at(statuses):
+        hit = events.loc[events["_status"].isin([s.lower() for s in statuses])]
+        return hit.groupby(log.ticket)[log.at].min()
+
+    def last_at(statuses):
+        hit = events.loc[events["_status"].isin([s.lower() for s in statuses])]
+        return hit.groupby(log.ticket)[log.at].max()
+
+    tickets = grouped.last()  # latest non-empty value of every column
+    tickets["_row"] = grouped["_row"].first()
+    tickets["_rows"] = grouped.size()
+    tickets["opened_at"] = grouped[log.at].min()
+    tickets["first_response_at"] = first_at(log.first_response)
+    resolved = [s.lower() for s in log.resolved]
+    was_resolved = events["_status"].isin(resolved)
+    left_resolved = was_resolved.groupby(events[log.ticket]).shift(1, fill_value=False) & ~was_resolved & ~events["_status"].isin([s.lower() for s in log.closed])
+    tickets["reopen_count"] = left_resolved.groupby(events[log.ticket]).sum().astype("int64")
+    latest_resolution = last_at(log.resolved)
+    tickets["resolved_at"] = latest_resolution.where(~_reopened_after(events, log, latest_resolution))
+    tickets["closed_at"] = last_at(log.closed)
+    tickets = tickets.drop(columns=["_status"]).reset_index()
+    for column in ("opened_at", "first_response_at", "resolved_at", "closed_at"):
+        tickets[column] = tickets[column].astype(frame["opened_at"].dtype)
+    tickets["reopen_count"] = tickets["reopen_count"].astype(frame["reopen_count"].dtype)
+    tickets = tickets[[c for c in frame.columns if c in tickets] + ["_rows"]]
+
+    # events that failed their own checks stay in the quarantine as events
+    bad = frame.loc[bad_events]
+    bad = bad.assign(_rows=1)
+    folded = pd.concat([bad, tickets], ignore_index=True)
+    folded_original = pd.concat([original.loc[bad_events], original.loc[original["_row"].isin(tickets["_row"])].set_index("_row").loc[tickets["_row"]].reset_index()], ignore_index=True)
+    kept = _Problems(len(folded))
+    for mask, column, check, reason in problems.items:
+        kept.add(np.concatenate([mask[bad_events], np.zeros(len(tickets), bool)]), column, check, reason)
+    return folded, folded_original, kept
+
+
+def _reopened_after(events, log, latest_resolution) -> pd.Series:
+    """Tickets whose last event is not a resolved or closed status: open again."""
+    final_status = events.groupby(log.ticket)["_status"].last()
+    done = [s.lower() for s in (*log.resolved, *log.closed)]
+    return ~final_status.reindex(latest_resolution.index).isin(done)
+
+
+# --- the quarantine ----------------------------------------------------------------------
+
+
+def _quarantine(original: pd.DataFrame, problems: _Problems, table: str, source: str, headers: dict[str, str]) -> pd.DataFrame:
+    if not problems.items:
+        return empty_quarantine()
+    parts = []
+    for mask, column, check, reason in problems.items:
+        rows = original.loc[mask]
+        header = headers.get(column, column)
+        values = rows[column].astype(str) if column in rows else pd.Series("", index=rows.index)
+        label = column if header == column else f"{column} ({header})"
+        parts.append(pd.DataFrame({
+            "table": table,
+            "source": source,
+            "row": rows["_row"].astype("int64").to_numpy(),
+            "column": label,
+            "value": values.to_numpy(),
+            "check": check,
+            "reason": reason[mask] if isinstance(reason, np.ndarray) else reason,
+            "record": _records(rows),
+        }))
+    return pd.concat(parts, ignore_index=True).sort_values(["row", "column"], kind="stable", ignore_index=True)
+
+
+def _records(rows: pd.DataFrame) -> list[str]:
+    """Each quarantined row as the export had it (JSON), so that nothing is lost."""
+    data = rows.drop(columns=["_row", "_rows"], errors="ignore").astype(str).replace({"<NA>": None, "NaT": None})
+    return [json.dumps(r, ensure_ascii=False) for r in data.to_dict(orient="records")]
+
+
+def _malformed(raw: RawTable, table: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "table": table,
+        "source": raw.source,
+        "row": [r for r, _, _ in raw.malformed],
+        "column": "(whole row)",
+        "value": [text for _, text, _ in raw.malformed],
+        "check": "malformed_row",
+        "reason": [reason for _, _, reason in raw.malformed],
+        "record": [json.dumps({"text": text}) for _, text, _ in raw.malformed],
+    })
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "row" else "object") for c in QUARANTINE_COLUMNS})

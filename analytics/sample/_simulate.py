@@ -1,0 +1,505 @@
+"""A simulated service business whose hidden truth is known.
+
+The generative model, week by week over ``[start, end)``:
+
+1. **Clients** belong to a segment (``smb``, ``mid_market``, ``enterprise``) that sets
+   annual value and complaint rate. Contracts run in 12-month terms from
+   ``contract_start`` with a notice period of 30, 60 or 90 days. A latent health
+   (standard normal) drifts as a slow random walk. 3% of clients are planted
+   *abusive* (angry and abusive contacts, much longer handling) and 5% *unprofitable*
+   (low value, many complaints).
+2. **Complaints** arrive as a Poisson process whose weekly rate rises as health falls
+   (x exp(-0.5 health)), x2.5 for abusive and x2.5 for unprofitable clients. Each has
+   a true trigger (from the client's own mix of the eight triggers), a channel (4% public
+   social media), a severity 1-4 (technical failures run more severe), a team and agent.
+3. **Handling practices** are used with a probability set by the team (teams differ),
+   rising with severity, so practices are confounded with severity. ``apologized`` is
+   the exception: it is used mostly on mild, non-technical complaints and has no effect
+   at all, so a naive comparison makes it look helpful. ``offered_options`` has no effect
+   either. ``moved_private`` only applies to public complaints.
+4. **Outcomes** of each complaint follow logistic models with the planted coefficients
+   in :data:`EFFECTS`: a *scheduled repeat* (the same trigger comes back within 90 days
+   of resolution; technical failures and severe complaints more often; fixing the root
+   cause prevents it most), a *dispute*, and CSAT (ordered logit; P(CSAT >= 4) is the
+   reported scale). Resolution type, response and resolution times, SLA, reopens,
+   escalation, handling minutes and credits follow from severity, trigger and practices.
+5. **Churn**: each complaint adds to the client's *burden* (more for severe, unresolved,
+   repeated and slow complaints; less with the practices that help, by
+   ``exp(EFFECTS[practice]["churn"])``); burden decays by 7% a week. The weekly churn
+   hazard is ``0.0012 * exp(0.8 * burden - 0.4 * health + 1.2 * in_notice_window)``,
+   where the notice window is the notice period before each renewal date. The business
+   ends relationships itself (``ended_by_us``) with planted abusive or unprofitable
+   clients after a year, at 1.5% a week.
+6. **Text** per trigger from fragment pools; 6% carry an e-mail address or phone
+   number. The recorded trigger is missing for 8% of complaints and wrong for 6%.
+
+:class:`Truth` keeps what was planted: effects on each scale, each client's weekly
+burden and health (so the true churn probability at any cutoff can be computed),
+each complaint's true trigger, and which clients are abusive or unprofitable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.io import History
+from analytics.sample._text import complaint_texts
+from analytics.schemas import MODELS, column_rules
+from analytics.taxonomy import Practice, Trigger
+
+TRIGGERS = np.array([t.value for t in Trigger])
+PRACTICES = [p.value for p in Practice]
+SEGMENTS = np.array(["smb", "mid_market", "enterprise"])
+SEGMENT_SHARE = [0.55, 0.30, 0.15]
+SEGMENT_VALUE = np.array([12_000.0, 60_000.0, 250_000.0])  # median annual value
+SEGMENT_RATE = np.array([0.18, 0.26, 0.38])  # complaints a week at health 0
+CHANNELS = np.array(["email", "phone", "chat", "web", "in_person", "social_public"])
+CHANNEL_SHARE = [0.34, 0.24, 0.18, 0.15, 0.05, 0.04]
+TEAMS = np.array(["Support North", "Support South", "Tier 2", "Billing Desk", "Field Service", "Social Care"])
+SLA_HOURS = np.array([48.0, 24.0, 8.0, 4.0])  # first response due, by severity 1-4
+DECAY = 0.93
+BURDEN_COEF, HEALTH_COEF, NOTICE_COEF, BASE_HAZARD = 0.8, 0.4, 1.2, 0.0012
+EXIT_HAZARD = 0.015
+
+#: Planted effect of each practice, on the logit (repeat, dispute, csat) or as a log
+#: multiplier of the complaint's churn burden (churn). Zero means no effect.
+EFFECTS = {
+    "listened_validated": {"repeat": 0.0, "dispute": -0.5, "csat": 0.6, "churn": -0.2},
+    "apologized": {"repeat": 0.0, "dispute": 0.0, "csat": 0.0, "churn": 0.0},
+    "took_ownership": {"repeat": -0.3, "dispute": -0.6, "csat": 0.4, "churn": -0.2},
+    "offered_options": {"repeat": 0.0, "dispute": 0.0, "csat": 0.0, "churn": 0.0},
+    "set_expectations": {"repeat": -0.2, "dispute": -0.7, "csat": 0.3, "churn": -0.1},
+    "root_cause_fixed": {"repeat": -1.4, "dispute": -0.3, "csat": 0.3, "churn": -0.5},
+    "followed_up": {"repeat": -0.6, "dispute": -0.2, "csat": 0.5, "churn": -0.4},
+    "moved_private": {"repeat": 0.0, "dispute": -0.8, "csat": 0.4, "churn": -0.3},
+}
+# how likely each practice is used: base logit, change per severity step
+USAGE = {
+    "listened_validated": (0.6, 0.35),
+    "apologized": (0.4, -0.6),
+    "took_ownership": (-0.2, 0.4),
+    "offered_options": (-0.4, 0.4),
+    "set_expectations": (-0.1, 0.3),
+    "root_cause_fixed": (-0.6, 0.5),
+    "followed_up": (-0.5, 0.4),
+    "moved_private": (0.3, 0.3),
+}
+REPEAT_BASE = -1.2
+REPEAT_TRIGGER = {"technical_failure": 0.8, "billing": 0.2, "product_quality": 0.3}
+DISPUTE_BASE = -1.4
+CSAT_CUTS = np.array([-2.2, -1.0, 0.2, 1.6])  # ordered logit: CSAT > k for k = 1..4
+REPEAT_WINDOW_DAYS = 90
+
+
+@dataclass
+class Truth:
+    """What the simulator planted.
+
+    Attributes
+    ----------
+    effects : DataFrame
+        One row per practice and outcome: ``coefficient`` on the simulator's scale and
+        ``ate``, the average effect on the outcome probability over all complaints
+        (repeat within 90 days, dispute, P(CSAT >= 4), churn within 180 days).
+    complaint_trigger : Series
+        The true trigger of every complaint, by complaint id.
+    abusive, unprofitable : set of client ids
+    """
+
+    effects: pd.DataFrame
+    complaint_trigger: pd.Series
+    abusive: set
+    unprofitable: set
+    start: pd.Timestamp
+    client_ids: np.ndarray
+    burden: np.ndarray  # clients x weeks, at the start of each week
+    health: np.ndarray  # clients x weeks
+    renewal_month_day: np.ndarray  # contract start per client, for renewal dates
+    notice_days: np.ndarray
+    alive: np.ndarray  # clients x weeks: active at the start of the week
+
+    def churn_probability(self, cutoff, horizon: str = "90D") -> pd.Series:
+        """The true probability that each client active at ``cutoff`` churns within ``horizon``.
+
+        The hazard projected from the state at the cutoff: the burden decays as it
+        would with no new complaints, health stays where it is, renewal windows come
+        when the contract says. Clients not active at the cutoff are left out.
+        """
+        cutoff = _utc(cutoff)
+        week = int((cutoff - self.start).days // 7)
+        weeks = max(1, int(round(pd.Timedelta(horizon).days / 7)))
+        week = min(max(week, 0), self.burden.shape[1] - 1)
+        alive = self.alive[:, week]
+        steps = np.arange(weeks)
+        burden = self.burden[alive, week][:, None] * DECAY ** steps[None, :]
+        dates = cutoff + pd.to_timedelta(7 * steps, unit="D")
+        notice = _in_notice_window(self.renewal_month_day[alive], self.notice_days[alive], dates)
+        hazard = BASE_HAZARD * np.exp(BURDEN_COEF * burden - HEALTH_COEF * self.health[alive, week][:, None] + NOTICE_COEF * notice)
+        return pd.Series(1 - np.exp(-hazard.sum(axis=1)), index=pd.Index(self.client_ids[alive], name="client_id"), name="true_churn_probability")
+
+
+def _utc(moment) -> pd.Timestamp:
+    moment = pd.Timestamp(moment)
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _in_notice_window(contract_start: np.ndarray, notice_days: np.ndarray, dates) -> np.ndarray:
+    """clients x dates: whether the date falls in the notice period before a renewal."""
+    start_days = contract_start.astype("datetime64[D]").astype(np.int64)[:, None]
+    day = np.asarray(pd.DatetimeIndex(dates).tz_localize(None).values.astype("datetime64[D]").astype(np.int64))[None, :]
+    into_term = (day - start_days) % 365
+    return ((365 - into_term) <= notice_days[:, None]) & (day >= start_days)
+
+
+def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_state=0) -> tuple[History, Truth]:
+    """Simulate a service business; see the module docstring for the model.
+
+    Examples
+    --------
+    >>> history, truth = simulate(n_clients=50, random_state=1)
+    >>> set(history.clients["status"]) <= {"active", "churned", "ended_by_us"}
+    True
+    """
+    rng = np.random.default_rng(random_state)
+    start, end = _utc(start), _utc(end)
+    n_weeks = int((end - start).days // 7)
+    n = n_clients
+
+    # --- clients ---
+    segment = rng.choice(3, n, p=SEGMENT_SHARE)
+    annual_value = SEGMENT_VALUE[segment] * rng.lognormal(0, 0.5, n)
+    abusive = rng.random(n) < 0.03
+    unprofitable = ~abusive & (rng.random(n) < 0.05)
+    annual_value[unprofitable] = SEGMENT_VALUE[0] * rng.uniform(0.15, 0.4, unprofitable.sum())
+    start_day = np.where(rng.random(n) < 0.7, rng.uniform(-3 * 365, 0, n), rng.uniform(0, (end - start).days - 120, n))
+    contract_start = (start.tz_localize(None).to_datetime64() + (start_day * 86400).astype("timedelta64[s]")).astype("datetime64[D]")
+    notice_days = rng.choice([30, 60, 90], n, p=[0.5, 0.3, 0.2])
+    health = rng.normal(0, 1, n)
+    trigger_mix = rng.dirichlet(np.full(len(TRIGGERS), 0.8), n)
+    trigger_mix[:, list(TRIGGERS).index("other")] *= 0.3
+    trigger_cum = np.cumsum(trigger_mix / trigger_mix.sum(1, keepdims=True), axis=1)
+    rate_mult = np.exp(0.0) * np.where(abusive, 2.5, 1.0) * np.where(unprofitable, 2.5, 1.0)
+    team_skill = rng.normal(0, 0.5, (len(TEAMS), len(PRACTICES)))
+    team_of_segment = np.array([[0.4, 0.3, 0.05, 0.15, 0.05, 0.05], [0.3, 0.3, 0.15, 0.1, 0.1, 0.05], [0.15, 0.15, 0.35, 0.1, 0.2, 0.05]])
+
+    ended = np.zeros(n, bool)
+    ended_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    status = np.full(n, "active", dtype=object)
+    burden = np.zeros(n)
+    burden_hist = np.zeros((n, n_weeks), np.float32)
+    health_hist = np.zeros((n, n_weeks), np.float32)
+    alive_hist = np.zeros((n, n_weeks), bool)
+    pending = {"client": np.array([], int), "trigger": np.array([], int), "week": np.array([], int), "parent": np.array([], int)}
+    batches = []
+    start_s = start.tz_localize(None).to_datetime64().astype("datetime64[s]")
+    contract_start_s = contract_start.astype("datetime64[s]")
+    complaint_count = 0
+
+    for week in range(n_weeks):
+        week_start = start_s + np.timedelta64(7 * 86400 * week, "s")
+        alive = ~ended & (contract_start_s <= week_start)
+        health += rng.normal(0, 0.06, n) - 0.01 * health
+        burden_hist[:, week], health_hist[:, week], alive_hist[:, week] = burden, health, alive
+
+        # new complaints, and repeats that fall due this week
+        rate = SEGMENT_RATE[segment] * np.exp(-0.5 * health) * rate_mult * alive
+        counts = rng.poisson(rate)
+        new_client = np.repeat(np.arange(n), counts)
+        new_trigger = (rng.random(len(new_client))[:, None] > trigger_cum[new_client]).sum(1)
+        due = pending["week"] == week
+        due_alive = due & alive[pending["client"]]
+        client = np.concatenate([new_client, pending["client"][due_alive]])
+        trigger = np.concatenate([new_trigger, pending["trigger"][due_alive]])
+        parent = np.concatenate([np.full(len(new_client), -1), pending["parent"][due_alive]])
+        pending = {k: v[~due] for k, v in pending.items()}
+        m = len(client)
+        if m == 0:
+            burden *= DECAY
+            continue
+        ids = np.arange(complaint_count, complaint_count + m)
+        complaint_count += m
+        c = _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive, health, team_skill, team_of_segment)
+
+        # a scheduled repeat comes back after resolution, within 90 days
+        repeat = c["repeat_scheduled"]
+        delay_days = c["resolution_days"][repeat] + np.minimum(rng.exponential(25, repeat.sum()), REPEAT_WINDOW_DAYS - 1)
+        pending = {
+            "client": np.concatenate([pending["client"], client[repeat]]),
+            "trigger": np.concatenate([pending["trigger"], trigger[repeat]]),
+            "week": np.concatenate([pending["week"], week + np.ceil(delay_days / 7).astype(int)]),
+            "parent": np.concatenate([pending["parent"], ids[repeat]]),
+        }
+
+        # each complaint adds to its client's burden; the practices that help add less
+        np.add.at(burden, client, c["burden"])
+        notice = _in_notice_window(contract_start, notice_days, [pd.Timestamp(week_start, tz="UTC")])[:, 0]
+        hazard = BASE_HAZARD * np.exp(BURDEN_COEF * burden - HEALTH_COEF * health + NOTICE_COEF * notice)
+        churn = alive & (rng.random(n) < 1 - np.exp(-hazard))
+        tenure_weeks = (week_start - contract_start_s).astype("timedelta64[D]").astype(int) / 7
+        exit_ = alive & ~churn & (abusive | unprofitable) & (tenure_weeks > 52) & (rng.random(n) < EXIT_HAZARD)
+        for mask, label in ((churn, "churned"), (exit_, "ended_by_us")):
+            ended |= mask
+            status[mask] = label
+            ended_at[mask] = week_start + (rng.uniform(0, 7, mask.sum()) * 86400).astype("timedelta64[s]")
+        burden *= DECAY
+        c["week"] = np.full(m, week)
+        c["burden_before"] = burden_hist[client, week]
+        batches.append(c)
+
+    complaints = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+    history, truth_frame = _assemble(rng, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
+    effects = _planted_effects(complaints, burden_hist, health_hist, contract_start, notice_days, start)
+    client_ids = history.clients["client_id"].to_numpy(dtype=object)
+    truth = Truth(
+        effects=effects,
+        complaint_trigger=truth_frame,
+        abusive=set(client_ids[abusive]),
+        unprofitable=set(client_ids[unprofitable]),
+        start=start,
+        client_ids=client_ids,
+        burden=burden_hist,
+        health=health_hist,
+        renewal_month_day=contract_start,
+        notice_days=notice_days,
+        alive=alive_hist,
+    )
+    return history, truth
+
+
+def _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive, health, team_skill, team_of_segment) -> dict:
+    """Attributes and outcomes of one week's complaints."""
+    m = len(client)
+    trig = TRIGGERS[trigger]
+    technical = trig == "technical_failure"
+    severity = 1 + (rng.random((m, 3)) < np.stack([0.75 + 0.1 * technical, 0.35 + 0.15 * technical - 0.05 * health[client], np.full(m, 0.12) + 0.1 * technical], 1)).cumprod(1).sum(1)
+    severity = np.clip(severity, 1, 4)
+    channel = rng.choice(len(CHANNELS), m, p=CHANNEL_SHARE)
+    public = CHANNELS[channel] == "social_public"
+    team = (rng.random(m)[:, None] > np.cumsum(team_of_segment[segment[client]], 1)).sum(1)
+    team = np.where(public, list(TEAMS).index("Social Care"), np.where(trig == "billing", np.where(rng.random(m) < 0.6, list(TEAMS).index("Billing Desk"), team), team))
+    sev_step = severity - 2.5
+    used = {}
+    for k, practice in enumerate(PRACTICES):
+        base, per_severity = USAGE[practice]
+        logit = base + team_skill[team, k] + per_severity * sev_step
+        if practice == "apologized":
+            logit = logit - 0.8 * technical
+        used[practice] = rng.random(m) < _sigmoid(logit)
+    used["moved_private"] &= public
+    effect = {outcome: sum(EFFECTS[p][outcome] * used[p] for p in PRACTICES) for outcome in ("repeat", "dispute", "csat", "churn")}
+    repeat_logit = REPEAT_BASE + np.vectorize(REPEAT_TRIGGER.get)(trig, 0.0) + 0.3 * sev_step + effect["repeat"]
+    repeat_scheduled = rng.random(m) < _sigmoid(repeat_logit)
+
+    # times
+    first_response_hours = rng.lognormal(np.log(SLA_HOURS[severity - 1] * 0.5), 0.9)
+    resolution_days = rng.lognormal(np.log(1.5 + 1.5 * severity + 3 * technical), 0.8) * np.where(used["root_cause_fixed"], 1.3, 1.0)
+    unresolved = rng.random(m) < _sigmoid(-3.2 + 0.4 * sev_step - 1.0 * used["took_ownership"])
+    resolution = np.where(used["root_cause_fixed"], "fixed", rng.choice(["workaround", "credit", "explanation", "no_action", "fixed"], m, p=[0.25, 0.15, 0.35, 0.15, 0.10]))
+    resolution = np.where(unresolved, "unresolved", resolution)
+    dispute_logit = DISPUTE_BASE + 0.3 * sev_step + 1.0 * unresolved + effect["dispute"]
+    csat_eta = 0.6 - 0.35 * sev_step - 1.2 * unresolved - 0.4 * (parent >= 0) + effect["csat"]
+    csat = 1 + (rng.logistic(csat_eta, 1.0, m)[:, None] > CSAT_CUTS[None, :]).sum(1)
+    slow = resolution_days > 10
+    burden = 0.08 * severity * (1 + 1.0 * unresolved) * (1 + 0.6 * (parent >= 0)) * (1 + 0.4 * slow) * np.exp(effect["churn"])
+    opened = week_start + (rng.uniform(0, 7, m) * 86400).astype("timedelta64[s]")
+    return {
+        "id": ids,
+        "client": client,
+        "trigger": trigger,
+        "parent": parent,
+        "opened": opened,
+        "severity": severity,
+        "channel": channel,
+        "team": team,
+        "agent": team * 10 + rng.integers(0, 6, m),
+        "first_response_hours": first_response_hours,
+        "resolution_days": resolution_days,
+        "unresolved": unresolved,
+        "resolution": resolution,
+        "repeat_logit": repeat_logit,
+        "repeat_scheduled": repeat_scheduled,
+        "dispute_logit": dispute_logit,
+        "disputed": rng.random(m) < _sigmoid(dispute_logit),
+        "csat_eta": csat_eta,
+        "csat": csat,
+        "csat_answered": rng.random(m) < 0.45,
+        "reopens": rng.poisson(0.08 + 0.35 * (technical & ~used["root_cause_fixed"])),
+        "escalated": rng.random(m) < _sigmoid(-2.8 + 0.7 * sev_step + 1.5 * abusive[client]),
+        "handling_minutes": rng.lognormal(np.log(20 + 15 * severity), 0.6) * np.where(abusive[client], 3.0, 1.0),
+        "burden": burden,
+        **{f"p_{p}": used[p] for p in PRACTICES},
+    }
+
+
+def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end):
+    """Canonical tables from the simulated arrays."""
+    end_s = end.tz_localize(None).to_datetime64().astype("datetime64[s]")
+    client_ids = np.array([f"CL{i:06d}" for i in range(n)], dtype=object)
+    names = _company_names(rng, n)
+    term_days = 365
+    end_ref = np.where(np.isnat(ended_at), end_s, ended_at).astype("datetime64[D]")
+    terms = np.ceil(((end_ref - contract_start).astype(int)) / term_days).clip(1)
+    contract_end = contract_start + (terms * term_days).astype("timedelta64[D]")
+    end_reason = np.where(status == "churned", "client_left", np.where(status == "ended_by_us", np.where(abusive, "abusive_conduct", "unprofitable"), None))
+    clients = pd.DataFrame({
+        "client_id": client_ids,
+        "name": names,
+        "segment": SEGMENTS[segment],
+        "owner": np.array([f"AM{i:02d}" for i in range(1, 13)])[rng.integers(0, 12, n)],
+        "contract_start": contract_start.astype("datetime64[s]"),
+        "contract_end": contract_end.astype("datetime64[s]"),
+        "notice_days": notice_days,
+        "annual_value": np.round(annual_value, 2),
+        "status": status,
+        "ended_at": ended_at,
+        "end_reason": end_reason,
+        "region": np.array(["north", "south", "east", "west"])[rng.integers(0, 4, n)],
+    })
+
+    order = np.argsort(c["opened"], kind="stable")
+    c = {k: v[order] for k, v in c.items()}
+    m = len(c["id"])
+    opened = c["opened"]
+    first_response = opened + (c["first_response_hours"] * 3600).astype("timedelta64[s]")
+    resolved = opened + (c["resolution_days"] * 86400).astype("timedelta64[s]")
+    resolved = np.where(c["unresolved"] | (resolved >= end_s), np.datetime64("NaT"), resolved)
+    first_response = np.where(first_response >= end_s, np.datetime64("NaT"), first_response)
+    closed = resolved + (rng.uniform(0, 3, m) * 86400).astype("timedelta64[s]")
+    closed = np.where(closed >= end_s, np.datetime64("NaT"), closed)
+    done = ~np.isnat(resolved)
+    sla_met = np.where(np.isnat(first_response), None, c["first_response_hours"] <= SLA_HOURS[c["severity"] - 1])
+    true_trigger = TRIGGERS[c["trigger"]]
+    recorded = true_trigger.copy().astype(object)
+    wrong = rng.random(m) < 0.06
+    recorded[wrong] = TRIGGERS[rng.integers(0, len(TRIGGERS), wrong.sum())]
+    recorded[rng.random(m) < 0.08] = None
+    complaint_ids = np.array([f"CP{i:08d}" for i in range(m)], dtype=object)
+    credit = np.where((c["resolution"] == "credit") & done, np.round(annual_value[c["client"]] * rng.uniform(0.002, 0.02, m), 2), 0.0)
+    complaints = pd.DataFrame({
+        "complaint_id": complaint_ids,
+        "client_id": client_ids[c["client"]],
+        "opened_at": opened,
+        "first_response_at": first_response,
+        "resolved_at": resolved,
+        "closed_at": closed,
+        "channel": CHANNELS[c["channel"]],
+        "trigger": recorded,
+        "category_raw": recorded,
+        "severity": c["severity"],
+        "text": complaint_texts(true_trigger, rng),
+        "resolution": np.where(done, c["resolution"], "unresolved"),
+        "reopen_count": c["reopens"],
+        "escalated": c["escalated"],
+        "sla_met": sla_met,
+        "csat": np.where(c["csat_answered"] & done, c["csat"], None),
+        "disputed": np.where(done, c["disputed"], None),
+        "team": TEAMS[c["team"]],
+        "agent": np.array([f"agent_{a:03d}" for a in range(100)], dtype=object)[c["agent"]],
+        "handling_minutes": np.round(c["handling_minutes"], 1),
+        "credit_amount": credit,
+        **{p: np.where(done | (p not in ("root_cause_fixed", "followed_up")), c[f"p_{p}"], None) for p in PRACTICES},
+    })
+    complaints["moved_private"] = np.where(complaints["channel"] == "social_public", complaints["moved_private"], None)
+    interactions = _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s)
+    tables = {
+        "clients": clients,
+        "complaints": complaints,
+        "interactions": interactions,
+    }
+    typed = {name: _typed(frame, name) for name, frame in tables.items()}
+    history = History(**typed, quarantine=pd.DataFrame(), report=None)
+    return history, pd.Series(true_trigger, index=pd.Index(complaint_ids, name="complaint_id"), name="true_trigger")
+
+
+def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s) -> pd.DataFrame:
+    m = len(complaint_ids)
+    per = 1 + rng.poisson(0.4 + 0.3 * (c["severity"] - 1))
+    row = np.repeat(np.arange(m), per)
+    k = np.arange(len(row)) - np.repeat(np.cumsum(per) - per, per)
+    span = np.where(np.isnat(resolved), 14 * 86400.0, (resolved - opened).astype("timedelta64[s]").astype(float))[row]
+    at = opened[row] + (span * k / per[row] * rng.uniform(0.8, 1.0, len(row))).astype("timedelta64[s]")
+    keep = at < end_s
+    row, k, at = row[keep], k[keep], at[keep]
+    anger = -1.0 + 0.45 * (c["severity"][row] - 1) + 0.8 * (c["parent"][row] >= 0) + 1.0 * c["unresolved"][row]
+    is_abusive = abusive[c["client"][row]]
+    score = anger + rng.logistic(0, 0.8, len(row)) + 2.2 * is_abusive
+    tone = np.select([score < 0.3, score < 1.6, score < 3.0], ["calm", "frustrated", "angry"], "abusive")
+    tone = np.where((tone == "abusive") & ~is_abusive & (rng.random(len(row)) < 0.8), "angry", tone)
+    return pd.DataFrame({
+        "interaction_id": np.array([f"IN{i:09d}" for i in range(len(row))], dtype=object),
+        "complaint_id": complaint_ids[row],
+        "client_id": client_ids[c["client"][row]],
+        "at": at,
+        "channel": CHANNELS[c["channel"][row]],
+        "direction": np.where(k % 2 == 0, "inbound", "outbound"),
+        "minutes": np.round(rng.lognormal(np.log(8), 0.7, len(row)) * np.where(is_abusive, 2.5, 1.0), 1),
+        "tone": tone,
+    })
+
+
+def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    rules = column_rules(table)
+    out = {}
+    for name in frame.columns:
+        if name in rules:
+            values = frame[name]
+            if rules[name].kind == "timestamp":
+                values = pd.to_datetime(values).dt.tz_localize("UTC")
+            out[name] = pd.array(values.to_numpy(dtype=object) if rules[name].kind != "timestamp" else values, dtype=rules[name].dtype) if rules[name].kind != "timestamp" else values.astype(rules[name].dtype)
+        else:
+            out[name] = frame[name].astype(pd.ArrowDtype(__import__("pyarrow").string()))
+    assert set(rules) <= set(out), set(rules) - set(out)
+    typed = pd.DataFrame(out)
+    MODELS[table].validate(typed)
+    return typed
+
+
+def _company_names(rng, n) -> np.ndarray:
+    first = ["North", "Blue", "Silver", "Bright", "Oak", "Harbor", "Summit", "Crest", "Pine", "River", "Stone", "Iron"]
+    second = ["field", "wave", "point", "bridge", "gate", "line", "works", "stone", "light", "path"]
+    kind = ["Logistics", "Dental", "Partners", "Foods", "Legal", "Builders", "Health", "Media", "Retail", "Labs"]
+    a, b, k = rng.integers(0, len(first), n), rng.integers(0, len(second), n), rng.integers(0, len(kind), n)
+    return np.array([f"{first[i]}{second[j]} {kind[q]} {idx:04d}" for idx, (i, j, q) in enumerate(zip(a, b, k, strict=True))], dtype=object)
+
+
+def _planted_effects(c, burden_hist, health_hist, contract_start, notice_days, start) -> pd.DataFrame:
+    """Average effect of each practice on each outcome's probability, over all complaints."""
+    rows = []
+    weeks_180 = np.arange(26)
+    for practice in PRACTICES:
+        used = c[f"p_{practice}"].astype(float)
+        applicable = np.ones(len(used), bool) if practice != "moved_private" else (CHANNELS[c["channel"]] == "social_public")
+        for outcome in ("repeat", "dispute", "csat", "churn"):
+            coef = EFFECTS[practice][outcome]
+            if outcome == "repeat":
+                base = c["repeat_logit"] - coef * used
+                on, off = _sigmoid(base + coef), _sigmoid(base)
+            elif outcome == "dispute":
+                base = c["dispute_logit"] - coef * used
+                on, off = _sigmoid(base + coef), _sigmoid(base)
+            elif outcome == "csat":
+                base = c["csat_eta"] - coef * used
+                on, off = _sigmoid(base + coef - CSAT_CUTS[2]), _sigmoid(base - CSAT_CUTS[2])
+            else:
+                # churn within 180 days of the complaint, from the client's state that week
+                own = c["burden"] * np.exp(-coef * used)
+                before = c["burden_before"]
+                decay = DECAY ** weeks_180[None, :]
+                week_hazard = BASE_HAZARD * np.exp(-HEALTH_COEF * health_hist[c["client"], c["week"]])[:, None]
+                on = 1 - np.exp(-(week_hazard * np.exp(BURDEN_COEF * (before + own * np.exp(coef))[:, None] * decay)).sum(1))
+                off = 1 - np.exp(-(week_hazard * np.exp(BURDEN_COEF * (before + own)[:, None] * decay)).sum(1))
+            rows.append({
+                "practice": practice,
+                "outcome": outcome,
+                "coefficient": coef,
+                "ate": float(np.mean((on - off)[applicable])),
+                "usage": float(used[applicable].mean()),
+            })
+    return pd.DataFrame(rows)
