@@ -115,11 +115,7 @@ def _parse_table(raw: dict, table: str, path: Path) -> TableProfile:
     values = raw.get("values", {})
     for column in values:
         if column not in rules or rules[column].allowed is None:
-            raise ProfileError(
-                f"profile {path}: [{table}.values.{column}] maps values of a column with no "
-                f"taxonomy; taxonomy columns of {table}: "
-                f"{', '.join(c for c, r in rules.items() if r.allowed)}"
-            )
+            continue  # a plain value map, e.g. priority words onto severity numbers
         for export_value, canonical in values[column].items():
             if canonical not in rules[column].allowed:
                 raise ProfileError(

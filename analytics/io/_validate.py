@@ -57,6 +57,8 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
     """Map, coerce and check the rows of one raw table."""
     spec = profile.table(table)
     rules = column_rules(table)
+    if table == "complaints" and raw.frame.empty and not raw.malformed:
+        raise LoadError(f"{raw.source}: has a header but no data rows; export it again with the complaints in it")
     frame, headers = _map_columns(raw, table, spec, rules)
     problems = _Problems(len(frame))
     original = frame  # values as the export wrote them, for the quarantine
@@ -189,22 +191,25 @@ def _failed(before: pd.Series, after: pd.Series) -> np.ndarray:
 
 
 def _coerce_timestamp(values, arrow, rule, spec, problems) -> pd.Series:
-    if pa.types.is_timestamp(arrow):
+    if pa.types.is_timestamp(arrow) and arrow.tz is not None:
         parsed = values
-        if arrow.tz is None:
-            parsed = parsed.astype(pd.ArrowDtype(pa.timestamp("us"))).dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="shift_forward")
-    elif pa.types.is_date(arrow):
-        parsed = values.astype(pd.ArrowDtype(pa.timestamp("us"))).dt.tz_localize(spec.timezone)
+    elif pa.types.is_timestamp(arrow) or pa.types.is_date(arrow):
+        parsed = _localize(values.astype("datetime64[us]"), spec.timezone)
     else:
         text = values.astype(pd.ArrowDtype(pa.string())).str.strip()
         text = text.mask(text == "")
         parsed = pd.to_datetime(text, format=spec.date_format, errors="coerce", utc=spec.timezone == "UTC")
         if parsed.dt.tz is None:
-            parsed = parsed.dt.tz_localize(spec.timezone, ambiguous="NaT", nonexistent="shift_forward")
+            parsed = _localize(parsed, spec.timezone)
         expected = "ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00Z" if spec.date_format == "ISO8601" else spec.date_format
         problems.add(_failed(text, parsed), rule.name, "unparseable", f"not a valid date (expected {expected})")
     parsed = parsed.dt.tz_convert("UTC") if hasattr(parsed, "dt") else parsed
     return parsed.astype(rule.dtype)
+
+
+def _localize(naive: pd.Series, timezone: str) -> pd.Series:
+    """Wall-clock times in ``timezone``; a time that the clock change makes ambiguous is left unknown."""
+    return naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
 
 
 def _coerce_bool(values, arrow, rule, profile, problems) -> pd.Series:
@@ -232,7 +237,9 @@ def _coerce_number(values, arrow, rule, problems) -> pd.Series:
     else:
         text = values.astype(pd.ArrowDtype(pa.string())).str.strip().str.replace(",", "", regex=False)
         text = text.mask(text == "")
-        numbers = pd.to_numeric(text, errors="coerce").astype(pd.ArrowDtype(pa.float64()))
+        parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        parsed = np.where(np.isfinite(parsed), parsed, np.nan)  # "inf" is no amount
+        numbers = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(parsed, from_pandas=True)), index=text.index)
         problems.add(_failed(text, numbers), rule.name, "unparseable", f"not a number (expected {rule.expected()})")
     if rule.kind == "int":
         fractional = (numbers.notna() & (numbers != numbers.round())).fillna(False)

@@ -1,0 +1,195 @@
+"""Loading the sample, the real CFPB export and other layouts, with every row accounted for."""
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.io import History, ValidationFailed, load_history
+from analytics.schemas import Clients, Complaints, Interactions
+
+
+def accounted_for(history: History) -> None:
+    """Rows read = rows loaded + rows quarantined, per table and source, and in the tables."""
+    counts = history.report.counts
+    assert (counts["rows_read"] == counts["rows_loaded"] + counts["rows_quarantined"]).all()
+    quarantined = history.quarantine.groupby(["table", "source"])["row"].nunique()
+    for row in counts.itertuples():
+        assert quarantined.get((row.table, row.source), 0) == row.rows_quarantined
+    by_table = counts.groupby("table")["rows_loaded"].sum()
+    for table, loaded in by_table.items():
+        assert len(getattr(history, table)) == loaded
+
+
+def test_sample_loads_clean_and_matches_the_schemas(sample_history):
+    accounted_for(sample_history)
+    assert sample_history.quarantine.empty
+    assert len(sample_history.clients) == 600
+    assert 15_000 < len(sample_history.complaints) < 25_000
+    Clients.validate(sample_history.clients)
+    Complaints.validate(sample_history.complaints)
+    Interactions.validate(sample_history.interactions)
+    assert str(sample_history.complaints["opened_at"].dtype) == "timestamp[us, tz=UTC][pyarrow]"
+
+
+def test_real_cfpb_export_is_fully_accounted_for(cfpb_path):
+    history = load_history(cfpb_path, "cfpb")
+    accounted_for(history)
+    counts = history.report.counts.iloc[0]
+    assert counts["rows_read"] == 20_000
+    assert counts["rows_loaded"] + counts["rows_quarantined"] == 20_000
+    assert counts["exact_duplicates"] == 23 == counts["rows_quarantined"]
+    assert len(history.clients) == 1_196 and history.clients_derived
+    disputed = history.complaints["disputed"].dropna()
+    assert round(float(disputed.mean()), 3) == 0.204
+    assert set(history.complaints["channel"].dropna()) <= {"web", "phone", "email", "other"}
+    assert history.report.unmapped.empty  # every channel and response is mapped by the profile
+    assert {"sub_product", "state", "zip_code"} <= set(history.complaints.columns)  # extra columns kept
+
+
+def test_official_18_column_cfpb_layout_loads_with_the_same_profile(cfpb_path, tmp_path):
+    real = pd.read_csv(cfpb_path, dtype=str, nrows=300)
+    official = pd.DataFrame({
+        "Date received": pd.to_datetime(real["Date received"]).dt.strftime("%m/%d/%Y"),
+        "Product": real["Product"],
+        "Sub-product": real["Sub-product"],
+        "Issue": ["Billing disputes", "Communication tactics", "Incorrect information on your report"] * 100,
+        "Sub-issue": None,
+        "Consumer complaint narrative": "I was charged twice, call me at 555-123-4567",
+        "Company public response": None,
+        "Company": real["Company"],
+        "State": real["State"],
+        "ZIP code": real["ZIP code"],
+        "Tags": None,
+        "Consumer consent provided?": real["Consumer consent provided?"],
+        "Submitted via": real["Submitted via"],
+        "Date sent to company": real["Date received"],
+        "Company response to consumer": real["Company response to consumer"],
+        "Timely response?": real["Timely response?"].map({"1": "Yes", "0": "No"}),
+        "Consumer disputed?": real["Consumer disputed?"].map({"1": "Yes", "0": "No"}),
+        "Complaint ID": [str(1_000_000 + i) for i in range(300)],
+    })
+    path = tmp_path / "complaints.csv"
+    official.to_csv(path, index=False)
+    history = load_history(path, "cfpb")
+    accounted_for(history)
+    assert len(history.complaints) == 300
+    assert history.complaints["complaint_id"].iloc[0] == "1000000"
+    assert list(history.complaints["trigger"][:3]) == ["billing", "poor_communication", "technical_failure"]
+    assert history.complaints["disputed"].notna().sum() == real["Consumer disputed?"].notna().sum()
+    assert history.complaints["opened_at"].iloc[0].strftime("%Y-%m-%d") == real["Date received"].iloc[0]
+
+
+def test_excel_workbook_with_a_sheet_per_table(sample_history, tmp_path):
+    path = tmp_path / "export.xlsx"
+    clients = sample_history.clients.head(20)
+    complaints = sample_history.complaints.loc[sample_history.complaints["client_id"].isin(clients["client_id"])]
+    with pd.ExcelWriter(path) as writer:
+        for name, frame in (("Clients", clients), ("Complaints", complaints)):
+            frame.astype(str).replace({"<NA>": ""}).to_excel(writer, sheet_name=name, index=False)
+    history = load_history(path)
+    accounted_for(history)
+    assert history.quarantine.empty
+    assert len(history.complaints) == len(complaints)
+    pd.testing.assert_series_equal(history.complaints["opened_at"], complaints["opened_at"].reset_index(drop=True))
+
+
+def test_single_complaints_file_derives_clients(sample_history, tmp_path):
+    path = tmp_path / "tickets.csv"
+    sample_history.complaints.head(500).to_csv(path, index=False)
+    history = load_history(path)
+    accounted_for(history)
+    assert history.clients_derived
+    assert set(history.clients["client_id"]) == set(sample_history.complaints.head(500)["client_id"])
+    canonical = list(Complaints.to_schema().columns)
+    pd.testing.assert_frame_equal(history.complaints[canonical], sample_history.complaints.head(500)[canonical])
+
+
+def test_parquet_round_trip_keeps_everything(sample_history, tmp_path):
+    sample_history.save(tmp_path / "saved")
+    again = History.read(tmp_path / "saved")
+    for table in ("clients", "complaints", "interactions"):
+        pd.testing.assert_frame_equal(getattr(again, table), getattr(sample_history, table))
+    assert again.report.counts.equals(sample_history.report.counts)
+
+
+def test_as_of_knows_only_the_past(sample_history):
+    moment = pd.Timestamp("2024-06-30", tz="UTC")
+    past = sample_history.as_of(moment)
+    assert (past.complaints["opened_at"] < moment).all()
+    for column in ("first_response_at", "resolved_at", "closed_at"):
+        assert not (past.complaints[column] >= moment).any()
+    open_then = past.complaints["resolved_at"].isna()
+    assert past.complaints.loc[open_then, ["csat", "disputed", "resolution"]].isna().all().all()
+    assert not (past.clients["contract_start"] >= moment).any()
+    assert set(past.clients["status"]) <= {"active", "churned", "ended_by_us"}
+    assert not (past.clients["ended_at"] >= moment).any()
+    assert (past.interactions["at"] < moment).all()
+
+
+def test_strict_raises_one_error_listing_every_failure(tmp_path):
+    path = tmp_path / "complaints.csv"
+    path.write_text(
+        "complaint_id,client_id,opened_at,severity\n"
+        "C1,A,2024-01-01,2\nC2,A,nonsense,2\nC3,A,2024-01-02,9\nC4,,2024-01-03,1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationFailed) as error:
+        load_history(path, strict=True)
+    message = str(error.value)
+    assert "3 of 4 rows failed validation" in message
+    for fragment in ("row 2, column opened_at", "row 3, column severity", "row 4, column client_id"):
+        assert fragment in message
+    assert len(error.value.quarantine) == 3
+
+
+def test_helpdesk_event_log_is_folded_into_tickets(tmp_path):
+    events = pd.DataFrame(
+        [
+            ("T1", "Acme", "2024-03-01 09:00:00", "new", "Web form", "Incident", "high", "Tier 1", "ana", "outage"),
+            ("T1", "Acme", "2024-03-01 10:30:00", "pending", "Web form", "Incident", "high", "Tier 1", "ana", "outage"),
+            ("T1", "Acme", "2024-03-02 12:00:00", "solved", "Web form", "Incident", "urgent", "Tier 1", "ana", "outage"),
+            ("T1", "Acme", "2024-03-03 08:00:00", "open", "Web form", "Incident", "urgent", "Tier 2", "bo", "outage"),
+            ("T1", "Acme", "2024-03-04 17:00:00", "solved", "Web form", "Incident", "urgent", "Tier 2", "bo", "outage"),
+            ("T2", "Beta", "2024-03-05 09:00:00", "new", "Twitter", "Question", "low", "Social", "cy", "no reply"),
+            ("T2", "Beta", "not a time", "pending", "Twitter", "Question", "low", "Social", "cy", "no reply"),
+            ("T3", "Beta", "2024-03-06 09:00:00", "new", "Mail", "Question", "normal", "Billing", "di", "invoice"),
+        ],
+        columns=["Ticket ID", "Organization", "Event Time", "Status", "Via", "Ticket Type", "Priority", "Group", "Assignee", "Reason"],
+    )
+    path = tmp_path / "ticket_events.csv"
+    events.to_csv(path, index=False)
+    history = load_history(path, "helpdesk_events")
+    accounted_for(history)
+    tickets = history.complaints.set_index("complaint_id")
+    assert list(tickets.index) == ["T1", "T2", "T3"]
+    t1 = tickets.loc["T1"]
+    assert t1["opened_at"] == pd.Timestamp("2024-03-01 09:00", tz="Europe/London")
+    assert t1["first_response_at"] == pd.Timestamp("2024-03-01 10:30", tz="Europe/London")
+    assert t1["resolved_at"] == pd.Timestamp("2024-03-04 17:00", tz="Europe/London")
+    assert t1["reopen_count"] == 1 and t1["severity"] == 4 and t1["team"] == "Tier 2"
+    assert t1["trigger"] == "technical_failure" and t1["channel"] == "web"
+    assert tickets.loc["T2", "channel"] == "social_public" and pd.isna(tickets.loc["T2", "resolved_at"])
+    assert history.quarantine["reason"].str.contains("not a valid date").sum() == 1
+    assert history.report.counts.iloc[0]["rows_read"] == 8
+
+
+JUNK = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(JUNK, JUNK, JUNK, JUNK, JUNK, JUNK), min_size=1, max_size=30))
+def test_arbitrary_junk_rows_are_loaded_or_quarantined_never_lost(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("junk") / "complaints.csv"
+    frame = pd.DataFrame(rows, columns=["complaint_id", "client_id", "opened_at", "severity", "channel", "disputed"])
+    frame.to_csv(path, index=False)
+    expected_rows = len(pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False))
+    try:
+        history = load_history(path, now="2026-01-01")
+    except Exception as error:  # only a clear, file-level error is acceptable
+        from analytics.io import LoadError
+
+        assert isinstance(error, LoadError), repr(error)
+        return
+    accounted_for(history)
+    assert history.report.rows_read == expected_rows
