@@ -31,7 +31,7 @@ def validate(
         try:
             history = load_history(source, profile, progress=lambda done, total: bar.update(task, completed=done, total=total))
         except (LoadError, ProfileError) as error:
-            console.print(f"[red]error:[/red] {error}", highlight=False, markup=False)
+            typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from error
     report = history.report
     table = Table(title=f"Load report (profile {report.profile})")
@@ -49,9 +49,11 @@ def validate(
         Console().print(reasons)
     for note in report.notes:
         Console().print(f"- {note}", highlight=False)
+    quarantine.parent.mkdir(parents=True, exist_ok=True)
     history.quarantine.to_csv(quarantine, index=False)
     Console().print(f"quarantine: {len(history.quarantine):,} problems written to {quarantine}")
     if html:
+        html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(_page("Load report", history._repr_html_() + report.to_html()), encoding="utf-8")
         Console().print(f"load report: {html.resolve()}")
     if strict and report.rows_quarantined:

@@ -104,13 +104,17 @@ class Truth:
         One row per practice and outcome: ``coefficient`` on the simulator's scale and
         ``ate``, the average effect on the outcome probability over all complaints
         (repeat within 90 days, dispute, P(CSAT >= 4), churn within 180 days).
-    complaint_trigger : Series
-        The true trigger of every complaint, by complaint id.
+    complaints : DataFrame
+        Per complaint id: ``true_trigger``, ``repeat_of`` (the complaint whose trigger
+        came back, if this is a planted repeat), ``p_repeat`` and ``p_dispute`` (the
+        planted probabilities of a scheduled repeat and of a dispute).
+    hazard : ndarray
+        Clients x weeks: the weekly churn hazard each active client faced.
     abusive, unprofitable : set of client ids
     """
 
     effects: pd.DataFrame
-    complaint_trigger: pd.Series
+    complaints: pd.DataFrame
     abusive: set
     unprofitable: set
     start: pd.Timestamp
@@ -120,6 +124,11 @@ class Truth:
     renewal_month_day: np.ndarray  # contract start per client, for renewal dates
     notice_days: np.ndarray
     alive: np.ndarray  # clients x weeks: active at the start of the week
+    hazard: np.ndarray  # clients x weeks
+
+    @property
+    def complaint_trigger(self) -> pd.Series:
+        return self.complaints["true_trigger"]
 
     def churn_probability(self, cutoff, horizon: str = "90D") -> pd.Series:
         """The true probability that each client active at ``cutoff`` churns within ``horizon``.
@@ -196,6 +205,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
     burden_hist = np.zeros((n, n_weeks), np.float32)
     health_hist = np.zeros((n, n_weeks), np.float32)
     alive_hist = np.zeros((n, n_weeks), bool)
+    hazard_hist = np.zeros((n, n_weeks), np.float32)
     pending = {"client": np.array([], int), "trigger": np.array([], int), "week": np.array([], int), "parent": np.array([], int)}
     batches = []
     start_s = start.tz_localize(None).to_datetime64().astype("datetime64[s]")
@@ -241,6 +251,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         np.add.at(burden, client, c["burden"])
         notice = _in_notice_window(contract_start, notice_days, [pd.Timestamp(week_start, tz="UTC")])[:, 0]
         hazard = BASE_HAZARD * np.exp(BURDEN_COEF * burden - HEALTH_COEF * health + NOTICE_COEF * notice)
+        hazard_hist[:, week] = hazard * alive
         churn = alive & (rng.random(n) < 1 - np.exp(-hazard))
         tenure_weeks = (week_start - contract_start_s).astype("timedelta64[D]").astype(int) / 7
         exit_ = alive & ~churn & (abusive | unprofitable) & (tenure_weeks > 52) & (rng.random(n) < EXIT_HAZARD)
@@ -259,7 +270,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
     client_ids = history.clients["client_id"].to_numpy(dtype=object)
     truth = Truth(
         effects=effects,
-        complaint_trigger=truth_frame,
+        complaints=truth_frame,
         abusive=set(client_ids[abusive]),
         unprofitable=set(client_ids[unprofitable]),
         start=start,
@@ -269,6 +280,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         renewal_month_day=contract_start,
         notice_days=notice_days,
         alive=alive_hist,
+        hazard=hazard_hist,
     )
     return history, truth
 
@@ -415,7 +427,15 @@ def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, sta
     }
     typed = {name: _typed(frame, name) for name, frame in tables.items()}
     history = History(**typed, quarantine=pd.DataFrame(), report=None)
-    return history, pd.Series(true_trigger, index=pd.Index(complaint_ids, name="complaint_id"), name="true_trigger")
+    id_of = np.empty(len(c["id"]), dtype=object)
+    id_of[c["id"]] = complaint_ids  # simulation order -> exported id
+    truth = pd.DataFrame({
+        "true_trigger": true_trigger,
+        "repeat_of": np.where(c["parent"] >= 0, id_of[np.maximum(c["parent"], 0)], None),
+        "p_repeat": _sigmoid(c["repeat_logit"]),
+        "p_dispute": _sigmoid(c["dispute_logit"]),
+    }, index=pd.Index(complaint_ids, name="complaint_id"))
+    return history, truth
 
 
 def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s) -> pd.DataFrame:
