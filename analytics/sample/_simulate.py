@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.io import History
 from analytics.sample._text import complaint_texts
@@ -89,6 +90,7 @@ USAGE = {
 }
 REPEAT_BASE = -1.2
 REPEAT_TRIGGER = {"technical_failure": 0.8, "billing": 0.2, "product_quality": 0.3}
+REPEAT_BY_TRIGGER = np.array([REPEAT_TRIGGER.get(t, 0.0) for t in TRIGGERS])
 DISPUTE_BASE = -1.4
 CSAT_CUTS = np.array([-2.2, -1.0, 0.2, 1.6])  # ordered logit: CSAT > k for k = 1..4
 REPEAT_WINDOW_DAYS = 90
@@ -306,7 +308,7 @@ def _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive,
         used[practice] = rng.random(m) < _sigmoid(logit)
     used["moved_private"] &= public
     effect = {outcome: sum(EFFECTS[p][outcome] * used[p] for p in PRACTICES) for outcome in ("repeat", "dispute", "csat", "churn")}
-    repeat_logit = REPEAT_BASE + np.vectorize(REPEAT_TRIGGER.get)(trig, 0.0) + 0.3 * sev_step + effect["repeat"]
+    repeat_logit = REPEAT_BASE + REPEAT_BY_TRIGGER[trigger] + 0.3 * sev_step + effect["repeat"]
     repeat_scheduled = rng.random(m) < _sigmoid(repeat_logit)
 
     # times
@@ -465,18 +467,16 @@ def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, 
 
 
 def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The canonical Arrow-backed types, converted by pyarrow straight from the NumPy arrays."""
     rules = column_rules(table)
-    out = {}
+    columns = {}
     for name in frame.columns:
-        if name in rules:
-            values = frame[name]
-            if rules[name].kind == "timestamp":
-                values = pd.to_datetime(values).dt.tz_localize("UTC")
-            out[name] = pd.array(values.to_numpy(dtype=object) if rules[name].kind != "timestamp" else values, dtype=rules[name].dtype) if rules[name].kind != "timestamp" else values.astype(rules[name].dtype)
-        else:
-            out[name] = frame[name].astype(pd.ArrowDtype(__import__("pyarrow").string()))
-    assert set(rules) <= set(out), set(rules) - set(out)
-    typed = pd.DataFrame(out)
+        values = frame[name].to_numpy()
+        dtype = rules[name].dtype if name in rules else pd.ArrowDtype(pa.string())
+        if values.dtype.kind == "M":
+            values = values.astype("datetime64[us]")
+        columns[name] = pd.arrays.ArrowExtensionArray(pa.array(values, type=dtype.pyarrow_dtype, from_pandas=True))
+    typed = pd.DataFrame(columns)
     MODELS[table].validate(typed)
     return typed
 
