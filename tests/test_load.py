@@ -16,7 +16,7 @@ def accounted_for(history: History) -> None:
     quarantined = history.quarantine.groupby(["table", "source"])["row"].nunique()
     for row in counts.itertuples():
         assert quarantined.get((row.table, row.source), 0) == row.rows_quarantined
-    by_table = counts.groupby("table")["rows_loaded"].sum()
+    by_table = counts.groupby("table")["records"].sum()
     for table, loaded in by_table.items():
         assert len(getattr(history, table)) == loaded
 

@@ -141,6 +141,7 @@ def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str]) -
             "rows_loaded": r.rows_loaded,
             "rows_quarantined": r.rows_read - r.rows_loaded,
             "exact_duplicates": r.exact_duplicates,
+            "records": len(r.loaded),  # differs from rows_loaded when an event log was folded
             "encoding": r.encoding or "",
         }
         for rs in results.values() for r in rs

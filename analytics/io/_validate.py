@@ -7,7 +7,7 @@ row number, column, value and reason; every other row is loaded.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -72,6 +72,9 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         else:
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype=rule.dtype)
     if spec.events is not None:
+        at = replace(rules["opened_at"], name=spec.events.at)
+        frame[at.name] = _coerce(frame[at.name], at, spec, profile, problems, unmapped, frame)
+        problems.add(_true(frame[at.name].isna()) & ~problems.any, at.name, "missing_required", f"missing required value (expected {at.expected()})")
         frame, original, problems = _fold_events(frame, original, spec, problems)
     _check_rows(frame, rules, table, problems, now)
     _check_ids(frame, table, problems)
