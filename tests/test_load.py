@@ -1,5 +1,6 @@
 """Loading the sample, the real CFPB export and other layouts, with every row accounted for."""
 
+import csv
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -182,8 +183,7 @@ JUNK = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_ch
 def test_arbitrary_junk_rows_are_loaded_or_quarantined_never_lost(tmp_path_factory, rows):
     path = tmp_path_factory.mktemp("junk") / "complaints.csv"
     frame = pd.DataFrame(rows, columns=["complaint_id", "client_id", "opened_at", "severity", "channel", "disputed"])
-    frame.to_csv(path, index=False)
-    expected_rows = len(pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False))
+    frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL)  # quoted, a stray "\r" is a value, not a line break
     try:
         history = load_history(path, now="2026-01-01")
     except Exception as error:  # only a clear, file-level error is acceptable
@@ -192,4 +192,4 @@ def test_arbitrary_junk_rows_are_loaded_or_quarantined_never_lost(tmp_path_facto
         assert isinstance(error, LoadError), repr(error)
         return
     accounted_for(history)
-    assert history.report.rows_read == expected_rows
+    assert history.report.rows_read == len(rows)
