@@ -1,6 +1,7 @@
 """Loading the sample, the real CFPB export and other layouts, with every row accounted for."""
 
 import csv
+
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -124,12 +124,10 @@ def _unique_across_sources(results: dict[str, list[TableResult]]) -> None:
     """An id loaded from an earlier file wins over the same id in a later one."""
     id_column = {"clients": "client_id", "complaints": "complaint_id", "interactions": "interaction_id"}
     for table, parts in results.items():
-        seen: set = set()
-        for result in parts:
+        for later, result in enumerate(parts[1:], start=1):
+            earlier = pd.concat([r.loaded[id_column[table]] for r in parts[:later]])
             ids = result.loaded[id_column[table]]
-            if seen:
-                _reject(result, ids.isin(seen), id_column[table], "duplicate_id", f"duplicate {id_column[table]} (already loaded from an earlier source)")
-            seen |= set(result.loaded[id_column[table]])
+            _reject(result, ids.isin(earlier), id_column[table], "duplicate_id", f"duplicate {id_column[table]} (already loaded from an earlier source)")
 
 
 def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str]) -> LoadReport:

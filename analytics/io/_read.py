@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -35,6 +36,7 @@ class RawTable:
     frame: pd.DataFrame
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, text, reason)
     encoding: str | None = None
+    text: bool = False  # read from text (CSV, Excel): values may carry stray spaces
 
 
 def is_database_url(source) -> bool:
@@ -103,11 +105,11 @@ def _read_workbook(path: Path, profile: Profile) -> dict[str, list[RawTable]]:
     for table in ("clients", "complaints", "interactions"):
         names = [s for s in sheets if s.strip().lower() == table]
         if names:
-            found[table] = [_numbered(RawTable(f"{path}[{names[0]}]", _as_arrow_strings(sheets[names[0]])))]
+            found[table] = [_numbered(RawTable(f"{path}[{names[0]}]", _as_arrow_strings(sheets[names[0]]), text=True))]
     if "complaints" not in found:
         if len(sheets) == 1:
             name, frame = next(iter(sheets.items()))
-            found["complaints"] = [_numbered(RawTable(f"{path}[{name}]", _as_arrow_strings(frame)))]
+            found["complaints"] = [_numbered(RawTable(f"{path}[{name}]", _as_arrow_strings(frame), text=True))]
         else:
             raise LoadError(
                 f"{path}: no sheet named 'complaints' among {list(sheets)}; "
@@ -121,8 +123,8 @@ def _as_arrow_strings(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _numbered(raw: RawTable, rows=None) -> RawTable:
-    n = len(raw.frame)
-    raw.frame["_row"] = pd.array(range(1, n + 1) if rows is None else rows, dtype=pd.ArrowDtype(pa.int64()))
+    numbers = np.arange(1, len(raw.frame) + 1) if rows is None else np.asarray(rows, dtype=np.int64)
+    raw.frame["_row"] = pd.arrays.ArrowExtensionArray(pa.array(numbers))
     return raw
 
 
@@ -215,7 +217,7 @@ def _read_csv_arrow(path, header, delimiter, encoding, progress) -> RawTable:
         # Arrow does not say where a malformed row was: read again, slowly, to number every row.
         return _read_csv_numbered(path, header, delimiter, encoding)
     frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-    return _numbered(RawTable(str(path), frame, encoding=encoding))
+    return _numbered(RawTable(str(path), frame, encoding=encoding, text=True))
 
 
 def _read_csv_numbered(path, header, delimiter, encoding) -> RawTable:
@@ -233,7 +235,7 @@ def _read_csv_numbered(path, header, delimiter, encoding) -> RawTable:
     frame = pd.DataFrame(rows, columns=header, dtype=pd.ArrowDtype(pa.string()))
     for column in header:
         frame[column] = frame[column].mask(frame[column] == "")
-    return _numbered(RawTable(str(path), frame, malformed, encoding), numbers)
+    return _numbered(RawTable(str(path), frame, malformed, encoding, text=True), numbers)
 
 
 # --- databases -----------------------------------------------------------------

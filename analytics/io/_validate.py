@@ -64,20 +64,23 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
     original = frame  # values as the export wrote them, for the quarantine
     frame = frame.copy()
 
-    exact = _exact_duplicates(frame, table, spec, problems)
+    id_column = ID_COLUMN[table]
+    ids_unique = id_column in frame and pc.count_distinct(pa.array(frame[id_column]), mode="all").as_py() == len(frame)
+    exact = 0 if ids_unique and not spec.id_from_row else _exact_duplicates(frame, table, spec, problems)
     unmapped: dict[str, dict[str, int]] = {}
     for name, rule in rules.items():
         if name in frame:
-            frame[name] = _coerce(frame[name], rule, spec, profile, problems, unmapped, frame)
+            frame[name] = _coerce(frame[name], rule, spec, profile, problems, unmapped, frame, raw.text)
         else:
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype=rule.dtype)
     if spec.events is not None:
         at = replace(rules["opened_at"], name=spec.events.at)
-        frame[at.name] = _coerce(frame[at.name], at, spec, profile, problems, unmapped, frame)
+        frame[at.name] = _coerce(frame[at.name], at, spec, profile, problems, unmapped, frame, raw.text)
         problems.add(_true(frame[at.name].isna()) & ~problems.any, at.name, "missing_required", f"missing required value (expected {at.expected()})")
         frame, original, problems = _fold_events(frame, original, spec, problems)
     _check_rows(frame, rules, table, problems, now)
-    _check_ids(frame, table, problems)
+    if not ids_unique or spec.events is not None:  # unique ids, the common case, need no sort
+        _check_ids(frame, table, problems)
 
     quarantine = _quarantine(original, problems, table, raw.source, headers)
     if raw.malformed:
@@ -157,7 +160,7 @@ def _map_columns(raw: RawTable, table: str, spec: TableProfile, rules) -> tuple[
     return frame, headers
 
 
-def _coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Profile, problems: _Problems, unmapped, frame) -> pd.Series:
+def _coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Profile, problems: _Problems, unmapped, frame, raw_text: bool) -> pd.Series:
     arrow = _arrow_type(values)
     mapping = spec.values.get(rule.name)
     if mapping and rule.allowed is None:
@@ -169,7 +172,8 @@ def _coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Pr
         if rule.allowed is not None:
             return _map_taxonomy(values, rule, mapping or {}, problems, unmapped, frame)
         text = values.astype(pd.ArrowDtype(pa.string()))
-        text = text.str.strip()
+        if raw_text:
+            text = text.str.strip()
         return text.mask(text == "")
     if kind == "timestamp":
         return _coerce_timestamp(values, arrow, rule, spec, problems)
@@ -254,7 +258,7 @@ def _coerce_number(values, arrow, rule, problems) -> pd.Series:
 def _map_taxonomy(values, rule: ColumnRule, mapping: dict, problems, unmapped, frame) -> pd.Series:
     """Export values -> the taxonomy; an unknown value becomes ``other`` (or null) and is counted."""
     text = values.astype(pd.ArrowDtype(pa.string()))
-    if bool(text.isin(rule.allowed).sum() == text.notna().sum()) and not mapping:
+    if not mapping and set(pc.unique(pa.array(text)).drop_null().to_pylist()) <= set(rule.allowed):
         return text  # already canonical: the fast path for large clean exports
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     mapped = []
@@ -307,10 +311,6 @@ def _exact_duplicates(frame: pd.DataFrame, table: str, spec: TableProfile, probl
     columns = [c for c in frame.columns if c != "_row" and not (spec.id_from_row and c == id_column)]
     if not columns or len(frame) < 2:
         return 0
-    if id_column in frame and not spec.id_from_row and spec.events is None:
-        ids = pa.array(frame[id_column])
-        if pc.count_distinct(ids, mode="all").as_py() == len(ids):
-            return 0  # unique ids: no row can repeat another
     hashes = pd.util.hash_pandas_object(frame[columns].astype(str), index=False)
     repeated = hashes.duplicated(keep="first").to_numpy()
     if repeated.any():
