@@ -362,7 +362,7 @@ def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, sta
     terms = np.ceil(((end_ref - contract_start).astype(int)) / term_days).clip(1)
     contract_end = contract_start + (terms * term_days).astype("timedelta64[D]")
     end_reason = np.where(status == "churned", "client_left", np.where(status == "ended_by_us", np.where(abusive, "abusive_conduct", "unprofitable"), None))
-    clients = pd.DataFrame({
+    clients = {
         "client_id": client_ids,
         "name": names,
         "segment": SEGMENTS[segment],
@@ -375,7 +375,7 @@ def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, sta
         "ended_at": ended_at,
         "end_reason": end_reason,
         "region": np.array(["north", "south", "east", "west"])[rng.integers(0, 4, n)],
-    })
+    }
 
     order = np.argsort(c["opened"], kind="stable")
     c = {k: v[order] for k, v in c.items()}
@@ -396,7 +396,7 @@ def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, sta
     recorded[rng.random(m) < 0.08] = None
     complaint_ids = np.array([f"CP{i:08d}" for i in range(m)], dtype=object)
     credit = np.where((c["resolution"] == "credit") & done, np.round(annual_value[c["client"]] * rng.uniform(0.002, 0.02, m), 2), 0.0)
-    complaints = pd.DataFrame({
+    complaints = {
         "complaint_id": complaint_ids,
         "client_id": client_ids[c["client"]],
         "opened_at": opened,
@@ -419,7 +419,7 @@ def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, sta
         "handling_minutes": np.round(c["handling_minutes"], 1),
         "credit_amount": credit,
         **{p: np.where(done | (p not in ("root_cause_fixed", "followed_up")), c[f"p_{p}"], None) for p in PRACTICES},
-    })
+    }
     complaints["moved_private"] = np.where(complaints["channel"] == "social_public", complaints["moved_private"], None)
     interactions = _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s)
     tables = {
@@ -440,7 +440,7 @@ def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, sta
     return history, truth
 
 
-def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s) -> pd.DataFrame:
+def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s) -> dict:
     m = len(complaint_ids)
     per = 1 + rng.poisson(0.4 + 0.3 * (c["severity"] - 1))
     row = np.repeat(np.arange(m), per)
@@ -454,7 +454,7 @@ def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, 
     score = anger + rng.logistic(0, 0.8, len(row)) + 2.2 * is_abusive
     tone = np.select([score < 0.3, score < 1.6, score < 3.0], ["calm", "frustrated", "angry"], "abusive")
     tone = np.where((tone == "abusive") & ~is_abusive & (rng.random(len(row)) < 0.8), "angry", tone)
-    return pd.DataFrame({
+    return {
         "interaction_id": np.array([f"IN{i:09d}" for i in range(len(row))], dtype=object),
         "complaint_id": complaint_ids[row],
         "client_id": client_ids[c["client"][row]],
@@ -463,15 +463,14 @@ def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, 
         "direction": np.where(k % 2 == 0, "inbound", "outbound"),
         "minutes": np.round(rng.lognormal(np.log(8), 0.7, len(row)) * np.where(is_abusive, 2.5, 1.0), 1),
         "tone": tone,
-    })
+    }
 
 
-def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+def _typed(arrays: dict[str, np.ndarray], table: str) -> pd.DataFrame:
     """The canonical Arrow-backed types, converted by pyarrow straight from the NumPy arrays."""
     rules = column_rules(table)
     columns = {}
-    for name in frame.columns:
-        values = frame[name].to_numpy()
+    for name, values in arrays.items():
         dtype = rules[name].dtype if name in rules else pd.ArrowDtype(pa.string())
         if values.dtype.kind == "M":
             values = values.astype("datetime64[us]")
@@ -493,6 +492,8 @@ def _planted_effects(c, burden_hist, health_hist, contract_start, notice_days, s
     """Average effect of each practice on each outcome's probability, over all complaints."""
     rows = []
     weeks_180 = np.arange(26)
+    # the churn effect needs 26 weeks per complaint: average it over a fixed random subsample
+    subsample = np.random.default_rng(0).permutation(len(c["id"]))[:100_000]
     for practice in PRACTICES:
         used = c[f"p_{practice}"].astype(float)
         applicable = np.ones(len(used), bool) if practice != "moved_private" else (CHANNELS[c["channel"]] == "social_public")
@@ -509,12 +510,16 @@ def _planted_effects(c, burden_hist, health_hist, contract_start, notice_days, s
                 on, off = _sigmoid(base + coef - CSAT_CUTS[2]), _sigmoid(base - CSAT_CUTS[2])
             else:
                 # churn within 180 days of the complaint, from the client's state that week
-                own = c["burden"] * np.exp(-coef * used)
-                before = c["burden_before"]
+                k = subsample[applicable[subsample]]
+                own = c["burden"][k] * np.exp(-coef * used[k])
+                before = c["burden_before"][k]
                 decay = DECAY ** weeks_180[None, :]
-                week_hazard = BASE_HAZARD * np.exp(-HEALTH_COEF * health_hist[c["client"], c["week"]])[:, None]
+                week_hazard = BASE_HAZARD * np.exp(-HEALTH_COEF * health_hist[c["client"][k], c["week"][k]])[:, None]
                 on = 1 - np.exp(-(week_hazard * np.exp(BURDEN_COEF * (before + own * np.exp(coef))[:, None] * decay)).sum(1))
                 off = 1 - np.exp(-(week_hazard * np.exp(BURDEN_COEF * (before + own)[:, None] * decay)).sum(1))
+                rows.append({"practice": practice, "outcome": outcome, "coefficient": coef,
+                             "ate": float(np.mean(on - off)), "usage": float(used[applicable].mean())})
+                continue
             rows.append({
                 "practice": practice,
                 "outcome": outcome,

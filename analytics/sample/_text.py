@@ -85,18 +85,22 @@ def complaint_texts(triggers: np.ndarray, rng: np.random.Generator, contact_shar
     """One text per complaint; ``contact_share`` of them carry an e-mail address or phone number."""
     n = len(triggers)
     texts = np.empty(n, dtype=object)
-    openers = np.array(OPENERS, dtype=object)[rng.integers(0, len(OPENERS), n)]
-    impacts = np.array(IMPACTS, dtype=object)[rng.integers(0, len(IMPACTS), n)]
-    asks = np.array(ASKS, dtype=object)[rng.integers(0, len(ASKS), n)]
+    # spaces are part of the fragments, so that an empty fragment leaves no double space
+    openers = np.array([f"{o} " if o else "" for o in OPENERS], dtype=object)[rng.integers(0, len(OPENERS), n)]
+    impacts = np.array([f" {i}" if i else "" for i in IMPACTS], dtype=object)[rng.integers(0, len(IMPACTS), n)]
+    asks = np.array([f" {a}" if a else "" for a in ASKS], dtype=object)[rng.integers(0, len(ASKS), n)]
     for trigger, phrases in PROBLEMS.items():
         rows = np.flatnonzero(triggers == trigger)
         if len(rows):
             texts[rows] = np.array(phrases, dtype=object)[rng.integers(0, len(phrases), len(rows))]
-    texts = openers + " " + texts + ". " + impacts + " " + asks
+    # a sentence starts with a capital unless it follows "Hi team," and the like
+    starts = np.flatnonzero(~np.char.endswith(openers.astype(str), ", "))
+    texts[starts] = [t[:1].upper() + t[1:] for t in texts[starts]]
+    texts = openers + texts + "." + impacts + asks
     contact = np.flatnonzero(rng.random(n) < contact_share)
     for row in contact:
         name = FIRST[rng.integers(len(FIRST))]
         email = f"{name}.{rng.integers(10, 99)}@{DOMAINS[rng.integers(len(DOMAINS))]}"
         phone = f"+44 20 7{rng.integers(100, 999)} {rng.integers(1000, 9999)}"
         texts[row] += CONTACTS[rng.integers(len(CONTACTS))].format(email=email, phone=phone)
-    return np.array([" ".join(t.split()) for t in texts], dtype=object)
+    return texts
