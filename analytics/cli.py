@@ -84,12 +84,18 @@ def sample(
     out: Path = typer.Option(Path("data/sample"), help="Folder to write the sample into."),
     clients: int = typer.Option(600, help="Number of clients."),
     seed: int = typer.Option(7, help="Random seed."),
+    defects: float = typer.Option(0.0, help="Share of complaint rows to make faulty; writes CSV exports instead of Parquet."),
 ) -> None:
     """Rebuild the synthetic sample data (the default call reproduces data/sample exactly)."""
-    from analytics.sample import simulate
-    from analytics.sample._export import SAMPLE_END, SAMPLE_START, write_sample
+    from analytics.sample import simulate, write_export, write_sample
+    from analytics.sample._export import SAMPLE_END, SAMPLE_START
 
     history, _ = simulate(clients, SAMPLE_START, SAMPLE_END, random_state=seed)
+    if defects:
+        injected = write_export(history, out, defects=defects, random_state=seed)
+        injected.to_csv(out / "injected_defects.csv", index=False)
+        console.print(f"wrote CSV exports with {len(injected):,} faulty complaint rows to {out} (listed in injected_defects.csv)")
+        return
     for path in write_sample(history, out):
         console.print(f"wrote {path}")
 

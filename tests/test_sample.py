@@ -108,3 +108,24 @@ def test_practices_are_confounded_with_severity(world):
     by_severity = history.complaints.groupby("severity")[["root_cause_fixed", "apologized"]].mean()
     assert by_severity["root_cause_fixed"].is_monotonic_increasing
     assert by_severity["apologized"].is_monotonic_decreasing
+
+
+def test_injected_defects_are_each_caught_and_nothing_else_is(tmp_path):
+    from analytics.io import load_history
+    from analytics.sample import write_export
+
+    history, _ = simulate(150, random_state=3)
+    injected = write_export(history, tmp_path, defects=0.03, random_state=5)
+    assert len(injected) >= 30 and injected["kind"].nunique() >= 8
+    loaded = load_history(tmp_path, now="2026-06-01")
+    quarantined = loaded.quarantine.loc[loaded.quarantine["table"] == "complaints"]
+    expected = injected.dropna(subset=["check"])
+    assert set(quarantined["row"]) == set(expected["row"])
+    found = quarantined.groupby("row")["check"].apply(set)
+    for item in expected.itertuples():
+        assert item.check in found[item.row], (item.kind, found[item.row])
+    unmapped = loaded.report.unmapped
+    spelled = int((injected["kind"] == "unknown_channel_spelling").sum())
+    assert unmapped.loc[unmapped["column"] == "channel", "rows"].sum() == spelled
+    counts = loaded.report.counts.set_index("table")
+    assert counts.loc["complaints", "rows_read"] == len(history.complaints) + injected["kind"].isin(["duplicate_id", "exact_duplicate"]).sum()

@@ -69,7 +69,7 @@ def load_history(
     if "interactions" in results:
         complaint_ids = pd.concat([r.loaded["complaint_id"] for r in results["complaints"]])
         for result in results["interactions"]:
-            _reject(result, ~result.loaded["complaint_id"].isin(complaint_ids), "complaint_id", "unknown_reference", "unknown complaint_id (no loaded complaint has it)")
+            _reject(result, ~result.loaded["complaint_id"].isin(complaint_ids), "complaint_id", "unknown_reference", "complaint_id not loaded (no such complaint, or its complaint was quarantined)")
 
     tables = {table: _combine(results.get(table), table) for table in ("clients", "complaints", "interactions")}
     notes = [f"read with profile {profile.name!r} from {'a database' if is_database_url(source) else Path(source).name}"]

@@ -329,8 +329,8 @@ def _check_ids(frame: pd.DataFrame, table: str, problems: _Problems) -> None:
     repeated[usable] = ids[usable].duplicated(keep="first").to_numpy()
     if repeated.any():
         first = frame.loc[usable].groupby(id_column, sort=False)["_row"].first()
-        first_rows = ids.map(first).astype(str).to_numpy(dtype=object)
-        reasons = f"duplicate {id_column} (first seen at row " + first_rows + "; that row was kept)"
+        reasons = np.empty(len(frame), dtype=object)
+        reasons[repeated] = [f"duplicate {id_column} (first seen at row {first[i]}; that row was kept)" for i in ids[repeated]]
         problems.add(repeated, id_column, "duplicate_id", reasons)
 
 

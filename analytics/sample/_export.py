@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -12,6 +14,22 @@ from analytics.io import History
 SAMPLE_CLIENTS = 600
 SAMPLE_SEED = 7
 SAMPLE_START, SAMPLE_END = "2023-01-01", "2026-01-01"
+
+#: data-quality problems real complaint exports have: kind -> (column, the loader's check)
+DEFECTS = {
+    "unparseable_date": ("opened_at", "unparseable"),
+    "resolved_before_opened": ("resolved_at", "order"),
+    "future_date": ("opened_at", "future_date"),
+    "placeholder_date": ("opened_at", "implausible_date"),
+    "severity_out_of_range": ("severity", "out_of_range"),
+    "csat_as_words": ("csat", "unparseable"),
+    "negative_credit": ("credit_amount", "out_of_range"),
+    "missing_client_id": ("client_id", "missing_required"),
+    "unknown_client_id": ("client_id", "unknown_reference"),
+    "duplicate_id": ("complaint_id", "duplicate_id"),
+    "exact_duplicate": ("(all columns)", "exact_duplicate"),
+    "unknown_channel_spelling": ("channel", None),  # loaded as `other` and counted, not quarantined
+}
 
 
 def write_sample(history: History, folder) -> list[Path]:
@@ -25,3 +43,62 @@ def write_sample(history: History, folder) -> list[Path]:
         pq.write_table(arrow, path, compression="zstd", compression_level=9)
         paths.append(path)
     return paths
+
+
+def write_export(history: History, folder, defects: float = 0.0, random_state=0) -> pd.DataFrame:
+    """Write the history as CSV files, with a share ``defects`` of complaint rows made faulty.
+
+    Each faulty row gets one problem from :data:`DEFECTS`. Returns what was injected:
+    one row per faulty complaint row (``row`` counts data rows of complaints.csv from 1),
+    with its ``kind``, ``column`` and the ``check`` the loader should quarantine it under.
+    """
+    rng = np.random.default_rng(random_state)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    history.clients.to_csv(folder / "clients.csv", index=False)
+    history.interactions.to_csv(folder / "interactions.csv", index=False)
+    complaints = history.complaints.astype(object).astype(str).replace({"<NA>": "", "NaT": ""})
+    n = len(complaints)
+    chosen = rng.choice(n, size=int(round(defects * n)), replace=False) if defects else np.array([], int)
+    kinds = np.array(list(DEFECTS))[rng.integers(0, len(DEFECTS), len(chosen))]
+    log, extra = [], []
+    for row, kind in zip(chosen, kinds, strict=True):
+        record = complaints.iloc[row]
+        if kind == "unparseable_date":
+            record["opened_at"] = "31/02/2024"
+        elif kind == "resolved_before_opened":
+            record["resolved_at"] = str(pd.Timestamp(record["opened_at"]) - pd.Timedelta("3D"))
+        elif kind == "future_date":
+            record["opened_at"] = "2099-06-01 10:00:00+00:00"
+            record["first_response_at"] = record["resolved_at"] = record["closed_at"] = ""
+        elif kind == "placeholder_date":
+            record["opened_at"] = "1900-01-01"
+            record["first_response_at"] = record["resolved_at"] = record["closed_at"] = ""
+        elif kind == "severity_out_of_range":
+            record["severity"] = "7"
+        elif kind == "csat_as_words":
+            record["csat"] = "very happy"
+        elif kind == "negative_credit":
+            record["credit_amount"] = "-25.0"
+        elif kind == "missing_client_id":
+            record["client_id"] = ""
+        elif kind == "unknown_client_id":
+            record["client_id"] = "CL-NOT-A-CLIENT"
+        elif kind == "unknown_channel_spelling":
+            record["channel"] = "E-mail (web form)"
+        complaints.iloc[row] = record
+        if kind in ("duplicate_id", "exact_duplicate"):
+            copy = record.copy()
+            if kind == "duplicate_id":
+                copy["severity"] = "4" if record["severity"] != "4" else "1"
+            extra.append(copy)
+            log.append({"row": n + len(extra), "kind": kind})
+        else:
+            log.append({"row": row + 1, "kind": kind})
+    if extra:
+        complaints = pd.concat([complaints, pd.DataFrame(extra)], ignore_index=True)
+    complaints.to_csv(folder / "complaints.csv", index=False)
+    injected = pd.DataFrame(log, columns=["row", "kind"])
+    injected["column"] = injected["kind"].map(lambda k: DEFECTS[k][0])
+    injected["check"] = injected["kind"].map(lambda k: DEFECTS[k][1])
+    return injected.sort_values("row", ignore_index=True)
