@@ -20,7 +20,7 @@ from analytics.sample import simulate
 
 def make_file(folder: Path, rows: int) -> Path:
     """A complaints export of at least ``rows`` rows, from the simulator, repeated if needed."""
-    history, _ = simulate(n_clients=max(1_000, rows // 50), start="2021-01-01", end="2026-01-01", random_state=0)
+    history, _ = simulate(n_clients=max(1_000, rows // 44), start="2021-01-01", end="2026-01-01", random_state=0)
     complaints = history.complaints
     path = folder / "complaints.parquet"
     table = pa.Table.from_pandas(complaints, preserve_index=False)

@@ -40,6 +40,7 @@ each complaint's true trigger, and which clients are abusive or unprofitable.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,10 +49,11 @@ import pyarrow as pa
 
 from analytics.io import History
 from analytics.sample._text import complaint_texts
-from analytics.schemas import MODELS, column_rules
-from analytics.taxonomy import Practice, Trigger
+from analytics.schemas import column_rules
+from analytics.taxonomy import Practice, Resolution, Trigger
 
 TRIGGERS = np.array([t.value for t in Trigger])
+RESOLUTIONS = [r.value for r in Resolution]
 PRACTICES = [p.value for p in Practice]
 SEGMENTS = np.array(["smb", "mid_market", "enterprise"])
 SEGMENT_SHARE = [0.55, 0.30, 0.15]
@@ -212,10 +214,12 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
     batches = []
     start_s = start.tz_localize(None).to_datetime64().astype("datetime64[s]")
     contract_start_s = contract_start.astype("datetime64[s]")
+    start_day_number = contract_start.astype(np.int64)  # days since 1970
     complaint_count = 0
 
     for week in range(n_weeks):
         week_start = start_s + np.timedelta64(7 * 86400 * week, "s")
+        week_day = start_s.astype("datetime64[D]").astype(np.int64) + 7 * week
         alive = ~ended & (contract_start_s <= week_start)
         health += rng.normal(0, 0.06, n) - 0.01 * health
         burden_hist[:, week], health_hist[:, week], alive_hist[:, week] = burden, health, alive
@@ -250,12 +254,13 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         }
 
         # each complaint adds to its client's burden; the practices that help add less
-        np.add.at(burden, client, c["burden"])
-        notice = _in_notice_window(contract_start, notice_days, [pd.Timestamp(week_start, tz="UTC")])[:, 0]
+        burden += np.bincount(client, weights=c["burden"], minlength=n)
+        days_in = week_day - start_day_number  # days since contract start
+        notice = (days_in >= 0) & ((365 - days_in % 365) <= notice_days)
         hazard = BASE_HAZARD * np.exp(BURDEN_COEF * burden - HEALTH_COEF * health + NOTICE_COEF * notice)
         hazard_hist[:, week] = hazard * alive
         churn = alive & (rng.random(n) < 1 - np.exp(-hazard))
-        tenure_weeks = (week_start - contract_start_s).astype("timedelta64[D]").astype(int) / 7
+        tenure_weeks = days_in / 7
         exit_ = alive & ~churn & (abusive | unprofitable) & (tenure_weeks > 52) & (rng.random(n) < EXIT_HAZARD)
         for mask, label in ((churn, "churned"), (exit_, "ended_by_us")):
             ended |= mask
@@ -267,8 +272,10 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         batches.append(c)
 
     complaints = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
-    history, truth_frame = _assemble(rng, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
-    effects = _planted_effects(complaints, burden_hist, health_hist, contract_start, notice_days, start)
+    with ThreadPoolExecutor(max_workers=3) as pool:  # NumPy and Arrow release the GIL
+        effects = pool.submit(_planted_effects, complaints, burden_hist, health_hist, contract_start, notice_days, start)
+        history, truth_frame = _assemble(pool, rng, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
+        effects = effects.result()
     client_ids = history.clients["client_id"].to_numpy(dtype=object)
     truth = Truth(
         effects=effects,
@@ -315,8 +322,9 @@ def _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive,
     first_response_hours = rng.lognormal(np.log(SLA_HOURS[severity - 1] * 0.5), 0.9)
     resolution_days = rng.lognormal(np.log(1.5 + 1.5 * severity + 3 * technical), 0.8) * np.where(used["root_cause_fixed"], 1.3, 1.0)
     unresolved = rng.random(m) < _sigmoid(-3.2 + 0.4 * sev_step - 1.0 * used["took_ownership"])
-    resolution = np.where(used["root_cause_fixed"], "fixed", rng.choice(["workaround", "credit", "explanation", "no_action", "fixed"], m, p=[0.25, 0.15, 0.35, 0.15, 0.10]))
-    resolution = np.where(unresolved, "unresolved", resolution)
+    codes = [RESOLUTIONS.index(r) for r in ("workaround", "credit", "explanation", "no_action", "fixed")]
+    resolution = np.where(used["root_cause_fixed"], RESOLUTIONS.index("fixed"), rng.choice(codes, m, p=[0.25, 0.15, 0.35, 0.15, 0.10]))
+    resolution = np.where(unresolved, RESOLUTIONS.index("unresolved"), resolution)
     dispute_logit = DISPUTE_BASE + 0.3 * sev_step + 1.0 * unresolved + effect["dispute"]
     csat_eta = 0.6 - 0.35 * sev_step - 1.2 * unresolved - 0.4 * (parent >= 0) + effect["csat"]
     csat = 1 + (rng.logistic(csat_eta, 1.0, m)[:, None] > CSAT_CUTS[None, :]).sum(1)
@@ -352,7 +360,7 @@ def _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive,
     }
 
 
-def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end):
+def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end):
     """Canonical tables from the simulated arrays."""
     end_s = end.tz_localize(None).to_datetime64().astype("datetime64[s]")
     client_ids = np.array([f"CL{i:06d}" for i in range(n)], dtype=object)
@@ -361,7 +369,8 @@ def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, sta
     end_ref = np.where(np.isnat(ended_at), end_s, ended_at).astype("datetime64[D]")
     terms = np.ceil(((end_ref - contract_start).astype(int)) / term_days).clip(1)
     contract_end = contract_start + (terms * term_days).astype("timedelta64[D]")
-    end_reason = np.where(status == "churned", "client_left", np.where(status == "ended_by_us", np.where(abusive, "abusive_conduct", "unprofitable"), None))
+    end_reason = np.where(status == "churned", "client_left", np.where(abusive, "abusive_conduct", "unprofitable"))
+    end_reason = pa.array(end_reason, mask=status == "active")
     clients = {
         "client_id": client_ids,
         "name": names,
@@ -388,55 +397,59 @@ def _assemble(rng, c, n, segment, annual_value, contract_start, notice_days, sta
     closed = resolved + (rng.uniform(0, 3, m) * 86400).astype("timedelta64[s]")
     closed = np.where(closed >= end_s, np.datetime64("NaT"), closed)
     done = ~np.isnat(resolved)
-    sla_met = np.where(np.isnat(first_response), None, c["first_response_hours"] <= SLA_HOURS[c["severity"] - 1])
-    true_trigger = TRIGGERS[c["trigger"]]
-    recorded = true_trigger.copy().astype(object)
+    sla_met = pa.array(c["first_response_hours"] <= SLA_HOURS[c["severity"] - 1], mask=np.isnat(first_response))
+    recorded = c["trigger"].copy()
     wrong = rng.random(m) < 0.06
-    recorded[wrong] = TRIGGERS[rng.integers(0, len(TRIGGERS), wrong.sum())]
-    recorded[rng.random(m) < 0.08] = None
-    complaint_ids = np.array([f"CP{i:08d}" for i in range(m)], dtype=object)
-    credit = np.where((c["resolution"] == "credit") & done, np.round(annual_value[c["client"]] * rng.uniform(0.002, 0.02, m), 2), 0.0)
+    recorded[wrong] = rng.integers(0, len(TRIGGERS), wrong.sum())
+    recorded = _labels(recorded, TRIGGERS, known=rng.random(m) >= 0.08)
+    complaint_ids = _ids("CP", m, 8)
+    # texts and interactions draw from generators of their own, so that they can be
+    # built on the second core while this thread assembles the complaints
+    text_rng, interaction_rng = rng.spawn(2)
+    texts = pool.submit(complaint_texts, c["trigger"], text_rng)
+    interactions = pool.submit(
+        lambda: _typed(_interactions(interaction_rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s), "interactions")
+    )
+    credit = np.where((c["resolution"] == RESOLUTIONS.index("credit")) & done, np.round(annual_value[c["client"]] * rng.uniform(0.002, 0.02, m), 2), 0.0)
     complaints = {
         "complaint_id": complaint_ids,
-        "client_id": client_ids[c["client"]],
+        "client_id": _labels(c["client"], client_ids),
         "opened_at": opened,
         "first_response_at": first_response,
         "resolved_at": resolved,
         "closed_at": closed,
-        "channel": CHANNELS[c["channel"]],
+        "channel": _labels(c["channel"], CHANNELS),
         "trigger": recorded,
         "category_raw": recorded,
         "severity": c["severity"],
-        "text": complaint_texts(true_trigger, rng),
-        "resolution": np.where(done, c["resolution"], "unresolved"),
+        "text": texts.result(),
+        "resolution": _labels(np.where(done, c["resolution"], RESOLUTIONS.index("unresolved")), RESOLUTIONS),
         "reopen_count": c["reopens"],
         "escalated": c["escalated"],
         "sla_met": sla_met,
-        "csat": np.where(c["csat_answered"] & done, c["csat"], None),
-        "disputed": np.where(done, c["disputed"], None),
-        "team": TEAMS[c["team"]],
-        "agent": np.array([f"agent_{a:03d}" for a in range(100)], dtype=object)[c["agent"]],
+        "csat": pa.array(c["csat"], mask=~(c["csat_answered"] & done)),
+        "disputed": pa.array(c["disputed"], mask=~done),
+        "team": _labels(c["team"], TEAMS),
+        "agent": _labels(c["agent"], np.array([f"agent_{a:03d}" for a in range(100)])),
         "handling_minutes": np.round(c["handling_minutes"], 1),
         "credit_amount": credit,
-        **{p: np.where(done | (p not in ("root_cause_fixed", "followed_up")), c[f"p_{p}"], None) for p in PRACTICES},
+        **{p: pa.array(c[f"p_{p}"], mask=~done if p in ("root_cause_fixed", "followed_up") else None) for p in PRACTICES},
     }
-    complaints["moved_private"] = np.where(complaints["channel"] == "social_public", complaints["moved_private"], None)
-    interactions = _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s)
-    tables = {
-        "clients": clients,
-        "complaints": complaints,
-        "interactions": interactions,
-    }
-    typed = {name: _typed(frame, name) for name, frame in tables.items()}
-    history = History(**typed, quarantine=pd.DataFrame(), report=None)
-    id_of = np.empty(len(c["id"]), dtype=object)
-    id_of[c["id"]] = complaint_ids  # simulation order -> exported id
+    complaints["moved_private"] = pa.array(c["p_moved_private"], mask=CHANNELS[c["channel"]] != "social_public")
+    history = History(
+        clients=_typed(clients, "clients"),
+        complaints=_typed(complaints, "complaints"),
+        interactions=interactions.result(),
+        quarantine=pd.DataFrame(),
+    )
+    position = np.empty(m, dtype=np.int64)
+    position[c["id"]] = np.arange(m)  # simulation order -> exported order
     truth = pd.DataFrame({
-        "true_trigger": true_trigger,
-        "repeat_of": np.where(c["parent"] >= 0, id_of[np.maximum(c["parent"], 0)], None),
+        "true_trigger": pd.arrays.ArrowExtensionArray(_labels(c["trigger"], TRIGGERS)),
+        "repeat_of": pd.arrays.ArrowExtensionArray(_labels(position[np.maximum(c["parent"], 0)], complaint_ids, known=c["parent"] >= 0)),
         "p_repeat": _sigmoid(c["repeat_logit"]),
         "p_dispute": _sigmoid(c["dispute_logit"]),
-    }, index=pd.Index(complaint_ids, name="complaint_id"))
+    }, index=pd.Index(history.complaints["complaint_id"], name="complaint_id"))
     return history, truth
 
 
@@ -455,11 +468,11 @@ def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, 
     tone = np.select([score < 0.3, score < 1.6, score < 3.0], ["calm", "frustrated", "angry"], "abusive")
     tone = np.where((tone == "abusive") & ~is_abusive & (rng.random(len(row)) < 0.8), "angry", tone)
     return {
-        "interaction_id": np.array([f"IN{i:09d}" for i in range(len(row))], dtype=object),
-        "complaint_id": complaint_ids[row],
-        "client_id": client_ids[c["client"][row]],
+        "interaction_id": _ids("IN", len(row), 9),
+        "complaint_id": _labels(row, complaint_ids),
+        "client_id": _labels(c["client"][row], client_ids),
         "at": at,
-        "channel": CHANNELS[c["channel"][row]],
+        "channel": _labels(c["channel"][row], CHANNELS),
         "direction": np.where(k % 2 == 0, "inbound", "outbound"),
         "minutes": np.round(rng.lognormal(np.log(8), 0.7, len(row)) * np.where(is_abusive, 2.5, 1.0), 1),
         "tone": tone,
@@ -472,12 +485,34 @@ def _typed(arrays: dict[str, np.ndarray], table: str) -> pd.DataFrame:
     columns = {}
     for name, values in arrays.items():
         dtype = rules[name].dtype if name in rules else pd.ArrowDtype(pa.string())
-        if values.dtype.kind == "M":
+        if isinstance(values, np.ndarray) and values.dtype.kind == "M":
             values = values.astype("datetime64[us]")
-        columns[name] = pd.arrays.ArrowExtensionArray(pa.array(values, type=dtype.pyarrow_dtype, from_pandas=True))
-    typed = pd.DataFrame(columns)
-    MODELS[table].validate(typed)
-    return typed
+        array = values.cast(dtype.pyarrow_dtype) if isinstance(values, pa.Array) else pa.array(values, type=dtype.pyarrow_dtype, from_pandas=True)
+        columns[name] = pd.arrays.ArrowExtensionArray(array)
+    return pd.DataFrame(columns)[list(rules) + [c for c in arrays if c not in rules]]
+
+
+def _labels(codes: np.ndarray, labels, known: np.ndarray | None = None) -> pa.Array:
+    """``labels[codes]`` as an Arrow string array, null where not ``known``; fast for millions of rows."""
+    indices = pa.array(np.asarray(codes, dtype=np.int32), mask=None if known is None else ~known)
+    return pa.DictionaryArray.from_arrays(indices, labels if isinstance(labels, pa.Array) else pa.array(labels)).cast(pa.string())
+
+
+def _ids(prefix: str, n: int, width: int) -> pa.Array:
+    """``prefix`` + a zero-padded running number: CP00000000, CP00000001, ...
+
+    Written digit by digit into one fixed-width byte buffer: ids for tens of millions
+    of rows cost well under a second.
+    """
+    size = len(prefix) + width
+    data = np.empty((n, size), dtype=np.uint8)
+    data[:, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    numbers = np.arange(n, dtype=np.int64)
+    for position in range(width):
+        data[:, size - 1 - position] = 48 + numbers % 10
+        numbers //= 10
+    offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _company_names(rng, n) -> np.ndarray:

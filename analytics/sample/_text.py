@@ -1,6 +1,10 @@
 """Complaint text with real variety: fragments per trigger, combined at random."""
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analytics.taxonomy import Trigger
 
 OPENERS = [
     "Hi team,", "Hello,", "To whom it may concern,", "Good morning,", "", "", "Urgent:",
@@ -76,31 +80,64 @@ ASKS = [
     "What are you going to do about it?", "Please escalate.", "Let me know.", "",
     "I want to speak to a manager.",
 ]
-CONTACTS = [" You can reach me at {email}.", " Call me on {phone}.", " My email is {email}, phone {phone}."]
 FIRST = ["alex", "sam", "jordan", "maria", "li", "priya", "tom", "fatima", "noah", "emma"]
 DOMAINS = ["example.com", "mail.example.org", "corp.example.net"]
 
 
-def complaint_texts(triggers: np.ndarray, rng: np.random.Generator, contact_share: float = 0.06) -> np.ndarray:
-    """One text per complaint; ``contact_share`` of them carry an e-mail address or phone number."""
-    n = len(triggers)
-    texts = np.empty(n, dtype=object)
-    # spaces are part of the fragments, so that an empty fragment leaves no double space
-    openers = np.array([f"{o} " if o else "" for o in OPENERS], dtype=object)[rng.integers(0, len(OPENERS), n)]
-    impacts = np.array([f" {i}" if i else "" for i in IMPACTS], dtype=object)[rng.integers(0, len(IMPACTS), n)]
-    asks = np.array([f" {a}" if a else "" for a in ASKS], dtype=object)[rng.integers(0, len(ASKS), n)]
-    for trigger, phrases in PROBLEMS.items():
-        rows = np.flatnonzero(triggers == trigger)
-        if len(rows):
-            texts[rows] = np.array(phrases, dtype=object)[rng.integers(0, len(phrases), len(rows))]
+def complaint_texts(trigger_codes: np.ndarray, rng: np.random.Generator, contact_share: float = 0.06) -> pa.Array:
+    """One text per complaint, for trigger codes indexing :class:`~analytics.taxonomy.Trigger`.
+
+    Texts are assembled from fragment pools by Arrow, so that millions cost seconds;
+    ``contact_share`` of them carry an e-mail address or phone number.
+    """
+    n = len(trigger_codes)
+    openers = [f"{o} " if o else "" for o in OPENERS]
+    impacts = [f" {i}" if i else "" for i in IMPACTS]
+    asks = [f" {a}" if a else "" for a in ASKS]
+    phrases, offsets, sizes = [], [], []
+    for trigger in Trigger:
+        offsets.append(len(phrases))
+        sizes.append(len(PROBLEMS[trigger.value]))
+        phrases += [f"{p}." for p in PROBLEMS[trigger.value]]
+    capitalised = [p[:1].upper() + p[1:] for p in phrases]
+    opener = rng.integers(0, len(openers), n)
+    codes = np.asarray(trigger_codes)
+    problem = np.asarray(offsets)[codes] + (rng.random(n) * np.asarray(sizes)[codes]).astype(int)
     # a sentence starts with a capital unless it follows "Hi team," and the like
-    starts = np.flatnonzero(~np.char.endswith(openers.astype(str), ", "))
-    texts[starts] = [t[:1].upper() + t[1:] for t in texts[starts]]
-    texts = openers + texts + "." + impacts + asks
-    contact = np.flatnonzero(rng.random(n) < contact_share)
-    for row in contact:
-        name = FIRST[rng.integers(len(FIRST))]
-        email = f"{name}.{rng.integers(10, 99)}@{DOMAINS[rng.integers(len(DOMAINS))]}"
-        phone = f"+44 20 7{rng.integers(100, 999)} {rng.integers(1000, 9999)}"
-        texts[row] += CONTACTS[rng.integers(len(CONTACTS))].format(email=email, phone=phone)
-    return texts
+    follows_comma = np.array([o.endswith(", ") for o in openers])[opener]
+    problem = np.where(follows_comma, problem, problem + len(phrases))
+    impact = rng.integers(0, len(impacts), n)
+    ask = rng.integers(0, len(asks), n)
+    pieces = [
+        _pick(opener, openers),
+        _pick(problem, phrases + capitalised),
+        _pick(impact, impacts),
+        _pick(ask, asks),
+    ]
+    texts = pc.binary_join_element_wise(*pieces, "")
+    with_contact = rng.random(n) < contact_share
+    contacts = _contacts(int(with_contact.sum()), rng)
+    return pc.replace_with_mask(texts, pa.array(with_contact), pc.binary_join_element_wise(texts.filter(pa.array(with_contact)), contacts, ""))
+
+
+def _contacts(k: int, rng: np.random.Generator) -> pa.Array:
+    """``k`` made-up contact sentences with an e-mail address, a phone number or both."""
+
+    def number(low, high):
+        return pa.array(rng.integers(low, high, k)).cast(pa.string())
+
+    name = _pick(rng.integers(0, len(FIRST), k), FIRST)
+    domain = _pick(rng.integers(0, len(DOMAINS), k), DOMAINS)
+    email = pc.binary_join_element_wise(name, ".", number(10, 99), "@", domain, "")
+    phone = pc.binary_join_element_wise("+44 20 7", number(100, 999), " ", number(1000, 9999), "")
+    form = rng.integers(0, 3, k)
+    sentences = [
+        pc.binary_join_element_wise(" You can reach me at ", email, ".", ""),
+        pc.binary_join_element_wise(" Call me on ", phone, ".", ""),
+        pc.binary_join_element_wise(" My email is ", email, ", phone ", phone, ".", ""),
+    ]
+    return pc.case_when(pc.make_struct(pa.array(form == 0), pa.array(form == 1)), *sentences)
+
+
+def _pick(codes: np.ndarray, pool: list[str]) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(pool)).cast(pa.string())
