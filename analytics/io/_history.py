@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analytics._time import utc
 from analytics.schemas import PRACTICES, empty_table
 
 #: complaint columns only known once the complaint is resolved
@@ -137,8 +138,7 @@ class History:
         at that moment, the resolution and everything recorded with it is unknown.
         Clients who had not started are dropped; a client that ended later is active.
         """
-        moment = pd.Timestamp(moment)
-        moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+        moment = utc(moment)
         complaints = self.complaints.loc[self.complaints["opened_at"] < moment].copy()
         for column in ("first_response_at", "resolved_at", "closed_at"):
             complaints[column] = complaints[column].mask(complaints[column] >= moment)

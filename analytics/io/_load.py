@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analytics._time import utc
 from analytics.io._errors import ValidationFailed
 from analytics.io._history import History, LoadReport
 from analytics.io._profile import Profile, load_profile
@@ -54,7 +55,7 @@ def load_history(
     True
     """
     profile = load_profile(profile)
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC") if pd.Timestamp(now).tzinfo else pd.Timestamp(now, tz="UTC")
+    now = pd.Timestamp.now(tz="UTC") if now is None else utc(now)
     found = read_sources(source, profile, progress)
     results: dict[str, list[TableResult]] = {}
     for table, raw in iter_tables(found):

@@ -185,7 +185,7 @@ def _coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Pr
 def _arrow_type(values: pd.Series) -> pa.DataType:
     if isinstance(values.dtype, pd.ArrowDtype):
         return values.dtype.pyarrow_dtype
-    return pa.array(values.head(0)).type if len(values) == 0 else pa.Array.from_pandas(values.head(1000)).type
+    return pa.Array.from_pandas(values.head(1000)).type
 
 
 def _true(condition: pd.Series) -> np.ndarray:

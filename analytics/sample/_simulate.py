@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analytics._time import utc
 from analytics.io import History
 from analytics.sample._text import complaint_texts
 from analytics.schemas import column_rules
@@ -141,7 +142,7 @@ class Truth:
         would with no new complaints, health stays where it is, renewal windows come
         when the contract says. Clients not active at the cutoff are left out.
         """
-        cutoff = _utc(cutoff)
+        cutoff = utc(cutoff)
         week = int((cutoff - self.start).days // 7)
         weeks = max(1, int(round(pd.Timedelta(horizon).days / 7)))
         week = min(max(week, 0), self.burden.shape[1] - 1)
@@ -152,11 +153,6 @@ class Truth:
         notice = _in_notice_window(self.renewal_month_day[alive], self.notice_days[alive], dates)
         hazard = BASE_HAZARD * np.exp(BURDEN_COEF * burden - HEALTH_COEF * self.health[alive, week][:, None] + NOTICE_COEF * notice)
         return pd.Series(1 - np.exp(-hazard.sum(axis=1)), index=pd.Index(self.client_ids[alive], name="client_id"), name="true_churn_probability")
-
-
-def _utc(moment) -> pd.Timestamp:
-    moment = pd.Timestamp(moment)
-    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
 
 
 def _sigmoid(x):
@@ -181,7 +177,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
     True
     """
     rng = np.random.default_rng(random_state)
-    start, end = _utc(start), _utc(end)
+    start, end = utc(start), utc(end)
     n_weeks = int((end - start).days // 7)
     n = n_clients
 
