@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -65,7 +66,7 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
     frame = frame.copy()
 
     id_column = ID_COLUMN[table]
-    ids_unique = id_column in frame and pc.count_distinct(pa.array(frame[id_column]), mode="all").as_py() == len(frame)
+    ids_unique = id_column in frame and _all_distinct(frame[id_column])
     exact = 0 if ids_unique and not spec.id_from_row else _exact_duplicates(frame, table, spec, problems)
     unmapped: dict[str, dict[str, int]] = {}
     for name, rule in rules.items():
@@ -318,6 +319,16 @@ def _exact_duplicates(frame: pd.DataFrame, table: str, spec: TableProfile, probl
         reasons = "exact duplicate of row " + first_row.astype(str).to_numpy(dtype=object)
         problems.add(repeated, "(all columns)", "exact_duplicate", reasons)
     return int(repeated.sum())
+
+
+def _all_distinct(values: pd.Series) -> bool:
+    """Whether no value repeats (nulls count as repeats): DuckDB's parallel hash aggregate
+    answers in a fraction of the time of a single-threaded count of distinct values."""
+    ids = pa.Table.from_pandas(values.to_frame("id"), preserve_index=False)
+    with duckdb.connect() as connection:
+        connection.register("ids", ids)
+        repeated = connection.sql("SELECT count(*) FROM (SELECT id FROM ids GROUP BY id HAVING count(*) > 1)").fetchall()
+    return repeated[0][0] == 0
 
 
 def _check_ids(frame: pd.DataFrame, table: str, problems: _Problems) -> None:
