@@ -12,7 +12,7 @@ from analytics.io._errors import ValidationFailed
 from analytics.io._history import History, LoadReport
 from analytics.io._profile import Profile, load_profile
 from analytics.io._read import Progress, is_database_url, iter_tables, read_sources
-from analytics.io._validate import TableResult, _records, empty_quarantine, validate_table
+from analytics.io._validate import TableResult, _records, distinct_values, empty_quarantine, validate_table
 from analytics.schemas import empty_table
 
 
@@ -75,7 +75,7 @@ def load_history(
     tables = {table: _combine(results.get(table), table) for table in ("clients", "complaints", "interactions")}
     notes = [f"read with profile {profile.name!r} from {'a database' if is_database_url(source) else Path(source).name}"]
     if clients_derived:
-        ids = tables["complaints"]["client_id"].dropna().unique()
+        ids = sorted(distinct_values(tables["complaints"]["client_id"]))
         clients = empty_table("clients").reindex(range(len(ids)))
         clients["client_id"] = pd.array(ids, dtype=clients["client_id"].dtype)
         tables["clients"] = clients
