@@ -86,7 +86,8 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
     quarantine = _quarantine(original, problems, table, raw.source, headers)
     if raw.malformed:
         quarantine = pd.concat([quarantine, _malformed(raw, table)], ignore_index=True)
-    loaded = frame.loc[~problems.any].drop(columns=["_rows"], errors="ignore")
+    loaded = frame.loc[~problems.any] if problems.any.any() else frame
+    loaded = loaded.drop(columns=["_rows"], errors="ignore")
     # an event-log ticket stands for several export rows
     weights = frame["_rows"].to_numpy() if "_rows" in frame else np.ones(len(frame), int)
     return TableResult(
