@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -13,6 +14,8 @@ app = typer.Typer(help="Client Health Analytics: complaint history -> churn risk
 profile_app = typer.Typer(help="Profiles: how an export maps onto the canonical tables.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
 console = Console(stderr=True)
+# piped output (a log, CI) gets room for the report's columns; a terminal keeps its width
+stdout = Console(width=None if sys.stdout.isatty() else 120)
 
 
 @app.command()
@@ -35,27 +38,27 @@ def validate(
             raise typer.Exit(2) from error
     report = history.report
     table = Table(title=f"Load report (profile {report.profile})")
-    for column in ("table", "source", "rows_read", "rows_loaded", "rows_quarantined", "exact_duplicates"):
-        table.add_column(column, justify="right" if column.startswith(("rows", "exact")) else "left")
+    for column in ("table", "source", "read", "loaded", "quarantined", "exact dup."):
+        table.add_column(column, justify="left" if column in ("table", "source") else "right", no_wrap=True)
     for row in report.counts.itertuples():
         table.add_row(row.table, Path(row.source).name, f"{row.rows_read:,}", f"{row.rows_loaded:,}", f"{row.rows_quarantined:,}", f"{row.exact_duplicates:,}")
-    Console().print(table)
+    stdout.print(table)
     if len(report.reasons):
         reasons = Table(title="Quarantine reasons")
         for column in ("table", "column", "check", "rows", "example"):
             reasons.add_column(column)
         for row in report.reasons.itertuples():
             reasons.add_row(row.table, row.column, row.check, f"{row.rows:,}", row.example)
-        Console().print(reasons)
+        stdout.print(reasons)
     for note in report.notes:
-        Console().print(f"- {note}", highlight=False)
+        stdout.print(f"- {note}", highlight=False)
     quarantine.parent.mkdir(parents=True, exist_ok=True)
     history.quarantine.to_csv(quarantine, index=False)
-    Console().print(f"quarantine: {len(history.quarantine):,} problems written to {quarantine}")
+    stdout.print(f"quarantine: {len(history.quarantine):,} problems written to {quarantine}")
     if html:
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(_page("Load report", history._repr_html_() + report.to_html()), encoding="utf-8")
-        Console().print(f"load report: {html.resolve()}")
+        stdout.print(f"load report: {html.resolve()}")
     if strict and report.rows_quarantined:
         raise typer.Exit(1)
 
