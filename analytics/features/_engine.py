@@ -1,0 +1,37 @@
+"""Engines that run the relational work: DuckDB in-process (default) or Spark."""
+
+from __future__ import annotations
+
+import tempfile
+
+import ibis
+
+
+def connect(engine=None):
+    """An Ibis backend: ``None`` or ``"duckdb"`` (in-process), ``"spark"`` (local mode),
+    a ``pyspark.sql.SparkSession``, or an Ibis backend already connected."""
+    if engine is None or engine == "duckdb":
+        return ibis.duckdb.connect()
+    if engine == "spark":
+        return ibis.pyspark.connect(spark_session())
+    if type(engine).__name__ == "SparkSession":
+        return ibis.pyspark.connect(engine)
+    if hasattr(engine, "to_pandas") and hasattr(engine, "name"):
+        return engine
+    raise ValueError(f"unknown engine {engine!r}: expected None, 'duckdb', 'spark', a SparkSession or an Ibis backend")
+
+
+def spark_session(cores: int = 2):
+    """A local Spark session with UTC times and no web UI, for tests and one machine."""
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName("client-health")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.shuffle.partitions", str(cores * 2))
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="client-health-spark-"))
+        .getOrCreate()
+    )

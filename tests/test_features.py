@@ -1,0 +1,152 @@
+"""Point-in-time snapshots: right numbers, no leakage, the same on DuckDB and Spark."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.features import resolve_cutoffs, snapshots
+from analytics.io import History
+from analytics.sample import simulate
+from tests.conftest import need_debian_package
+
+LABELS = ["churned", "ended_by_us", "censored"]
+CUTOFFS = ["2024-07-01", "2025-04-01"]
+
+
+@pytest.fixture(scope="module")
+def sample_rows(sample_history):
+    return snapshots(sample_history, CUTOFFS)
+
+
+def test_quarterly_cutoffs_are_the_first_moment_of_each_quarter(sample_history):
+    dates = resolve_cutoffs(sample_history, "QE")
+    assert dates[0] == pd.Timestamp("2023-04-01", tz="UTC")
+    assert all(d.day == 1 and d.month in (1, 4, 7, 10) for d in dates)
+
+
+def test_features_match_a_plain_pandas_computation(sample_history, sample_rows):
+    complaints = sample_history.complaints
+    for cutoff in CUTOFFS:
+        c = pd.Timestamp(cutoff, tz="UTC")
+        rows = sample_rows.loc[sample_rows["cutoff"] == c].set_index("client_id")
+        clients = sample_history.clients
+        active = clients.loc[(clients["contract_start"] < c) & ~(clients["ended_at"] < c).fillna(False).astype(bool), "client_id"]
+        assert set(rows.index) == set(active)
+        window = complaints.loc[(complaints["opened_at"] < c) & (complaints["opened_at"] >= c - pd.Timedelta("90D"))]
+        known = window.loc[(window["resolved_at"] < c).fillna(False).astype(bool)]
+        expected = window.groupby("client_id").size().reindex(rows.index, fill_value=0)
+        assert (rows["complaints_90"].to_numpy() == expected.to_numpy()).all()
+        technical = window.loc[window["trigger"] == "technical_failure"].groupby("client_id").size().reindex(rows.index, fill_value=0)
+        assert (rows["complaints_90_technical_failure"].to_numpy() == technical.to_numpy()).all()
+        hours = (known["resolved_at"] - known["opened_at"]).dt.total_seconds() / 3600
+        median = hours.groupby(known["client_id"]).median().reindex(rows.index)
+        assert np.allclose(rows["resolution_hours_median_90"].to_numpy(float), median.to_numpy(float), equal_nan=True)
+        disputes = known.dropna(subset=["disputed"]).groupby("client_id")["disputed"].apply(lambda d: d.astype(float).mean()).reindex(rows.index)
+        assert np.allclose(rows["dispute_rate_90"].to_numpy(float), disputes.to_numpy(float), equal_nan=True)
+        year = complaints.loc[(complaints["opened_at"] < c) & (complaints["opened_at"] >= c - pd.Timedelta("365D"))]
+        still_open = year.loc[~(year["resolved_at"] < c).fillna(False).astype(bool)].groupby("client_id").size()
+        assert (rows["open_complaints"].to_numpy() == still_open.reindex(rows.index, fill_value=0).to_numpy()).all()
+        contacts = sample_history.interactions
+        angry = contacts.loc[(contacts["at"] < c) & (contacts["at"] >= c - pd.Timedelta("90D")) & (contacts["tone"] == "angry")]
+        assert (rows["angry_contacts_90"].to_numpy() == angry.groupby("client_id").size().reindex(rows.index, fill_value=0).to_numpy()).all()
+        ended = clients.set_index("client_id").loc[rows.index]
+        churned = (ended["status"] == "churned") & (ended["ended_at"] < c + pd.Timedelta("90D")).fillna(False).astype(bool)
+        assert (rows["churned"].to_numpy() == churned.to_numpy()).all()
+
+
+def test_counts_are_int64_and_labels_bool(sample_rows):
+    assert sample_rows["complaints_365"].dtype == "int64"
+    assert sample_rows["open_complaints"].dtype == "int64"
+    assert all(sample_rows[label].dtype == bool for label in LABELS)
+    assert not sample_rows["censored"].any()
+
+
+def _tiny_history(resolved_at):
+    from analytics.schemas import empty_table
+
+    clients = empty_table("clients").reindex(range(1))
+    clients["client_id"] = pd.array(["A"], dtype=clients["client_id"].dtype)
+    clients["contract_start"] = pd.array([pd.Timestamp("2023-01-01", tz="UTC")], dtype=clients["contract_start"].dtype)
+    complaints = empty_table("complaints").reindex(range(1))
+    for column, value in {"complaint_id": "C1", "client_id": "A", "trigger": "billing"}.items():
+        complaints[column] = pd.array([value], dtype=complaints[column].dtype)
+    for column, value in {"opened_at": "2024-03-01", "resolved_at": resolved_at}.items():
+        complaints[column] = pd.array([pd.Timestamp(value, tz="UTC")], dtype=complaints[column].dtype)
+    complaints["csat"] = pd.array([1], dtype=complaints["csat"].dtype)
+    return History(clients, complaints)
+
+
+def test_complaint_resolved_after_the_cutoff_counts_as_open():
+    cutoff = ["2024-04-01"]
+    later = snapshots(_tiny_history("2024-05-01"), cutoff).iloc[0]
+    earlier = snapshots(_tiny_history("2024-03-10"), cutoff).iloc[0]
+    assert later["open_complaints"] == 1 and pd.isna(later["resolution_hours_median_90"]) and pd.isna(later["csat_mean_90"])
+    assert earlier["open_complaints"] == 0 and earlier["resolution_hours_median_90"] == 9 * 24 and earlier["csat_mean_90"] == 1
+
+
+def _rewrite_after(history: History, cutoff: pd.Timestamp, seed: int) -> History:
+    """The same past, a different future: everything at or after ``cutoff`` changed or deleted."""
+    rng = np.random.default_rng(seed)
+    complaints = history.complaints.copy()
+    future = complaints["opened_at"] >= cutoff
+    keep = ~future | (rng.random(len(complaints)) < 0.5)
+    complaints = complaints.loc[keep].reset_index(drop=True)
+    future = (complaints["opened_at"] >= cutoff).to_numpy()
+    resolved_later = ~future & (complaints["resolved_at"] >= cutoff).fillna(False).to_numpy(dtype=bool)
+    changed = future | resolved_later
+    n = int(changed.sum())
+    complaints.loc[changed, "resolved_at"] = complaints.loc[changed, "resolved_at"] + pd.Timedelta(days=7)
+    complaints.loc[changed, "csat"] = pd.array(rng.integers(1, 6, n), dtype=complaints["csat"].dtype)
+    for column in ("disputed", "escalated", "sla_met", "root_cause_fixed", "followed_up", "apologized"):
+        complaints.loc[changed, column] = pd.array(rng.random(n) < 0.5, dtype=complaints[column].dtype)
+    complaints.loc[changed, "reopen_count"] = pd.array(rng.integers(0, 3, n), dtype=complaints["reopen_count"].dtype)
+    complaints.loc[changed, "handling_minutes"] = pd.array(rng.uniform(1, 500, n), dtype=complaints["handling_minutes"].dtype)
+    complaints.loc[future, "trigger"] = "billing"
+    complaints.loc[future, "severity"] = pd.array(np.full(int(future.sum()), 4), dtype=complaints["severity"].dtype)
+    responded_later = (complaints["first_response_at"] >= cutoff).fillna(False).to_numpy(dtype=bool)
+    complaints.loc[responded_later, "first_response_at"] = complaints.loc[responded_later, "first_response_at"] + pd.Timedelta(hours=5)
+    contacts = history.interactions
+    later = (contacts["at"] >= cutoff).to_numpy()
+    contacts = contacts.loc[~later | (rng.random(len(contacts)) < 0.5)].copy()
+    contacts.loc[(contacts["at"] >= cutoff).to_numpy(), "tone"] = "abusive"
+    clients = history.clients.copy()
+    left_later = (clients["ended_at"] >= cutoff).fillna(False).to_numpy(dtype=bool)
+    clients.loc[left_later, "status"] = np.where(clients.loc[left_later, "status"] == "churned", "ended_by_us", "churned")
+    return History(clients, complaints, contacts.reset_index(drop=True))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), day=st.integers(120, 900))
+def test_nothing_at_or_after_the_cutoff_changes_its_features(seed, day):
+    history, _ = simulate(30, "2023-01-01", "2025-09-01", random_state=seed)
+    cutoff = pd.Timestamp("2023-01-01", tz="UTC") + pd.Timedelta(days=day, hours=seed % 24)
+    before = snapshots(history, [cutoff])
+    after = snapshots(_rewrite_after(history, cutoff, seed), [cutoff])
+    features = [c for c in before.columns if c not in LABELS]
+    pd.testing.assert_frame_equal(before[features], after[features])
+
+
+@pytest.fixture(scope="module")
+def spark():
+    need_debian_package("/usr/lib/jvm/*/bin/java", "openjdk-17-jre-headless")
+    pytest.importorskip("pyspark", reason="pyspark is installed by the test extra")
+    from analytics.features import spark_session
+
+    session = spark_session()
+    yield session
+    session.stop()
+
+
+def test_spark_gives_the_same_snapshots_as_duckdb(sample_history, sample_rows, spark):
+    on_spark = snapshots(sample_history, CUTOFFS, engine=spark)
+    assert list(on_spark.columns) == list(sample_rows.columns)
+    for column in sample_rows.columns:
+        left, right = sample_rows[column], on_spark[column]
+        if pd.api.types.is_float_dtype(left):
+            assert np.allclose(left, right, rtol=1e-12, atol=0, equal_nan=True), column
+        else:
+            assert left.astype(str).tolist() == right.astype(str).tolist(), column
+    counts = [c for c in sample_rows.columns if c.startswith("complaints_")]
+    assert (on_spark[counts].dtypes == "int64").all()
