@@ -150,3 +150,40 @@ def test_spark_gives_the_same_snapshots_as_duckdb(sample_history, sample_rows, s
             assert left.astype(str).tolist() == right.astype(str).tolist(), column
     counts = [c for c in sample_rows.columns if c.startswith("complaints_")]
     assert (on_spark[counts].dtypes == "int64").all()
+
+
+def test_repeat_flags_match_a_plain_pandas_computation(sample_history):
+    from analytics.features import repeats
+
+    flags = repeats(sample_history).set_index("complaint_id")
+    complaints = sample_history.complaints.dropna(subset=["trigger"])
+    pairs = complaints.merge(complaints, on=["client_id", "trigger"], suffixes=("", "_later"))
+    gap = pairs["opened_at_later"] - pairs["resolved_at"]
+    hits = pairs.loc[(gap > pd.Timedelta(0)) & (gap <= pd.Timedelta("90D"))].groupby("complaint_id")["opened_at_later"].min()
+    resolved = complaints.loc[complaints["resolved_at"].notna(), "complaint_id"]
+    expected = pd.Series(resolved.isin(hits.index).to_numpy(), index=resolved.to_numpy())
+    assert flags.loc[expected.index, "repeated"].astype(bool).tolist() == expected.tolist()
+    assert flags["repeat_at"].dropna().sort_index().tolist() == hits.sort_index().tolist()
+    assert flags.loc[sample_history.complaints.loc[sample_history.complaints["resolved_at"].isna(), "complaint_id"], "repeated"].isna().all()
+
+
+def test_planted_repeats_are_found():
+    from analytics.features import repeats
+
+    history, truth = simulate(200, random_state=4)
+    flags = repeats(history).set_index("complaint_id")
+    planted = truth.complaints.dropna(subset=["repeat_of"])
+    complaints = history.complaints.set_index("complaint_id")
+    parents = complaints.loc[planted["repeat_of"].to_numpy()]
+    children = complaints.loc[planted.index]
+    # a planted repeat counts when both records name the true trigger and it came after the resolution
+    true = planted["true_trigger"].reset_index(drop=True)
+    parents_, children_ = parents.reset_index(drop=True), children.reset_index(drop=True)
+    visible = (
+        (parents_["trigger"] == true)
+        & (children_["trigger"] == true)
+        & (children_["opened_at"] > parents_["resolved_at"])
+        & (children_["opened_at"] <= parents_["resolved_at"] + pd.Timedelta("90D"))  # the simulator rounds to weeks
+    ).fillna(False).to_numpy(dtype=bool)
+    assert visible.sum() > 100
+    assert flags.loc[parents.index[visible], "repeated"].astype(bool).all()

@@ -1,0 +1,58 @@
+"""Repeat triggers: does the same client raise the same trigger again after a resolution?"""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+
+from analytics.features._engine import connect
+from analytics.features._snapshots import data_end
+from analytics.io import History
+
+
+def repeats(history: History, within: str = "90D", engine=None) -> pd.DataFrame:
+    """For each resolved complaint: whether the same client raised the same trigger again
+    within ``within`` after its resolution, and when.
+
+    Returns
+    -------
+    DataFrame
+        One row per complaint: ``complaint_id``, ``client_id``, ``trigger``, ``resolved_at``,
+        ``repeat_at`` (opening of the first such complaint), ``days_to_repeat``,
+        ``repeated`` (null for complaints without a trigger or a resolution) and
+        ``censored`` (no repeat seen, but the window runs past the end of the data).
+
+    Examples
+    --------
+    >>> from analytics.io import load_history
+    >>> flags = repeats(load_history("data/sample"))
+    >>> bool(0 < flags["repeated"].mean() < 1)
+    True
+    """
+    window = pd.Timedelta(within)
+    con = connect(engine)
+    frame = history.complaints[["complaint_id", "client_id", "trigger", "opened_at", "resolved_at"]]
+    complaints = ibis.memtable(frame).cast(
+        {"complaint_id": "string", "client_id": "string", "trigger": "string", "opened_at": "timestamp('UTC')", "resolved_at": "timestamp('UTC')"}
+    )
+    later = complaints.select(later_client=complaints.client_id, later_trigger=complaints.trigger, later_opened=complaints.opened_at)
+    limit = ibis.interval(seconds=int(window.total_seconds()))
+    joined = complaints.left_join(
+        later,
+        [
+            complaints.client_id == later.later_client,
+            complaints.trigger == later.later_trigger,
+            later.later_opened > complaints.resolved_at,
+            later.later_opened <= complaints.resolved_at + limit,
+        ],
+    )
+    first = joined.group_by(["complaint_id", "client_id", "trigger", "resolved_at"]).aggregate(repeat_at=joined.later_opened.min())
+    result = con.to_pandas(first.order_by("complaint_id"))
+    result["resolved_at"] = pd.to_datetime(result["resolved_at"], utc=True)
+    result["repeat_at"] = pd.to_datetime(result["repeat_at"], utc=True)
+    result["days_to_repeat"] = (result["repeat_at"] - result["resolved_at"]).dt.total_seconds() / 86400
+    applicable = result["resolved_at"].notna() & result["trigger"].notna()
+    result["repeated"] = pd.Series(result["repeat_at"].notna(), dtype="boolean").where(applicable)
+    end = data_end(history)
+    result["censored"] = applicable & ~result["repeat_at"].notna() & (result["resolved_at"] + window > end)
+    return result
