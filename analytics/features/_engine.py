@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import ibis
 
@@ -11,7 +12,8 @@ def connect(engine=None):
     """An Ibis backend: ``None`` or ``"duckdb"`` (in-process), ``"spark"`` (local mode),
     a ``pyspark.sql.SparkSession``, or an Ibis backend already connected."""
     if engine is None or engine == "duckdb":
-        return ibis.duckdb.connect()
+        # spill to the system's temporary folder, not to .tmp/ in the working directory
+        return ibis.duckdb.connect(temp_directory=str(Path(tempfile.gettempdir()) / "client-health-duckdb"))
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())
     if type(engine).__name__ == "SparkSession":
