@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from analytics.sample._export import SAMPLE_CLIENTS, SAMPLE_END, SAMPLE_SEED, SAMPLE_START
+
 app = typer.Typer(help="Client Health Analytics: complaint history -> churn risk, root causes, reviews.", no_args_is_help=True)
 profile_app = typer.Typer(help="Profiles: how an export maps onto the canonical tables.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
@@ -85,13 +87,12 @@ def profile_init(
 @app.command()
 def sample(
     out: Path = typer.Option(Path("data/sample"), help="Folder to write the sample into."),
-    clients: int = typer.Option(600, help="Number of clients."),
-    seed: int = typer.Option(7, help="Random seed."),
+    clients: int = typer.Option(SAMPLE_CLIENTS, help="Number of clients."),
+    seed: int = typer.Option(SAMPLE_SEED, help="Random seed."),
     defects: float = typer.Option(0.0, help="Share of complaint rows to make faulty; writes CSV exports instead of Parquet."),
 ) -> None:
     """Rebuild the synthetic sample data (the default call reproduces data/sample exactly)."""
     from analytics.sample import simulate, write_export, write_sample
-    from analytics.sample._export import SAMPLE_END, SAMPLE_START
 
     history, _ = simulate(clients, SAMPLE_START, SAMPLE_END, random_state=seed)
     if defects:

@@ -61,7 +61,8 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
     >>> bool(kpis.table["volume"].sum() > 0)
     True
     """
-    complaints, notes = _with_group(history, by)
+    complaints = _with_group(history, by)
+    notes: list[str] = []
     complaints = complaints.assign(period=_period(complaints["opened_at"], period))
     keys = ["period"] + ([by] if by else [])
     resolved = complaints["resolved_at"].notna()
@@ -158,14 +159,14 @@ def _period(moments: pd.Series, period: str) -> pd.Series:
     return naive.dt.to_period(PERIODS[period])
 
 
-def _with_group(history: History, by: str | None):
+def _with_group(history: History, by: str | None) -> pd.DataFrame:
+    """The complaints, with the client column ``by`` joined on when it is one."""
     complaints = history.complaints
-    notes: list[str] = []
     if by and by not in complaints:
         if by not in history.clients:
             raise ValueError(f"cannot group by {by!r}: neither complaints nor clients have that column")
         complaints = complaints.merge(history.clients[["client_id", by]], on="client_id", how="left")
-    return complaints, notes
+    return complaints
 
 
 def _contact_within(history: History, complaints: pd.DataFrame, window: pd.Timedelta) -> pd.Series:

@@ -12,8 +12,8 @@ from analytics.io._errors import ValidationFailed
 from analytics.io._history import History, LoadReport
 from analytics.io._profile import Profile, load_profile
 from analytics.io._read import Progress, is_database_url, iter_tables, read_sources
-from analytics.io._validate import TableResult, _records, distinct_values, empty_quarantine, validate_table
-from analytics.schemas import empty_table
+from analytics.io._validate import TableResult, distinct_values, empty_quarantine, quarantine_rows, validate_table
+from analytics.schemas import ID_COLUMN, empty_table
 
 
 def load_history(
@@ -105,17 +105,7 @@ def _reject(result: TableResult, mask: pd.Series, column: str, check: str, reaso
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return
-    rows = result.loaded.loc[mask]
-    moved = pd.DataFrame({
-        "table": result.table,
-        "source": result.source,
-        "row": rows["_row"].astype("int64").to_numpy(),
-        "column": column,
-        "value": rows[column].astype(str).to_numpy(),
-        "check": check,
-        "reason": reason,
-        "record": _records(rows),
-    })
+    moved = quarantine_rows(result.loaded.loc[mask], result.table, result.source, column, check, reason)
     result.quarantine = pd.concat([result.quarantine, moved], ignore_index=True)
     result.loaded = result.loaded.loc[~mask].reset_index(drop=True)
     result.rows_loaded -= int(mask.sum())
@@ -123,12 +113,11 @@ def _reject(result: TableResult, mask: pd.Series, column: str, check: str, reaso
 
 def _unique_across_sources(results: dict[str, list[TableResult]]) -> None:
     """An id loaded from an earlier file wins over the same id in a later one."""
-    id_column = {"clients": "client_id", "complaints": "complaint_id", "interactions": "interaction_id"}
     for table, parts in results.items():
         for later, result in enumerate(parts[1:], start=1):
-            earlier = pd.concat([r.loaded[id_column[table]] for r in parts[:later]])
-            ids = result.loaded[id_column[table]]
-            _reject(result, ids.isin(earlier), id_column[table], "duplicate_id", f"duplicate {id_column[table]} (already loaded from an earlier source)")
+            earlier = pd.concat([r.loaded[ID_COLUMN[table]] for r in parts[:later]])
+            ids = result.loaded[ID_COLUMN[table]]
+            _reject(result, ids.isin(earlier), ID_COLUMN[table], "duplicate_id", f"duplicate {ID_COLUMN[table]} (already loaded from an earlier source)")
 
 
 def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str]) -> LoadReport:

@@ -443,21 +443,26 @@ def _quarantine(original: pd.DataFrame, problems: _Problems, table: str, source:
         return empty_quarantine()
     parts = []
     for mask, column, check, reason in problems.items:
-        rows = original.loc[mask]
         header = headers.get(column, column)
-        values = rows[column].astype(str) if column in rows else pd.Series("", index=rows.index)
         label = column if header == column else f"{column} ({header})"
-        parts.append(pd.DataFrame({
-            "table": table,
-            "source": source,
-            "row": rows["_row"].astype("int64").to_numpy(),
-            "column": label,
-            "value": values.to_numpy(),
-            "check": check,
-            "reason": reason[mask] if isinstance(reason, np.ndarray) else reason,
-            "record": _records(rows),
-        }))
+        reasons = reason[mask] if isinstance(reason, np.ndarray) else reason
+        parts.append(quarantine_rows(original.loc[mask], table, source, column, check, reasons, label))
     return pd.concat(parts, ignore_index=True).sort_values(["row", "column"], kind="stable", ignore_index=True)
+
+
+def quarantine_rows(rows: pd.DataFrame, table: str, source: str, column: str, check: str, reason, label: str | None = None) -> pd.DataFrame:
+    """One quarantine entry per row of ``rows`` (which carry ``_row``), failing ``check`` on ``column``."""
+    values = rows[column].astype(str) if column in rows else pd.Series("", index=rows.index)
+    return pd.DataFrame({
+        "table": table,
+        "source": source,
+        "row": rows["_row"].astype("int64").to_numpy(),
+        "column": label or column,
+        "value": values.to_numpy(),
+        "check": check,
+        "reason": reason,
+        "record": _records(rows),
+    })
 
 
 def _records(rows: pd.DataFrame) -> list[str]:
