@@ -56,6 +56,45 @@ def test_features_match_a_plain_pandas_computation(sample_history, sample_rows):
         assert (rows["churned"].to_numpy() == churned.to_numpy()).all()
 
 
+def test_rolled_windows_match_a_direct_computation_per_cutoff(sample_history, sample_rows):
+    complaints = sample_history.complaints
+    for cutoff in CUTOFFS:
+        c = pd.Timestamp(cutoff, tz="UTC")
+        rows = sample_rows.loc[sample_rows["cutoff"] == c].set_index("client_id")
+
+        def per_client(frame, value, clients=rows.index):
+            return value(frame.groupby("client_id")).reindex(clients)
+
+        before = complaints.loc[complaints["opened_at"] < c]
+        known = before.loc[(before["resolved_at"] < c).fillna(False).astype(bool)]
+        year = known.loc[known["opened_at"] >= c - pd.Timedelta("365D")]
+        month = known.loc[known["opened_at"] >= c - pd.Timedelta("30D")]
+        minutes = per_client(year, lambda g: g["handling_minutes"].sum()).fillna(0)
+        assert np.allclose(rows["handling_minutes_365"], minutes)
+        followed = per_client(month.dropna(subset=["followed_up"]), lambda g: g["followed_up"].mean())
+        assert np.allclose(rows["followed_up_share_30"].to_numpy(float), followed.to_numpy(float), equal_nan=True)
+        severe = before.loc[(before["opened_at"] >= c - pd.Timedelta("30D")) & (before["severity"] == 4)]
+        assert (rows["complaints_30_severity_4"] == per_client(severe, lambda g: g.size()).fillna(0)).all()
+        recent = before.loc[before["opened_at"] >= c - pd.Timedelta("90D")]
+        previous = before.loc[(before["opened_at"] >= c - pd.Timedelta("180D")) & (before["opened_at"] < c - pd.Timedelta("90D"))]
+        trend = per_client(recent, lambda g: g.size()).fillna(0) - per_client(previous, lambda g: g.size()).fillna(0)
+        assert (rows["trend_90"] == trend).all()
+        responded = before.loc[(before["first_response_at"] < c).fillna(False).astype(bool) & (before["opened_at"] >= c - pd.Timedelta("365D"))]
+        hours = (responded["first_response_at"] - responded["opened_at"]).dt.total_seconds() / 3600
+        p90 = hours.groupby(responded["client_id"]).quantile(0.9).reindex(rows.index)
+        assert np.allclose(rows["first_response_hours_p90_365"].to_numpy(float), p90.to_numpy(float), equal_nan=True)
+        rated = known.dropna(subset=["csat"]).sort_values("resolved_at")
+        latest = rated.groupby("client_id")["csat"].last().reindex(rows.index)
+        assert np.allclose(rows["csat_latest"].to_numpy(float), latest.to_numpy(float), equal_nan=True)
+        last = before.groupby("client_id")["opened_at"].max().reindex(rows.index)
+        assert np.allclose(rows["days_since_last_complaint"], (c - last).dt.total_seconds() / 86400, equal_nan=True)
+
+
+def test_a_saved_history_gives_the_same_snapshots(sample_history, sample_rows, tmp_path):
+    on_disk = snapshots(sample_history.save(tmp_path / "history"), CUTOFFS)
+    pd.testing.assert_frame_equal(on_disk, sample_rows, check_dtype=False)
+
+
 def test_counts_are_int64_and_labels_bool(sample_rows):
     assert sample_rows["complaints_365"].dtype == "int64"
     assert sample_rows["open_complaints"].dtype == "int64"

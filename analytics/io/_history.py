@@ -109,7 +109,7 @@ class History:
         """First and last complaint opening."""
         if self.complaints.empty:
             return None
-        return self.complaints["opened_at"].min(), self.complaints["opened_at"].max()
+        return utc(self.complaints["opened_at"].min()), utc(self.complaints["opened_at"].max())
 
     def has(self, *columns: str, table: str = "complaints") -> bool:
         """Whether ``table`` records every one of ``columns`` (a column that is all null is not recorded)."""
