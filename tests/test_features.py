@@ -86,6 +86,12 @@ def test_rolled_windows_match_a_direct_computation_per_cutoff(sample_history, sa
         rated = known.dropna(subset=["csat"]).sort_values("resolved_at")
         latest = rated.groupby("client_id")["csat"].last().reindex(rows.index)
         assert np.allclose(rows["csat_latest"].to_numpy(float), latest.to_numpy(float), equal_nan=True)
+        quarter = known.loc[known["opened_at"] >= c - pd.Timedelta("90D")]
+        unresolved = per_client(quarter.loc[quarter["resolution"] == "unresolved"], lambda g: g.size()).fillna(0)
+        assert (rows["unresolved_90"] == unresolved).all()
+        age = (c - before["opened_at"]).dt.total_seconds() / 86400
+        load = (before["severity"].astype(float) * 2.0 ** (-age / 90)).groupby(before["client_id"]).sum().reindex(rows.index).fillna(0)
+        assert np.allclose(rows["severity_load"], load)
         last = before.groupby("client_id")["opened_at"].max().reindex(rows.index)
         assert np.allclose(rows["days_since_last_complaint"], (c - last).dt.total_seconds() / 86400, equal_nan=True)
 

@@ -39,6 +39,7 @@ COMPLAINT_COLUMNS = {
     "csat": "int64",
     "handling_minutes": "float64",
     "credit_amount": "float64",
+    "resolution": "string",
     **{p: "boolean" for p in PRACTICES},
 }
 CONTACT_COLUMNS = {"client_id": "string", "at": "timestamp('UTC')", "tone": "string"}
@@ -89,11 +90,13 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
         (total, per trigger, per severity), repeats, medians and 90th percentiles of time to
         first response and to resolution, reopen / escalation / SLA-breach / dispute rates,
         CSAT, the share of complaints handled with each practice, angry and abusive
-        contacts, handling minutes and credits; complaints still open (opened in the last
-        365 days), days since the last complaint, the 90-day trend, latest CSAT; tenure,
-        annual value, days to the next renewal, notice days and every other client
-        attribute; labels ``churned``, ``ended_by_us`` and ``censored`` (the horizon runs
-        past the end of the data).
+        contacts, handling minutes, credits and complaints closed unresolved; complaints
+        still open (opened in the last 365 days), the severity load (every complaint's
+        severity, its weight halving every 90 days), days since the last complaint, the 90-day trend, latest CSAT; tenure,
+        annual value, days to the next renewal, notice days, whether the client is in
+        the notice period before renewal and how many days until it opens, and every
+        other client attribute; labels ``churned``, ``ended_by_us`` and ``censored``
+        (the horizon runs past the end of the data).
 
     Notes
     -----
@@ -123,7 +126,7 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     cut = ibis.memtable(pd.DataFrame({"k": range(len(dates)), "cutoff": pd.array(dates, dtype="datetime64[us, UTC]")}))
     codes = ibis.memtable(pd.DataFrame({"client_id": source.clients["client_id"].astype("string"), "code": np.arange(len(source.clients))}))
     grid = con.to_pandas(_client_grid(source.clients, cut, pd.Timedelta(horizon), source.end).order_by(["cutoff", "client_id"]))
-    cells = _Cells(len(source.clients), len(dates), grid.pop("code").to_numpy(), grid.pop("k").to_numpy())
+    cells = _Cells(len(source.clients), len(dates), grid.pop("code").to_numpy(), grid.pop("k").to_numpy(), dates)
     indexed = _indexed(source.complaints.join(codes, "client_id"), dates, timed=source.has("resolved_at"))
     with materialised(con, indexed) as complaints:
         features = _complaint_features(_fetch(con, complaints, cells), cells)
@@ -220,6 +223,7 @@ def _indexed(complaints, dates: list[pd.Timestamp], timed: bool):
     return t.select(
         "code", "opened", "trigger", "severity", "escalated", "sla_met", "disputed", "csat", "handling_minutes", "credit_amount", *PRACTICES,
         "opened_seconds",
+        unresolved=t.resolution == "unresolved",
         is_repeat=is_repeat,
         reopened=t.reopen_count > 0,
         known=known,
@@ -244,9 +248,11 @@ class _Cells:
     ``cutoffs`` (past the last) collects "never".
     """
 
-    def __init__(self, clients: int, cutoffs: int, code: np.ndarray, k: np.ndarray):
+    def __init__(self, clients: int, cutoffs: int, code: np.ndarray, k: np.ndarray, dates: list[pd.Timestamp]):
         self.clients, self.cutoffs = clients, cutoffs
         self.rows = k * clients + code  # each output row's cell
+        self.start = dates[0].timestamp()  # seconds: the origin of recency weights
+        self.since_start = np.array([(d - dates[0]).total_seconds() / 86400 for d in dates])  # days, per cutoff
 
     def cell(self, code, index):
         """The cell of a client and a cutoff index, as an engine expression."""
@@ -277,6 +283,7 @@ class _Cells:
 #: minutes and credits are summed in ten-thousandths: whole numbers add up exactly in any order,
 #: so the result does not depend on the order an engine returns rows in
 PARTS = 10_000
+LOAD_HALF_LIFE = 90  # days
 FLAGS = {"reopen": "reopened", "escalation": "escalated", "sla_met": "sla_met", "dispute": "disputed", **{p: p for p in PRACTICES}}
 
 
@@ -296,6 +303,9 @@ def _fetch(con, t, cells: _Cells) -> dict[str, np.ndarray]:
         "severity": t.severity.fill_null(0).cast("int64"),
         "handling_minutes": (t.handling_minutes.fill_null(0.0) * PARTS).round().cast("float64"),
         "credit_amount": (t.credit_amount.fill_null(0.0) * PARTS).round().cast("float64"),
+        "unresolved": _flag(t.unresolved.fill_null(False)).cast("float64"),
+        # severity weighted by recency: halves every LOAD_HALF_LIFE days from the first cutoff on
+        "severity_weight": t.severity.fill_null(0).cast("float64") * (2 ** ((t.opened_seconds - cells.start) / (LOAD_HALF_LIFE * 86400))),
         **{column: ibis.cases((t[column].isnull(), 0), (t[column], 2), else_=1).cast("int64") for column in FLAGS.values()},
     }
     table = con.to_pyarrow(t.select(**cell, **values))
@@ -327,6 +337,10 @@ def _complaint_features(c: dict[str, np.ndarray], cells: _Cells) -> dict[str, np
     csat_sum, csat_of = per_window(known, left_known, weights=c["csat"]), per_window(known, left_known, weights=c["csat_of"])
     minutes = per_window(known, left_known, weights=c["handling_minutes"])
     credits = per_window(known, left_known, weights=c["credit_amount"])
+    unresolved = per_window(known, left_known, weights=c["unresolved"])
+    # the load at each cutoff: every severity so far, weighted by 2^(-age / half-life)
+    weighted = np.cumsum(cells.sums(opened, c["severity_weight"]), axis=0).reshape(-1)[cells.rows]
+    features["severity_load"] = weighted * 2.0 ** (-cells.since_start[cells.rows // cells.clients] / LOAD_HALF_LIFE)
 
     def share(states):  # columns: null, no, yes
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -346,6 +360,7 @@ def _complaint_features(c: dict[str, np.ndarray], cells: _Cells) -> dict[str, np
             features[f"csat_mean_{days}"] = csat_sum[days] / csat_of[days]
         features[f"handling_minutes_{days}"] = minutes[days] / PARTS
         features[f"credits_{days}"] = credits[days] / PARTS
+        features[f"unresolved_{days}"] = unresolved[days]
         features |= {f"{p}_share_{days}": shares[p] for p in PRACTICES}
     return features
 
@@ -428,6 +443,8 @@ SOURCES = {
     "handling_minutes": ("complaints", "handling_minutes"),
     "credits": ("complaints", "credit_amount"),
     "repeats": ("complaints", "trigger"),
+    "unresolved": ("complaints", "resolution"),
+    "severity_load": ("complaints", "severity"),
     "angry_contacts": ("interactions", "tone"),
     "abusive_contacts": ("interactions", "tone"),
     **{f"{p}_share": ("complaints", p) for p in PRACTICES},
@@ -435,7 +452,7 @@ SOURCES = {
     **{f"complaints_{d}_severity": ("complaints", "severity") for d in WINDOWS},
 }
 LABELS = ["churned", "ended_by_us", "censored"]
-COUNTS = ("complaints_", "repeats_", "open_complaints", "angry_contacts_", "abusive_contacts_", "trend_")
+COUNTS = ("complaints_", "repeats_", "unresolved_", "open_complaints", "angry_contacts_", "abusive_contacts_", "trend_")
 
 
 def _tidy(grid: pd.DataFrame, features: dict[str, np.ndarray], history: History | _Source) -> pd.DataFrame:
@@ -455,6 +472,7 @@ def _tidy(grid: pd.DataFrame, features: dict[str, np.ndarray], history: History 
     attributes = grid.drop(columns=["client_id", "cutoff", *LABELS, *unrecorded])
     if {"days_to_renewal", "notice_days"} <= set(attributes.columns):
         attributes["in_notice_window"] = attributes["days_to_renewal"] <= attributes["notice_days"]
+        attributes["days_to_notice_window"] = (attributes["days_to_renewal"] - attributes["notice_days"]).clip(lower=0)
     labels = {label: grid[label].astype(bool).to_numpy() for label in LABELS}
     parts = [pd.DataFrame({"client_id": grid["client_id"], "cutoff": cutoff}), pd.DataFrame(recorded), attributes, pd.DataFrame(labels)]
     return pd.concat([part.reset_index(drop=True) for part in parts], axis=1)

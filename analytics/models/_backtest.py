@@ -1,0 +1,174 @@
+"""Rolling-origin backtest of a churn model over snapshot cutoffs, with bootstrap intervals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from sklearn.base import clone
+
+from analytics.models._churn import ChurnModel, training_data
+
+METRICS = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC (average precision)",
+    "brier": "Brier score",
+    "ece": "expected calibration error",
+    "lift_top_decile": "lift in the top decile",
+    "captured_top_decile": "share of churners in the top decile",
+}
+CALIBRATION_BINS = 10
+
+
+@dataclass
+class Backtest:
+    """What a backtest measured: ``predictions`` (one row per client and test cutoff),
+    ``per_cutoff`` and ``overall`` metrics, each with a 95% bootstrap interval."""
+
+    predictions: pd.DataFrame
+    per_cutoff: pd.DataFrame
+    overall: pd.DataFrame
+    label: str
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.overall
+
+    def calibration_plot(self) -> go.Figure:
+        """Predicted against observed churn, by tenth of predicted risk (all test cutoffs)."""
+        bins = _calibration_bins(self.predictions["probability"].to_numpy())
+        frame = self.predictions.assign(bin=bins).groupby("bin").agg(predicted=("probability", "mean"), observed=(self.label, "mean"), clients=("probability", "size"))
+        top = float(max(frame["predicted"].max(), frame["observed"].max()) * 1.05)
+        figure = go.Figure([
+            go.Scatter(x=[0, top], y=[0, top], mode="lines", name="perfect calibration", line={"dash": "dot", "color": "grey"}),
+            go.Scatter(x=frame["predicted"], y=frame["observed"], mode="lines+markers", name="model", customdata=frame["clients"],
+                       hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata:,} rows<extra></extra>"),
+        ])
+        figure.update_layout(title="Calibration: predicted and observed churn", xaxis_title="predicted probability", yaxis_title="observed churn rate",
+                             xaxis_tickformat=".0%", yaxis_tickformat=".0%")
+        return figure
+
+    def lift_plot(self) -> go.Figure:
+        """Churn rate in each tenth of predicted risk, against the overall rate."""
+        p = self.predictions["probability"].to_numpy()
+        decile = 10 - np.minimum((pd.Series(p).rank(method="first", pct=True).to_numpy() * 10).astype(int), 9)
+        frame = self.predictions.assign(decile=decile).groupby("decile")[self.label].mean()
+        overall = self.predictions[self.label].mean()
+        figure = go.Figure([go.Bar(x=frame.index, y=frame / overall, name="lift", hovertemplate="decile %{x}: %{y:.1f}x the average<extra></extra>")])
+        figure.add_hline(y=1, line_dash="dot", annotation_text="average")
+        figure.update_layout(title="Lift by decile of predicted risk (1 = highest risk)", xaxis_title="decile", yaxis_title="churn rate / average", xaxis_dtick=1)
+        return figure
+
+    def metrics_plot(self, metrics=("roc_auc", "pr_auc", "ece")) -> go.Figure:
+        """Each metric per test cutoff with its 95% interval."""
+        figure = go.Figure()
+        for metric in metrics:
+            rows = self.per_cutoff
+            figure.add_trace(go.Scatter(
+                x=rows["cutoff"], y=rows[metric], name=METRICS[metric], mode="lines+markers",
+                error_y={"type": "data", "symmetric": False, "array": rows[f"{metric}_high"] - rows[metric], "arrayminus": rows[metric] - rows[f"{metric}_low"]},
+            ))
+        figure.update_layout(title="Backtest metrics per cutoff (95% bootstrap intervals)", xaxis_title="test cutoff", yaxis_title="value")
+        return figure
+
+    plot = metrics_plot
+
+    def _repr_html_(self) -> str:
+        return self.overall.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+
+
+def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "churned", min_train_cutoffs: int = 2,
+             bootstrap: int = 200, random_state: int = 0) -> Backtest:
+    """Train on the past, test on the next cutoff, for every cutoff that has enough past.
+
+    For a test cutoff, the training rows are those of earlier cutoffs whose labels were
+    fully known by then: cutoff + ``horizon`` at or before the test cutoff (rows whose own
+    horizon runs past the end of the data are never used). Censored test rows are left
+    out. Metrics (``METRICS``) come per cutoff and over all test rows pooled, each with a
+    95% interval from ``bootstrap`` Poisson-weighted resamples.
+
+    Parameters
+    ----------
+    snapshots : DataFrame from :func:`analytics.features.snapshots`
+    model : a scikit-learn classifier, by default :class:`ChurnModel`; cloned for each cutoff
+    min_train_cutoffs : int
+        How many earlier cutoffs a test cutoff needs before it is tested.
+    """
+    model = ChurnModel(random_state=random_state) if model is None else model
+    horizon = pd.Timedelta(horizon)
+    cutoffs = np.sort(snapshots["cutoff"].unique())
+    rng = np.random.default_rng(random_state)
+    predictions, rows = [], []
+    for cutoff in cutoffs:
+        past = snapshots.loc[snapshots["cutoff"] + horizon <= cutoff]
+        test = snapshots.loc[(snapshots["cutoff"] == cutoff) & ~snapshots["censored"].astype(bool)]
+        X, y = training_data(past, label)
+        if past["cutoff"].nunique() < min_train_cutoffs or test.empty or y.nunique() < 2:
+            continue
+        fitted = clone(model).fit(X, y)
+        X_test, y_test = training_data(test, label)
+        probability = fitted.predict_proba(X_test)[:, 1]
+        predictions.append(pd.DataFrame({"client_id": test["client_id"].to_numpy(), "cutoff": cutoff, "probability": probability, label: y_test.to_numpy()}))
+        rows.append({"cutoff": cutoff, "last_train_cutoff": past["cutoff"].max(), "train_rows": len(y), "test_rows": len(y_test), "churners": int(y_test.sum()),
+                     **_with_intervals(y_test.to_numpy(), probability, bootstrap, rng)})
+    if not rows:
+        raise ValueError(f"no cutoff has {min_train_cutoffs} earlier cutoffs with known labels and both outcomes; pass more cutoffs or a shorter horizon")
+    pooled = pd.concat(predictions, ignore_index=True)
+    overall = _with_intervals(pooled[label].to_numpy(), pooled["probability"].to_numpy(), bootstrap, rng)
+    overall = pd.DataFrame([
+        {"metric": name, "description": METRICS[name], "value": overall[name], "low": overall[f"{name}_low"], "high": overall[f"{name}_high"]}
+        for name in METRICS
+    ])
+    return Backtest(pooled, pd.DataFrame(rows), overall, label)
+
+
+def _with_intervals(y: np.ndarray, p: np.ndarray, bootstrap: int, rng) -> dict:
+    scores = _Scores(y, p)
+    point = scores.metrics(np.ones(len(y)))
+    replicates = pd.DataFrame([scores.metrics(rng.poisson(1.0, len(y)).astype(float)) for _ in range(bootstrap)])
+    result = dict(point)
+    for name in METRICS:
+        low, high = np.nanpercentile(replicates[name], [2.5, 97.5]) if bootstrap else (np.nan, np.nan)
+        result[f"{name}_low"], result[f"{name}_high"] = low, high
+    return result
+
+
+class _Scores:
+    """Every metric for one set of labels and scores, under any row weights: the sorting
+    is done once, so each bootstrap replicate costs a few passes over the rows."""
+
+    def __init__(self, y: np.ndarray, p: np.ndarray):
+        self.y, self.p = y.astype(float), p
+        levels, self.level = np.unique(p, return_inverse=True)  # tied scores share a level, ascending
+        self.levels = len(levels)
+        self.bin = _calibration_bins(p)
+        self.top = pd.Series(p).rank(method="first", ascending=False).to_numpy() <= max(1, round(0.1 * len(p)))
+
+    def metrics(self, w: np.ndarray) -> dict:
+        y, p = self.y, self.p
+        positive = np.bincount(self.level, w * y, minlength=self.levels)
+        negative = np.bincount(self.level, w * (1 - y), minlength=self.levels)
+        total_positive, total_negative, total = positive.sum(), negative.sum(), w.sum()
+        below = np.cumsum(negative) - negative
+        roc_auc = (positive * (below + 0.5 * negative)).sum() / (total_positive * total_negative) if total_positive and total_negative else np.nan
+        # average precision: thresholds from the highest score down
+        true_positive, predicted = np.cumsum(positive[::-1]), np.cumsum((positive + negative)[::-1])
+        precision = np.divide(true_positive, predicted, out=np.zeros_like(true_positive), where=predicted > 0)
+        pr_auc = (precision * positive[::-1]).sum() / total_positive if total_positive else np.nan
+        brier = (w * (p - y) ** 2).sum() / total
+        observed = np.bincount(self.bin, w * y, minlength=CALIBRATION_BINS)
+        predicted_sum = np.bincount(self.bin, w * p, minlength=CALIBRATION_BINS)
+        ece = np.abs(observed - predicted_sum).sum() / total
+        rate = (w * y).sum() / total
+        top_weight, top_churn = w[self.top].sum(), (w * y)[self.top].sum()
+        lift = (top_churn / top_weight) / rate if rate and top_weight else np.nan
+        captured = top_churn / (w * y).sum() if (w * y).sum() else np.nan
+        return {"roc_auc": roc_auc, "pr_auc": pr_auc, "brier": brier, "ece": ece, "lift_top_decile": lift, "captured_top_decile": captured}
+
+
+def _calibration_bins(p: np.ndarray) -> np.ndarray:
+    """Ten bins of equal size by predicted probability (tied scores may share one)."""
+    ranks = pd.Series(p).rank(method="first", pct=True).to_numpy()
+    return np.minimum((ranks * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)

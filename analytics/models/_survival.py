@@ -1,0 +1,199 @@
+"""Time to churn with lifelines: retention curves, hazard ratios, and each client's outlook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics.features import data_end
+from analytics.io import History
+
+#: complaint covariates of the hazard model when none are given (those the snapshots have)
+COVARIATES = (
+    "complaints_90", "repeats_90", "open_complaints", "complaints_90_severity_4",
+    "angry_contacts_90", "abusive_contacts_90", "in_notice_window",
+)
+OUTLOOK_DAYS = (90, 180, 365)
+
+
+def survival_table(history: History, snapshots: pd.DataFrame) -> pd.DataFrame:
+    """The snapshots as intervals of each client's tenure, for survival models.
+
+    Each snapshot row covers the client's tenure from its cutoff to the next cutoff (or
+    the client's end, or the end of the data): ``start`` and ``stop`` in days of tenure,
+    ``days`` followed, ``event`` true if the client churned at ``stop``. A relationship we
+    ended is censored there: that client did not choose to leave.
+    """
+    rows = snapshots.sort_values(["client_id", "cutoff"]).reset_index(drop=True)
+    if "tenure_days" not in rows:
+        raise ValueError("survival needs each client's tenure: the clients table has no contract_start")
+    clients = history.clients.set_index("client_id")
+    ended = pd.to_datetime(rows["client_id"].map(clients["ended_at"]), utc=True)
+    churned = (rows["client_id"].map(clients["status"]) == "churned").to_numpy(dtype=bool)
+    end = data_end(history)
+    stop_at = rows.groupby("client_id")["cutoff"].shift(-1).fillna(end).clip(upper=end)
+    ends_here = (ended.notna() & (ended <= stop_at)).to_numpy(dtype=bool)
+    stop_at = stop_at.where(~ends_here, ended)
+    table = rows.assign(
+        start=rows["tenure_days"].astype(float),
+        days=(stop_at - rows["cutoff"]).dt.total_seconds() / 86400,
+        event=ends_here & churned,
+    )
+    table["stop"] = table["start"] + table["days"]
+    return table.loc[table["days"] > 0].reset_index(drop=True)
+
+
+@dataclass
+class RetentionCurves:
+    """Kaplan-Meier retention after a cutoff, per group: ``curves`` (every step) and
+    ``summary`` (retention after 90, 180 and 365 days with 95% intervals)."""
+
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+
+    def plot(self) -> go.Figure:
+        figure = go.Figure()
+        for group, curve in self.curves.groupby("group", sort=False):
+            figure.add_trace(go.Scatter(x=curve["days"], y=curve["retained"], mode="lines", line_shape="hv", name=str(group),
+                                        hovertemplate="%{x:.0f} days: %{y:.1%} retained<extra>" + str(group) + "</extra>"))
+        figure.update_layout(title="Clients retained after the cutoff", xaxis_title="days after the cutoff", yaxis_title="retained", yaxis_tickformat=".0%")
+        return figure
+
+    def _repr_html_(self) -> str:
+        return self.summary.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+
+
+def retention_curves(history: History, snapshots: pd.DataFrame, cutoff=None, by=None) -> RetentionCurves:
+    """Kaplan-Meier curves of the clients active at ``cutoff`` (default: the earliest
+    cutoff with a year of data after it, else the first), followed to the end of the data.
+
+    ``by``: a column of the snapshots (``"segment"``) or a boolean Series aligned with the
+    snapshot rows, e.g. ``snapshots.eval("repeats_90 > 0 and open_complaints > 0")``.
+    """
+    from lifelines import KaplanMeierFitter
+
+    cutoff = _landmark(history, snapshots, cutoff)
+    at = snapshots["cutoff"] == cutoff
+    groups = _groups(snapshots, by).loc[at]
+    follow = _followed_from(history, snapshots.loc[at], cutoff)
+    curves, summary = [], []
+    for group in sorted(groups.unique(), key=str):
+        members = follow.loc[(groups == group).to_numpy()]
+        fitter = KaplanMeierFitter().fit(members["days"], members["event"], label=str(group))
+        curve = fitter.survival_function_.reset_index()
+        curves.append(pd.DataFrame({"group": group, "days": curve.iloc[:, 0], "retained": curve.iloc[:, 1]}))
+        row = {"group": group, "clients": len(members), "churned": int(members["event"].sum())}
+        band = fitter.confidence_interval_survival_function_
+        for days in OUTLOOK_DAYS:
+            if days <= members["days"].max():
+                row[f"retained_{days}"] = float(fitter.survival_function_at_times(days).iloc[0])
+                low, high = band.loc[:days].iloc[-1]
+                row[f"retained_{days}_low"], row[f"retained_{days}_high"] = float(low), float(high)
+        summary.append(row)
+    return RetentionCurves(pd.concat(curves, ignore_index=True), pd.DataFrame(summary))
+
+
+class ChurnHazards:
+    """A Cox model of churn over tenure, with complaint covariates that change at each
+    cutoff (lifelines' ``CoxTimeVaryingFitter`` on :func:`survival_table` intervals).
+
+    ``summary``: hazard ratio of each covariate with its 95% interval and p-value.
+    :meth:`outlook`: each client's chance of still being a client 90, 180 and 365 days on,
+    and the expected days as a client over the next ``years``, given the tenure reached.
+    """
+
+    def __init__(self, covariates=None, penalizer: float = 0.01):
+        self.covariates = covariates
+        self.penalizer = penalizer
+
+    def fit(self, history: History, snapshots: pd.DataFrame) -> ChurnHazards:
+        from lifelines import CoxTimeVaryingFitter
+
+        table = survival_table(history, snapshots)
+        self.covariates_ = [c for c in (self.covariates or COVARIATES) if c in table]
+        data = _numeric(table, self.covariates_).assign(id=table["client_id"], start=table["start"], stop=table["stop"], event=table["event"])
+        self.fitter_ = CoxTimeVaryingFitter(penalizer=self.penalizer).fit(data, id_col="id", event_col="event", start_col="start", stop_col="stop")
+        hazard = self.fitter_.baseline_cumulative_hazard_
+        self.baseline_ = pd.Series(hazard.iloc[:, 0].to_numpy(), index=hazard.index.to_numpy(dtype=float))
+        s = self.fitter_.summary
+        self.summary = pd.DataFrame({
+            "covariate": s.index, "hazard_ratio": s["exp(coef)"].to_numpy(),
+            "low": s["exp(coef) lower 95%"].to_numpy(), "high": s["exp(coef) upper 95%"].to_numpy(), "p": s["p"].to_numpy(),
+        })
+        return self
+
+    def _cumulative_hazard(self, tenure: np.ndarray) -> np.ndarray:
+        return np.interp(tenure, self.baseline_.index, self.baseline_.to_numpy(), left=0.0)
+
+    def outlook(self, snapshots: pd.DataFrame, years: int = 3) -> pd.DataFrame:
+        """For each row (a client at a cutoff): retention 90, 180 and 365 days on and the
+        expected days as a client within ``years``, conditional on the tenure reached and
+        holding today's covariates. Beyond the longest tenure observed, the hazard is
+        assumed to stay at its average over the last year observed."""
+        tenure = snapshots["tenure_days"].to_numpy(float)
+        risk = self.fitter_.predict_partial_hazard(_numeric(snapshots, self.covariates_)).to_numpy()
+        now = self._cumulative_hazard(tenure)
+        result = pd.DataFrame({"client_id": snapshots["client_id"].to_numpy(), "cutoff": snapshots["cutoff"].to_numpy()})
+        for days in OUTLOOK_DAYS:
+            result[f"retained_{days}"] = np.exp(-(self._extended(tenure + days) - now) * risk)
+        grid = np.arange(0, 365 * years + 1, 7.0)
+        later = np.exp(-(self._extended(tenure[:, None] + grid[None, :]) - now[:, None]) * risk[:, None])
+        result[f"expected_days_within_{years}_years"] = np.trapezoid(later, grid, axis=1)
+        return result
+
+    def _extended(self, tenure: np.ndarray) -> np.ndarray:
+        """The baseline cumulative hazard, continued past the data at the last year's rate."""
+        last = float(self.baseline_.index.max())
+        slope = (self._cumulative_hazard(np.array([last]))[0] - self._cumulative_hazard(np.array([last - 365]))[0]) / 365
+        return np.where(tenure <= last, self._cumulative_hazard(tenure), self._cumulative_hazard(np.full_like(tenure, last)) + slope * (tenure - last))
+
+    def plot(self) -> go.Figure:
+        s = self.summary
+        figure = go.Figure(go.Scatter(
+            x=s["hazard_ratio"], y=s["covariate"], mode="markers",
+            error_x={"type": "data", "symmetric": False, "array": s["high"] - s["hazard_ratio"], "arrayminus": s["hazard_ratio"] - s["low"]},
+        ))
+        figure.add_vline(x=1, line_dash="dot")
+        figure.update_layout(title="Hazard ratios of churn (95% intervals)", xaxis_title="hazard ratio (log scale)", xaxis_type="log")
+        return figure
+
+    def _repr_html_(self) -> str:
+        return self.summary.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+
+
+def _numeric(table: pd.DataFrame, columns) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.to_numeric(table[c], errors="coerce").astype(float).fillna(0.0).to_numpy() for c in columns})
+
+
+def _groups(snapshots: pd.DataFrame, by) -> pd.Series:
+    if by is None:
+        return pd.Series("all clients", index=snapshots.index)
+    if isinstance(by, str):
+        return snapshots[by].astype("string").fillna("not recorded")
+    return pd.Series(by, index=snapshots.index).map({True: "yes", False: "no"}).fillna("not recorded")
+
+
+def _landmark(history: History, snapshots: pd.DataFrame, cutoff) -> pd.Timestamp:
+    cutoffs = sorted(pd.to_datetime(snapshots["cutoff"].unique(), utc=True))
+    if cutoff is not None:
+        cutoff = pd.Timestamp(cutoff, tz="UTC") if pd.Timestamp(cutoff).tzinfo is None else pd.Timestamp(cutoff)
+        if cutoff not in cutoffs:
+            raise ValueError(f"{cutoff:%Y-%m-%d} is not a cutoff of these snapshots")
+        return cutoff
+    end = data_end(history)
+    with_a_year = [c for c in cutoffs if c + pd.Timedelta(days=365) <= end]
+    return with_a_year[-1] if with_a_year else cutoffs[0]
+
+
+def _followed_from(history: History, rows: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Days each client was followed after ``cutoff`` and whether it ended in churn."""
+    clients = history.clients.set_index("client_id")
+    ended = pd.to_datetime(rows["client_id"].map(clients["ended_at"]), utc=True)
+    end = data_end(history)
+    return pd.DataFrame({
+        "days": ((ended.fillna(end).clip(upper=end) - cutoff).dt.total_seconds() / 86400).to_numpy(),
+        "event": ((rows["client_id"].map(clients["status"]) == "churned") & ended.notna()).to_numpy(dtype=bool),
+    })
