@@ -104,8 +104,9 @@ def test_saved_models_load_and_foreign_files_are_refused(plain, tmp_path):
 
     X, y, X_test, _, _ = plain
     model = ChurnModel(n_estimators=20).fit(X, y)
-    path = model.save(tmp_path / "churn.skops", card={"Data": {"rows": len(X)}})
-    assert "rows" in path.with_suffix(".md").read_text()
+    path = model.save(tmp_path / "churn.skops", notes={"Owner": "retention team"})
+    card = path.with_suffix(".md").read_text()
+    assert "tenure_months" in card and "retention team" in card and "n_estimators" in card
     assert np.allclose(ChurnModel.load(path).predict_proba(X_test), model.predict_proba(X_test))
     skops.io.dump({"payload": NotAModel()}, tmp_path / "other.skops")
     with pytest.raises(ValueError, match="never contains"):
@@ -188,3 +189,12 @@ def test_training_data_leaves_out_censored_rows(world):
     _, _, rows = world
     X, y = training_data(rows)
     assert len(X) == (~rows["censored"]).sum() and "client_id" not in X and "churned" not in X
+
+
+def test_the_model_card_gives_data_range_features_and_backtest(world, tested, tmp_path):
+    _, _, rows = world
+    X, y = training_data(rows)
+    path = ChurnModel(n_estimators=20).fit(X, y).save(tmp_path / "churn.skops", rows, tested)
+    card = path.with_suffix(".md").read_text()
+    first, last = rows["cutoff"].min(), rows["cutoff"].max()
+    assert f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}" in card and "roc_auc" in card and "severity_load" in card

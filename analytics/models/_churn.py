@@ -260,14 +260,28 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return pd.DataFrame(rows, index=frame.index, columns=[f"reason_{k + 1}" for k in range(top)])
 
     # ------------------------------------------------------------------ saving
-    def save(self, path, card: dict | None = None) -> Path:
-        """Write the model with skops (no pickle) and, beside it, a model card in Markdown."""
+    def save(self, path, snapshots: pd.DataFrame | None = None, backtest=None, notes: dict | None = None) -> Path:
+        """Write the model with skops (no pickle) and, beside it, a Markdown model card:
+        the model and its settings, the features, and when given the data it was trained
+        on (``snapshots``: rows, cutoffs, churn rate), the ``backtest`` metrics and ``notes``."""
         import skops.io
 
+        check_is_fitted(self, "estimator_")
         path = Path(path)
         skops.io.dump(self, path)
-        if card is not None:
-            path.with_suffix(".md").write_text(model_card(card), encoding="utf-8")
+        card = {"Model": {"kind": self.kind, **{k: v for k, v in self.get_params().items() if k != "kind"}, "calibration (slope, intercept)": self.calibration_}}
+        if snapshots is not None:
+            cutoffs = pd.to_datetime(snapshots["cutoff"], utc=True)
+            card["Data"] = {
+                "rows": f"{len(snapshots):,}", "clients": f"{snapshots['client_id'].nunique():,}",
+                "cutoffs": f"{cutoffs.nunique()} from {cutoffs.min():%Y-%m-%d} to {cutoffs.max():%Y-%m-%d}",
+                "churn rate": f"{snapshots['churned'].mean():.2%}",
+            }
+        card["Features"] = ", ".join(self.feature_names_in_) + (f" (left out: {', '.join(self.dropped_columns_)})" if self.dropped_columns_ else "")
+        if backtest is not None:
+            card["Backtest"] = backtest.overall
+        card |= notes or {}
+        path.with_suffix(".md").write_text(model_card(card), encoding="utf-8")
         return path
 
     @classmethod
