@@ -76,7 +76,7 @@ def speed(folder: str | None) -> None:
         rows = snapshots(folder, cutoffs)
     print(f"{rows['client_id'].nunique():,} clients, {len(rows):,} snapshot rows, {len(cutoffs)} cutoffs")
     began = time.perf_counter()
-    result = backtest(rows, bootstrap=100)
+    result = backtest(rows)  # defaults: ChurnModel(), 200 bootstrap resamples
     print(f"backtest: {time.perf_counter() - began:.1f} s for {len(result.per_cutoff)} test cutoffs (target <= 120 s)")
     X, y = training_data(rows)
     model = ChurnModel().fit(X, y)

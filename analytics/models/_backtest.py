@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.base import clone
 
-from analytics.models._churn import ChurnModel, training_data
+from analytics.models._churn import NOT_FEATURES, ChurnModel
 
 METRICS = {
     "roc_auc": "ROC AUC",
@@ -99,24 +99,27 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
     model = ChurnModel(random_state=random_state) if model is None else model
     horizon = pd.Timedelta(horizon)
     cutoffs = np.sort(snapshots["cutoff"].unique())
+    features = snapshots[[c for c in snapshots.columns if c not in NOT_FEATURES]]  # columns once; rows per cutoff are cheap
+    known = ~snapshots["censored"].astype(bool).to_numpy()
     rng = np.random.default_rng(random_state)
     predictions, rows = [], []
     for cutoff in cutoffs:
-        past = snapshots.loc[snapshots["cutoff"] + horizon <= cutoff]
-        test = snapshots.loc[(snapshots["cutoff"] == cutoff) & ~snapshots["censored"].astype(bool)]
-        X, y = training_data(past, label)
-        if past["cutoff"].nunique() < min_train_cutoffs or test.empty or y.nunique() < 2:
+        train = known & (snapshots["cutoff"] + horizon <= cutoff).to_numpy()
+        test = known & (snapshots["cutoff"] == cutoff).to_numpy()
+        y = snapshots[label].to_numpy()[train].astype(int)
+        seen = snapshots["cutoff"].to_numpy()[train]
+        if len(np.unique(seen)) < min_train_cutoffs or not test.any() or len(np.unique(y)) < 2:
             continue
-        fitted = clone(model).fit(X, y)
-        X_test, y_test = training_data(test, label)
-        probability = fitted.predict_proba(X_test)[:, 1]
-        predictions.append(pd.DataFrame({"client_id": test["client_id"].to_numpy(), "cutoff": cutoff, "probability": probability, label: y_test.to_numpy()}))
-        rows.append({"cutoff": cutoff, "last_train_cutoff": past["cutoff"].max(), "train_rows": len(y), "test_rows": len(y_test), "churners": int(y_test.sum()),
-                     **_with_intervals(y_test.to_numpy(), probability, bootstrap, rng)})
+        fitted = clone(model).fit(features.loc[train], y)
+        y_test = snapshots[label].to_numpy()[test].astype(int)
+        probability = fitted.predict_proba(features.loc[test])[:, 1]
+        predictions.append(pd.DataFrame({"client_id": snapshots["client_id"].to_numpy()[test], "cutoff": cutoff, "probability": probability, label: y_test}))
+        rows.append({"cutoff": cutoff, "last_train_cutoff": seen.max(), "train_rows": len(y), "test_rows": len(y_test), "churners": int(y_test.sum())})
     if not rows:
         raise ValueError(f"no cutoff has {min_train_cutoffs} earlier cutoffs with known labels and both outcomes; pass more cutoffs or a shorter horizon")
     pooled = pd.concat(predictions, ignore_index=True)
-    overall = _with_intervals(pooled[label].to_numpy(), pooled["probability"].to_numpy(), bootstrap, rng)
+    per_cutoff, overall = _with_intervals([(p[label].to_numpy(), p["probability"].to_numpy()) for p in predictions], bootstrap, rng)
+    rows = [row | metrics for row, metrics in zip(rows, per_cutoff, strict=True)]
     overall = pd.DataFrame([
         {"metric": name, "description": METRICS[name], "value": overall[name], "low": overall[f"{name}_low"], "high": overall[f"{name}_high"]}
         for name in METRICS
@@ -124,15 +127,32 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
     return Backtest(pooled, pd.DataFrame(rows), overall, label)
 
 
-def _with_intervals(y: np.ndarray, p: np.ndarray, bootstrap: int, rng) -> dict:
-    scores = _Scores(y, p)
-    point = scores.metrics(np.ones(len(y)))
-    replicates = pd.DataFrame([scores.metrics(rng.poisson(1.0, len(y)).astype(float)) for _ in range(bootstrap)])
-    result = dict(point)
-    for name in METRICS:
-        low, high = np.nanpercentile(replicates[name], [2.5, 97.5]) if bootstrap else (np.nan, np.nan)
-        result[f"{name}_low"], result[f"{name}_high"] = low, high
-    return result
+def _with_intervals(parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, rng) -> tuple[list[dict], dict]:
+    """Metrics of each part (labels, scores) and of all pooled, with 95% percentile intervals.
+
+    Each replicate weighs every pooled row by a Poisson(1) draw and the parts reuse their
+    slice of it; replicates score probabilities rounded to 4 decimals (ties are handled),
+    which keeps each one a few passes over small arrays.
+    """
+    y, p = np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
+    bounds = np.cumsum([0] + [len(part[0]) for part in parts])
+    slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    points = [_Scores(y[s], p[s]).metrics(np.ones(s.stop - s.start)) for s in [*slices, slice(0, len(y))]]
+    scorers = [_Scores(y[s], np.round(p[s], 4)) for s in [*slices, slice(0, len(y))]]
+    replicates = [[] for _ in scorers]
+    for _ in range(bootstrap):
+        w = rng.poisson(1.0, len(y)).astype(float)
+        for scorer, s, kept in zip(scorers, [*slices, slice(0, len(y))], replicates, strict=True):
+            kept.append(scorer.metrics(w[s]))
+    results = []
+    for point, kept in zip(points, replicates, strict=True):
+        result = dict(point)
+        table = pd.DataFrame(kept)
+        for name in METRICS:
+            low, high = np.nanpercentile(table[name], [2.5, 97.5]) if bootstrap else (np.nan, np.nan)
+            result[f"{name}_low"], result[f"{name}_high"] = low, high
+        results.append(result)
+    return results[:-1], results[-1]
 
 
 class _Scores:
@@ -141,31 +161,35 @@ class _Scores:
 
     def __init__(self, y: np.ndarray, p: np.ndarray):
         self.y, self.p = y.astype(float), p
+        self.squared_error = (p - self.y) ** 2
         levels, self.level = np.unique(p, return_inverse=True)  # tied scores share a level, ascending
         self.levels = len(levels)
         self.bin = _calibration_bins(p)
-        self.top = pd.Series(p).rank(method="first", ascending=False).to_numpy() <= max(1, round(0.1 * len(p)))
+        self.top = np.flatnonzero(pd.Series(p).rank(method="first", ascending=False).to_numpy() <= max(1, round(0.1 * len(p))))
 
     def metrics(self, w: np.ndarray) -> dict:
-        y, p = self.y, self.p
-        positive = np.bincount(self.level, w * y, minlength=self.levels)
-        negative = np.bincount(self.level, w * (1 - y), minlength=self.levels)
-        total_positive, total_negative, total = positive.sum(), negative.sum(), w.sum()
+        wy = w * self.y
+        total, churn = w.sum(), wy.sum()
+        positive = np.bincount(self.level, wy, minlength=self.levels)
+        negative = np.bincount(self.level, w, minlength=self.levels) - positive
+        total_negative = total - churn
         below = np.cumsum(negative) - negative
-        roc_auc = (positive * (below + 0.5 * negative)).sum() / (total_positive * total_negative) if total_positive and total_negative else np.nan
+        roc_auc = (positive * (below + 0.5 * negative)).sum() / (churn * total_negative) if churn and total_negative else np.nan
         # average precision: thresholds from the highest score down
         true_positive, predicted = np.cumsum(positive[::-1]), np.cumsum((positive + negative)[::-1])
         precision = np.divide(true_positive, predicted, out=np.zeros_like(true_positive), where=predicted > 0)
-        pr_auc = (precision * positive[::-1]).sum() / total_positive if total_positive else np.nan
-        brier = (w * (p - y) ** 2).sum() / total
-        observed = np.bincount(self.bin, w * y, minlength=CALIBRATION_BINS)
-        predicted_sum = np.bincount(self.bin, w * p, minlength=CALIBRATION_BINS)
-        ece = np.abs(observed - predicted_sum).sum() / total
-        rate = (w * y).sum() / total
-        top_weight, top_churn = w[self.top].sum(), (w * y)[self.top].sum()
-        lift = (top_churn / top_weight) / rate if rate and top_weight else np.nan
-        captured = top_churn / (w * y).sum() if (w * y).sum() else np.nan
-        return {"roc_auc": roc_auc, "pr_auc": pr_auc, "brier": brier, "ece": ece, "lift_top_decile": lift, "captured_top_decile": captured}
+        pr_auc = (precision * positive[::-1]).sum() / churn if churn else np.nan
+        observed = np.bincount(self.bin, wy, minlength=CALIBRATION_BINS)
+        expected = np.bincount(self.bin, w * self.p, minlength=CALIBRATION_BINS)
+        top_weight, top_churn = w[self.top].sum(), wy[self.top].sum()
+        return {
+            "roc_auc": roc_auc,
+            "pr_auc": pr_auc,
+            "brier": (w @ self.squared_error) / total,
+            "ece": np.abs(observed - expected).sum() / total,
+            "lift_top_decile": (top_churn / top_weight) / (churn / total) if churn and top_weight else np.nan,
+            "captured_top_decile": top_churn / churn if churn else np.nan,
+        }
 
 
 def _calibration_bins(p: np.ndarray) -> np.ndarray:

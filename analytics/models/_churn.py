@@ -72,7 +72,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         min_child_weight: float = 20.0,
         reg_lambda: float = 5.0,
         max_bin: int = 64,
-        max_train_rows: int | None = 300_000,
+        max_train_rows: int | None = 200_000,
         C: float = 0.1,
         calibration_share: float = 0.2,
         random_state: int = 0,
@@ -93,7 +93,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y) -> ChurnModel:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
-        X = self._learn_columns(pd.DataFrame(X))
+        X = pd.DataFrame(X)
+        self._learn_columns(X)
         y = np.asarray(y).astype(int)
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
@@ -103,11 +104,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if len(np.unique(y[held_out])) < 2 or len(np.unique(y[~held_out])) < 2:
             held_out[:] = False  # too few rows to hold any out: calibrate on the training rows
         train = _fewer_stayers(~held_out, y, self.max_train_rows, rng)
-        self.estimator_ = self._estimator().fit(X.loc[train], y[train])
+        rows = self._prepare(X.loc[train])  # only the rows used: sampling comes first
+        self.estimator_ = self._estimator().fit(rows, y[train])
         if self.kind == "logistic":  # the centre its contributions are measured from
-            self.transformed_mean_ = _dense(self.estimator_[0].transform(X.loc[train])).mean(axis=0)
+            self.transformed_mean_ = _dense(self.estimator_[0].transform(rows)).mean(axis=0)
         calibrate = held_out if held_out.any() else train
-        margin = self._margin(X.loc[calibrate])
+        margin = self._margin(self._prepare(X.loc[calibrate]))
         platt = LogisticRegression(C=1e6).fit(margin[:, None], y[calibrate])
         self.calibration_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
         return self
@@ -141,7 +143,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         )
         return make_pipeline(columns, LogisticRegression(C=self.C, max_iter=2000))
 
-    def _learn_columns(self, X: pd.DataFrame) -> pd.DataFrame:
+    def _learn_columns(self, X: pd.DataFrame) -> None:
         self.dropped_columns_ = []
         self.categories_ = {}
         for column in X.columns:
@@ -156,7 +158,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                     self.categories_[column] = sorted(levels.unique())
         self.feature_names_in_ = np.array([c for c in X.columns if c not in self.dropped_columns_], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
-        return self._prepare(X)
 
     def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
         """Numbers as one float64 block (NaN for missing), then the categories with the
