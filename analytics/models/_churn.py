@@ -72,7 +72,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         min_child_weight: float = 20.0,
         reg_lambda: float = 5.0,
         max_bin: int = 64,
-        max_train_rows: int | None = 200_000,
+        max_train_rows: int | None = 150_000,
         C: float = 0.1,
         calibration_share: float = 0.2,
         random_state: int = 0,
