@@ -92,6 +92,7 @@ def test_rolled_windows_match_a_direct_computation_per_cutoff(sample_history, sa
         age = (c - before["opened_at"]).dt.total_seconds() / 86400
         load = (before["severity"].astype(float) * 2.0 ** (-age / 90)).groupby(before["client_id"]).sum().reindex(rows.index).fillna(0)
         assert np.allclose(rows["severity_load"], load)
+        assert (rows["complaints_to_date"] == per_client(before, lambda g: g.size()).fillna(0)).all()
         last = before.groupby("client_id")["opened_at"].max().reindex(rows.index)
         assert np.allclose(rows["days_since_last_complaint"], (c - last).dt.total_seconds() / 86400, equal_nan=True)
 

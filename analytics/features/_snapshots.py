@@ -92,7 +92,8 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
         CSAT, the share of complaints handled with each practice, angry and abusive
         contacts, handling minutes, credits and complaints closed unresolved; complaints
         still open (opened in the last 365 days), the severity load (every complaint's
-        severity, its weight halving every 90 days), days since the last complaint, the 90-day trend, latest CSAT; tenure,
+        severity, its weight halving every 90 days), complaints to date and per year of
+        tenure, days since the last complaint, the 90-day trend, latest CSAT; tenure,
         annual value, days to the next renewal, notice days, whether the client is in
         the notice period before renewal and how many days until it opens, and every
         other client attribute; labels ``churned``, ``ended_by_us`` and ``censored``
@@ -330,6 +331,7 @@ def _complaint_features(c: dict[str, np.ndarray], cells: _Cells) -> dict[str, np
     known_counts = per_window(known, left_known)
     features["open_complaints"] = counts[365] - known_counts[365]
     features["trend_90"] = 2 * counts[90] - cells.window(cells.sums(opened), cells.sums(c["left_180"]))
+    features["complaints_to_date"] = np.cumsum(cells.sums(opened), axis=0).reshape(-1)[cells.rows]
     repeats = per_window(opened, left, weights=c["is_repeat"])
     triggers = per_window(opened, left, bucket=c["trigger"], buckets=len(TRIGGERS) + 1)  # the last bucket: no trigger
     severities = per_window(opened, left, bucket=c["severity"], buckets=len(SEVERITIES) + 1)  # 0: none
@@ -466,6 +468,10 @@ def _tidy(grid: pd.DataFrame, features: dict[str, np.ndarray], history: History 
     cutoff = pd.to_datetime(grid["cutoff"], utc=True)
     last = recorded.pop("last_complaint_epoch")
     recorded["days_since_last_complaint"] = cutoff.to_numpy("datetime64[us]").astype(np.int64) / 86400e6 - last / 86400
+    if "tenure_days" in grid and history.has("contract_start", table="clients"):
+        # the client's lifetime complaint rate; the first quarter counts as a full quarter
+        tenure = pd.to_numeric(grid["tenure_days"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        recorded["complaints_per_year"] = recorded["complaints_to_date"] / np.maximum(tenure, 91) * 365
     unrecorded = [c for c in history.clients.columns if c in grid.columns and not history.has(c, table="clients")]
     if not history.has("contract_start", table="clients"):
         unrecorded += ["tenure_days", "days_to_renewal"]
