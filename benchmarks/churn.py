@@ -25,7 +25,7 @@ PLANTED = {
     "renewal notice window": lambda f: f in ("in_notice_window", "days_to_notice_window", "days_to_renewal", "notice_days"),
     "recent complaint burden": lambda f: f in ("severity_load", "open_complaints", "trend_90", "days_since_last_complaint")
     or any(f.startswith(p) and ("_30" in f or "_90" in f) for p in ("complaints_", "repeats_", "unresolved_", "resolution_hours", "first_response_hours")),
-    "latent health (long-run complaint volume)": lambda f: f in ("complaints_per_year", "complaints_to_date")
+    "latent health (long-run complaint volume)": lambda f: f in ("complaint_rate_per_year", "complaints_to_date")
     or f.startswith(("complaints_365", "repeats_365", "unresolved_365")),
 }
 

@@ -91,7 +91,7 @@ def _fixed(feature: str, value, missing: bool) -> str | None:
         return f"{_count(value, 'complaint')} still open"
     if feature == "complaints_to_date":
         return f"{_count(value, 'complaint')} since the relationship began"
-    if feature == "complaints_per_year":
+    if feature == "complaint_rate_per_year":
         return f"{value:.1f} complaints a year over the relationship"
     if feature == "severity_load":
         return f"severity-weighted complaint load {value:.1f} (weights halve every 90 days)"

@@ -471,7 +471,7 @@ def _tidy(grid: pd.DataFrame, features: dict[str, np.ndarray], history: History 
     if "tenure_days" in grid and history.has("contract_start", table="clients"):
         # the client's lifetime complaint rate; the first quarter counts as a full quarter
         tenure = pd.to_numeric(grid["tenure_days"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        recorded["complaints_per_year"] = recorded["complaints_to_date"] / np.maximum(tenure, 91) * 365
+        recorded["complaint_rate_per_year"] = recorded["complaints_to_date"] / np.maximum(tenure, 91) * 365
     unrecorded = [c for c in history.clients.columns if c in grid.columns and not history.has(c, table="clients")]
     if not history.has("contract_start", table="clients"):
         unrecorded += ["tenure_days", "days_to_renewal"]
