@@ -46,9 +46,8 @@ def describe(feature: str, value) -> str:
     'in the notice period before renewal'
     """
     missing = value is None or (isinstance(value, float) and math.isnan(value))
-    fixed = _fixed(feature, value, missing)
-    if fixed is not None:
-        return fixed
+    if feature in FIXED and not missing:
+        return FIXED[feature](value)
     match = _WINDOWED.match(feature)
     if match is None:
         return f"{_words(feature)}: {'not recorded' if missing else _plain(value)}"
@@ -85,37 +84,22 @@ def describe(feature: str, value) -> str:
     return f"{_words(stem)} {_plain(value)} {window}"
 
 
-def _fixed(feature: str, value, missing: bool) -> str | None:
-    """Features without a window."""
-    if feature == "open_complaints":
-        return f"{_count(value, 'complaint')} still open"
-    if feature == "complaints_to_date":
-        return f"{_count(value, 'complaint')} since the relationship began"
-    if feature == "complaint_rate_per_year":
-        return f"{value:.1f} complaints a year over the relationship"
-    if feature == "severity_load":
-        return f"severity-weighted complaint load {value:.1f} (weights halve every 90 days)"
-    if feature == "trend_90":
-        return f"{int(value):+d} complaints against the 90 days before"
-    if missing:
-        return None
-    if feature == "days_since_last_complaint":
-        return f"last complaint {value:,.0f} days ago"
-    if feature == "csat_latest":
-        return f"latest CSAT {value:.0f}"
-    if feature == "tenure_days":
-        return f"client for {value / 365.25:.1f} years"
-    if feature == "days_to_renewal":
-        return f"renewal in {value:,.0f} days"
-    if feature == "in_notice_window":
-        return "in the notice period before renewal" if value else "not in the notice period before renewal"
-    if feature == "days_to_notice_window":
-        return f"notice period before renewal opens in {value:,.0f} days" if value else "in the notice period before renewal"
-    if feature == "notice_days":
-        return f"{value:,.0f}-day notice period"
-    if feature == "annual_value":
-        return f"annual value {value:,.0f}"
-    return None
+#: features without a window, for a recorded value
+FIXED = {
+    "open_complaints": lambda v: f"{_count(v, 'complaint')} still open",
+    "complaints_to_date": lambda v: f"{_count(v, 'complaint')} since the relationship began",
+    "complaint_rate_per_year": lambda v: f"{v:.1f} complaints a year over the relationship",
+    "severity_load": lambda v: f"severity-weighted complaint load {v:.1f} (weights halve every 90 days)",
+    "trend_90": lambda v: f"{int(v):+d} complaints against the 90 days before",
+    "days_since_last_complaint": lambda v: f"last complaint {v:,.0f} days ago",
+    "csat_latest": lambda v: f"latest CSAT {v:.0f}",
+    "tenure_days": lambda v: f"client for {v / 365.25:.1f} years",
+    "days_to_renewal": lambda v: f"renewal in {v:,.0f} days",
+    "in_notice_window": lambda v: "in the notice period before renewal" if v else "not in the notice period before renewal",
+    "days_to_notice_window": lambda v: f"notice period before renewal opens in {v:,.0f} days" if v else "in the notice period before renewal",
+    "notice_days": lambda v: f"{v:,.0f}-day notice period",
+    "annual_value": lambda v: f"annual value {v:,.0f}",
+}
 
 
 def _plain(value) -> str:

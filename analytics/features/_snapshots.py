@@ -266,9 +266,10 @@ class _Cells:
         total = np.bincount(cell, weights, minlength=(self.cutoffs + 1) * self.clients * buckets)
         return total.reshape(self.cutoffs + 1, -1)[: self.cutoffs]
 
-    def window(self, entered: np.ndarray, left: np.ndarray) -> np.ndarray:
-        """The window's sum at each output row (one column per bucket when bucketed)."""
-        rolled = entered - left
+    def window(self, entered: np.ndarray, left: np.ndarray | None = None) -> np.ndarray:
+        """The window's sum at each output row (one column per bucket when bucketed):
+        what entered at or before the cutoff minus what left; with no ``left``, everything so far."""
+        rolled = entered - left if left is not None else entered.copy()
         for k in range(1, self.cutoffs):  # row by row: numpy's cumsum over the first axis is ten times slower
             rolled[k] += rolled[k - 1]
         rolled = rolled.reshape(self.cutoffs * self.clients, -1)[self.rows]
@@ -330,8 +331,9 @@ def _complaint_features(c: dict[str, np.ndarray], cells: _Cells) -> dict[str, np
     counts = per_window(opened, left)
     known_counts = per_window(known, left_known)
     features["open_complaints"] = counts[365] - known_counts[365]
-    features["trend_90"] = 2 * counts[90] - cells.window(cells.sums(opened), cells.sums(c["left_180"]))
-    features["complaints_to_date"] = np.cumsum(cells.sums(opened), axis=0).reshape(-1)[cells.rows]
+    opened_counts = cells.sums(opened)
+    features["trend_90"] = 2 * counts[90] - cells.window(opened_counts, cells.sums(c["left_180"]))
+    features["complaints_to_date"] = cells.window(opened_counts)
     repeats = per_window(opened, left, weights=c["is_repeat"])
     triggers = per_window(opened, left, bucket=c["trigger"], buckets=len(TRIGGERS) + 1)  # the last bucket: no trigger
     severities = per_window(opened, left, bucket=c["severity"], buckets=len(SEVERITIES) + 1)  # 0: none
@@ -341,7 +343,7 @@ def _complaint_features(c: dict[str, np.ndarray], cells: _Cells) -> dict[str, np
     credits = per_window(known, left_known, weights=c["credit_amount"])
     unresolved = per_window(known, left_known, weights=c["unresolved"])
     # the load at each cutoff: every severity so far, weighted by 2^(-age / half-life)
-    weighted = np.cumsum(cells.sums(opened, c["severity_weight"]), axis=0).reshape(-1)[cells.rows]
+    weighted = cells.window(cells.sums(opened, c["severity_weight"]))
     features["severity_load"] = weighted * 2.0 ** (-cells.since_start[cells.rows // cells.clients] / LOAD_HALF_LIFE)
 
     def share(states):  # columns: null, no, yes

@@ -52,8 +52,7 @@ class Backtest:
 
     def lift_plot(self) -> go.Figure:
         """Churn rate in each tenth of predicted risk, against the overall rate."""
-        p = self.predictions["probability"].to_numpy()
-        decile = 10 - np.minimum((pd.Series(p).rank(method="first", pct=True).to_numpy() * 10).astype(int), 9)
+        decile = CALIBRATION_BINS - _calibration_bins(self.predictions["probability"].to_numpy())  # 1: highest risk
         frame = self.predictions.assign(decile=decile).groupby("decile")[self.label].mean()
         overall = self.predictions[self.label].mean()
         figure = go.Figure([go.Bar(x=frame.index, y=frame / overall, name="lift", hovertemplate="decile %{x}: %{y:.1f}x the average<extra></extra>")])

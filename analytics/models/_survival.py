@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics._time import utc
 from analytics.features import data_end
 from analytics.io import History
 
@@ -67,7 +68,7 @@ class RetentionCurves:
 
 
 def retention_curves(history: History, snapshots: pd.DataFrame, cutoff=None, by=None) -> RetentionCurves:
-    """Kaplan-Meier curves of the clients active at ``cutoff`` (default: the earliest
+    """Kaplan-Meier curves of the clients active at ``cutoff`` (default: the latest
     cutoff with a year of data after it, else the first), followed to the end of the data.
 
     ``by``: a column of the snapshots (``"segment"``) or a boolean Series aligned with the
@@ -147,8 +148,8 @@ class ChurnHazards:
     def _extended(self, tenure: np.ndarray) -> np.ndarray:
         """The baseline cumulative hazard, continued past the data at the last year's rate."""
         last = float(self.baseline_.index.max())
-        slope = (self._cumulative_hazard(np.array([last]))[0] - self._cumulative_hazard(np.array([last - 365]))[0]) / 365
-        return np.where(tenure <= last, self._cumulative_hazard(tenure), self._cumulative_hazard(np.full_like(tenure, last)) + slope * (tenure - last))
+        slope = float(np.diff(self._cumulative_hazard(np.array([last - 365, last])))[0]) / 365
+        return self._cumulative_hazard(tenure) + slope * np.maximum(tenure - last, 0)  # interp holds the last value
 
     def plot(self) -> go.Figure:
         s = self.summary
@@ -179,7 +180,7 @@ def _groups(snapshots: pd.DataFrame, by) -> pd.Series:
 def _landmark(history: History, snapshots: pd.DataFrame, cutoff) -> pd.Timestamp:
     cutoffs = sorted(pd.to_datetime(snapshots["cutoff"].unique(), utc=True))
     if cutoff is not None:
-        cutoff = pd.Timestamp(cutoff, tz="UTC") if pd.Timestamp(cutoff).tzinfo is None else pd.Timestamp(cutoff)
+        cutoff = utc(cutoff)
         if cutoff not in cutoffs:
             raise ValueError(f"{cutoff:%Y-%m-%d} is not a cutoff of these snapshots")
         return cutoff

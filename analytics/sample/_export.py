@@ -15,6 +15,19 @@ SAMPLE_CLIENTS = 600
 SAMPLE_SEED = 7
 SAMPLE_START, SAMPLE_END = "2023-01-01", "2026-01-01"
 
+#: the cells each defect kind writes into its row (resolved_before_opened and the duplicates are built in code)
+NOT_YET_HAPPENED = {"first_response_at": "", "resolved_at": "", "closed_at": ""}
+REWRITES = {
+    "unparseable_date": {"opened_at": "31/02/2024"},
+    "future_date": {"opened_at": "2099-06-01 10:00:00+00:00", **NOT_YET_HAPPENED},
+    "placeholder_date": {"opened_at": "1900-01-01", **NOT_YET_HAPPENED},
+    "severity_out_of_range": {"severity": "7"},
+    "csat_as_words": {"csat": "very happy"},
+    "negative_credit": {"credit_amount": "-25.0"},
+    "missing_client_id": {"client_id": ""},
+    "unknown_client_id": {"client_id": "CL-NOT-A-CLIENT"},
+    "unknown_channel_spelling": {"channel": "E-mail (web form)"},
+}
 #: data-quality problems real complaint exports have: kind -> (column, the loader's check)
 DEFECTS = {
     "unparseable_date": ("opened_at", "unparseable"),
@@ -64,28 +77,10 @@ def write_export(history: History, folder, defects: float = 0.0, random_state=0)
     log, extra = [], []
     for row, kind in zip(chosen, kinds, strict=True):
         record = complaints.iloc[row]
-        if kind == "unparseable_date":
-            record["opened_at"] = "31/02/2024"
-        elif kind == "resolved_before_opened":
+        if kind == "resolved_before_opened":
             record["resolved_at"] = str(pd.Timestamp(record["opened_at"]) - pd.Timedelta("3D"))
-        elif kind == "future_date":
-            record["opened_at"] = "2099-06-01 10:00:00+00:00"
-            record["first_response_at"] = record["resolved_at"] = record["closed_at"] = ""
-        elif kind == "placeholder_date":
-            record["opened_at"] = "1900-01-01"
-            record["first_response_at"] = record["resolved_at"] = record["closed_at"] = ""
-        elif kind == "severity_out_of_range":
-            record["severity"] = "7"
-        elif kind == "csat_as_words":
-            record["csat"] = "very happy"
-        elif kind == "negative_credit":
-            record["credit_amount"] = "-25.0"
-        elif kind == "missing_client_id":
-            record["client_id"] = ""
-        elif kind == "unknown_client_id":
-            record["client_id"] = "CL-NOT-A-CLIENT"
-        elif kind == "unknown_channel_spelling":
-            record["channel"] = "E-mail (web form)"
+        for column, value in REWRITES.get(kind, {}).items():
+            record[column] = value
         complaints.iloc[row] = record
         if kind in ("duplicate_id", "exact_duplicate"):
             copy = record.copy()
