@@ -65,6 +65,32 @@ def validate(
         raise typer.Exit(1)
 
 
+@app.command()
+def report(
+    kind: str = typer.Argument(..., help="quarterly, workshop, review or quality."),
+    client: str | None = typer.Option(None, help="The client for the relationship review."),
+    source: str | None = typer.Option(None, help="A folder, a file or a database URL (default: the shipped sample)."),
+    profile: str | None = typer.Option(None, "--profile", "-p", help="Shipped profile name or a .toml path."),
+    cutoff: str | None = typer.Option(None, help="Review as of this date (default: the end of the data)."),
+    out: Path = typer.Option(Path("reports"), help="Folder to write the report into."),
+) -> None:
+    """Run a report's notebook and write it as one standalone HTML file."""
+    from analytics.reports import NOTEBOOKS, ReportFailed, render
+
+    if kind not in NOTEBOOKS:
+        typer.echo(f"error: the report must be one of {', '.join(NOTEBOOKS)}, not {kind!r}", err=True)
+        raise typer.Exit(2)
+    if source is not None and Path(source).exists():
+        source = str(Path(source).resolve())  # the notebook runs in its own folder
+    given = {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff}
+    try:
+        path = render(kind, out, {k: v for k, v in given.items() if v is not None})
+    except ReportFailed as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    stdout.print(f"{kind} report: {path.resolve()}", highlight=False)
+
+
 @profile_app.command("init")
 def profile_init(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="An export file (CSV, Parquet, Excel)."),

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analytics.features import repeats
+from analytics.features import data_end, repeats
 from analytics.io import History
 
 PERIODS = {"month": "M", "quarter": "Q"}
+MIN_COVERAGE = 0.9  # share of a period's repeat windows that must be complete for its repeat rate
 
 
 @dataclass
@@ -47,7 +48,8 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
     - ``sla_met``: share of complaints whose first response met the SLA.
     - ``repeat_rate_30`` / ``_90``: share of resolved complaints whose client raised the same
       trigger again within 30 / 90 days after the resolution (windows running past the end
-      of the data are left out).
+      of the data are left out, and a period is left blank until at least 90% of its
+      windows are complete: the quickly resolved complaints alone would bias it).
     - ``csat_satisfied``: share of CSAT answers of 4 or 5.
     - ``dispute_rate``: share of resolved complaints the client disputed.
 
@@ -101,8 +103,11 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
     if history.has("resolved_at", "trigger"):
         for days in (30, 90):
             flags = repeats(history, f"{days}D").set_index("complaint_id")
-            flag = complaints["complaint_id"].map(flags["repeated"].where(~flags["censored"]))
-            columns[f"repeat_rate_{days}"] = flag.astype("float64").groupby([complaints[k] for k in keys]).mean()
+            groups = [complaints[k] for k in keys]
+            flag = complaints["complaint_id"].map(flags["repeated"].where(flags["complete"])).astype("float64")
+            applicable = complaints["complaint_id"].map(flags["repeated"].notna()).astype("boolean")
+            coverage = flag.notna().where(applicable).astype("float64").groupby(groups).mean()
+            columns[f"repeat_rate_{days}"] = flag.groupby(groups).mean().where(coverage >= MIN_COVERAGE)
     else:
         notes.append("repeat rates need resolved_at and trigger, which this history does not record.")
     table = pd.DataFrame(columns).reset_index()
@@ -127,7 +132,9 @@ def retention_kpis(history: History, period: str = "quarter", by: str | None = N
         notes.insert(0, "logo churn and revenue retention need client status and end dates, which this history does not record.")
         return KPITable(pd.DataFrame(), notes)
     span = history.span
-    starts = pd.period_range(span[0], span[1], freq=PERIODS[period]).to_timestamp().tz_localize("UTC")
+    # the last period counts once the data reaches its last day
+    last = data_end(history).tz_convert(None) + pd.Timedelta(days=1)
+    starts = pd.period_range(span[0], last, freq=PERIODS[period]).to_timestamp().tz_localize("UTC")
     rows = []
     groups = clients.groupby(by) if by else [(None, clients)]
     for key, group in groups:

@@ -106,3 +106,55 @@ def _plain(value) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+#: features without a window, by name
+NAMES = {
+    "open_complaints": "complaints still open",
+    "complaints_to_date": "complaints since the relationship began",
+    "complaint_rate_per_year": "complaints per year of the relationship",
+    "severity_load": "severity-weighted complaint load",
+    "trend_90": "complaints against the 90 days before",
+    "days_since_last_complaint": "days since the last complaint",
+    "csat_latest": "latest CSAT",
+    "tenure_days": "tenure",
+    "days_to_renewal": "days to renewal",
+    "in_notice_window": "in the notice period before renewal",
+    "days_to_notice_window": "days until the notice period opens",
+    "notice_days": "notice period",
+    "annual_value": "annual value",
+}
+
+
+def label(feature: str) -> str:
+    """A feature's name in words, without a value.
+
+    >>> label("complaints_90_technical_failure")
+    'technical failure complaints (last 90 days)'
+    >>> label("followed_up_share_365")
+    'share of complaints followed up (last 365 days)'
+    """
+    if feature in NAMES:
+        return NAMES[feature]
+    match = _WINDOWED.match(feature)
+    if match is None:
+        return _words(feature)
+    stem, rest, window = match["stem"], match["rest"], f"(last {match['days']} days)"
+    if stem == "complaints":
+        what = "complaints" if rest is None else f"severity-{rest[-1]} complaints" if rest.startswith("severity_") else f"{_words(rest)} complaints"
+    elif stem == "repeats":
+        what = "complaints repeating a trigger"
+    elif stem == "unresolved":
+        what = "complaints closed unresolved"
+    elif stem in RATES:
+        what = f"share of complaints {RATES[stem]}"
+    elif stem.endswith("_share") and stem[: -len("_share")] in PRACTICES:
+        what = f"share of complaints {PRACTICE_WORDS[stem[: -len('_share')]]}"
+    elif stem.startswith(("first_response_hours", "resolution_hours")):
+        which = "median" if stem.endswith("median") else "90th-percentile"
+        what = f"{which} time to {'first response' if stem.startswith('first') else 'resolution'}"
+    elif stem == "csat_mean":
+        what = "average CSAT"
+    else:
+        what = _words(stem)
+    return f"{what} {window}"

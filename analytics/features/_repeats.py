@@ -20,7 +20,9 @@ def repeats(history: History, within: str = "90D", engine=None) -> pd.DataFrame:
         One row per complaint: ``complaint_id``, ``client_id``, ``trigger``, ``resolved_at``,
         ``repeat_at`` (opening of the first such complaint), ``days_to_repeat``,
         ``repeated`` (null for complaints without a trigger or a resolution) and
-        ``censored`` (no repeat seen, but the window runs past the end of the data).
+        ``censored`` (no repeat seen, but the window runs past the end of the data) and
+        ``complete`` (the whole window lies within the data: only these give unbiased
+        repeat rates, since a repeat can be seen early in a window that is cut short).
 
     Examples
     --------
@@ -55,4 +57,5 @@ def repeats(history: History, within: str = "90D", engine=None) -> pd.DataFrame:
     result["repeated"] = pd.Series(result["repeat_at"].notna(), dtype="boolean").where(applicable)
     end = data_end(history)
     result["censored"] = applicable & ~result["repeat_at"].notna() & (result["resolved_at"] + window > end)
+    result["complete"] = applicable & (result["resolved_at"] + window <= end)
     return result

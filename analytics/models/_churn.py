@@ -259,7 +259,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         rows = []
         for i, ranked in enumerate(order):
             sentences = [
-                f"{describe(points.columns[j], _value(frame.iloc[i][points.columns[j]]))}: {values[i, j] * 100:+.0f} pts"
+                f"{describe(points.columns[j], _value(frame.iloc[i][points.columns[j]]))}: {values[i, j] * 100:+.1f} pts"
                 for j in ranked if values[i, j] > 0.0005
             ]
             rows.append(sentences + [""] * (top - len(sentences)))

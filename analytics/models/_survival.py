@@ -174,7 +174,10 @@ def _groups(snapshots: pd.DataFrame, by) -> pd.Series:
         return pd.Series("all clients", index=snapshots.index)
     if isinstance(by, str):
         return snapshots[by].astype("string").fillna("not recorded")
-    return pd.Series(by, index=snapshots.index).map({True: "yes", False: "no"}).fillna("not recorded")
+    groups = pd.Series(by, index=snapshots.index)
+    if pd.api.types.is_bool_dtype(groups):
+        groups = groups.map({True: "yes", False: "no"})
+    return groups.astype("string").fillna("not recorded")
 
 
 def _landmark(history: History, snapshots: pd.DataFrame, cutoff) -> pd.Timestamp:

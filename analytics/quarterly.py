@@ -1,0 +1,275 @@
+"""The quarterly retention review: which clients are at risk, why, and what changed.
+
+Everything is computed from what was known at the end of the quarter under review
+(``History.as_of``), so reviewing a past quarter shows what that meeting could have known.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics._time import utc
+from analytics.features import data_end, snapshots
+from analytics.features._describe import label as feature_label
+from analytics.io import History
+from analytics.kpis import complaint_kpis, retention_kpis
+from analytics.models import Backtest, ChurnModel, RetentionCurves, backtest, retention_curves, training_data
+from analytics.tables import styled
+
+#: KPIs compared quarter on quarter: column -> (label, how it reads: "percent", "hours" or "count")
+KPIS = {
+    "clients_at_start": ("clients at the start of the quarter", "count"),
+    "logo_churn": ("clients who left (churned)", "percent"),
+    "gross_revenue_retention": ("gross revenue retention", "percent"),
+    "volume": ("complaints opened", "count"),
+    "first_contact_resolution": ("first contact resolution", "percent"),
+    "reopen_rate": ("reopen rate", "percent"),
+    "escalation_rate": ("escalation rate", "percent"),
+    "sla_met": ("first response within SLA", "percent"),
+    "first_response_hours_median": ("median hours to first response", "hours"),
+    "resolution_hours_median": ("median hours to resolution", "hours"),
+    "repeat_rate_90": ("same trigger again within 90 days", "percent"),
+    "csat_satisfied": ("CSAT 4 or 5", "percent"),
+    "dispute_rate": ("dispute rate", "percent"),
+}
+CHANGE = "change on last quarter"
+AT_RISK_SHARE = 0.10  # the at-risk list is the top tenth by churn probability, as the backtest's lift measures
+
+
+@dataclass
+class QuarterlyReview:
+    """What the quarterly retention review needs, for ``quarter``.
+
+    ``clients``: every client active at the end of the quarter, ranked by churn probability
+    over the ``horizon``, with its value at risk, last quarter's probability and the
+    reasons. ``last_quarter``: what the previous review would have predicted (a model
+    trained only on what was known then) and what happened. ``kpis``: this quarter against
+    the previous one and the same quarter a year before. ``backtest`` says how far the
+    probabilities can be trusted.
+    """
+
+    quarter: pd.Period
+    cutoff: pd.Timestamp
+    horizon: str
+    clients: pd.DataFrame
+    last_quarter: pd.DataFrame
+    kpis: pd.DataFrame
+    importance: pd.Series
+    backtest: Backtest
+    curves: RetentionCurves
+    currency: str = "$"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def at_risk(self) -> pd.DataFrame:
+        """The top tenth of active clients by churn probability."""
+        return self.clients.head(max(1, round(len(self.clients) * AT_RISK_SHARE)))
+
+    def summary(self) -> str:
+        """The headline in a few Markdown sentences; the same data always gives the same text."""
+        c, at_risk = self.clients, self.at_risk
+        days = pd.Timedelta(self.horizon).days
+        lines = [
+            f"**{self.quarter}** (data up to {self.cutoff - pd.Timedelta(days=1):%Y-%m-%d}): {len(c):,} active clients, "
+            f"{self._money(c['annual_value'].sum())} in annual value.",
+            f"The model expects **{c['probability'].sum():.1f} clients** to leave in the next {days} days, "
+            f"taking **{self._money(c['value_at_risk'].sum())}** of annual value with them.",
+            f"The {len(at_risk):,} clients at highest risk (top tenth) average a {at_risk['probability'].mean():.1%} chance of leaving, "
+            f"against {c['probability'].mean():.1%} for all clients; {self._money(at_risk['value_at_risk'].sum())} of the value at risk is theirs.",
+        ]
+        new = at_risk["previous_probability"].isna() | ~at_risk["client_id"].isin(self._previous_top())
+        lines.append(f"{int(new.sum()):,} of them were not on last quarter's list.")
+        if len(self.last_quarter):
+            lq = self.last_quarter
+            lines.append(
+                f"Last quarter the model expected {lq['probability'].sum():.1f} of {len(lq):,} clients to leave; "
+                f"{int(lq['churned'].sum()):,} did."
+            )
+        overall = self.backtest.overall.set_index("metric")
+        auc, captured = overall.loc["roc_auc"], overall.loc["captured_top_decile"]
+        lines.append(
+            f"On {self.backtest.per_cutoff['cutoff'].nunique()} past quarters the model never saw, the top tenth held "
+            f"{captured['value']:.0%} of the clients who left (95% CI {captured['low']:.0%} to {captured['high']:.0%}); "
+            f"ROC AUC {auc['value']:.2f} ({auc['low']:.2f} to {auc['high']:.2f})."
+        )
+        return "\n".join(f"- {line}" for line in lines)
+
+    def limitations(self) -> str:
+        """What this review could not compute, as a Markdown list."""
+        return "\n".join(f"- {note}" for note in self.notes) or "- Nothing: every KPI and model input was recorded."
+
+    def _previous_top(self) -> set:
+        before = self.last_quarter.sort_values("probability", ascending=False)
+        return set(before["client_id"].head(max(1, round(len(before) * AT_RISK_SHARE))))
+
+    def _money(self, value: float) -> str:
+        return f"{self.currency}{value:,.0f}"
+
+    # ------------------------------------------------------------------ tables
+    def at_risk_table(self, top: int | None = None):
+        """The at-risk list (or the ``top`` clients by risk), formatted for the meeting."""
+        rows = self.at_risk if top is None else self.clients.head(top)
+        columns = ["client_id", "name", "segment", "annual_value", "probability", "change_pts", "value_at_risk", "days_to_renewal", "reason_1", "reason_2", "reason_3"]
+        table = rows[[c for c in columns if c in rows]].rename(columns=_HEADERS)
+        return styled(table, percent=[_HEADERS["probability"]], money=[_HEADERS["annual_value"], _HEADERS["value_at_risk"]],
+                      points=[_HEADERS["change_pts"]], counts=[_HEADERS["days_to_renewal"]], currency=self.currency)
+
+    def movers_table(self, top: int = 10):
+        """Clients whose risk rose most since last quarter, with what drives it now."""
+        risen = self.clients.dropna(subset=["change_pts"]).sort_values("change_pts", ascending=False).head(top)
+        risen = risen[risen["change_pts"] > 0]
+        columns = ["client_id", "name", "previous_probability", "probability", "change_pts", "annual_value", "reason_1", "reason_2"]
+        table = risen[[c for c in columns if c in risen]].rename(columns=_HEADERS)
+        return styled(table, percent=[_HEADERS["previous_probability"], _HEADERS["probability"]], points=[_HEADERS["change_pts"]],
+                      money=[_HEADERS["annual_value"]], currency=self.currency)
+
+    def kpi_table(self):
+        """KPIs of this quarter, the one before and the same quarter a year before."""
+        table = self.kpis.copy()
+        for column in table.columns[2:]:
+            signed = column == CHANGE
+            table[column] = [_kpi_text(kind, value, signed) for kind, value in zip(table["kind"], table[column], strict=True)]
+        return styled(table.drop(columns="kind").rename(columns={"label": "KPI"}))
+
+    def backtest_table(self):
+        overall = self.backtest.overall
+        table = pd.DataFrame({
+            "metric": overall["description"],
+            "value": overall["value"], "95% interval": [f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(overall["low"], overall["high"], strict=True)],
+        })
+        return styled(table, decimals=["value"])
+
+    # ------------------------------------------------------------------ figures
+    def risk_plot(self) -> go.Figure:
+        """Every active client: annual value against churn probability; the at-risk list in red."""
+        c = self.clients
+        on_list = c["client_id"].isin(self.at_risk["client_id"])
+        figure = go.Figure()
+        for flag, name, colour in ((False, "other clients", "#8da0cb"), (True, "at risk (top tenth)", "#d62728")):
+            rows = c[on_list == flag]
+            figure.add_trace(go.Scatter(
+                x=rows["probability"], y=rows["annual_value"], mode="markers", name=name, marker={"color": colour, "opacity": 0.7},
+                customdata=np.stack([rows["client_id"].astype(str), rows["reason_1"].fillna("")], axis=1),
+                hovertemplate="%{customdata[0]}<br>risk %{x:.1%}, value " + self.currency + "%{y:,.0f}<br>%{customdata[1]}<extra></extra>",
+            ))
+        figure.update_layout(title=f"Churn risk and annual value, clients active at the end of {self.quarter}",
+                             xaxis_title=f"probability of leaving within {pd.Timedelta(self.horizon).days} days", yaxis_title="annual value",
+                             xaxis_tickformat=".0%")
+        return figure
+
+    def importance_plot(self, top: int = 12) -> go.Figure:
+        """What drives risk across all clients: mean size of each feature's contribution."""
+        shown = self.importance.head(top)[::-1]
+        figure = go.Figure(go.Bar(x=shown.to_numpy() * 100, y=[feature_label(name) for name in shown.index],
+                                  orientation="h", hovertemplate="%{y}: %{x:.2f} pts on average<extra></extra>"))
+        figure.update_layout(title="What moves churn risk, across all clients", xaxis_title="average size of the contribution (percentage points)",
+                             margin={"l": 320})
+        return figure
+
+
+_HEADERS = {
+    "client_id": "client", "annual_value": "annual value", "probability": "churn risk", "previous_probability": "last quarter",
+    "change_pts": "change", "value_at_risk": "value at risk", "days_to_renewal": "days to renewal",
+    "reason_1": "main reason", "reason_2": "second reason", "reason_3": "third reason",
+}
+
+
+def quarterly_review(
+    history: History, quarter=None, horizon: str = "90D", model=None, currency: str = "$", bootstrap: int = 200, random_state: int = 0,
+) -> QuarterlyReview:
+    """Build the review of ``quarter``: "2025Q4", a ``pd.Period``, or a date for the last
+    quarter completed by then (default: the last quarter the data reaches the end of).
+
+    Snapshots are taken at every quarter end up to the review's; ``model`` (default
+    :class:`ChurnModel`) is trained on the rows whose labels were known at the review's
+    cutoff and scores the clients active then. Last quarter's probabilities are the
+    backtest's: each from a model that had only the data before it.
+    """
+    quarter = _quarter(history, quarter)
+    cutoff = utc(quarter.end_time.normalize() + pd.Timedelta(days=1))
+    known = history.as_of(cutoff)
+    start = pd.Period(known.span[0], "Q")
+    cutoffs = [utc((q + 1).start_time) for q in pd.period_range(start, quarter, freq="Q")]
+    rows = snapshots(known, cutoffs, horizon)
+    model = ChurnModel(random_state=random_state) if model is None else model
+    kpis, notes = _kpi_comparison(known, quarter)
+
+    trust = backtest(rows, model, horizon, bootstrap=bootstrap, random_state=random_state)
+    X, y = training_data(rows)
+    fitted = model.fit(X, y)
+    now = rows[rows["cutoff"] == cutoff].reset_index(drop=True)
+    features = now[X.columns]
+    probability = fitted.predict_proba(features)[:, 1]
+    previous_cutoff = utc(quarter.start_time)
+    last = trust.predictions[trust.predictions["cutoff"] == previous_cutoff]
+    if last.empty:
+        notes.append(f"No backtest prediction exists for {quarter - 1}: it had too few earlier quarters with known outcomes.")
+    clients = history.clients.set_index("client_id")
+    table = pd.DataFrame({
+        "client_id": now["client_id"],
+        "name": now["client_id"].map(clients["name"]) if "name" in clients else pd.NA,
+        "segment": now.get("segment", pd.NA),
+        "annual_value": now["annual_value"].astype("float64") if "annual_value" in now else np.nan,
+        "probability": probability,
+        "previous_probability": now["client_id"].map(last.set_index("client_id")["probability"]),
+        "days_to_renewal": now["days_to_renewal"],
+    })
+    table["value_at_risk"] = table["probability"] * table["annual_value"]
+    table["change_pts"] = (table["probability"] - table["previous_probability"]) * 100
+    table = pd.concat([table, fitted.reasons(features)], axis=1).sort_values(["probability", "client_id"], ascending=[False, True], ignore_index=True)
+    exposed = "repeats_90" if "repeats_90" in rows else "complaints_90"
+    what = "a repeated trigger" if exposed == "repeats_90" else "a complaint"
+    groups = (rows[exposed] > 0).map({True: f"{what} in the 90 days before", False: "none in the 90 days before"})
+    return QuarterlyReview(
+        quarter=quarter, cutoff=cutoff, horizon=horizon, clients=table, last_quarter=last.reset_index(drop=True),
+        kpis=kpis, importance=fitted.importance(features) if len(features) else pd.Series(dtype=float),
+        backtest=trust, curves=retention_curves(known, rows, by=groups), currency=currency, notes=notes,
+    )
+
+
+def _quarter(history: History, quarter) -> pd.Period:
+    """The quarter asked for, or the last one completed by a date (by default, the data's end)."""
+    if isinstance(quarter, pd.Period):
+        return quarter.asfreq("Q")
+    if isinstance(quarter, str) and re.fullmatch(r"\d{4}\s*Q[1-4]", quarter.strip(), re.IGNORECASE):
+        return pd.Period(quarter.strip().upper().replace(" ", ""), "Q")
+    try:
+        moment = data_end(history) if quarter is None else utc(quarter)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"the quarter must look like '2025Q4' or a date, not {quarter!r}") from error
+    # a quarter counts as completed once the data reaches its last day
+    return pd.Period(moment.tz_convert(None) + pd.Timedelta(days=1), "Q") - 1
+
+
+def _kpi_comparison(history: History, quarter: pd.Period) -> tuple[pd.DataFrame, list[str]]:
+    """One row per KPI: this quarter, the previous one, a year before, and the change;
+    and the notes on KPIs the history cannot give."""
+    complaints, retention = complaint_kpis(history, "quarter"), retention_kpis(history, "quarter")
+    table = complaints.table.merge(retention.table, on="period", how="outer").set_index("period")
+    periods = {str(quarter - 4): f"{quarter - 4}", str(quarter - 1): f"{quarter - 1}", str(quarter): f"{quarter}"}
+    rows = []
+    for column, (name, kind) in KPIS.items():
+        if column not in table:
+            continue
+        values = {name: table[column].get(period, np.nan) for period, name in periods.items()}
+        rows.append({"label": name, "kind": kind, **values})
+    frame = pd.DataFrame(rows)
+    frame[CHANGE] = frame[str(quarter)] - frame[str(quarter - 1)]
+    return frame, complaints.notes + retention.notes
+
+
+def _kpi_text(kind: str, value, signed: bool = False) -> str:
+    if pd.isna(value):
+        return "–"
+    value = round(value, 3) + 0.0  # no "-0.0"
+    sign = "+" if signed else ""
+    if kind == "percent":
+        return f"{value * 100:+.1f} pts" if signed else f"{value:.1%}"
+    if kind == "hours":
+        return f"{value:{sign},.1f} h"
+    return f"{value:{sign},.0f}"

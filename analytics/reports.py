@@ -1,0 +1,170 @@
+"""Reports: a notebook executed with papermill and exported as one standalone HTML file.
+
+The file has no code, works offline (plotly.js is embedded once), redacts e-mail
+addresses and phone numbers in every output, and is written atomically: a failed or
+interrupted run leaves no half-written report and says which cell failed and why.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+
+from analytics.rootcause.text import CONTACT_DETAILS, redact
+
+NOTEBOOKS = {
+    "quality": "00_data_quality.ipynb",
+    "quarterly": "01_quarterly_retention_review.ipynb",
+    "workshop": "02_root_cause_workshop.ipynb",
+    "review": "03_relationship_review.ipynb",
+}
+TITLES = {
+    "quality": "Data quality",
+    "quarterly": "Quarterly retention review",
+    "workshop": "Root-cause workshop",
+    "review": "Relationship review",
+}
+NOTEBOOK_FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
+TEMPLATE_FOLDER = Path(__file__).resolve().parent / "report_template"
+PLOTLY = "application/vnd.plotly.v1+json"
+
+
+class ReportFailed(RuntimeError):
+    """The notebook behind a report failed; no report was written."""
+
+
+def render(report: str, out: Path | str = "reports", parameters: dict | None = None, progress: bool = True,
+           notebooks: Path | str = NOTEBOOK_FOLDER) -> Path:
+    """Execute the ``report``'s notebook with ``parameters`` and write ``out/<report>.html``.
+
+    Raises :class:`ReportFailed` naming the failed cell and the error; nothing is written then.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    if report not in NOTEBOOKS:
+        raise ValueError(f"report must be one of {', '.join(NOTEBOOKS)}, not {report!r}")
+    notebook = Path(notebooks) / NOTEBOOKS[report]
+    if not notebook.exists():
+        raise ReportFailed(f"the {report} report needs {notebook}, which does not exist")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        executed = Path(scratch) / notebook.name
+        try:
+            papermill.execute_notebook(
+                str(notebook), str(executed), parameters=parameters or {}, cwd=str(notebook.parent),
+                kernel_name="python3", progress_bar=progress, log_output=False,
+            )
+        except PapermillExecutionError as error:
+            raise ReportFailed(f"{notebook.name}: cell {error.cell_index} failed with {error.ename}: {error.evalue}; no report written") from None
+        page = to_html(nbformat.read(executed, as_version=4), TITLES[report])
+    target = out / f"{report}.html"
+    _write_atomically(target, page)
+    return target
+
+
+def to_html(notebook: nbformat.NotebookNode, title: str) -> str:
+    """One standalone page from an executed notebook: outputs only, redacted, figures drawn
+    by the embedded plotly.js."""
+    from nbconvert import HTMLExporter
+    from plotly.offline import get_plotlyjs
+
+    exporter = HTMLExporter(
+        template_name="lab", extra_template_paths=[str(TEMPLATE_FOLDER)], template_file="report.html.j2",
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+    )
+    resources = {
+        "metadata": {"name": title},
+        "plotly_js": get_plotlyjs(),
+        "footer": f"Client Health Analytics · generated {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC · e-mail addresses and phone numbers redacted",
+    }
+    page, _ = exporter.from_notebook_node(prepared(notebook), resources=resources)
+    return page
+
+
+def prepared(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook as a report shows it: warnings on stderr dropped, contact details
+    redacted in every output, each figure drawn from its (redacted) plotly data."""
+    import plotly.io as pio
+
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                if output.name == "stderr":
+                    continue
+                output.text = _redacted(output.text)
+            elif output.output_type in ("display_data", "execute_result"):
+                data = output.data
+                if PLOTLY in data:
+                    figure = _redacted(data[PLOTLY])
+                    data.clear()
+                    data[PLOTLY] = figure
+                    data["text/html"] = pio.to_html(figure, include_plotlyjs=False, full_html=False, validate=False, config={"responsive": True})
+                else:
+                    for kind in ("text/html", "text/markdown", "text/plain"):
+                        if kind in data:
+                            data[kind] = _redacted(data[kind])
+            kept.append(output)
+        cell.outputs = kept
+    return notebook
+
+
+CHECKED = "nbval-check-output"
+
+
+def store_checked_outputs(notebook: Path | str) -> Path:
+    """Run ``notebook`` on its defaults and keep only the outputs of cells tagged
+    ``nbval-check-output`` (deterministic summaries without personal data), for nbval to
+    compare against; every other cell is saved without outputs."""
+    import papermill
+
+    notebook = Path(notebook)
+    with tempfile.TemporaryDirectory() as scratch:
+        executed = Path(scratch) / notebook.name
+        papermill.execute_notebook(str(notebook), str(executed), cwd=str(notebook.parent), kernel_name="python3", progress_bar=False)
+        ran = nbformat.read(executed, as_version=4)
+    stored = nbformat.read(notebook, as_version=4)
+    code_cells = [c for c in ran.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
+    for cell, result in zip([c for c in stored.cells if c.cell_type == "code"], code_cells, strict=True):
+        checked = CHECKED in cell.metadata.get("tags", [])
+        cell.outputs = result.outputs if checked else []
+        cell.execution_count = result.execution_count if checked else None  # nbval compares only cells that ran
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
+    nbformat.write(stored, notebook)
+    return notebook
+
+
+def _redacted(value):
+    """Contact details redacted in every string inside ``value`` (text, or a figure's data)."""
+    if isinstance(value, str):
+        return redact(value, kinds=CONTACT_DETAILS)
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    return value
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Write beside the target and rename: readers see the old file or the new, never half."""
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,37 @@
+"""Tables formatted for reading in a notebook or report: percentages, money, dates, and
+text that is redacted and escaped so data can never inject markup."""
+
+from __future__ import annotations
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from analytics.rootcause.text import CONTACT_DETAILS, redact
+
+
+def styled(
+    frame: pd.DataFrame, *, percent=(), money=(), points=(), dates=(), counts=(), decimals=(),
+    currency: str = "$", caption: str | None = None,
+) -> Styler:
+    """``frame`` as a Styler: ``percent`` columns as 12.3%, ``money`` as $12,345,
+    ``points`` as signed percentage points (+4.1 pts), ``dates`` as 2025-06-30, ``counts``
+    as 1,234, ``decimals`` as 1.23. Every other column is text: e-mail addresses and phone
+    numbers redacted, and HTML-escaped so that data shows as text and never runs."""
+    frame = frame.reset_index(drop=True)
+    formatted = set(percent) | set(money) | set(points) | set(dates) | set(counts) | set(decimals)
+    text = [c for c in frame.columns if c not in formatted]
+    frame = frame.assign(**{c: frame[c].map(lambda v: redact(v, kinds=CONTACT_DETAILS), na_action="ignore") for c in text if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])})
+    formats = {c: "{:.1%}" for c in percent} | {c: currency + "{:,.0f}" for c in money} | {c: "{:+.1f} pts" for c in points}
+    formats |= {c: "{:,.0f}" for c in counts} | {c: "{:,.2f}" for c in decimals} | {c: _date for c in dates}
+    style = frame.style.hide(axis="index").format(formats, na_rep="–").format(escape="html", subset=text, na_rep="–").format_index(escape="html", axis=1)
+    style = style.set_table_styles([
+        {"selector": "th", "props": "text-align: left; padding: 4px 8px; border-bottom: 1px solid #999;"},
+        {"selector": "td", "props": "padding: 3px 8px; border-bottom: 1px solid #eee;"},
+    ])
+    style = style.set_properties(subset=[c for c in frame.columns if c in formatted], **{"text-align": "right"})
+    style = style.set_properties(subset=text, **{"text-align": "left"})
+    return style.set_caption(caption) if caption else style
+
+
+def _date(value) -> str:
+    return "–" if pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"

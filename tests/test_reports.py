@@ -1,0 +1,141 @@
+"""Reports end to end: the CLI runs a notebook, writes one HTML file, and a real headless
+Chromium opens it offline."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from analytics.reports import CHECKED, NOTEBOOK_FOLDER, ReportFailed, prepared, render
+from tests.conftest import ROOT, SAMPLE, need_debian_package
+
+ARTEFACTS = ROOT / "reports" / "test-artefacts"
+ATTACK = '<img src=x onerror="window.attacked = 1">'
+SCRIPT = "<script>window.attacked = 2</script>"
+EMAIL, PHONE = "jo.doe@example.com", "+1 212 555 0199"
+
+
+@pytest.fixture(scope="module")
+def hostile_sample(tmp_path_factory):
+    """The sample with markup, an e-mail address and a phone number in every client name,
+    and a complaint whose severity is a script (it is quarantined, and shown as such)."""
+    folder = tmp_path_factory.mktemp("hostile")
+    clients = pd.read_parquet(SAMPLE / "clients.parquet")
+    clients["name"] = clients["name"] + f" {ATTACK} {EMAIL} {PHONE}"
+    clients.to_parquet(folder / "clients.parquet")
+    pd.read_parquet(SAMPLE / "interactions.parquet").to_parquet(folder / "interactions.parquet")
+    complaints = pd.read_parquet(SAMPLE / "complaints.parquet")
+    complaints["severity"] = complaints["severity"].astype("string")
+    complaints.loc[0, "severity"] = SCRIPT
+    complaints.to_csv(folder / "complaints.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    binary = need_debian_package("/usr/bin/chromium", "chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(binary), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def open_report(browser, path: Path, screenshot: str) -> dict:
+    """Open ``path`` with the network cut off; what the page did, and a screenshot."""
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    seen = {"errors": [], "dialogs": [], "requests": []}
+    page.on("console", lambda message: seen["errors"].append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: seen["errors"].append(str(error)))
+    page.on("dialog", lambda dialog: (seen["dialogs"].append(dialog.message), dialog.dismiss()))
+
+    def offline(route):
+        if route.request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            seen["requests"].append(route.request.url)
+            route.abort()
+
+    page.route("**/*", offline)
+    page.goto(path.resolve().as_uri())
+    page.wait_for_load_state("load")
+    seen["figures"] = page.locator(".js-plotly-plot").count()
+    seen["drawn"] = page.locator(".js-plotly-plot .main-svg").count() // 3  # plotly draws three layers per figure
+    seen["attacked"] = page.evaluate("window.attacked === undefined ? null : window.attacked")
+    seen["text"] = page.inner_text("body")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTEFACTS / screenshot, full_page=True)
+    page.close()
+    return seen
+
+
+def run_report(kind: str, source: Path, out: Path) -> Path:
+    done = subprocess.run([sys.executable, "-m", "analytics", "report", kind, "--source", str(source), "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = out / f"{kind}.html"
+    assert str(path.resolve()) in done.stdout
+    return path
+
+
+@pytest.mark.parametrize(("kind", "figures"), [("quarterly", 5), ("quality", 1)])
+def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hostile_sample, chromium, tmp_path):
+    path = run_report(kind, hostile_sample, tmp_path)
+    page = path.read_text(encoding="utf-8")
+    seen = open_report(chromium, path, f"{kind}.png")
+
+    assert seen["errors"] == [] and seen["dialogs"] == []
+    assert seen["requests"] == []  # everything it needs is in the file
+    assert seen["figures"] == figures and seen["drawn"] == figures
+    assert seen["attacked"] is None
+    assert EMAIL not in page and PHONE not in page
+    if kind == "quarterly":  # client names are shown: markup as text, contact details redacted
+        assert ATTACK in seen["text"] and "[email]" in seen["text"] and "[phone]" in seen["text"]
+    else:  # the quarantined severity is shown as text
+        assert SCRIPT in seen["text"]
+    assert "Traceback" not in seen["text"] and "def " not in seen["text"]  # code cells are hidden
+
+
+def test_a_failing_notebook_writes_no_report_and_names_the_cell(tmp_path):
+    with pytest.raises(ReportFailed, match=r"cell \d+ failed with LoadError: .*does-not-exist"):
+        render("quarterly", tmp_path / "out", {"source": str(tmp_path / "does-not-exist")}, progress=False)
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_committed_notebooks_hold_only_checked_summaries():
+    """Outputs are committed only for the deterministic summary cells nbval compares, and
+    never hold a client name or complaint text."""
+    names = set(pd.read_parquet(SAMPLE / "clients.parquet")["name"])
+    texts = set(pd.read_parquet(SAMPLE / "complaints.parquet")["text"].dropna())
+    notebooks = sorted(NOTEBOOK_FOLDER.glob("*.ipynb"))
+    assert [p.name for p in notebooks][:2] == ["00_data_quality.ipynb", "01_quarterly_retention_review.ipynb"]
+    for path in notebooks:
+        notebook = nbformat.read(path, as_version=4)
+        assert sum("parameters" in c.metadata.get("tags", []) for c in notebook.cells) == 1, path.name
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            assert "def " not in cell.source and "class " not in cell.source, f"{path.name}: functions belong in analytics"
+            if CHECKED not in cell.metadata.get("tags", []):
+                assert cell.outputs == [], f"{path.name}: only checked cells keep outputs"
+            stored = json.dumps(cell.outputs)
+            assert not any(name in stored for name in names) and not any(text[:40] in stored for text in texts)
+
+
+def test_prepared_notebook_redacts_figures_and_drops_warnings():
+    figure = {"data": [{"type": "bar", "x": [1], "y": [2], "name": f"call {PHONE}"}], "layout": {"title": {"text": EMAIL}}}
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something"),
+        nbformat.v4.new_output("stream", name="stdout", text=f"mail {EMAIL}"),
+        nbformat.v4.new_output("display_data", data={"application/vnd.plotly.v1+json": figure}),
+    ])])
+    outputs = prepared(notebook).cells[0].outputs
+    assert [o.output_type for o in outputs] == ["stream", "display_data"]
+    assert outputs[0].text == "mail [email]"
+    html = outputs[1].data["text/html"]
+    assert PHONE not in html and EMAIL not in html and "[phone]" in html and "Plotly.newPlot" in html
