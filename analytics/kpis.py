@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analytics._time import naive_utc
 from analytics.features import data_end, repeats
 from analytics.io import History
 
@@ -101,12 +102,14 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
         columns[f"{name}_median"] = grouped.median()
         columns[f"{name}_p90"] = grouped.quantile(0.9)
     if history.has("resolved_at", "trigger"):
+        # one pass at the longest window: the first repeat within it tells the shorter ones too
+        flags = repeats(history, "90D").set_index("complaint_id").reindex(complaints["complaint_id"])
+        applicable, end, groups = flags["repeated"].notna().to_numpy(), data_end(history), [complaints[k] for k in keys]
         for days in (30, 90):
-            flags = repeats(history, f"{days}D").set_index("complaint_id")
-            groups = [complaints[k] for k in keys]
-            flag = complaints["complaint_id"].map(flags["repeated"].where(flags["complete"])).astype("float64")
-            applicable = complaints["complaint_id"].map(flags["repeated"].notna()).astype("boolean")
-            coverage = flag.notna().where(applicable).astype("float64").groupby(groups).mean()
+            window = pd.Timedelta(days=days)
+            complete = applicable & (flags["resolved_at"] + window <= end).to_numpy()
+            flag = pd.Series(np.where(complete, (flags["days_to_repeat"] <= days).to_numpy(), np.nan), index=complaints.index)
+            coverage = pd.Series(np.where(applicable, complete, np.nan), index=complaints.index).groupby(groups).mean()
             columns[f"repeat_rate_{days}"] = flag.groupby(groups).mean().where(coverage >= MIN_COVERAGE)
     else:
         notes.append("repeat rates need resolved_at and trigger, which this history does not record.")
@@ -162,8 +165,7 @@ def retention_kpis(history: History, period: str = "quarter", by: str | None = N
 def _period(moments: pd.Series, period: str) -> pd.Series:
     if period not in PERIODS:
         raise ValueError(f"period must be one of {sorted(PERIODS)}, not {period!r}")
-    naive = moments.astype("datetime64[us, UTC]").dt.tz_localize(None)
-    return naive.dt.to_period(PERIODS[period])
+    return naive_utc(moments).dt.to_period(PERIODS[period])
 
 
 def _with_group(history: History, by: str | None) -> pd.DataFrame:

@@ -38,6 +38,7 @@ KPIS = {
     "dispute_rate": ("dispute rate", "percent"),
 }
 CHANGE = "change on last quarter"
+BACKTEST_QUARTERS = 4  # the model is judged on the last year of quarters it never saw
 AT_RISK_SHARE = 0.10  # the at-risk list is the top tenth by churn probability, as the backtest's lift measures
 
 
@@ -111,13 +112,14 @@ class QuarterlyReview:
         return f"{self.currency}{value:,.0f}"
 
     # ------------------------------------------------------------------ tables
-    def at_risk_table(self, top: int | None = None):
-        """The at-risk list (or the ``top`` clients by risk), formatted for the meeting."""
-        rows = self.at_risk if top is None else self.clients.head(top)
+    def at_risk_table(self, top: int = 50):
+        """The first ``top`` clients of the at-risk list, formatted for the meeting."""
+        rows = self.at_risk.head(top)
         columns = ["client_id", "name", "segment", "annual_value", "probability", "change_pts", "value_at_risk", "days_to_renewal", "reason_1", "reason_2", "reason_3"]
         table = rows[[c for c in columns if c in rows]].rename(columns=_HEADERS)
+        caption = f"{len(rows):,} of the {len(self.at_risk):,} clients on the at-risk list" if len(rows) < len(self.at_risk) else None
         return styled(table, percent=[_HEADERS["probability"]], money=[_HEADERS["annual_value"], _HEADERS["value_at_risk"]],
-                      points=[_HEADERS["change_pts"]], counts=[_HEADERS["days_to_renewal"]], currency=self.currency)
+                      points=[_HEADERS["change_pts"]], counts=[_HEADERS["days_to_renewal"]], currency=self.currency, caption=caption)
 
     def movers_table(self, top: int = 10):
         """Clients whose risk rose most since last quarter, with what drives it now."""
@@ -187,8 +189,9 @@ def quarterly_review(
 
     Snapshots are taken at every quarter end up to the review's; ``model`` (default
     :class:`ChurnModel`) is trained on the rows whose labels were known at the review's
-    cutoff and scores the clients active then. Last quarter's probabilities are the
-    backtest's: each from a model that had only the data before it.
+    cutoff and scores the clients active then. It is judged by a backtest on the last
+    ``BACKTEST_QUARTERS`` quarters; last quarter's probabilities are that backtest's,
+    from a model that had only the data before it.
     """
     quarter = _quarter(history, quarter)
     cutoff = utc(quarter.end_time.normalize() + pd.Timedelta(days=1))
@@ -199,7 +202,7 @@ def quarterly_review(
     model = ChurnModel(random_state=random_state) if model is None else model
     kpis, notes = _kpi_comparison(known, quarter)
 
-    trust = backtest(rows, model, horizon, bootstrap=bootstrap, random_state=random_state)
+    trust = backtest(rows, model, horizon, bootstrap=bootstrap, random_state=random_state, last=BACKTEST_QUARTERS)
     X, y = training_data(rows)
     fitted = model.fit(X, y)
     now = rows[rows["cutoff"] == cutoff].reset_index(drop=True)

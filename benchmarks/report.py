@@ -19,7 +19,7 @@ from pathlib import Path
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=20_000)
-    parser.add_argument("--years", type=int, default=5, help="years of history (5 gives about 1 million complaints at 20,000 clients)")
+    parser.add_argument("--years", type=int, default=6, help="years of history (6 give about 1.1 million complaints at 20,000 clients)")
     parser.add_argument("--folder", type=Path, help="reuse (or keep) the simulated export here")
     args = parser.parse_args()
 

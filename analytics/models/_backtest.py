@@ -79,7 +79,7 @@ class Backtest:
 
 
 def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "churned", min_train_cutoffs: int = 2,
-             bootstrap: int = 200, random_state: int = 0) -> Backtest:
+             bootstrap: int = 200, random_state: int = 0, last: int | None = None) -> Backtest:
     """Train on the past, test on the next cutoff, for every cutoff that has enough past.
 
     For a test cutoff, the training rows are those of earlier cutoffs whose labels were
@@ -94,26 +94,32 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
     model : a scikit-learn classifier, by default :class:`ChurnModel`; cloned for each cutoff
     min_train_cutoffs : int
         How many earlier cutoffs a test cutoff needs before it is tested.
+    last : int, optional
+        Test only the ``last`` cutoffs that can be tested (each costs one model fit).
     """
     model = ChurnModel(random_state=random_state) if model is None else model
-    horizon = pd.Timedelta(horizon)
-    cutoffs = np.sort(snapshots["cutoff"].unique())
+    horizon = pd.Timedelta(horizon).to_timedelta64()
+    moments = pd.to_datetime(snapshots["cutoff"], utc=True).dt.tz_convert(None).to_numpy()  # datetime64: no Timestamp objects per row
+    cutoffs = np.unique(moments)
     features = snapshots[[c for c in snapshots.columns if c not in NOT_FEATURES]]  # columns once; rows per cutoff are cheap
     known = ~snapshots["censored"].astype(bool).to_numpy()
     rng = np.random.default_rng(random_state)
     predictions, rows = [], []
+    testable = []
     for cutoff in cutoffs:
-        train = known & (snapshots["cutoff"] + horizon <= cutoff).to_numpy()
-        test = known & (snapshots["cutoff"] == cutoff).to_numpy()
+        train = known & (moments + horizon <= cutoff)
+        test = known & (moments == cutoff)
         y = snapshots[label].to_numpy()[train].astype(int)
-        seen = snapshots["cutoff"].to_numpy()[train]
-        if len(np.unique(seen)) < min_train_cutoffs or not test.any() or len(np.unique(y)) < 2:
-            continue
+        seen = moments[train]
+        if len(np.unique(seen)) >= min_train_cutoffs and test.any() and len(np.unique(y)) == 2:
+            testable.append((cutoff, train, test, y, seen))
+    for cutoff, train, test, y, seen in testable[-last if last else None:]:
         fitted = clone(model).fit(features.loc[train], y)
         y_test = snapshots[label].to_numpy()[test].astype(int)
         probability = fitted.predict_proba(features.loc[test])[:, 1]
-        predictions.append(pd.DataFrame({"client_id": snapshots["client_id"].to_numpy()[test], "cutoff": cutoff, "probability": probability, label: y_test}))
-        rows.append({"cutoff": cutoff, "last_train_cutoff": seen.max(), "train_rows": len(y), "test_rows": len(y_test), "churners": int(y_test.sum())})
+        when = pd.Timestamp(cutoff, tz="UTC")
+        predictions.append(pd.DataFrame({"client_id": snapshots["client_id"].to_numpy()[test], "cutoff": when, "probability": probability, label: y_test}))
+        rows.append({"cutoff": when, "last_train_cutoff": pd.Timestamp(seen.max(), tz="UTC"), "train_rows": len(y), "test_rows": len(y_test), "churners": int(y_test.sum())})
     if not rows:
         raise ValueError(f"no cutoff has {min_train_cutoffs} earlier cutoffs with known labels and both outcomes; pass more cutoffs or a shorter horizon")
     pooled = pd.concat(predictions, ignore_index=True)

@@ -12,7 +12,8 @@ EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 # a run of digits with separators holding 6 or more digits, optionally behind a short
 # letter prefix ("ACC-00123456", "IBAN GB29 NWBK 6016 1331 9268 19" is caught piecewise)
-NUMBER = re.compile(r"(?<![\w.,])(?:[A-Za-z]{1,4}[-#]?)?\d(?:[ ./-]?\d){5,}(?![\w])")
+NUMBER = re.compile(r"(?<![\w.,#])(?:[A-Za-z]{1,4}[-#]?|#)?\d(?:[ ./-]?\d){5,}(?![\w])")
+DECIMAL = re.compile(r"\d+\.\d+")
 
 
 KINDS = ("url", "email", "card", "phone", "number")
@@ -45,7 +46,7 @@ def redact(text, region: str = "US", kinds=KINDS) -> str:
             if _looks_like_phone(text, match.start, match.end):
                 text = text[: match.start] + "[phone]" + text[match.end :]
     if "number" in kinds:
-        text = NUMBER.sub(lambda m: m.group() if _is_date(m.group()) else "[number]", text)
+        text = NUMBER.sub(lambda m: m.group() if _is_date(m.group()) or DECIMAL.fullmatch(m.group()) else "[number]", text)
     return text
 
 

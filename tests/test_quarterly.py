@@ -1,0 +1,72 @@
+"""The quarterly retention review: point in time, and every figure traceable to the data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.kpis import complaint_kpis
+from analytics.quarterly import AT_RISK_SHARE, _quarter, quarterly_review
+
+
+@pytest.fixture(scope="module")
+def review(sample_history):
+    return quarterly_review(sample_history, "2025Q4", bootstrap=50)
+
+
+def test_a_past_quarter_is_reviewed_with_only_what_was_known_then(sample_history):
+    full = quarterly_review(sample_history, "2025Q2", bootstrap=50)
+    then = quarterly_review(sample_history.as_of("2025-07-01"), "2025Q2", bootstrap=50)
+    assert full.summary() == then.summary()
+    pd.testing.assert_frame_equal(full.clients, then.clients)
+    pd.testing.assert_frame_equal(full.kpis, then.kpis)
+
+
+def test_active_clients_and_value_at_risk_come_from_the_clients_table(review, sample_history):
+    clients = sample_history.clients
+    cutoff = pd.Timestamp("2026-01-01", tz="UTC")
+    active = clients[(clients["contract_start"] < cutoff) & ~(clients["ended_at"] < cutoff).fillna(False).astype(bool)]
+    assert set(review.clients["client_id"]) == set(active["client_id"])
+    np.testing.assert_allclose(review.clients["value_at_risk"], review.clients["probability"] * review.clients["annual_value"])
+    assert review.clients["probability"].is_monotonic_decreasing
+    assert len(review.at_risk) == round(len(active) * AT_RISK_SHARE)
+    assert review.at_risk["reason_1"].str.endswith(" pts").all()
+
+
+def test_last_quarter_outcomes_are_the_clients_who_left_within_the_horizon(review, sample_history):
+    clients = sample_history.clients.set_index("client_id")
+    start, horizon = pd.Timestamp("2025-10-01", tz="UTC"), pd.Timedelta("90D")
+    last = review.last_quarter.set_index("client_id")
+    ended = clients.loc[last.index, "ended_at"]
+    left = (clients.loc[last.index, "status"] == "churned") & (ended >= start).fillna(False) & (ended < start + horizon).fillna(False)
+    np.testing.assert_array_equal(last["churned"].to_numpy(dtype=bool), left.to_numpy(dtype=bool))
+    assert 0 < last["churned"].sum() < len(last)
+    changed = review.clients.dropna(subset=["previous_probability"])
+    np.testing.assert_allclose(changed["change_pts"], (changed["probability"] - changed["previous_probability"]) * 100)
+
+
+def test_kpis_are_the_quarters_of_complaint_kpis(review, sample_history):
+    table = complaint_kpis(sample_history.as_of("2026-01-01")).table.set_index("period")
+    row = review.kpis.set_index("label").loc["complaints opened"]
+    assert row["2025Q4"] == table.loc["2025Q4", "volume"] and row["2025Q3"] == table.loc["2025Q3", "volume"]
+    assert row["change on last quarter"] == table.loc["2025Q4", "volume"] - table.loc["2025Q3", "volume"]
+    # the latest quarter's 90-day repeat windows are not complete yet: blank, not a biased rate
+    assert np.isnan(review.kpis.set_index("label").loc["same trigger again within 90 days", "2025Q4"])
+
+
+def test_the_summary_states_the_figures_of_the_tables(review):
+    text = review.summary()
+    assert f"{len(review.clients):,} active clients" in text
+    assert f"expects **{review.clients['probability'].sum():.1f} clients**" in text
+    assert f"{int(review.last_quarter['churned'].sum()):,} did" in text
+
+
+@pytest.mark.parametrize(("asked", "quarter"), [
+    ("2025Q2", "2025Q2"), ("2025 q3", "2025Q3"), ("2025-06-30", "2025Q2"), ("2025-06-29", "2025Q1"), (None, "2025Q4"),
+])
+def test_quarter_is_a_name_or_the_last_one_completed_by_a_date(sample_history, asked, quarter):
+    assert str(_quarter(sample_history, asked)) == quarter
+
+
+def test_a_quarter_that_is_not_one_is_refused(sample_history):
+    with pytest.raises(ValueError, match="'2025Q4' or a date"):
+        _quarter(sample_history, "next spring")
