@@ -83,7 +83,7 @@ def run_report(kind: str, source: Path, out: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("kind", "figures"), [("quarterly", 5), ("quality", 1)])
+@pytest.mark.parametrize(("kind", "figures"), [("quarterly", 5), ("quality", 1), ("review", 1)])
 def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hostile_sample, chromium, tmp_path):
     path = run_report(kind, hostile_sample, tmp_path)
     page = path.read_text(encoding="utf-8")
@@ -94,7 +94,7 @@ def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hos
     assert seen["figures"] == figures and seen["drawn"] == figures
     assert seen["attacked"] is None
     assert EMAIL not in page and PHONE not in page
-    if kind == "quarterly":  # client names are shown: markup as text, contact details redacted
+    if kind in ("quarterly", "review"):  # client names are shown: markup as text, contact details redacted
         assert ATTACK in seen["text"] and "[email]" in seen["text"] and "[phone]" in seen["text"]
     else:  # the quarantined severity is shown as text
         assert SCRIPT in seen["text"]
@@ -113,7 +113,7 @@ def test_committed_notebooks_hold_only_checked_summaries():
     names = set(pd.read_parquet(SAMPLE / "clients.parquet")["name"])
     texts = set(pd.read_parquet(SAMPLE / "complaints.parquet")["text"].dropna())
     notebooks = sorted(NOTEBOOK_FOLDER.glob("*.ipynb"))
-    assert [p.name for p in notebooks][:2] == ["00_data_quality.ipynb", "01_quarterly_retention_review.ipynb"]
+    assert [p.name for p in notebooks] == ["00_data_quality.ipynb", "01_quarterly_retention_review.ipynb", "03_relationship_review.ipynb"]
     for path in notebooks:
         notebook = nbformat.read(path, as_version=4)
         assert sum("parameters" in c.metadata.get("tags", []) for c in notebook.cells) == 1, path.name

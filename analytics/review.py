@@ -1,0 +1,336 @@
+"""The relationship review: what each client is worth, what it costs to serve, and whether
+to invest, repair, renegotiate or consider ending the relationship.
+
+The recommendation follows a policy file of thresholds a business can change
+(``analytics/policies/review.toml``); every recommendation carries the reasons that
+decided it. For ``consider_exit`` a memo draft lays out the facts, what was tried and the
+contractual obligations, for a person to read, change and decide on: nothing is sent.
+"""
+
+from __future__ import annotations
+
+import html
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics._time import utc
+from analytics.features import data_end, snapshots
+from analytics.features._describe import PRACTICE_WORDS
+from analytics.health import HealthScore
+from analytics.io import History
+from analytics.models import ChurnHazards, ChurnModel, training_data
+from analytics.rootcause.text import CONTACT_DETAILS, redact
+from analytics.tables import styled
+
+POLICY = Path(__file__).resolve().parent / "policies" / "review.toml"
+RECOMMENDATIONS = ("consider_exit", "renegotiate", "repair", "invest")
+
+
+@dataclass
+class RelationshipReview:
+    """``clients``: one row per client active at ``cutoff`` with its value, cost to serve,
+    conduct, risk, contract dates, ``recommendation`` and ``reasons``."""
+
+    cutoff: pd.Timestamp
+    clients: pd.DataFrame
+    health: HealthScore
+    history: History
+    policy: dict
+    currency: str = "$"
+    notes: list[str] = field(default_factory=list)
+
+    def pick(self, client_id=None):
+        """``client_id`` when given, else the client most in need of a decision: the
+        largest annual value among those to consider ending, then to renegotiate, ..."""
+        if client_id is not None:
+            return self.client(client_id)["client_id"]
+        order = self.clients["recommendation"].map({r: i for i, r in enumerate(RECOMMENDATIONS)})
+        return self.clients.assign(_order=order).sort_values(["_order", "annual_value"], ascending=[True, False])["client_id"].iloc[0]
+
+    def health_table(self, client_id):
+        """Each health component of the client: value, points deducted, and why."""
+        table = self.health.explain(client_id, self.cutoff)
+        return styled(table.drop(columns="weight"), decimals=["points"])
+
+    def client(self, client_id) -> pd.Series:
+        rows = self.clients.loc[self.clients["client_id"] == client_id]
+        if rows.empty:
+            raise KeyError(f"client {client_id!r} was not active at {self.cutoff:%Y-%m-%d}")
+        return rows.iloc[0]
+
+    def summary(self) -> pd.DataFrame:
+        """Clients and annual value per recommendation."""
+        grouped = self.clients.groupby("recommendation").agg(clients=("client_id", "size"), annual_value=("annual_value", "sum"),
+                                                              net_value=("net_value_12m", "sum"))
+        return grouped.reindex(RECOMMENDATIONS).fillna(0).reset_index()
+
+    def summary_text(self) -> str:
+        counts = self.summary().set_index("recommendation")
+        parts = [f"{int(counts.loc[r, 'clients']):,} {r.replace('_', ' ')}" for r in RECOMMENDATIONS]
+        return (f"- {len(self.clients):,} clients active on {self.cutoff - pd.Timedelta(days=1):%Y-%m-%d}: " + ", ".join(parts) + ".\n"
+                f"- Clients to consider ending bring {self._money(counts.loc['consider_exit', 'annual_value'])} of annual value and "
+                f"{self._money(counts.loc['consider_exit', 'net_value'])} of net value over the last 12 months.")
+
+    def portfolio_table(self, recommendation: str | None = None, top: int = 30):
+        """Clients with their figures and the reasons for the recommendation, the ones
+        needing a decision first (exit, then renegotiate, repair), largest value first."""
+        rows = self.clients if recommendation is None else self.clients.loc[self.clients["recommendation"] == recommendation]
+        order = rows["recommendation"].map({r: i for i, r in enumerate(RECOMMENDATIONS)})
+        rows = rows.assign(_order=order).sort_values(["_order", "annual_value"], ascending=[True, False]).head(top)
+        table = rows[["client_id", "name", "recommendation", "annual_value", "cost_to_serve_12m", "net_value_12m", "abusive_contacts_365",
+                      "churn_probability", "health_score", "reasons"]].rename(columns=_HEADERS)
+        table[_HEADERS["recommendation"]] = table[_HEADERS["recommendation"]].str.replace("_", " ")
+        return styled(table, money=[_HEADERS[c] for c in ("annual_value", "cost_to_serve_12m", "net_value_12m")], counts=[_HEADERS["abusive_contacts_365"]],
+                      percent=[_HEADERS["churn_probability"]], counts=[_HEADERS["health_score"]], currency=self.currency)
+
+    def facts_table(self, client_id):
+        """One client's figures, formatted."""
+        c = self.client(client_id)
+        m = self._money
+        facts = [
+            ("annual value", m(c["annual_value"])), ("margin", m(c["margin"])),
+            ("cost to serve, last 12 months", f"{m(c['cost_to_serve_12m'])} ({c['handling_hours_365']:,.0f} h handling, {m(c['credits_365'])} credits, {c['escalations_365']:,.0f} escalations)"),
+            ("net value, last 12 months", m(c["net_value_12m"])), ("net value on this quarter's pace", m(c["net_value_pace"])),
+            ("complaints, last 12 months", f"{c['complaints_365']:,.0f}"), ("dispute rate, last 12 months", _percent(c["dispute_rate_365"])),
+            ("angry / abusive contacts, last 12 months", f"{c['angry_contacts_365']:,.0f} / {c['abusive_contacts_365']:,.0f}"),
+            ("angry and abusive contacts, trend", f"{c['tone_trend']:+.1f} a quarter against the year's average"),
+            ("churn risk, next 90 days", _percent(c["churn_probability"])),
+            ("expected net value, next 12 months", m(c["expected_net_value_12m"])),
+            ("health score", f"{c['health_score']:.0f} ({c['health_band'].replace('_', ' ')})"),
+            ("next renewal", f"{c['renewal_date']:%Y-%m-%d}"), ("notice period", f"{c['notice_days']:.0f} days: notice by {c['notice_by']:%Y-%m-%d}"),
+        ]
+        if pd.notna(c.get("contract_end")):
+            facts.append(("contract end on record", f"{pd.Timestamp(c['contract_end']):%Y-%m-%d}"))
+        facts.append(("recommendation", c["recommendation"].replace("_", " ")))
+        facts.append(("because", c["reasons"]))
+        return styled(pd.DataFrame(facts, columns=["", client_id]))
+
+    def memo(self, client_id, format: str = "markdown") -> str:
+        """A draft memo on ending the relationship with ``client_id`` (Markdown or HTML):
+        the facts, what was tried, and the contractual obligations. A draft for a person
+        to check and decide on; contact details are redacted and nothing is sent."""
+        c = self.client(client_id)
+        if c["recommendation"] != "consider_exit":
+            text = (f"No memo: the recommendation for {client_id} is **{c['recommendation'].replace('_', ' ')}**, not to consider ending "
+                    f"the relationship ({_markdown_text(c['reasons'])}).")
+        else:
+            text = _memo(c, self._tried(client_id), self._money, self.cutoff)
+        text = redact(text, kinds=CONTACT_DETAILS)
+        if format == "markdown":
+            return text
+        if format == "html":
+            import mistune
+
+            body = mistune.create_markdown(escape=True)(text)  # data can never become markup
+            return f"<!doctype html><html><head><meta charset='utf-8'><title>Draft: relationship memo</title></head><body>{body}</body></html>"
+        raise ValueError(f"format must be 'markdown' or 'html', not {format!r}")
+
+    def _tried(self, client_id) -> dict:
+        """What was done about the client's complaints over the last 12 months."""
+        complaints = self.history.complaints
+        mine = complaints.loc[(complaints["client_id"] == client_id) & (pd.to_datetime(complaints["opened_at"], utc=True) >= self.cutoff - pd.Timedelta(days=365))]
+        resolved = mine["resolved_at"].notna() if "resolved_at" in mine else pd.Series(False, index=mine.index)
+        tried = {"complaints": len(mine), "resolved": int(resolved.sum()), "practices": {}}
+        for practice, words in PRACTICE_WORDS.items():
+            if practice in mine and mine[practice].notna().any():
+                tried["practices"][words] = (int(mine[practice].fillna(False).astype(bool).sum()), int(mine[practice].notna().sum()))
+        if "escalated" in mine:
+            tried["escalated"] = int(mine["escalated"].fillna(False).astype(bool).sum())
+        if "credit_amount" in mine:
+            tried["credits"] = float(mine["credit_amount"].fillna(0).sum())
+        return tried
+
+    def recommendation_plot(self) -> go.Figure:
+        """Net value over the last 12 months against churn risk, by recommendation."""
+        figure = go.Figure()
+        colours = {"consider_exit": "#d62728", "renegotiate": "#ff7f0e", "repair": "#1f77b4", "invest": "#2ca02c"}
+        for recommendation in RECOMMENDATIONS:
+            rows = self.clients.loc[self.clients["recommendation"] == recommendation]
+            figure.add_trace(go.Scatter(
+                x=rows["churn_probability"], y=rows["net_value_12m"], mode="markers", name=recommendation.replace("_", " "),
+                marker={"color": colours[recommendation], "opacity": 0.75}, customdata=rows["client_id"],
+                hovertemplate="%{customdata}<br>risk %{x:.1%}<br>net value " + self.currency + "%{y:,.0f}<extra></extra>",
+            ))
+        figure.update_layout(title="Net value and churn risk, by recommendation", xaxis_title="churn risk, next 90 days",
+                             yaxis_title="net value, last 12 months", xaxis_tickformat=".0%")
+        return figure
+
+    def _money(self, value) -> str:
+        return "–" if pd.isna(value) else f"{'-' if value < 0 else ''}{self.currency}{abs(value):,.0f}"
+
+
+_HEADERS = {
+    "client_id": "client", "annual_value": "annual value", "cost_to_serve_12m": "cost to serve (12 m)", "net_value_12m": "net value (12 m)",
+    "abusive_contacts_365": "abusive contacts (12 m)", "churn_probability": "churn risk", "health_score": "health", "reasons": "reasons",
+    "recommendation": "recommendation",
+}
+
+
+def load_policy(policy: str | Path | dict | None = None) -> dict:
+    if isinstance(policy, dict):
+        return policy
+    with open(policy or POLICY, "rb") as file:
+        return tomllib.load(file)
+
+
+def relationship_review(history: History, cutoff=None, policy: str | Path | dict | None = None, horizon: str = "90D",
+                        currency: str = "$", random_state: int = 0) -> RelationshipReview:
+    """Review every client active at ``cutoff`` (default: the end of the data), from what
+    was known then: value, cost to serve, conduct, churn risk and health, and the
+    recommendation the ``policy`` gives."""
+    policy = load_policy(policy)
+    cutoff = utc(cutoff) if cutoff is not None else utc(data_end(history).ceil("D"))
+    known = history.as_of(cutoff)
+    quarters = pd.period_range(known.span[0], cutoff.tz_convert(None) - pd.Timedelta(days=1), freq="Q")
+    cutoffs = sorted({utc((q + 1).start_time) for q in quarters if utc((q + 1).start_time) < cutoff} | {cutoff})
+    rows = snapshots(known, cutoffs, horizon)
+    now = rows.loc[rows["cutoff"] == cutoff].reset_index(drop=True)
+    notes = []
+
+    X, y = training_data(rows)
+    model = ChurnModel(random_state=random_state).fit(X, y)
+    health = HealthScore(horizon=horizon).fit(rows)
+    scores = health.score(rows)
+    current = scores.loc[pd.to_datetime(scores["cutoff"], utc=True) == cutoff].set_index("client_id")
+    try:
+        outlook = ChurnHazards().fit(known, rows).outlook(now, years=1).set_index("client_id")["expected_days_within_1_years"]
+    except Exception as error:  # noqa: BLE001 - a survival fit that fails must not stop the review
+        notes.append(f"The survival model could not be fitted ({type(error).__name__}); the next 12 months assume the 90-day churn risk holds each quarter.")
+        outlook = None
+
+    table = _figures(now, policy["value"])
+    table["name"] = now["client_id"].map(history.clients.set_index("client_id")["name"]) if "name" in history.clients else pd.NA
+    table["churn_probability"] = model.predict_proba(now[X.columns])[:, 1]
+    retained_days = (outlook.reindex(now["client_id"]).to_numpy() if outlook is not None
+                     else 365 * (1 - table["churn_probability"]) ** np.arange(1, 5)[:, None].mean(axis=0))
+    table["expected_net_value_12m"] = table["net_value_pace"] * retained_days / 365
+    table["health_score"] = now["client_id"].map(current["score"]).to_numpy()
+    table["health_band"] = now["client_id"].map(current["band"]).to_numpy()
+    clients = history.clients.set_index("client_id")
+    if "contract_end" in clients:
+        table["contract_end"] = now["client_id"].map(clients["contract_end"]).to_numpy()
+    decided = [_recommend(row, policy, currency) for row in table.itertuples(index=False)]
+    table["recommendation"] = [d[0] for d in decided]
+    table["reasons"] = ["; ".join(d[1]) for d in decided]
+    return RelationshipReview(cutoff, table, health, known, policy, currency, notes)
+
+
+def _figures(now: pd.DataFrame, value: dict) -> pd.DataFrame:
+    """Value, cost to serve and conduct of each client at the cutoff, from its snapshot."""
+    def cost(days: int) -> pd.Series:
+        escalations = (now[f"escalation_rate_{days}"].fillna(0) * now[f"complaints_{days}"]) if f"escalation_rate_{days}" in now else 0
+        credits = now[f"credits_{days}"].fillna(0) if f"credits_{days}" in now else 0
+        minutes = now[f"handling_minutes_{days}"].fillna(0) if f"handling_minutes_{days}" in now else 0
+        return minutes / 60 * value["hourly_cost"] + credits + escalations * value["escalation_cost"]
+
+    annual = now["annual_value"].astype("float64") if "annual_value" in now else pd.Series(np.nan, index=now.index)
+    table = pd.DataFrame({"client_id": now["client_id"], "segment": now.get("segment", pd.NA), "annual_value": annual})
+    table["margin"] = annual * value["margin"]
+    table["cost_to_serve_12m"] = cost(365)
+    table["net_value_12m"] = table["margin"] - table["cost_to_serve_12m"]
+    table["net_value_pace"] = table["margin"] - cost(90) * 4
+    for column in ("complaints_365", "dispute_rate_365", "angry_contacts_365", "abusive_contacts_365", "credits_365", "notice_days"):
+        table[column] = now[column].astype("float64") if column in now else np.nan
+    table["handling_hours_365"] = now["handling_minutes_365"].fillna(0) / 60 if "handling_minutes_365" in now else np.nan
+    table["escalations_365"] = (now["escalation_rate_365"].fillna(0) * now["complaints_365"]).round() if "escalation_rate_365" in now else np.nan
+    tone = ("angry_contacts_90", "abusive_contacts_90", "angry_contacts_365", "abusive_contacts_365")
+    table["tone_trend"] = (now[tone[0]] + now[tone[1]] - (now[tone[2]] + now[tone[3]]) / 4) if all(c in now for c in tone) else np.nan
+    cutoff = pd.to_datetime(now["cutoff"], utc=True)
+    table["renewal_date"] = cutoff + pd.to_timedelta(now["days_to_renewal"], unit="D")
+    table["notice_by"] = table["renewal_date"] - pd.to_timedelta(table["notice_days"].fillna(0), unit="D")
+    return table
+
+
+def _recommend(c, policy: dict, currency: str) -> tuple[str, list[str]]:
+    """The first rule of the policy that matches, and the reasons."""
+    def money(v):
+        return f"{'-' if v < 0 else ''}{currency}{abs(v):,.0f}"
+
+    exit_rule, renegotiate, repair = policy["consider_exit"], policy["renegotiate"], policy["repair"]
+    reasons = []
+    if c.abusive_contacts_365 >= exit_rule["abusive_contacts"]:
+        reasons.append(f"{c.abusive_contacts_365:.0f} abusive contacts in the last 12 months (policy: {exit_rule['abusive_contacts']} or more)")
+    if c.net_value_12m < exit_rule["net_value_below"] and c.net_value_pace < exit_rule["net_value_below"]:
+        reasons.append(f"costs more to serve than it brings: net value {money(c.net_value_12m)} over the last 12 months "
+                       f"and {money(c.net_value_pace)} a year on this quarter's pace")
+    if reasons:
+        return "consider_exit", reasons
+    if c.margin > 0 and c.cost_to_serve_12m >= renegotiate["cost_share_of_margin"] * c.margin:
+        return "renegotiate", [f"cost to serve {money(c.cost_to_serve_12m)} takes {c.cost_to_serve_12m / c.margin:.0%} of the margin "
+                               f"{money(c.margin)} (policy: {renegotiate['cost_share_of_margin']:.0%} or more)"]
+    if c.churn_probability >= repair["churn_risk"]:
+        reasons.append(f"churn risk {c.churn_probability:.0%} over the next 90 days (policy: {repair['churn_risk']:.0%} or more)")
+    if pd.notna(c.health_score) and c.health_score < repair["health_below"]:
+        reasons.append(f"health score {c.health_score:.0f} (policy: below {repair['health_below']})")
+    if reasons:
+        return "repair", reasons
+    return "invest", [f"profitable (net value {money(c.net_value_12m)} over 12 months), churn risk {c.churn_probability:.0%}, health {c.health_score:.0f}"]
+
+
+def _percent(value) -> str:
+    return "–" if pd.isna(value) else f"{value:.0%}"
+
+
+def _memo(c: pd.Series, tried: dict, money, cutoff: pd.Timestamp) -> str:
+    name = _markdown_text(c["name"]) if pd.notna(c.get("name")) else c["client_id"]
+    practices = [f"{words} on {done} of {of}" for words, (done, of) in tried["practices"].items() if of]
+    lines = [
+        f"# Draft: ending the relationship with {name} ({c['client_id']})",
+        "",
+        f"*Draft for review, prepared {cutoff - pd.Timedelta(days=1):%Y-%m-%d} from the complaint and account history. "
+        "It is not a decision and has not been sent.*",
+        "",
+        "## Why this is being considered",
+        "",
+        *[f"- {_markdown_text(reason)[0].upper()}{_markdown_text(reason)[1:]}." for reason in c["reasons"].split("; ")],
+        "",
+        "## The facts",
+        "",
+        f"- Annual value {money(c['annual_value'])}; margin {money(c['margin'])} a year.",
+        f"- Cost to serve over the last 12 months: {money(c['cost_to_serve_12m'])} ({c['handling_hours_365']:,.0f} hours of complaint handling, "
+        f"{money(c['credits_365'])} in credits, {c['escalations_365']:,.0f} escalations); net value {money(c['net_value_12m'])}.",
+        f"- {c['complaints_365']:,.0f} complaints in the last 12 months; {_percent(c['dispute_rate_365'])} of those resolved were disputed.",
+        f"- {c['angry_contacts_365']:,.0f} angry and {c['abusive_contacts_365']:,.0f} abusive contacts with our staff in the last 12 months.",
+        "",
+        "## What we have tried",
+        "",
+        f"- {tried['resolved']} of {tried['complaints']} complaints of the last 12 months were resolved"
+        + (f"; {tried['escalated']} were escalated" if "escalated" in tried else "") + ".",
+    ]
+    if practices:
+        lines.append(f"- Handling: {'; '.join(practices)}.")
+    if tried.get("credits"):
+        lines.append(f"- Credits issued: {money(tried['credits'])}.")
+    lines += [
+        "",
+        "## Contractual obligations",
+        "",
+        f"- The contract renews on {c['renewal_date']:%Y-%m-%d}. With a {c['notice_days']:.0f}-day notice period, written notice must reach "
+        f"the client by {c['notice_by']:%Y-%m-%d} to end it at that renewal.",
+    ]
+    if pd.notna(c.get("contract_end")):
+        lines.append(f"- The contract end date on record is {pd.Timestamp(c['contract_end']):%Y-%m-%d}; check it against the signed contract.")
+    lines += [
+        "- Until the end date we deliver every service the contract covers, at the agreed standard, and resolve or hand over every open complaint.",
+        "- Settle the final invoice and any credits owed; agree how the client's data and materials are returned.",
+        "",
+        "## Suggested next steps",
+        "",
+        "- Check these facts with the account owner and the contract itself; ask legal to confirm the notice terms.",
+        "- If the decision is to part, tell the client in a call first, then in writing: thank them, state the end date and what continues until then, "
+        "and offer help with the handover. Keep the tone factual and courteous; do not list grievances.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_text(value) -> str:
+    """Data placed in Markdown: characters that Markdown or HTML would read as syntax are escaped."""
+    text = str(value)
+    for character in "\\`*_{}[]<>#|":
+        text = text.replace(character, "\\" + character)
+    return text
