@@ -9,7 +9,6 @@ contractual obligations, for a person to read, change and decide on: nothing is 
 
 from __future__ import annotations
 
-import html
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,8 +84,8 @@ class RelationshipReview:
         table = rows[["client_id", "name", "recommendation", "annual_value", "cost_to_serve_12m", "net_value_12m", "abusive_contacts_365",
                       "churn_probability", "health_score", "reasons"]].rename(columns=_HEADERS)
         table[_HEADERS["recommendation"]] = table[_HEADERS["recommendation"]].str.replace("_", " ")
-        return styled(table, money=[_HEADERS[c] for c in ("annual_value", "cost_to_serve_12m", "net_value_12m")], counts=[_HEADERS["abusive_contacts_365"]],
-                      percent=[_HEADERS["churn_probability"]], counts=[_HEADERS["health_score"]], currency=self.currency)
+        return styled(table, money=[_HEADERS[c] for c in ("annual_value", "cost_to_serve_12m", "net_value_12m")], counts=[_HEADERS["abusive_contacts_365"], _HEADERS["health_score"]],
+                      percent=[_HEADERS["churn_probability"]], currency=self.currency)
 
     def facts_table(self, client_id):
         """One client's figures, formatted."""
