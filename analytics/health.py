@@ -20,8 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy.optimize import minimize
 from scipy.special import expit
-from scipy.stats import binomtest
 
+from analytics._stats import wilson
 from analytics._time import utc
 
 POLICY = Path(__file__).resolve().parent / "policies" / "health.toml"
@@ -198,9 +198,8 @@ class HealthScore:
         for band in BANDS:
             outcome = pooled.loc[pooled["band"] == band, "churned"]
             n, k = len(outcome), int(outcome.sum())
-            interval = binomtest(k, n).proportion_ci(method="wilson") if n else None
-            rows.append({"band": band, "rows": n, "churned": k, "churn_rate": k / n if n else np.nan,
-                         "low": interval.low if n else np.nan, "high": interval.high if n else np.nan})
+            (low,), (high,) = wilson([k], [n])
+            rows.append({"band": band, "rows": n, "churned": k, "churn_rate": k / n if n else np.nan, "low": low, "high": high})
         return pd.DataFrame(rows)
 
     def weights_plot(self) -> go.Figure:

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from analytics.rootcause.text import CONTACT_DETAILS, redact
+from analytics.redaction import CONTACT_DETAILS, redact
 
 NOTEBOOKS = {
     "quality": "00_data_quality.ipynb",

@@ -23,7 +23,7 @@ from analytics.features._describe import PRACTICE_WORDS
 from analytics.health import HealthScore
 from analytics.io import History
 from analytics.models import ChurnHazards, ChurnModel, training_data
-from analytics.rootcause.text import CONTACT_DETAILS, redact
+from analytics.redaction import CONTACT_DETAILS, redact
 from analytics.tables import styled
 
 POLICY = Path(__file__).resolve().parent / "policies" / "review.toml"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from analytics.rootcause.text import CONTACT_DETAILS, redact
+from analytics.redaction import CONTACT_DETAILS, redact
 
 
 def styled(

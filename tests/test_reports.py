@@ -17,6 +17,7 @@ ARTEFACTS = ROOT / "reports" / "test-artefacts"
 ATTACK = '<img src=x onerror="window.attacked = 1">'
 SCRIPT = "<script>window.attacked = 2</script>"
 EMAIL, PHONE = "jo.doe@example.com", "+1 212 555 0199"
+TEXT_ATTACK = "<b onmouseover=alert(3)>bold</b><script>window.attacked = 3</script>"
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,9 @@ def hostile_sample(tmp_path_factory):
     complaints = pd.read_parquet(SAMPLE / "complaints.parquet")
     complaints["severity"] = complaints["severity"].astype("string")
     complaints.loc[0, "severity"] = SCRIPT
+    # every complaint about one kind of failure carries markup, so that topic's examples show it
+    sync = complaints["text"].str.contains("sync job", na=False)
+    complaints.loc[sync, "text"] = TEXT_ATTACK + " " + complaints.loc[sync, "text"]
     complaints.to_csv(folder / "complaints.csv", index=False)
     return folder
 
@@ -83,7 +87,7 @@ def run_report(kind: str, source: Path, out: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("kind", "figures"), [("quarterly", 5), ("quality", 1), ("review", 1)])
+@pytest.mark.parametrize(("kind", "figures"), [("quarterly", 5), ("quality", 1), ("review", 1), ("workshop", 5)])
 def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hostile_sample, chromium, tmp_path):
     path = run_report(kind, hostile_sample, tmp_path)
     page = path.read_text(encoding="utf-8")
@@ -96,8 +100,10 @@ def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hos
     assert EMAIL not in page and PHONE not in page
     if kind in ("quarterly", "review"):  # client names are shown: markup as text, contact details redacted
         assert ATTACK in seen["text"] and "[email]" in seen["text"] and "[phone]" in seen["text"]
-    else:  # the quarantined severity is shown as text
+    elif kind == "quality":  # the quarantined severity is shown as text
         assert SCRIPT in seen["text"]
+    else:  # complaint texts in the topic examples: the planted markup shows as text
+        assert TEXT_ATTACK in seen["text"]
     assert "Traceback" not in seen["text"] and "def " not in seen["text"]  # code cells are hidden
 
 
@@ -113,7 +119,8 @@ def test_committed_notebooks_hold_only_checked_summaries():
     names = set(pd.read_parquet(SAMPLE / "clients.parquet")["name"])
     texts = set(pd.read_parquet(SAMPLE / "complaints.parquet")["text"].dropna())
     notebooks = sorted(NOTEBOOK_FOLDER.glob("*.ipynb"))
-    assert [p.name for p in notebooks] == ["00_data_quality.ipynb", "01_quarterly_retention_review.ipynb", "03_relationship_review.ipynb"]
+    assert [p.name for p in notebooks] == ["00_data_quality.ipynb", "01_quarterly_retention_review.ipynb", "02_root_cause_workshop.ipynb",
+                                          "03_relationship_review.ipynb"]
     for path in notebooks:
         notebook = nbformat.read(path, as_version=4)
         assert sum("parameters" in c.metadata.get("tags", []) for c in notebook.cells) == 1, path.name
@@ -139,3 +146,14 @@ def test_prepared_notebook_redacts_figures_and_drops_warnings():
     assert outputs[0].text == "mail [email]"
     html = outputs[1].data["text/html"]
     assert PHONE not in html and EMAIL not in html and "[phone]" in html and "Plotly.newPlot" in html
+
+
+def test_workshop_report_on_the_real_cfpb_export_says_what_it_lacks(cfpb_path, chromium, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "analytics", "report", "workshop", "--source", str(cfpb_path), "--profile", "cfpb",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = open_report(chromium, tmp_path / "workshop.html", "workshop_cfpb.png")
+    assert seen["errors"] == [] and seen["figures"] == seen["drawn"] >= 2
+    text = seen["text"]
+    assert "Mortgage" in text and "Bank of America" in text  # dispute rates by product, most disputed companies
+    assert "records no handling practices" in text and "records no complaint text" in text

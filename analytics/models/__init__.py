@@ -2,9 +2,18 @@
 
 from analytics.models._backtest import METRICS, Backtest, backtest
 from analytics.models._churn import ChurnModel, model_card, training_data
+from analytics.models._repeats import (
+    RepeatCurves,
+    RepeatRisk,
+    repeat_features,
+    repeat_rates,
+    repeat_risk,
+    time_to_repeat,
+)
 from analytics.models._survival import ChurnHazards, RetentionCurves, retention_curves, survival_table
 
 __all__ = [
     "METRICS", "Backtest", "ChurnHazards", "ChurnModel", "RetentionCurves",
-    "backtest", "model_card", "retention_curves", "survival_table", "training_data",
+    "RepeatCurves", "RepeatRisk", "backtest", "model_card", "repeat_features", "repeat_rates", "repeat_risk", "retention_curves",
+    "survival_table", "time_to_repeat", "training_data",
 ]

@@ -1,79 +1,112 @@
-"""Complaint text: redaction before anything is shown or exported."""
+"""Complaint text: redaction before anything is shown or exported, topics, and triggers
+inferred where none was recorded."""
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
-import phonenumbers
+import numpy as np
+import pandas as pd
 
-URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']+", re.IGNORECASE)
-EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
-# 13 to 19 digits, optionally grouped by spaces or dashes: card-like when the Luhn check passes
-CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
-# a run of digits with separators holding 6 or more digits, optionally behind a short
-# letter prefix ("ACC-00123456", "IBAN GB29 NWBK 6016 1331 9268 19" is caught piecewise)
-NUMBER = re.compile(r"(?<![\w.,#])(?:[A-Za-z]{1,4}[-#]?|#)?\d(?:[ ./-]?\d){5,}(?![\w])")
-DECIMAL = re.compile(r"\d+\.\d+")
+from analytics.redaction import CONTACT_DETAILS, KINDS, redact
 
+__all__ = ["CONTACT_DETAILS", "KINDS", "InferredTriggers", "Topics", "infer_triggers", "redact", "topics"]
 
-KINDS = ("url", "email", "card", "phone", "number")
-#: what reports redact everywhere: identifiers (client ids, complaint ids) stay readable
-CONTACT_DETAILS = ("email", "phone")
+@dataclass
+class Topics:
+    """``terms``: one row per topic with its top terms and complaint count; ``examples``:
+    a few redacted snippets per topic; ``topic``: the topic of each complaint (by row)."""
 
-
-def redact(text, region: str = "US", kinds=KINDS) -> str:
-    """``text`` with e-mail addresses, URLs, card-like numbers, phone numbers and other
-    long account-like numbers replaced by ``[email]``, ``[url]``, ``[card]``, ``[phone]``
-    and ``[number]`` (only the ``kinds`` asked for). Phone numbers are found by
-    libphonenumber, national formats read as ``region``'s; dates and amounts are kept.
-
-    >>> redact("Mail jo.doe@example.com or call (212) 555-0199 about card 4111 1111 1111 1111")
-    'Mail [email] or call [phone] about card [card]'
-    >>> redact("Refund of $1,250.00 promised on 2024-05-01 for account ACC-00123456")
-    'Refund of $1,250.00 promised on 2024-05-01 for account [number]'
-    """
-    if text is None or text != text:  # None or NaN
-        return text
-    text = str(text)
-    if "url" in kinds:
-        text = URL.sub("[url]", text)
-    if "email" in kinds:
-        text = EMAIL.sub("[email]", text)
-    if "card" in kinds:
-        text = CARD.sub(lambda m: "[card]" if _luhn(m.group()) else m.group(), text)
-    if "phone" in kinds and any(c.isdigit() for c in text):
-        for match in reversed(list(phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE))):
-            if _looks_like_phone(text, match.start, match.end):
-                text = text[: match.start] + "[phone]" + text[match.end :]
-    if "number" in kinds:
-        text = NUMBER.sub(lambda m: m.group() if _is_date(m.group()) or DECIMAL.fullmatch(m.group()) else "[number]", text)
-    return text
+    terms: pd.DataFrame
+    examples: pd.DataFrame
+    topic: pd.Series
 
 
-def _luhn(candidate: str) -> bool:
-    digits = [int(d) for d in candidate if d.isdigit()][::-1]
-    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits))
-    return total % 10 == 0
+def topics(texts: pd.Series, n_topics: int = 8, top_terms: int = 8, examples: int = 3, snippet: int = 160, random_state: int = 0) -> Topics:
+    """Topics of complaint texts: TF-IDF on the redacted texts (words and word pairs,
+    English stop words left out), factorised by non-negative matrix factorisation. Each
+    complaint belongs to its strongest topic; examples are the complaints most typical of
+    it, redacted and cut to ``snippet`` characters."""
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = texts.dropna().map(redact)
+    texts = texts.loc[texts.str.strip().str.len() > 0]
+    if len(texts) < n_topics * 5:
+        raise ValueError(f"topics need at least {n_topics * 5} complaint texts; this history has {len(texts)}")
+    vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=3, max_df=0.5, max_features=20_000, sublinear_tf=True)
+    matrix = vectorizer.fit_transform(texts)
+    model = NMF(n_components=n_topics, init="nndsvda", random_state=random_state, max_iter=400)
+    weights = model.fit_transform(matrix)
+    vocabulary = vectorizer.get_feature_names_out()
+    topic = pd.Series(weights.argmax(axis=1), index=texts.index, name="topic")
+    terms = pd.DataFrame({
+        "topic": range(n_topics),
+        "terms": [", ".join(vocabulary[np.argsort(-row)[:top_terms]]) for row in model.components_],
+        "complaints": np.bincount(topic, minlength=n_topics),
+    })
+    rows = []
+    for k in range(n_topics):
+        shown = []
+        for i in np.argsort(-weights[:, k]):  # the most typical texts first, each shown once
+            text = texts.iloc[i]
+            text = text if len(text) <= snippet else text[: snippet - 1].rsplit(" ", 1)[0] + "…"
+            if text not in shown:
+                shown.append(text)
+            if len(shown) == examples:
+                break
+        rows += [{"topic": k, "example": text} for text in shown]
+    return Topics(terms, pd.DataFrame(rows), topic)
 
 
-def _looks_like_phone(text: str, start: int, end: int) -> bool:
-    """libphonenumber's loosest matching also takes decimals and bare amounts: keep a match
-    only if it is not part of a larger number, not a date, and written like a phone number
-    (separated groups, a + or brackets, or at least 10 digits)."""
-    raw = text[start:end]
-    before, after = text[start - 1 : start], text[end : end + 2]
-    if before.isdigit() or before in (".", ",") or after[:1].isdigit() or (after[:1] in (".", ",") and after[1:].isdigit()):
-        return False
-    if _is_date(raw):
-        return False
-    digits = sum(c.isdigit() for c in raw)
-    if raw.isdigit():
-        return digits >= 10
-    return "." not in raw or "+" in raw or raw.count(".") >= 2  # 555.123.4567, not a decimal
+@dataclass
+class InferredTriggers:
+    """``table``: complaints whose trigger is missing or ``other``, with the inferred
+    trigger, its probability and ``inferred=True`` (the recorded trigger is kept as it
+    was); ``macro_f1`` and ``report``: how the classifier did on held-out labelled
+    complaints."""
+
+    table: pd.DataFrame
+    macro_f1: float
+    report: pd.DataFrame
 
 
-DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+def infer_triggers(history, test_share: float = 0.2, random_state: int = 0) -> InferredTriggers:
+    """Train a text classifier (TF-IDF + logistic regression) on complaints with a
+    recorded trigger other than ``other``, report its macro-F1 on a held-out share, and
+    infer the trigger of the complaints whose trigger is missing or ``other``."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import classification_report, f1_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
 
+    c = history.complaints
+    if not history.has("text"):
+        raise ValueError("inferring triggers needs complaint text, which this history does not record")
+    text = c["text"].astype("string").fillna("").map(redact)
+    trigger = c["trigger"].astype("string") if "trigger" in c else pd.Series(pd.NA, index=c.index, dtype="string")
+    labelled = trigger.notna() & (trigger != "other") & (text.str.len() > 0)
+    if labelled.sum() < 50 or trigger[labelled].nunique() < 2:
+        raise ValueError("inferring triggers needs at least 50 complaints with a recorded trigger and text")
 
-def _is_date(candidate: str) -> bool:
-    return DATE.fullmatch(candidate.strip()) is not None
+    def classifier():
+        return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+                             LogisticRegression(max_iter=2000, C=5.0, class_weight="balanced"))
+
+    train, test = train_test_split(np.flatnonzero(labelled), test_size=test_share, random_state=random_state, stratify=trigger[labelled])
+    held_out = classifier().fit(text.iloc[train], trigger.iloc[train])
+    predicted = held_out.predict(text.iloc[test])
+    truth = trigger.iloc[test].to_numpy()
+    report = pd.DataFrame(classification_report(truth, predicted, output_dict=True, zero_division=0)).T.reset_index(names="trigger")
+    final = classifier().fit(text[labelled], trigger[labelled])
+    unknown = (trigger.isna() | (trigger == "other")) & (text.str.len() > 0)
+    probabilities = final.predict_proba(text[unknown])
+    table = pd.DataFrame({
+        "complaint_id": c.loc[unknown, "complaint_id"].to_numpy(),
+        "recorded_trigger": trigger[unknown].to_numpy(),
+        "inferred_trigger": final.classes_[probabilities.argmax(axis=1)],
+        "probability": probabilities.max(axis=1),
+        "inferred": True,
+    })
+    return InferredTriggers(table, float(f1_score(truth, predicted, average="macro")), report)

@@ -1,0 +1,152 @@
+"""Repeat triggers: which resolved complaints will come back, how soon, and which triggers
+come back most."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from analytics._stats import wilson
+from analytics.features import data_end, repeats
+from analytics.io import History
+from analytics.models._churn import ChurnModel
+from analytics.schemas import PRACTICES
+
+#: what is known about a complaint once it is resolved
+KNOWN_AT_RESOLUTION = [
+    "trigger", "severity", "channel", "team", "resolution", "reopen_count", "escalated", "sla_met", "csat", "disputed",
+    "handling_minutes", "credit_amount", *PRACTICES,
+]
+
+
+def repeat_rates(history: History, within: str = "90D") -> pd.DataFrame:
+    """Triggers ranked by their repeat rate (complete windows only) with 95% Wilson intervals."""
+    flags = _flags(history, within)
+    table = flags.groupby("trigger")["repeated"].agg(["sum", "size"]).rename(columns={"sum": "repeats", "size": "complaints"})
+    table["repeat_rate"] = table["repeats"] / table["complaints"]
+    table["low"], table["high"] = wilson(table["repeats"], table["complaints"])
+    return table.sort_values("repeat_rate", ascending=False).reset_index()
+
+
+def _flags(history: History, within: str) -> pd.DataFrame:
+    flags = repeats(history, within)
+    flags = flags.loc[flags["complete"] & flags["repeated"].notna()].copy()
+    flags["repeated"] = flags["repeated"].astype(bool)
+    return flags
+
+
+@dataclass
+class RepeatCurves:
+    """Kaplan-Meier share of resolved complaints whose trigger came back, by days since resolution."""
+
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+    by: str
+
+    def plot(self) -> go.Figure:
+        figure = go.Figure()
+        for group, curve in self.curves.groupby("group", sort=False):
+            figure.add_trace(go.Scatter(x=curve["days"], y=curve["repeated"], mode="lines", line_shape="hv", name=str(group),
+                                        hovertemplate="%{x:.0f} days: %{y:.1%} came back<extra>" + str(group) + "</extra>"))
+        figure.update_layout(title=f"Time to a repeat of the same trigger, by {self.by.replace('_', ' ')}", xaxis_title="days since resolution",
+                             yaxis_title="share come back", yaxis_tickformat=".0%")
+        return figure
+
+
+def time_to_repeat(history: History, by: str = "trigger", horizon_days: int = 365) -> RepeatCurves:
+    """Kaplan-Meier curves of time from resolution to the same client's next complaint of
+    the same trigger, per group of ``by`` (a complaint column such as ``trigger``,
+    ``resolution`` or ``root_cause_fixed``), followed up to ``horizon_days`` or the end of
+    the data."""
+    from lifelines import KaplanMeierFitter
+
+    flags = repeats(history, f"{horizon_days}D").set_index("complaint_id")
+    flags = flags.loc[flags["repeated"].notna()]
+    end = data_end(history)
+    followed = ((end - flags["resolved_at"]).dt.total_seconds() / 86400).clip(upper=horizon_days)
+    days = flags["days_to_repeat"].where(flags["repeated"].astype(bool), followed).clip(lower=0)
+    group = history.complaints.set_index("complaint_id")[by].reindex(flags.index).astype("string").fillna("not recorded")
+    curves, summary = [], []
+    for name in sorted(group.unique(), key=str):
+        members = (group == name).to_numpy()
+        fitter = KaplanMeierFitter().fit(days[members], flags["repeated"].astype(bool)[members])
+        curve = fitter.survival_function_.reset_index()
+        curves.append(pd.DataFrame({"group": name, "days": curve.iloc[:, 0], "repeated": 1 - curve.iloc[:, 1]}))
+        row = {"group": name, "complaints": int(members.sum())}
+        for d in (30, 90, 180):
+            row[f"repeated_{d}"] = float(1 - fitter.survival_function_at_times(d).iloc[0])
+        summary.append(row)
+    return RepeatCurves(pd.concat(curves, ignore_index=True), pd.DataFrame(summary).sort_values("repeated_90", ascending=False), by)
+
+
+@dataclass
+class RepeatRisk:
+    """A classifier of repeats trained on earlier complaints and judged on later ones:
+    ``predictions`` (test complaints: probability, outcome, top reasons) and ``metrics``."""
+
+    model: ChurnModel
+    predictions: pd.DataFrame
+    metrics: dict
+    test_from: pd.Timestamp
+
+    def score(self, history: History) -> pd.DataFrame:
+        """Probability of a repeat for every resolved complaint of ``history``, with reasons."""
+        features, _ = repeat_features(history)
+        X = features[self.model.feature_names_in_]
+        return pd.concat([features[["complaint_id"]], pd.DataFrame({"probability": self.model.predict_proba(X)[:, 1]}, index=X.index),
+                          self.model.reasons(X)], axis=1)
+
+
+def repeat_features(history: History, within: str = "90D") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per resolved complaint: what was known at its resolution (its own fields, the
+    client's complaints and same-trigger complaints in the year before, the segment), and
+    the repeat flags."""
+    from analytics.rootcause._effects import _prior_count
+
+    c = history.complaints
+    resolved = c["resolved_at"].notna()
+    frame = pd.DataFrame({"complaint_id": c["complaint_id"]})
+    for column in KNOWN_AT_RESOLUTION:
+        if history.has(column):
+            frame[column] = c[column]
+    opened = pd.to_datetime(c["opened_at"], utc=True)
+    frame["resolution_hours"] = (pd.to_datetime(c["resolved_at"], utc=True) - opened).dt.total_seconds() / 3600
+    frame["prior_complaints_365"] = _prior_count(c["client_id"], opened, pd.Timedelta(days=365))
+    if history.has("trigger"):
+        frame["prior_same_trigger_365"] = _prior_count(c["client_id"].astype(str) + "|" + c["trigger"].astype(str), opened, pd.Timedelta(days=365))
+    clients = history.clients.set_index("client_id")
+    if "segment" in clients:
+        frame["segment"] = c["client_id"].map(clients["segment"])
+    flags = repeats(history, within).set_index("complaint_id").reindex(c["complaint_id"]).reset_index()
+    keep = resolved.to_numpy() & flags["repeated"].notna().to_numpy()
+    return frame.loc[keep].reset_index(drop=True), flags.loc[keep].reset_index(drop=True)
+
+
+def repeat_risk(history: History, within: str = "90D", test_share: float = 0.25, model=None, random_state: int = 0) -> RepeatRisk:
+    """Train on complaints whose repeat window had closed before ``test_from`` (the time
+    after which the last ``test_share`` of complaints were resolved) and test on the
+    complaints resolved from then on, whose windows are complete."""
+    features, flags = repeat_features(history, within)
+    complete = flags["complete"].to_numpy(bool)
+    resolved_at = pd.to_datetime(flags["resolved_at"], utc=True)
+    test_from = resolved_at[complete].quantile(1 - test_share)
+    train = complete & (resolved_at + pd.Timedelta(within) <= test_from).to_numpy()
+    test = complete & (resolved_at >= test_from).to_numpy()
+    X = features.drop(columns="complaint_id")
+    y = flags["repeated"].astype(bool).to_numpy()
+    model = (model or ChurnModel(random_state=random_state)).fit(X.loc[train], y[train])
+    probability = model.predict_proba(X.loc[test])[:, 1]
+    predictions = pd.concat([
+        pd.DataFrame({"complaint_id": features.loc[test, "complaint_id"].to_numpy(), "probability": probability, "repeated": y[test]}),
+        model.reasons(X.loc[test]).reset_index(drop=True),
+    ], axis=1)
+    metrics = {
+        "train_complaints": int(train.sum()), "test_complaints": int(test.sum()), "repeat_rate": float(y[test].mean()),
+        "roc_auc": float(roc_auc_score(y[test], probability)), "pr_auc": float(average_precision_score(y[test], probability)),
+        "brier": float(brier_score_loss(y[test], probability)),
+    }
+    return RepeatRisk(model, predictions, metrics, test_from)
+

@@ -1,0 +1,194 @@
+"""What keeps coming back and what it costs: Pareto tables of complaint groups, their
+trend, and rates with intervals (disputes on exports such as the CFPB's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics._stats import wilson
+from analytics._time import naive_utc
+from analytics.features import repeats
+from analytics.io import History
+
+MEASURES = {"complaints": "complaints", "cost": "handling cost", "churned_value": "churned annual value"}
+
+
+@dataclass
+class Pareto:
+    """``table``: one row per group, ranked by ``measure``, with its share and cumulative
+    share; ``notes`` say which columns the history lacked."""
+
+    table: pd.DataFrame
+    by: str
+    measure: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def vital_few(self) -> pd.DataFrame:
+        """The groups that make up the first 80% of the measure."""
+        before = self.table["cumulative_share"] - self.table["share"]
+        return self.table.loc[before < 0.8]
+
+    def plot(self) -> go.Figure:
+        t = self.table
+        figure = go.Figure([
+            go.Bar(x=t[self.by], y=t[self.measure], name=MEASURES[self.measure], hovertemplate="%{x}: %{y:,.0f}<extra></extra>"),
+            go.Scatter(x=t[self.by], y=t["cumulative_share"], name="cumulative share", yaxis="y2", mode="lines+markers",
+                       hovertemplate="%{x}: %{y:.0%} cumulative<extra></extra>"),
+        ])
+        figure.add_hline(y=0.8, line_dash="dot", yref="y2", annotation_text="80%")
+        figure.update_layout(title=f"{MEASURES[self.measure].capitalize()} by {self.by.replace('_', ' ')}",
+                             yaxis={"title": MEASURES[self.measure]},
+                             yaxis2={"title": "cumulative share", "overlaying": "y", "side": "right", "tickformat": ".0%", "range": [0, 1.05]})
+        return figure
+
+
+def pareto(history: History, by: str = "trigger", measure: str = "complaints", hourly_cost: float = 60.0, churn_window: str = "180D") -> Pareto:
+    """Complaint groups (a complaint column: ``trigger``, ``category_raw``, ``team``,
+    ``channel``, ``sub_product`` ...) ranked by ``measure``, with every measure beside it:
+
+    - ``complaints``: how many;
+    - ``cost``: handling minutes x ``hourly_cost`` / 60 plus credits;
+    - ``repeat_rate`` (with a 95% Wilson interval): share of resolved complaints whose
+      client raised the same trigger again within 90 days (complete windows only);
+    - ``churned_value``: annual value of the clients who churned within ``churn_window``
+      after a complaint of the group (each client once per group).
+    """
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
+    c = history.complaints
+    if by not in c:
+        raise ValueError(f"the complaints have no column {by!r}")
+    notes = []
+    group = c[by].astype("string").fillna("not recorded")
+    frame = pd.DataFrame({by: group, "complaints": 1})
+    if history.has("handling_minutes") or history.has("credit_amount"):
+        minutes = c["handling_minutes"].astype("float64").fillna(0) if history.has("handling_minutes") else 0.0
+        credits = c["credit_amount"].astype("float64").fillna(0) if history.has("credit_amount") else 0.0
+        frame["cost"] = minutes / 60 * hourly_cost + credits
+    else:
+        notes.append("Handling cost needs handling minutes or credits, which this history does not record.")
+    table = frame.groupby(by).sum()
+    if history.has("resolved_at", "trigger"):
+        flags = repeats(history, "90D").set_index("complaint_id").reindex(c["complaint_id"])
+        repeated = flags["repeated"].where(flags["complete"].fillna(False).astype(bool))
+        counts = pd.DataFrame({by: group.to_numpy(), "n": repeated.notna().to_numpy(), "k": repeated.fillna(False).astype(bool).to_numpy()}).groupby(by).sum()
+        table = table.join(_with_interval(counts["k"], counts["n"], "repeat_rate"))
+    else:
+        notes.append("Repeat rates need resolution times and triggers, which this history does not record.")
+    if history.has("status", "ended_at", "annual_value", table="clients") and not history.clients_derived:
+        table["churned_value"] = _churned_value(history, group, pd.Timedelta(churn_window))
+        table["churned_value"] = table["churned_value"].fillna(0.0)
+    else:
+        notes.append("Churned value needs client status, end dates and annual value, which this history does not record.")
+    if measure not in table:
+        raise ValueError(f"cannot rank by {measure}: {notes[-1]}")
+    table = table.sort_values(measure, ascending=False).reset_index()
+    total = table[measure].sum()
+    table["share"] = table[measure] / total if total else np.nan
+    table["cumulative_share"] = table["share"].cumsum()
+    return Pareto(table, by, measure, notes)
+
+
+def _churned_value(history: History, group: pd.Series, window: pd.Timedelta) -> pd.Series:
+    clients = history.clients.set_index("client_id")
+    c = history.complaints
+    opened = pd.to_datetime(c["opened_at"], utc=True)
+    ended = pd.to_datetime(c["client_id"].map(clients["ended_at"]), utc=True)
+    churned = (c["client_id"].map(clients["status"]) == "churned").to_numpy() & (ended > opened) & (ended <= opened + window)
+    hit = pd.DataFrame({"group": group.to_numpy(), "client_id": c["client_id"].to_numpy()}).loc[churned.to_numpy()].drop_duplicates()
+    hit["value"] = hit["client_id"].map(clients["annual_value"]).astype("float64")
+    return hit.groupby("group")["value"].sum()
+
+
+def trend(history: History, by: str = "trigger", period: str = "Q", top: int = 8) -> pd.DataFrame:
+    """Complaints per period for the ``top`` groups by volume (the rest as "other groups")."""
+    c = history.complaints
+    group = c[by].astype("string").fillna("not recorded")
+    keep = group.value_counts().head(top).index
+    group = group.where(group.isin(keep), "other groups")
+    when = naive_utc(c["opened_at"]).dt.to_period(period).astype(str)
+    return pd.crosstab(when, group).rename_axis(index="period", columns=by)
+
+
+def trend_plot(table: pd.DataFrame) -> go.Figure:
+    figure = go.Figure([go.Scatter(x=table.index, y=table[column], mode="lines+markers", name=str(column)) for column in table.columns])
+    figure.update_layout(title=f"Complaints per period by {table.columns.name.replace('_', ' ')}", xaxis_title="period", yaxis_title="complaints")
+    return figure
+
+
+def rates(history: History, by: str | list[str], outcome: str = "disputed", min_complaints: int = 30) -> pd.DataFrame:
+    """The share of complaints with ``outcome`` (a yes/no column) per group of ``by``,
+    with a 95% Wilson interval; groups with fewer than ``min_complaints`` recorded answers
+    are left out. Raises ``ValueError`` naming the column when the history lacks it."""
+    c = history.complaints
+    columns = [by] if isinstance(by, str) else list(by)
+    for column in [*columns, outcome]:
+        if column not in c or c[column].isna().all():
+            raise ValueError(f"the complaints do not record {column!r}")
+    answered = c[outcome].notna()
+    frame = pd.DataFrame({col: c.loc[answered, col].astype("string").fillna("not recorded") for col in columns})
+    frame["k"] = c.loc[answered, outcome].astype(bool).to_numpy()
+    counts = frame.groupby(columns)["k"].agg(["sum", "size"]).rename(columns={"sum": "k", "size": "n"})
+    counts = counts.loc[counts["n"] >= min_complaints]
+    table = _with_interval(counts["k"], counts["n"], "rate").reset_index()
+    return table.rename(columns={"n": "complaints", "k": outcome}).sort_values("rate", ascending=False, ignore_index=True)
+
+
+def most(history: History, by: str = "client_id", outcome: str = "disputed", top: int = 10) -> pd.DataFrame:
+    """The ``top`` groups (companies, for a CFPB export) with the most complaints with ``outcome``."""
+    table = rates(history, by, outcome, min_complaints=1)
+    return table.sort_values([outcome, "complaints"], ascending=False).head(top).reset_index(drop=True)
+
+
+def _with_interval(k: pd.Series, n: pd.Series, name: str) -> pd.DataFrame:
+    low, high = wilson(k, n)
+    rate = (k / n.where(n > 0)).astype("float64")
+    return pd.DataFrame({"n": n, "k": k, name: rate, f"{name}_low": low, f"{name}_high": high}, index=k.index)
+
+
+PRIVATE_BUCKETS = [(0, 1, "within 1 hour"), (1, 4, "1 to 4 hours"), (4, 24, "4 to 24 hours"), (24, np.inf, "after a day")]
+
+
+def public_to_private(history: History) -> tuple[pd.DataFrame, str]:
+    """Outcomes of public complaints (channel ``social_public``) by how long it took to
+    move the conversation to a private channel: the first interaction on another channel.
+    Where the interactions do not show the move, outcomes are compared by whether the
+    complaint was marked ``moved_private``; the sentence returned says which."""
+    c = history.complaints
+    public = c.loc[c["channel"].astype("string") == "social_public"] if "channel" in c else c.iloc[:0]
+    if public.empty:
+        return pd.DataFrame(), "The history has no public (social media) complaints."
+    contacts = history.interactions
+    moved = contacts.loc[contacts["complaint_id"].isin(public["complaint_id"]) & (contacts["channel"].astype("string") != "social_public")] \
+        if {"complaint_id", "channel"} <= set(contacts.columns) else contacts.iloc[:0]
+    if len(moved):
+        first = moved.groupby("complaint_id")["at"].min()
+        hours = (pd.to_datetime(public["complaint_id"].map(first), utc=True) - pd.to_datetime(public["opened_at"], utc=True)).dt.total_seconds() / 3600
+        group = pd.Series("never moved", index=public.index)
+        for low, high, name in PRIVATE_BUCKETS:
+            group[(hours >= low) & (hours < high)] = name
+        how = "Public complaints by the time until the first contact on a private channel."
+    elif history.has("moved_private"):
+        group = public["moved_private"].map({True: "moved private", False: "stayed public"}).astype("string").fillna("not recorded")
+        how = ("The interactions do not show when a conversation moved to a private channel, so public complaints are compared "
+               "by whether they were moved at all.")
+    else:
+        return pd.DataFrame(), "The history records neither private contacts after public complaints nor whether they were moved."
+    frame = pd.DataFrame({"moved": group.to_numpy()}, index=public.index)
+    rows = []
+    for name, members in frame.groupby("moved"):
+        row = {"moved": name, "complaints": len(members)}
+        for outcome, values in (("dispute_rate", public.loc[members.index, "disputed"] if history.has("disputed") else None),
+                                ("csat_satisfied", (public.loc[members.index, "csat"] >= 4).where(public.loc[members.index, "csat"].notna()) if history.has("csat") else None)):
+            if values is None:
+                continue
+            answered = values.dropna().astype(bool)
+            (low,), (high,) = wilson([answered.sum()], [len(answered)])
+            row |= {outcome: answered.mean() if len(answered) else np.nan, f"{outcome}_low": low, f"{outcome}_high": high}
+        rows.append(row)
+    return pd.DataFrame(rows), how

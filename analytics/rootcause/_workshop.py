@@ -1,0 +1,199 @@
+"""Everything the root-cause workshop looks at, computed once from a history; each part the
+history cannot give is left out with a sentence saying why."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from analytics.features._describe import PRACTICE_WORDS
+from analytics.io import History
+from analytics.rootcause._effects import OUTCOMES, PracticeEffects, practice_effects
+from analytics.rootcause._pareto import Pareto, most, pareto, public_to_private, rates, trend, trend_plot
+from analytics.rootcause.text import InferredTriggers, Topics, infer_triggers, topics
+from analytics.tables import styled
+
+#: columns a dispute rate can be broken down by, in the order a workshop reads them
+DISPUTE_BREAKDOWNS = {"category_raw": "product", "sub_product": "sub-product", "resolution": "company response / resolution",
+                      "channel": "channel", "sla_met": "timely response", "trigger": "trigger", "team": "team"}
+
+
+@dataclass
+class Workshop:
+    by: str
+    complaints: int
+    span: tuple
+    by_count: Pareto | None = None
+    by_cost: Pareto | None = None
+    trend: pd.DataFrame | None = None
+    repeat_rates: pd.DataFrame | None = None
+    repeat_curves: dict = field(default_factory=dict)
+    repeat_risk: object | None = None
+    effects: PracticeEffects | None = None
+    public: tuple | None = None
+    topics: Topics | None = None
+    inferred: InferredTriggers | None = None
+    disputes: dict = field(default_factory=dict)
+    disputed_most: pd.DataFrame | None = None
+    currency: str = "$"
+    notes: dict = field(default_factory=dict)  # section -> sentences
+
+    # ------------------------------------------------------------------ text
+    def summary(self) -> str:
+        lines = [f"{self.complaints:,} complaints opened from {self.span[0]:%Y-%m-%d} to {self.span[1]:%Y-%m-%d}."]
+        if self.by_count is not None:
+            few = self.by_count.vital_few
+            lines.append(f"{len(few)} of {len(self.by_count.table)} {DISPUTE_BREAKDOWNS.get(self.by, self.by.replace('_', ' '))} groups make up "
+                         f"{few['share'].sum():.0%} of complaints: {', '.join(few[self.by].astype(str))}.")
+        if self.by_cost is not None:
+            top = self.by_cost.table.iloc[0]
+            lines.append(f"Handling cost {self._money(self.by_cost.table['cost'].sum())} in all; the costliest group is "
+                         f"{top[self.by]} ({self._money(top['cost'])}, {top['share']:.0%}).")
+        if self.repeat_rates is not None and len(self.repeat_rates):
+            r = self.repeat_rates.iloc[0]
+            lines.append(f"Highest 90-day repeat rate: {r['trigger']}, {r['repeat_rate']:.0%} (95% CI {r['low']:.0%} to {r['high']:.0%}).")
+        if self.effects is not None and len(self.effects.table):
+            t = self.effects.table
+            helpful = t.loc[(t["outcome"] == "repeat") & (t["high_pts"] < 0)].sort_values("effect_pts")
+            if len(helpful):
+                lines.append("Practices that measurably cut repeats here: "
+                             + ", ".join(f"{PRACTICE_WORDS[p]} ({e:+.1f} pts)" for p, e in zip(helpful["practice"], helpful["effect_pts"], strict=True)) + ".")
+        if self.disputes:
+            column, table = next(iter(self.disputes.items()))
+            top = table.iloc[0]
+            lines.append(f"Highest dispute rate by {DISPUTE_BREAKDOWNS.get(column, column)}: {top[column]}, {top['rate']:.0%} "
+                         f"(95% CI {top['rate_low']:.0%} to {top['rate_high']:.0%}) of {int(top['complaints']):,} complaints.")
+        return "\n".join(f"- {line}" for line in lines)
+
+    def notes_for(self, section: str) -> str:
+        return "\n".join(f"- {note}" for note in self.notes.get(section, [])) or ""
+
+    def effects_summary(self, outcome: str = "repeat") -> str:
+        if self.effects is None or self.effects.table.empty:
+            return self.notes_for("effects") or "- No practice could be assessed."
+        return "\n".join(f"- {line}" for line in self.effects.summary(outcome)) or f"- No practice could be assessed on {OUTCOMES[outcome]}."
+
+    # ------------------------------------------------------------------ tables and figures
+    def pareto_table(self, measure: str = "complaints"):
+        p = self.by_count if measure == "complaints" else self.by_cost
+        if p is None:
+            return None
+        columns = [c for c in (self.by, "complaints", "cost", "repeat_rate", "churned_value", "share", "cumulative_share") if c in p.table]
+        return styled(p.table[columns], counts=["complaints"], money=[c for c in ("cost", "churned_value") if c in columns],
+                      percent=[c for c in ("repeat_rate", "share", "cumulative_share") if c in columns], currency=self.currency)
+
+    def trend_plot(self) -> go.Figure | None:
+        return None if self.trend is None else trend_plot(self.trend)
+
+    def repeat_table(self):
+        if self.repeat_rates is None:
+            return None
+        return styled(self.repeat_rates, counts=["repeats", "complaints"], percent=["repeat_rate", "low", "high"])
+
+    def effects_table(self, outcome: str = "repeat"):
+        if self.effects is None or self.effects.table.empty:
+            return None
+        t = self.effects.table.loc[self.effects.table["outcome"] == outcome].copy()
+        t["practice"] = t["practice"].map(PRACTICE_WORDS)
+        t["95% CI"] = [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in zip(t["low_pts"], t["high_pts"], strict=True)]
+        t["propensity range"] = [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(t["propensity_min"], t["propensity_max"], strict=True)]
+        shown = t[["practice", "complaints", "rate_without", "rate_with", "effect_pts", "95% CI", "naive_pts", "propensity range"]]
+        return styled(shown, counts=["complaints"], percent=["rate_without", "rate_with"], decimals=["effect_pts", "naive_pts"])
+
+    def public_table(self):
+        if not self.public or self.public[0].empty:
+            return None
+        table = self.public[0]
+        return styled(table, counts=["complaints"], percent=[c for c in table.columns if c not in ("moved", "complaints")])
+
+    def topics_table(self):
+        if self.topics is None:
+            return None
+        examples = self.topics.examples.groupby("topic")["example"].apply(lambda s: " | ".join(s))
+        return styled(self.topics.terms.assign(examples=self.topics.terms["topic"].map(examples)), counts=["complaints"])
+
+    def inferred_table(self):
+        if self.inferred is None:
+            return None
+        counts = self.inferred.table.groupby("inferred_trigger").agg(complaints=("complaint_id", "size"), mean_probability=("probability", "mean"))
+        return styled(counts.reset_index(), counts=["complaints"], percent=["mean_probability"])
+
+    def dispute_table(self, column: str):
+        table = self.disputes.get(column)
+        if table is None:
+            return None
+        return styled(table.rename(columns={column: DISPUTE_BREAKDOWNS.get(column, column)}), counts=["complaints", "disputed"],
+                      percent=["rate", "rate_low", "rate_high"])
+
+    def disputed_most_table(self):
+        if self.disputed_most is None:
+            return None
+        return styled(self.disputed_most.rename(columns={"client_id": "client / company"}), counts=["complaints", "disputed"], percent=["rate", "rate_low", "rate_high"])
+
+    def _money(self, value) -> str:
+        return f"{self.currency}{value:,.0f}"
+
+
+def root_cause_workshop(history: History, by: str | None = None, hourly_cost: float = 60.0, currency: str = "$",
+                        bootstrap: int = 200, random_state: int = 0) -> Workshop:
+    """Compute every part of the workshop the history allows. ``by``: the complaint column
+    the Pareto ranks (default: ``trigger`` when recorded, else the raw category)."""
+    from analytics.models._repeats import repeat_rates, repeat_risk, time_to_repeat
+
+    c = history.complaints
+    by = by or ("trigger" if history.has("trigger") else "category_raw")
+    w = Workshop(by=by, complaints=len(c), span=history.span, currency=currency)
+
+    def attempt(section: str, work):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = work()
+            w.notes.setdefault(section, []).extend(str(m.message) for m in caught if issubclass(m.category, UserWarning))
+            return result
+        except ValueError as error:
+            w.notes.setdefault(section, []).append(str(error))
+            return None
+
+    w.by_count = attempt("pareto", lambda: pareto(history, by, "complaints", hourly_cost))
+    if w.by_count is not None:
+        w.notes.setdefault("pareto", []).extend(w.by_count.notes)
+    if history.has("handling_minutes") or history.has("credit_amount"):
+        w.by_cost = attempt("pareto", lambda: pareto(history, by, "cost", hourly_cost))
+    w.trend = attempt("pareto", lambda: trend(history, by))
+    if history.has("resolved_at", "trigger"):
+        w.repeat_rates = attempt("repeats", lambda: repeat_rates(history))
+        for column in ("trigger", "resolution", "root_cause_fixed"):
+            if history.has(column):
+                w.repeat_curves[column] = attempt("repeats", lambda column=column: time_to_repeat(history, column))
+        w.repeat_risk = attempt("repeats", lambda: repeat_risk(history, random_state=random_state))
+    else:
+        w.notes["repeats"] = ["Repeat triggers need resolution times and triggers, which this history does not record."]
+    recorded = [p for p in PRACTICE_WORDS if history.has(p)]
+    if recorded:
+        w.effects = attempt("effects", lambda: practice_effects(history, bootstrap=bootstrap, random_state=random_state))
+        if w.effects is not None:
+            w.notes.setdefault("effects", []).extend(w.effects.notes)
+    else:
+        w.notes["effects"] = ["This history records no handling practices, so their effects cannot be estimated."]
+    w.public = attempt("public", lambda: public_to_private(history))
+    if w.public is not None:
+        w.notes.setdefault("public", []).append(w.public[1])
+    if history.has("text"):
+        w.topics = attempt("text", lambda: topics(c["text"], random_state=random_state))
+        w.inferred = attempt("text", lambda: infer_triggers(history, random_state=random_state))
+    else:
+        w.notes["text"] = ["This history records no complaint text, so topics and inferred triggers are left out."]
+    if history.has("disputed"):
+        for column in DISPUTE_BREAKDOWNS:
+            if column in c and c[column].notna().any():
+                table = attempt("disputes", lambda column=column: rates(history, column))
+                if table is not None and len(table):
+                    w.disputes[column] = table
+        w.disputed_most = attempt("disputes", lambda: most(history, "client_id"))
+    else:
+        w.notes["disputes"] = ["This history records no disputes."]
+    return w
