@@ -1,0 +1,124 @@
+"""Root causes on the sample and the real CFPB export: every figure adds up, and what
+cannot be computed says so."""
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from analytics.io import History, load_history
+from analytics.models import repeat_rates, repeat_risk, time_to_repeat
+from analytics.rootcause import (
+    PositivityWarning,
+    infer_triggers,
+    most,
+    pareto,
+    practice_effects,
+    public_to_private,
+    rates,
+    topics,
+)
+
+
+@pytest.fixture(scope="module")
+def cfpb(cfpb_path):
+    return load_history(cfpb_path, profile="cfpb")
+
+
+def test_pareto_adds_up(sample_history):
+    table = pareto(sample_history, "trigger", "cost", hourly_cost=90).table
+    c = sample_history.complaints
+    assert table["complaints"].sum() == len(c)
+    expected = (c["handling_minutes"].astype(float).fillna(0) / 60 * 90 + c["credit_amount"].astype(float).fillna(0)).sum()
+    assert table["cost"].sum() == pytest.approx(expected)
+    assert table["cost"].is_monotonic_decreasing and table["cumulative_share"].iloc[-1] == pytest.approx(1)
+    rated = table.dropna(subset=["repeat_rate"])
+    assert ((rated["repeat_rate_low"] <= rated["repeat_rate"]) & (rated["repeat_rate"] <= rated["repeat_rate_high"])).all()
+    clients = sample_history.clients
+    assert 0 < table["churned_value"].max() <= clients.loc[clients["status"] == "churned", "annual_value"].sum()
+
+
+def test_cfpb_dispute_rates_and_what_the_export_lacks(cfpb):
+    by_product = rates(cfpb, "category_raw")
+    answered = cfpb.complaints.loc[cfpb.complaints["disputed"].notna()]
+    mortgage = answered.loc[answered["category_raw"] == "Mortgage", "disputed"].astype(bool)
+    row = by_product.set_index("category_raw").loc["Mortgage"]
+    assert row["complaints"] == len(mortgage) and row["rate"] == pytest.approx(mortgage.mean())
+    assert row["rate_low"] < row["rate"] < row["rate_high"]
+    top = most(cfpb, "client_id", top=5)
+    assert top["disputed"].is_monotonic_decreasing and len(top) == 5
+    assert pareto(cfpb, "category_raw").notes[0].startswith("Handling cost needs")
+    with pytest.raises(ValueError, match="do not record 'team'"):
+        rates(cfpb, "team")
+
+
+def test_practice_effects_find_what_the_sample_planted(sample_history):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PositivityWarning)
+        effects = practice_effects(sample_history, outcome=["repeat", "dispute"], bootstrap=100)
+    t = effects.table.set_index(["practice", "outcome"])
+    assert (t["low_pts"] <= t["effect_pts"]).all() and (t["effect_pts"] <= t["high_pts"]).all()
+    assert t.loc[("root_cause_fixed", "repeat"), "high_pts"] < 0  # planted: the strongest cut in repeats
+    assert t.loc[("set_expectations", "dispute"), "high_pts"] < 0
+    # planted with no effect but used on milder complaints: the naive difference flatters it, the adjusted one does not
+    apologised = t.loc[("apologized", "repeat")]
+    assert apologised["naive_pts"] < -1 and apologised["low_pts"] < 0 < apologised["high_pts"]
+    sentence = effects.summary("repeat")[0]
+    assert "pts, 95% CI" in sentence and "complaints" in sentence
+
+
+def test_positivity_failure_is_warned(sample_history):
+    complaints = sample_history.complaints.copy()
+    complaints["followed_up"] = (complaints["severity"] >= 3).astype("boolean")  # decided by severity alone
+    forced = History(sample_history.clients, complaints, sample_history.interactions, sample_history.quarantine, sample_history.report)
+    with pytest.warns(PositivityWarning, match="followed up"):
+        effects = practice_effects(forced, outcome="dispute", practices=["followed_up"], bootstrap=20)
+    assert effects.table["poor_overlap"].iloc[0] > 0.05
+
+
+def test_public_complaints_by_time_to_a_private_channel(sample_history):
+    c = sample_history.complaints
+    public = c.loc[c["channel"] == "social_public"].head(40)
+    moved = pd.DataFrame({
+        "interaction_id": [f"X{i}" for i in range(len(public))], "complaint_id": public["complaint_id"].to_numpy(),
+        "client_id": public["client_id"].to_numpy(), "at": (pd.to_datetime(public["opened_at"], utc=True) + pd.Timedelta(hours=2)).to_numpy(),
+        "channel": "email", "direction": "outbound", "minutes": 5.0, "tone": "calm",
+    })
+    interactions = pd.concat([sample_history.interactions, moved.astype(sample_history.interactions.dtypes.to_dict())], ignore_index=True)
+    history = History(sample_history.clients, c, interactions, sample_history.quarantine, sample_history.report)
+    table, how = public_to_private(history)
+    assert how.startswith("Public complaints by the time") and table.set_index("moved").loc["1 to 4 hours", "complaints"] == 40
+    assert public_to_private(sample_history)[1].startswith("The interactions do not show when")
+
+
+def test_topics_show_redacted_examples(sample_history):
+    texts = sample_history.complaints["text"].copy()
+    texts.iloc[:300] = texts.iloc[:300] + " Reach me at jo.doe@example.com or (212) 555-0199."
+    found = topics(texts, n_topics=6)
+    assert len(found.terms) == 6 and found.terms["complaints"].sum() == texts.notna().sum()
+    shown = " ".join(found.examples["example"])
+    assert "jo.doe@example.com" not in shown and "555-0199" not in shown
+    assert found.examples.groupby("topic")["example"].apply(lambda s: s.is_unique).all()
+
+
+def test_inferred_triggers_never_overwrite_and_report_macro_f1(sample_history):
+    before = sample_history.complaints["trigger"].copy()
+    inferred = infer_triggers(sample_history)
+    assert inferred.macro_f1 > 0.8
+    recorded = sample_history.complaints.set_index("complaint_id")["trigger"]
+    assert (recorded.reindex(inferred.table["complaint_id"]).isna() | (recorded.reindex(inferred.table["complaint_id"]) == "other")).all()
+    assert inferred.table["inferred"].all() and inferred.table["probability"].between(0, 1).all()
+    pd.testing.assert_series_equal(sample_history.complaints["trigger"], before)
+
+
+def test_repeat_classifier_is_judged_on_later_complaints(sample_history):
+    risk = repeat_risk(sample_history)
+    assert risk.metrics["roc_auc"] > 0.6 and risk.metrics["test_complaints"] > 1000
+    resolved = sample_history.complaints.set_index("complaint_id")["resolved_at"]
+    assert (pd.to_datetime(resolved.reindex(risk.predictions["complaint_id"]), utc=True) >= risk.test_from).all()
+    assert risk.predictions["reason_1"].str.endswith(" pts").mean() > 0.9
+    table = repeat_rates(sample_history)
+    assert table["repeat_rate"].is_monotonic_decreasing and (table["low"] <= table["repeat_rate"]).all()
+    curves = time_to_repeat(sample_history, "root_cause_fixed")
+    fixed = curves.summary.set_index("group")
+    assert fixed.loc["True", "repeated_90"] < fixed.loc["False", "repeated_90"]  # planted: fixing the root cause prevents repeats
