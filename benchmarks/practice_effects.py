@@ -18,7 +18,7 @@ complaint of the same recorded trigger that this one did not cause (fresh, or th
 scheduled repeat of an earlier complaint) came in the window, and detection is the share
 of scheduled repeats seen as repeats where nothing else came.
 
-Run: .venv/bin/python benchmarks/practice_effects.py [--seeds 20] [--clients 1000]
+Run: .venv/bin/python benchmarks/practice_effects.py [--seeds 20] [--clients 2000] [--practices apologized ...]
 """
 
 import argparse
@@ -69,7 +69,8 @@ def observed_repeat_truth(history, truth) -> pd.Series:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--practices", nargs="*", help="only these practices (e.g. apologized, with more clients, to see the naive bias)")
     args = parser.parse_args()
 
     from analytics.rootcause import practice_effects
@@ -81,7 +82,7 @@ def main() -> None:
         history, truth = simulate(args.clients, "2023-01-01", "2026-01-01", random_state=1000 + seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            table = practice_effects(history, random_state=seed).table
+            table = practice_effects(history, practices=args.practices, random_state=seed).table
         planted = truth.effects.assign(truth_pts=truth.effects["ate"] * 100)[["practice", "outcome", "truth_pts"]]
         repeat_truth = observed_repeat_truth(history, truth)
         planted.loc[planted["outcome"] == "repeat", "truth_pts"] = planted.loc[planted["outcome"] == "repeat", "practice"].map(repeat_truth).to_numpy()
