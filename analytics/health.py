@@ -23,6 +23,7 @@ from scipy.special import expit
 
 from analytics._stats import wilson
 from analytics._time import utc
+from analytics.models import rolling_origin
 
 POLICY = Path(__file__).resolve().parent / "policies" / "health.toml"
 BANDS = ("healthy", "watch", "at_risk")
@@ -179,15 +180,8 @@ class HealthScore:
     def bands(self, snapshots: pd.DataFrame, min_train_cutoffs: int = 2) -> pd.DataFrame:
         """Each band's observed churn rate when the score was fitted only on earlier
         cutoffs with known labels (a gap of one horizon) and applied to the next."""
-        horizon = pd.Timedelta(self.horizon).to_timedelta64()
-        moments = pd.to_datetime(snapshots["cutoff"], utc=True).dt.tz_convert(None).to_numpy()
-        known = ~snapshots["censored"].astype(bool).to_numpy()
         tested = []
-        for cutoff in np.unique(moments):
-            train = known & (moments + horizon <= cutoff)
-            test = known & (moments == cutoff)
-            if len(np.unique(moments[train])) < min_train_cutoffs or not test.any():
-                continue
+        for _, train, test in rolling_origin(snapshots, self.horizon, min_train_cutoffs):
             fitted = HealthScore(self.policy, self.horizon, self.label).fit(snapshots.loc[train])
             scored = fitted.score(snapshots.loc[test])
             tested.append(pd.DataFrame({"band": scored["band"].to_numpy(), "churned": snapshots.loc[test, self.label].to_numpy(dtype=int)}))

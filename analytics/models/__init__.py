@@ -1,6 +1,6 @@
 """Models fitted on snapshot tables: churn risk, its backtest, and time to churn."""
 
-from analytics.models._backtest import METRICS, Backtest, backtest
+from analytics.models._backtest import METRICS, Backtest, backtest, rolling_origin
 from analytics.models._churn import ChurnModel, model_card, training_data
 from analytics.models._repeats import (
     RepeatCurves,
@@ -14,6 +14,6 @@ from analytics.models._survival import ChurnHazards, RetentionCurves, retention_
 
 __all__ = [
     "METRICS", "Backtest", "ChurnHazards", "ChurnModel", "RetentionCurves",
-    "RepeatCurves", "RepeatRisk", "backtest", "model_card", "repeat_features", "repeat_rates", "repeat_risk", "retention_curves",
+    "RepeatCurves", "RepeatRisk", "backtest", "model_card", "rolling_origin", "repeat_features", "repeat_rates", "repeat_risk", "retention_curves",
     "survival_table", "time_to_repeat", "training_data",
 ]

@@ -98,22 +98,14 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
         Test only the ``last`` cutoffs that can be tested (each costs one model fit).
     """
     model = ChurnModel(random_state=random_state) if model is None else model
-    horizon = pd.Timedelta(horizon).to_timedelta64()
-    moments = pd.to_datetime(snapshots["cutoff"], utc=True).dt.tz_convert(None).to_numpy()  # datetime64: no Timestamp objects per row
-    cutoffs = np.unique(moments)
     features = snapshots[[c for c in snapshots.columns if c not in NOT_FEATURES]]  # columns once; rows per cutoff are cheap
-    known = ~snapshots["censored"].astype(bool).to_numpy()
+    moments = _moments(snapshots)
     rng = np.random.default_rng(random_state)
     predictions, rows = [], []
-    testable = []
-    for cutoff in cutoffs:
-        train = known & (moments + horizon <= cutoff)
-        test = known & (moments == cutoff)
-        y = snapshots[label].to_numpy()[train].astype(int)
-        seen = moments[train]
-        if len(np.unique(seen)) >= min_train_cutoffs and test.any() and len(np.unique(y)) == 2:
-            testable.append((cutoff, train, test, y, seen))
-    for cutoff, train, test, y, seen in testable[-last if last else None:]:
+    testable = [(cutoff, train, test) for cutoff, train, test in rolling_origin(snapshots, horizon, min_train_cutoffs)
+                if len(np.unique(snapshots[label].to_numpy()[train])) == 2]
+    for cutoff, train, test in testable[-last if last else None:]:
+        y, seen = snapshots[label].to_numpy()[train].astype(int), moments[train]
         fitted = clone(model).fit(features.loc[train], y)
         y_test = snapshots[label].to_numpy()[test].astype(int)
         probability = fitted.predict_proba(features.loc[test])[:, 1]
@@ -130,6 +122,25 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
         for name in METRICS
     ])
     return Backtest(pooled, pd.DataFrame(rows), overall, label)
+
+
+def rolling_origin(snapshots: pd.DataFrame, horizon="90D", min_train_cutoffs: int = 2):
+    """For each cutoff with enough past, yield ``(cutoff, train, test)``: boolean masks of
+    the rows whose labels were fully known by then (cutoff + ``horizon`` at or before it,
+    never censored) and of the cutoff's own known rows."""
+    horizon = pd.Timedelta(horizon).to_timedelta64()
+    moments = _moments(snapshots)
+    known = ~snapshots["censored"].astype(bool).to_numpy()
+    for cutoff in np.unique(moments):
+        train = known & (moments + horizon <= cutoff)
+        test = known & (moments == cutoff)
+        if len(np.unique(moments[train])) >= min_train_cutoffs and test.any():
+            yield cutoff, train, test
+
+
+def _moments(snapshots: pd.DataFrame) -> np.ndarray:
+    """The cutoffs as datetime64 values: comparisons on them create no Timestamp per row."""
+    return pd.to_datetime(snapshots["cutoff"], utc=True).dt.tz_convert(None).to_numpy()
 
 
 def _with_intervals(parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, rng) -> tuple[list[dict], dict]:
