@@ -151,6 +151,8 @@ def _redacted(value):
     if isinstance(value, list):
         return [_redacted(v) for v in value]
     if isinstance(value, dict):
+        if "bdata" in value:  # a typed array, base64-encoded numbers: its digits are not text
+            return value
         return {k: _redacted(v) for k, v in value.items()}
     return value
 

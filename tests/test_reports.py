@@ -157,3 +157,14 @@ def test_workshop_report_on_the_real_cfpb_export_says_what_it_lacks(cfpb_path, c
     text = seen["text"]
     assert "Mortgage" in text and "Bank of America" in text  # dispute rates by product, most disputed companies
     assert "records no handling practices" in text and "records no complaint text" in text
+
+
+def test_redaction_leaves_typed_arrays_of_figures_alone():
+    """Plotly stores arrays as base64 ("bdata"); digits in it are bytes, not phone numbers."""
+    typed = {"dtype": "f8", "bdata": "QUJD2125550199QUJDRA=="}
+    figure = {"data": [{"type": "scatter", "x": typed, "y": typed, "name": f"call {PHONE}"}], "layout": {}}
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("display_data", data={"application/vnd.plotly.v1+json": figure}),
+    ])])
+    trace = prepared(notebook).cells[0].outputs[0].data["application/vnd.plotly.v1+json"]["data"][0]
+    assert trace["y"] == typed and trace["name"] == "call [phone]"

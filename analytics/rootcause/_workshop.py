@@ -17,7 +17,7 @@ from analytics.rootcause.text import InferredTriggers, Topics, infer_triggers, t
 from analytics.tables import styled
 
 #: columns a dispute rate can be broken down by, in the order a workshop reads them
-DISPUTE_BREAKDOWNS = {"category_raw": "product", "sub_product": "sub-product", "resolution": "company response / resolution",
+DISPUTE_BREAKDOWNS = {"category_raw": "product / raw category", "sub_product": "sub-product", "resolution": "company response / resolution",
                       "channel": "channel", "sla_met": "timely response", "trigger": "trigger", "team": "team"}
 
 
@@ -101,7 +101,8 @@ class Workshop:
         t["95% CI"] = [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in zip(t["low_pts"], t["high_pts"], strict=True)]
         t["propensity range"] = [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(t["propensity_min"], t["propensity_max"], strict=True)]
         shown = t[["practice", "complaints", "rate_without", "rate_with", "effect_pts", "95% CI", "naive_pts", "propensity range"]]
-        return styled(shown, counts=["complaints"], percent=["rate_without", "rate_with"], decimals=["effect_pts", "naive_pts"])
+        return styled(shown, counts=["complaints"], percent=["rate_without", "rate_with"], decimals=["effect_pts", "naive_pts"],
+                      caption=f"Effect on: {OUTCOMES[outcome]} (percentage points)")
 
     def public_table(self):
         if not self.public or self.public[0].empty:
