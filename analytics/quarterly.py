@@ -19,7 +19,7 @@ from analytics.features._describe import label as feature_label
 from analytics.io import History
 from analytics.kpis import complaint_kpis, retention_kpis
 from analytics.models import Backtest, ChurnModel, RetentionCurves, backtest, retention_curves, training_data
-from analytics.tables import styled
+from analytics.tables import amount, styled
 
 #: KPIs compared quarter on quarter: column -> (label, how it reads: "percent", "hours" or "count")
 KPIS = {
@@ -109,7 +109,7 @@ class QuarterlyReview:
         return set(before["client_id"].head(max(1, round(len(before) * AT_RISK_SHARE))))
 
     def _money(self, value: float) -> str:
-        return f"{self.currency}{value:,.0f}"
+        return amount(value, self.currency)
 
     # ------------------------------------------------------------------ tables
     def at_risk_table(self, top: int = 50):
@@ -254,12 +254,12 @@ def _kpi_comparison(history: History, quarter: pd.Period) -> tuple[pd.DataFrame,
     and the notes on KPIs the history cannot give."""
     complaints, retention = complaint_kpis(history, "quarter"), retention_kpis(history, "quarter")
     table = complaints.table.merge(retention.table, on="period", how="outer").set_index("period")
-    periods = {str(quarter - 4): f"{quarter - 4}", str(quarter - 1): f"{quarter - 1}", str(quarter): f"{quarter}"}
+    periods = [str(quarter - 4), str(quarter - 1), str(quarter)]
     rows = []
     for column, (name, kind) in KPIS.items():
         if column not in table:
             continue
-        values = {name: table[column].get(period, np.nan) for period, name in periods.items()}
+        values = {period: table[column].get(period, np.nan) for period in periods}
         rows.append({"label": name, "kind": kind, **values})
     frame = pd.DataFrame(rows)
     frame[CHANGE] = frame[str(quarter)] - frame[str(quarter - 1)]

@@ -119,31 +119,6 @@ def prepared(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
-CHECKED = "nbval-check-output"
-
-
-def store_checked_outputs(notebook: Path | str) -> Path:
-    """Run ``notebook`` on its defaults and keep only the outputs of cells tagged
-    ``nbval-check-output`` (deterministic summaries without personal data), for nbval to
-    compare against; every other cell is saved without outputs."""
-    import papermill
-
-    notebook = Path(notebook)
-    with tempfile.TemporaryDirectory() as scratch:
-        executed = Path(scratch) / notebook.name
-        papermill.execute_notebook(str(notebook), str(executed), cwd=str(notebook.parent), kernel_name="python3", progress_bar=False)
-        ran = nbformat.read(executed, as_version=4)
-    stored = nbformat.read(notebook, as_version=4)
-    code_cells = [c for c in ran.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
-    for cell, result in zip([c for c in stored.cells if c.cell_type == "code"], code_cells, strict=True):
-        checked = CHECKED in cell.metadata.get("tags", [])
-        cell.outputs = result.outputs if checked else []
-        cell.execution_count = result.execution_count if checked else None  # nbval compares only cells that ran
-        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
-    nbformat.write(stored, notebook)
-    return notebook
-
-
 def _redacted(value):
     """Contact details redacted in every string inside ``value`` (text, or a figure's data)."""
     if isinstance(value, str):

@@ -24,7 +24,7 @@ from analytics.health import HealthScore
 from analytics.io import History
 from analytics.models import ChurnHazards, ChurnModel, training_data
 from analytics.redaction import CONTACT_DETAILS, redact
-from analytics.tables import styled
+from analytics.tables import amount, styled
 
 POLICY = Path(__file__).resolve().parent / "policies" / "review.toml"
 RECOMMENDATIONS = ("consider_exit", "renegotiate", "repair", "invest")
@@ -160,7 +160,7 @@ class RelationshipReview:
         return figure
 
     def _money(self, value) -> str:
-        return "–" if pd.isna(value) else f"{'-' if value < 0 else ''}{self.currency}{abs(value):,.0f}"
+        return amount(value, self.currency)
 
 
 _HEADERS = {
@@ -205,8 +205,9 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
     table = _figures(now, policy["value"])
     table["name"] = now["client_id"].map(history.clients.set_index("client_id")["name"]) if "name" in history.clients else pd.NA
     table["churn_probability"] = model.predict_proba(now[X.columns])[:, 1]
+    # without a survival model: the 90-day risk each quarter, a quarter counted if the client is there at its start
     retained_days = (outlook.reindex(now["client_id"]).to_numpy() if outlook is not None
-                     else 365 * (1 - table["churn_probability"]) ** np.arange(1, 5)[:, None].mean(axis=0))
+                     else 365 * ((1 - table["churn_probability"].to_numpy()) ** np.arange(4)[:, None]).mean(axis=0))
     table["expected_net_value_12m"] = table["net_value_pace"] * retained_days / 365
     table["health_score"] = now["client_id"].map(current["score"]).to_numpy()
     table["health_band"] = now["client_id"].map(current["band"]).to_numpy()
@@ -248,7 +249,7 @@ def _figures(now: pd.DataFrame, value: dict) -> pd.DataFrame:
 def _recommend(c, policy: dict, currency: str) -> tuple[str, list[str]]:
     """The first rule of the policy that matches, and the reasons."""
     def money(v):
-        return f"{'-' if v < 0 else ''}{currency}{abs(v):,.0f}"
+        return amount(v, currency)
 
     exit_rule, renegotiate, repair = policy["consider_exit"], policy["renegotiate"], policy["repair"]
     reasons = []
@@ -286,7 +287,7 @@ def _memo(c: pd.Series, tried: dict, money, cutoff: pd.Timestamp) -> str:
         "",
         "## Why this is being considered",
         "",
-        *[f"- {_markdown_text(reason)[0].upper()}{_markdown_text(reason)[1:]}." for reason in c["reasons"].split("; ")],
+        *[f"- {_markdown_text(reason[0].upper() + reason[1:])}." for reason in c["reasons"].split("; ")],
         "",
         "## The facts",
         "",

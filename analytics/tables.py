@@ -21,7 +21,7 @@ def styled(
     formatted = set(percent) | set(money) | set(points) | set(dates) | set(counts) | set(decimals)
     text = [c for c in frame.columns if c not in formatted]
     frame = frame.assign(**{c: frame[c].map(lambda v: redact(v, kinds=CONTACT_DETAILS), na_action="ignore") for c in text if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])})
-    formats = {c: "{:.1%}" for c in percent} | {c: (lambda v, sign=currency: f"{'-' if v < 0 else ''}{sign}{abs(v):,.0f}") for c in money} | {c: "{:+.1f} pts" for c in points}
+    formats = {c: "{:.1%}" for c in percent} | {c: (lambda v: amount(v, currency)) for c in money} | {c: "{:+.1f} pts" for c in points}
     formats |= {c: "{:,.0f}" for c in counts} | {c: "{:,.2f}" for c in decimals} | {c: _date for c in dates}
     style = frame.style.hide(axis="index").format(formats, na_rep="–").format(escape="html", subset=text, na_rep="–").format_index(escape="html", axis=1)
     style = style.set_table_styles([
@@ -31,6 +31,11 @@ def styled(
     style = style.set_properties(subset=[c for c in frame.columns if c in formatted], **{"text-align": "right"})
     style = style.set_properties(subset=text, **{"text-align": "left"})
     return style.set_caption(caption) if caption else style
+
+
+def amount(value, currency: str = "$") -> str:
+    """Money for reading: -$1,017, $25,105,609; a missing amount is a dash."""
+    return "–" if pd.isna(value) else f"{'-' if value < 0 else ''}{currency}{abs(value):,.0f}"
 
 
 def _date(value) -> str:

@@ -1,7 +1,8 @@
 """Point-in-time features per client and cutoff, run by an engine (DuckDB or Spark)."""
 
 from analytics.features._engine import connect, spark_session
+from analytics.features._prior import prior_count
 from analytics.features._repeats import repeats
 from analytics.features._snapshots import data_end, resolve_cutoffs, snapshots
 
-__all__ = ["connect", "data_end", "repeats", "resolve_cutoffs", "snapshots", "spark_session"]
+__all__ = ["connect", "data_end", "prior_count", "repeats", "resolve_cutoffs", "snapshots", "spark_session"]

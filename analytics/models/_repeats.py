@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from analytics._stats import wilson
-from analytics.features import data_end, repeats
+from analytics.features import data_end, prior_count, repeats
 from analytics.io import History
 from analytics.models._churn import ChurnModel
 from analytics.schemas import PRACTICES
@@ -104,8 +104,6 @@ def repeat_features(history: History, within: str = "90D") -> tuple[pd.DataFrame
     """Per resolved complaint: what was known at its resolution (its own fields, the
     client's complaints and same-trigger complaints in the year before, the segment), and
     the repeat flags."""
-    from analytics.rootcause._effects import _prior_count
-
     c = history.complaints
     resolved = c["resolved_at"].notna()
     frame = pd.DataFrame({"complaint_id": c["complaint_id"]})
@@ -114,9 +112,9 @@ def repeat_features(history: History, within: str = "90D") -> tuple[pd.DataFrame
             frame[column] = c[column]
     opened = pd.to_datetime(c["opened_at"], utc=True)
     frame["resolution_hours"] = (pd.to_datetime(c["resolved_at"], utc=True) - opened).dt.total_seconds() / 3600
-    frame["prior_complaints_365"] = _prior_count(c["client_id"], opened, pd.Timedelta(days=365))
+    frame["prior_complaints_365"] = prior_count(c["client_id"], opened, pd.Timedelta(days=365))
     if history.has("trigger"):
-        frame["prior_same_trigger_365"] = _prior_count(c["client_id"].astype(str) + "|" + c["trigger"].astype(str), opened, pd.Timedelta(days=365))
+        frame["prior_same_trigger_365"] = prior_count(c["client_id"].astype(str) + "|" + c["trigger"].astype(str), opened, pd.Timedelta(days=365))
     clients = history.clients.set_index("client_id")
     if "segment" in clients:
         frame["segment"] = c["client_id"].map(clients["segment"])

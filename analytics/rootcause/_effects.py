@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from analytics.features import data_end, repeats
+from analytics.features import data_end, prior_count, repeats
 from analytics.features._describe import PRACTICE_WORDS
 from analytics.io import History
 from analytics.schemas import PRACTICES
@@ -153,7 +153,7 @@ def _complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataF
     if "segment" in clients:
         frame["segment"] = c["client_id"].map(clients["segment"]).astype("string").fillna("not recorded")
     opened = pd.to_datetime(c["opened_at"], utc=True)
-    frame["prior_complaints_365"] = _prior_count(c["client_id"], opened, pd.Timedelta(days=365))
+    frame["prior_complaints_365"] = prior_count(c["client_id"], opened, pd.Timedelta(days=365))
     for practice in PRACTICES:
         if practice in c:
             frame[practice] = c[practice].astype("boolean")
@@ -184,21 +184,6 @@ def _complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataF
         else:
             notes.append("Churn needs client status and end dates, which this history does not record.")
     return frame, notes
-
-
-def _prior_count(client: pd.Series, moments: pd.Series, window: pd.Timedelta) -> np.ndarray:
-    """Complaints of the same client opened in the ``window`` before each one."""
-    codes = pd.factorize(client)[0].astype(np.int64)
-    seconds = moments.astype("int64").to_numpy() // 10**9 if moments.dtype.kind == "M" else moments.dt.tz_convert(None).astype("int64").to_numpy() // 10**9
-    seconds = seconds - seconds.min()
-    key = codes * (1 << 40) + seconds
-    order = np.argsort(key, kind="stable")
-    ordered = key[order]
-    first = np.searchsorted(ordered, ordered - int(window.total_seconds()), side="left")
-    counts = np.arange(len(ordered)) - first
-    result = np.empty(len(key), dtype=np.int64)
-    result[order] = counts
-    return result
 
 
 def _design(X: pd.DataFrame) -> np.ndarray:

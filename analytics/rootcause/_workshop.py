@@ -14,7 +14,7 @@ from analytics.io import History
 from analytics.rootcause._effects import OUTCOMES, PracticeEffects, practice_effects
 from analytics.rootcause._pareto import Pareto, most, pareto, public_to_private, rates, trend, trend_plot
 from analytics.rootcause.text import InferredTriggers, Topics, infer_triggers, topics
-from analytics.tables import styled
+from analytics.tables import amount, styled
 
 #: columns a dispute rate can be broken down by, in the order a workshop reads them
 DISPUTE_BREAKDOWNS = {"category_raw": "product / raw category", "sub_product": "sub-product", "resolution": "company response / resolution",
@@ -135,7 +135,7 @@ class Workshop:
         return styled(self.disputed_most.rename(columns={"client_id": "client / company"}), counts=["complaints", "disputed"], percent=["rate", "rate_low", "rate_high"])
 
     def _money(self, value) -> str:
-        return f"{self.currency}{value:,.0f}"
+        return amount(value, self.currency)
 
 
 def root_cause_workshop(history: History, by: str | None = None, hourly_cost: float = 60.0, currency: str = "$",
