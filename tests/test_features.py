@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.features import resolve_cutoffs, snapshots
+from analytics.features import FEATURES, resolve_cutoffs, snapshots
 from analytics.io import History
 from analytics.sample import simulate
 from tests.conftest import need_debian_package
@@ -233,3 +233,16 @@ def test_planted_repeats_are_found():
     ).fillna(False).to_numpy(dtype=bool)
     assert visible.sum() > 100
     assert flags.loc[parents.index[visible], "repeated"].astype(bool).all()
+
+
+def test_a_chosen_few_features_equal_the_full_build(sample_history, sample_rows):
+    chosen = ["complaints_90", "resolution_hours_p90_90", "dispute_rate_365", "repeats_30", "days_since_last_complaint", "angry_contacts_90"]
+    few = snapshots(sample_history, CUTOFFS, features=chosen)
+    attributes = [c for c in sample_rows.columns if c not in FEATURES and c != "complaint_rate_per_year"]
+    assert [c for c in few.columns if c in FEATURES] == [c for c in FEATURES if c in chosen]
+    pd.testing.assert_frame_equal(few, sample_rows[[c for c in sample_rows.columns if c in chosen or c in attributes]])
+
+
+def test_an_unknown_feature_is_named():
+    with pytest.raises(ValueError, match="complaints_91"):
+        snapshots(_tiny_history("2024-05-01"), ["2024-04-01"], features=["complaints_91"])

@@ -3,6 +3,6 @@
 from analytics.features._engine import connect, spark_session
 from analytics.features._prior import prior_count
 from analytics.features._repeats import repeats
-from analytics.features._snapshots import data_end, resolve_cutoffs, snapshots
+from analytics.features._snapshots import FEATURES, data_end, resolve_cutoffs, snapshots
 
-__all__ = ["connect", "data_end", "prior_count", "repeats", "resolve_cutoffs", "snapshots", "spark_session"]
+__all__ = ["FEATURES", "connect", "data_end", "prior_count", "repeats", "resolve_cutoffs", "snapshots", "spark_session"]

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
@@ -40,15 +37,3 @@ def spark_session(cores: int = 2):
         .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="client-health-spark-"))
         .getOrCreate()
     )
-
-
-@contextmanager
-def materialised(con, table) -> Iterator:
-    """``table`` computed once and stored by the engine while the block runs: a temporary
-    table in DuckDB, a table in the warehouse folder elsewhere (Spark has no temporary ones)."""
-    name = f"client_health_{uuid.uuid4().hex}"
-    stored = con.create_table(name, table, temp=True if con.name == "duckdb" else None)
-    try:
-        yield stored
-    finally:
-        con.drop_table(name, force=True)

@@ -1,7 +1,8 @@
 """Point-in-time snapshots: what was known about each client at each cutoff, and what followed.
 
-Written once as Ibis expressions; DuckDB runs them in-process by default and Spark runs
-the same expressions when the data outgrows one machine.
+The engine (DuckDB in-process by default, or Spark) reads the complaints once, as Ibis
+expressions, and hands back compact columns; the windows are then rolled forward over a
+cutoffs x clients array in numpy, so no complaint is read again for each cutoff.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from pathlib import Path
 import ibis
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analytics._time import utc
-from analytics.features._engine import connect, materialised
+from analytics._time import naive_utc, utc
+from analytics.features._engine import connect
 from analytics.io import History
 from analytics.schemas import PRACTICES
 from analytics.taxonomy import Trigger
@@ -24,6 +25,40 @@ WINDOWS = (30, 90, 365)
 REPEAT_DAYS = 90  # a complaint repeats its trigger if the client raised it within this many days before
 TRIGGERS = [t.value for t in Trigger]
 SEVERITIES = (1, 2, 3, 4)
+DAY = 86400  # seconds
+#: minutes and credits are summed in ten-thousandths: whole numbers add up exactly in any order,
+#: so the result does not depend on the order an engine returns rows in
+PARTS = 10_000
+#: rates and shares of what is recorded at resolution: feature prefix -> flag column
+RATES = {
+    "reopen_rate": "reopened",
+    "escalation_rate": "escalated",
+    "sla_breach_rate": "sla_met",
+    "dispute_rate": "disputed",
+    **{f"{p}_share": p for p in PRACTICES},
+}
+DURATIONS = {"first_response_hours": "first_response_at", "resolution_hours": "resolved_at"}
+#: features of what is known only once a complaint is resolved (by prefix)
+RECORDED_AT_RESOLUTION = ("open_complaints", "csat_", *RATES, "handling_minutes_", "credits_", "unresolved_", "resolution_hours_")
+CONTACTS = ("angry_contacts_", "abusive_contacts_")
+#: features that look back without limit, so every complaint before the last cutoff is read
+UNBOUNDED = ("csat_latest", "complaints_to_date", "complaint_rate_per_year", "severity_load", "days_since_last_complaint")
+
+
+def _feature_names() -> tuple[str, ...]:
+    names = ["open_complaints", "trend_90", *UNBOUNDED]
+    for days in WINDOWS:
+        names += [f"complaints_{days}", f"repeats_{days}"]
+        names += [f"complaints_{days}_{t}" for t in TRIGGERS] + [f"complaints_{days}_severity_{s}" for s in SEVERITIES]
+        names += [f"{rate}_{days}" for rate in RATES]
+        names += [f"{name}_{days}" for name in ("csat_mean", "handling_minutes", "credits", "unresolved")]
+        names += [f"{d}_{stat}_{days}" for d in DURATIONS for stat in ("median", "p90")]
+        names += [f"angry_contacts_{days}", f"abusive_contacts_{days}"]
+    return tuple(names)
+
+
+#: every complaint and contact feature ``snapshots`` can compute, in the order it returns them
+FEATURES = _feature_names()
 #: complaint columns the snapshots read, with the type they are read as
 COMPLAINT_COLUMNS = {
     "client_id": "string",
@@ -69,7 +104,7 @@ def data_end(history: History) -> pd.Timestamp:
     return max(utc(m) for m in moments if pd.notna(m))
 
 
-def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine=None) -> pd.DataFrame:
+def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine=None, features=None) -> pd.DataFrame:
     """One row per client active at each cutoff: features known strictly before the cutoff,
     labels from the ``horizon`` after it.
 
@@ -82,6 +117,9 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     horizon : str
         How far the labels look ahead.
     engine : None, "duckdb", "spark", a SparkSession or an Ibis backend
+    features : list of names from ``FEATURES``, optional
+        Compute only these complaint and contact features (all by default). Client
+        attributes and labels always come.
 
     Returns
     -------
@@ -107,12 +145,13 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     with no resolution times at all, such as the CFPB's, counts it from the opening).
     Features of columns the history does not record are left out.
 
-    Each complaint is read once. The engine works out the cutoff where it enters a window
+    Each complaint is read once. For each complaint the cutoff where it enters a window
     (the first after its opening, or after its resolution for what was recorded then) and
-    the cutoff where it leaves (the first more than the window after its opening); sums
-    are then rolled forward over a clients x cutoffs array instead of recomputed for each
-    cutoff. Only the medians and 90th percentiles join complaints to the cutoffs of their
-    year. "Latest CSAT" and "days since the last complaint" look back without limit.
+    the cutoff where it leaves (the first more than the window after its opening) are
+    worked out; sums are then rolled forward over a cutoffs x clients array instead of
+    recomputed for each cutoff. Medians and 90th percentiles sort, per cutoff, the
+    durations of the complaints in its window. Durations are counted in milliseconds.
+    "Latest CSAT" and "days since the last complaint" look back without limit.
 
     Examples
     --------
@@ -121,19 +160,42 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     >>> bool(rows["complaints_90"].sum() > 0 and not rows["censored"].any())
     True
     """
+    wanted = _Wanted(features)
     con = connect(engine)
     source = _Source(history, con)
     dates = _cutoff_dates(source.span, cutoffs)
-    cut = ibis.memtable(pd.DataFrame({"k": range(len(dates)), "cutoff": pd.array(dates, dtype="datetime64[us, UTC]")}))
-    codes = ibis.memtable(pd.DataFrame({"client_id": source.clients["client_id"].astype("string"), "code": np.arange(len(source.clients))}))
-    grid = con.to_pandas(_client_grid(source.clients, cut, pd.Timedelta(horizon), source.end).order_by(["cutoff", "client_id"]))
-    cells = _Cells(len(source.clients), len(dates), grid.pop("code").to_numpy(), grid.pop("k").to_numpy(), dates)
-    indexed = _indexed(source.complaints.join(codes, "client_id"), dates, timed=source.has("resolved_at"))
-    with materialised(con, indexed) as complaints:
-        features = _complaint_features(_fetch(con, complaints, cells), cells)
-        features |= _quantile_features(con, complaints, cut, cells)
-    features |= _contact_features(con, source.interactions.join(codes, "client_id"), dates, cells)
-    return _tidy(grid, features, source)
+    grid, codes, ks = _client_grid(source.clients, dates, pd.Timedelta(horizon), source.end)
+    cells = _Cells(len(source.clients), dates, codes, ks)
+    client_codes = ibis.memtable(pd.DataFrame({"client_id": source.clients["client_id"].astype("string"), "code": np.arange(len(source.clients), dtype=np.int32)}))
+    found = {}
+    if any(not name.startswith(CONTACTS) for name in wanted.names):
+        complaints = _fetch(con, source.complaints.join(client_codes, "client_id"), dates, wanted, timed=source.has("resolved_at"))
+        found |= _complaint_features(complaints, cells, wanted)
+        found |= _duration_features(complaints, cells, wanted)
+        del complaints
+    if wanted.any(*CONTACTS, prefix=True):
+        found |= _contact_features(con, source.interactions.join(client_codes, "client_id"), dates, cells)
+    return _tidy(grid, found, source, wanted)
+
+
+class _Wanted:
+    """Which features to compute."""
+
+    def __init__(self, features):
+        self.names = set(FEATURES if features is None else features)
+        unknown = sorted(self.names - set(FEATURES))
+        if unknown:
+            raise ValueError(f"unknown snapshot features {unknown}: the names are listed in analytics.features.FEATURES")
+
+    def __call__(self, name: str) -> bool:
+        return name in self.names
+
+    def any(self, *names: str, prefix: bool = False) -> bool:
+        return any(n.startswith(names) if prefix else n in names for n in self.names)
+
+    def windows(self, pattern: str) -> list[int]:
+        """The windows for which a feature named ``pattern.format(days)`` is wanted."""
+        return [days for days in WINDOWS if pattern.format(days) in self.names]
 
 
 class _Source:
@@ -161,11 +223,12 @@ class _Source:
         )
         interactions = con.read_parquet(folder / "interactions.parquet")
         self.interactions = interactions.select(**{c: interactions[c].cast(kind) for c, kind in CONTACT_COLUMNS.items()})
-        opened = self.complaints.opened_at
-        first, last = con.execute(self.complaints.aggregate(first=opened.min(), last=opened.max())).iloc[0]
-        self.span = None if pd.isna(first) else (utc(first), utc(last))
-        moments = [con.execute(self.complaints[c].max()) for c in ("opened_at", "first_response_at", "resolved_at")]
-        moments += [con.execute(self.interactions.at.max()), self.clients["ended_at"].max()]
+        c = self.complaints
+        span = con.execute(c.aggregate(
+            first=c.opened_at.min(), last=c.opened_at.max(), responded=c.first_response_at.max(), resolved=c.resolved_at.max(),
+        )).iloc[0]
+        self.span = None if pd.isna(span["first"]) else (utc(span["first"]), utc(span["last"]))
+        moments = [span["last"], span["responded"], span["resolved"], con.execute(self.interactions.at.max()), self.clients["ended_at"].max()]
         self.end = max(utc(m) for m in moments if pd.notna(m))
 
     def has(self, *columns: str, table: str = "complaints") -> bool:
@@ -186,58 +249,73 @@ def _recorded_columns(path: Path) -> set[str]:
     return recorded
 
 
-def _index(seconds, dates: list[pd.Timestamp]):
-    """How many cutoffs fall at or before a moment (in seconds since 1970): the first cutoff
-    after it, as an index. Null stays null. Plain numbers, because timestamp arithmetic with
-    time zones is several times slower in the engines."""
-    total = ibis.literal(0, "int32")  # not int16: DuckDB 2.0 overflows products of int16 sums cast wider
-    for date in dates:
-        total = total + (seconds >= date.timestamp()).cast("int32")
-    return total
-
-
-def _indexed(complaints, dates: list[pd.Timestamp], timed: bool):
-    """Complaints opened before the last cutoff, with the cutoff indexes that bound their windows.
-
-    ``opened``: first cutoff after the opening; ``known``: first cutoff after the resolution
-    (everything recorded at resolution counts from there; ``timed`` false means the export
-    has no resolution times, so it counts from the opening); ``responded``: likewise for
-    the first response; ``leaves_<days>``: first cutoff more than ``days`` after opening.
-    Indexes past the last cutoff mean never.
-    """
-    last, day = len(dates), 86400
+def _seconds(moment):
     # float64 before any arithmetic: Spark reads 1.0 and 3600.0 as decimals and would round
-    seconds = {c: complaints[c].epoch_seconds().cast("float64") for c in ("opened_at", "resolved_at", "first_response_at")}
-    complaints = complaints.filter(complaints.opened_at < dates[-1])  # on the timestamp: cheaper than on the index
-    t = complaints.mutate(
-        opened_seconds=seconds["opened_at"],
-        resolved_seconds=seconds["resolved_at"],
-        response_seconds=seconds["first_response_at"],
-        trigger=ibis.cases(*[(complaints.trigger == name, i) for i, name in enumerate(TRIGGERS)], else_=ibis.null("int8")).cast("int8"),
-    )
-    t = t.mutate(opened=_index(t.opened_seconds, dates))
-    # a repeat: the same client raised the same trigger within REPEAT_DAYS before (openings only)
-    previous = t.opened_seconds.lag().over(ibis.window(group_by=[t.code, t.trigger], order_by=t.opened_seconds))
-    is_repeat = t.trigger.notnull() & (previous >= t.opened_seconds - REPEAT_DAYS * day).fill_null(False)
-    known = ibis.greatest(t.opened, _index(t.resolved_seconds, dates).fill_null(last)) if timed else t.opened
-    # only what the features need, in small types: this table is materialised
-    return t.select(
-        "code", "opened", "trigger", "severity", "escalated", "sla_met", "disputed", "csat", "handling_minutes", "credit_amount", *PRACTICES,
-        "opened_seconds",
-        unresolved=t.resolution == "unresolved",
-        is_repeat=is_repeat,
-        reopened=t.reopen_count > 0,
-        known=known,
-        responded=ibis.greatest(t.opened, _index(t.response_seconds, dates).fill_null(last)),
-        **{f"leaves_{days}": _index(t.opened_seconds + days * day, dates) for days in (*WINDOWS, 2 * 90)},
-        known_seconds=t.resolved_seconds if timed else t.opened_seconds,
-        first_response_hours=(t.response_seconds - t.opened_seconds) / 3600,
-        resolution_hours=(t.resolved_seconds - t.opened_seconds) / 3600,
-    )
+    return moment.epoch_seconds().cast("float64")
 
 
-def _flag(flag):
-    return ibis.ifelse(flag, 1, 0).cast("int64")
+def _state(flag):
+    """A flag as 0 (not recorded), 1 (no) or 2 (yes), so that one bincount counts all three."""
+    return ibis.cases((flag.isnull(), 0), (flag, 2), else_=1).cast("int8")
+
+
+def _fetch(con, t, dates: list[pd.Timestamp], wanted: _Wanted, timed: bool) -> dict[str, np.ndarray]:
+    """The complaints opened before the last cutoff, as numpy arrays of only the columns the
+    wanted features need, in small types and with nulls coded (NaN for numbers)."""
+    columns = {"code": t.code, "opened_seconds": t.opened_at}
+    if wanted.any("repeats_", prefix=True):
+        opened = _seconds(t.opened_at)
+        previous = opened.lag().over(ibis.window(group_by=[t.code, t.trigger], order_by=opened))
+        columns["is_repeat"] = ibis.ifelse(t.trigger.notnull() & (previous >= opened - REPEAT_DAYS * DAY).fill_null(False), 1, 0).cast("int8")
+    if timed and wanted.any(*RECORDED_AT_RESOLUTION, prefix=True):
+        columns["resolved_seconds"] = t.resolved_at
+    if wanted.any("first_response_hours_", prefix=True):
+        columns["response_seconds"] = t.first_response_at
+    if any(wanted.windows(f"complaints_{{}}_{trigger}") for trigger in TRIGGERS):
+        columns["trigger"] = ibis.cases(*[(t.trigger == name, i) for i, name in enumerate(TRIGGERS)], else_=len(TRIGGERS)).cast("int8")
+    if wanted("severity_load") or any(wanted.windows(f"complaints_{{}}_severity_{s}") for s in SEVERITIES):
+        columns["severity"] = t.severity.fill_null(0).cast("int8")
+    for rate, flag in RATES.items():
+        if wanted.windows(rate + "_{}"):
+            columns[flag] = _state(t.reopen_count > 0 if flag == "reopened" else t[flag])
+    if wanted.windows("csat_mean_{}") or wanted("csat_latest"):
+        columns["csat"] = t.csat.cast("float64")
+    for name, column in {"handling_minutes": "handling_minutes", "credits": "credit_amount"}.items():
+        if wanted.windows(name + "_{}"):
+            columns[column] = (t[column].cast("float64").fill_null(0) * PARTS).round().cast("float64")
+    if wanted.windows("unresolved_{}"):
+        columns["unresolved"] = ibis.ifelse(t.resolution == "unresolved", 1, 0).cast("int8")
+    last = t.opened_at < dates[-1]
+    if wanted.any(*UNBOUNDED):
+        table = t.filter(last).select(**columns)
+    elif "is_repeat" in columns:  # the previous complaint may be older than any window: filter after the lag
+        table = t.filter(last).select(**columns)
+        table = table.filter(table.opened_seconds >= dates[0] - pd.Timedelta(days=max(WINDOWS)))
+    else:  # on the timestamp, so that Parquet statistics can skip old row groups
+        table = t.filter(last & (t.opened_at >= dates[0] - pd.Timedelta(days=max(WINDOWS)))).select(**columns)
+    fetched = con.to_pyarrow(table)
+    # moments come as timestamps, cheaper to read than to convert in the engine, and become seconds here
+    return {name: _as_seconds(values) if name.endswith("_seconds") else values.to_numpy() for name, values in zip(fetched.column_names, fetched.columns)}
+
+
+def _as_seconds(moments: pa.ChunkedArray) -> np.ndarray:
+    """Timestamps as seconds since 1970 (NaN for null)."""
+    micros = moments.cast(pa.timestamp("us", "UTC")).to_numpy().view(np.int64)
+    seconds = micros / 1e6
+    seconds[micros == np.iinfo(np.int64).min] = np.nan  # NaT
+    return seconds
+
+
+def _index(seconds: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """How many cutoffs fall at or before each moment, i.e. the index of the first cutoff
+    after it; NaN (never) gives the number of cutoffs."""
+    if len(bounds) > 60:
+        return np.searchsorted(bounds, seconds, side="right")  # NaN sorts last
+    index, reached = np.zeros(len(seconds), np.int8), np.empty(len(seconds), bool)
+    for bound in bounds:  # a few comparisons beat a binary search per moment
+        index += np.greater_equal(seconds, bound, out=reached)
+    index[np.isnan(seconds)] = len(bounds)
+    return index
 
 
 class _Cells:
@@ -249,31 +327,37 @@ class _Cells:
     ``cutoffs`` (past the last) collects "never".
     """
 
-    def __init__(self, clients: int, cutoffs: int, code: np.ndarray, k: np.ndarray, dates: list[pd.Timestamp]):
-        self.clients, self.cutoffs = clients, cutoffs
+    def __init__(self, clients: int, dates: list[pd.Timestamp], code: np.ndarray, k: np.ndarray):
+        self.clients, self.cutoffs = clients, len(dates)
+        self.bounds = np.array([d.timestamp() for d in dates])
         self.rows = k * clients + code  # each output row's cell
-        self.start = dates[0].timestamp()  # seconds: the origin of recency weights
-        self.since_start = np.array([(d - dates[0]).total_seconds() / 86400 for d in dates])  # days, per cutoff
+        self.start = self.bounds[0]  # seconds: the origin of recency weights
+        self.since_start = (self.bounds - self.start) / DAY  # days, per cutoff
 
-    def cell(self, code, index):
-        """The cell of a client and a cutoff index, as an engine expression."""
-        return ibis.least(index, self.cutoffs).cast("int64") * ibis.literal(self.clients, "int64") + code
+    def row_of(self, k: int, code: np.ndarray) -> np.ndarray:
+        """The output row of each client at cutoff index ``k`` (-1 where the client was not active)."""
+        if not hasattr(self, "_row"):
+            self._row = np.full(self.cutoffs * self.clients, -1)
+            self._row[self.rows] = np.arange(len(self.rows))
+        return self._row[k * self.clients + code]
 
-    def sums(self, cell: np.ndarray, weights=None, bucket=None, buckets: int = 1) -> np.ndarray:
-        """Sum of ``weights`` (or a count) per cell, and per ``bucket`` when given."""
-        if bucket is not None:
-            cell = cell * buckets + bucket
-        total = np.bincount(cell, weights, minlength=(self.cutoffs + 1) * self.clients * buckets)
-        return total.reshape(self.cutoffs + 1, -1)[: self.cutoffs]
+    def cells(self, code: np.ndarray, index: np.ndarray) -> np.ndarray:
+        cell = np.multiply(index, self.clients, dtype=np.int64)
+        cell += code
+        return cell
+
+    def sums(self, cell: np.ndarray, weights=None) -> np.ndarray:
+        """Sum of ``weights`` (or a count) per cell, as a cutoffs x clients array."""
+        total = np.bincount(cell, weights, minlength=(self.cutoffs + 1) * self.clients)
+        return total.reshape(self.cutoffs + 1, self.clients)[: self.cutoffs]
 
     def window(self, entered: np.ndarray, left: np.ndarray | None = None) -> np.ndarray:
-        """The window's sum at each output row (one column per bucket when bucketed):
-        what entered at or before the cutoff minus what left; with no ``left``, everything so far."""
-        rolled = entered - left if left is not None else entered.copy()
+        """The window's sum at each output row: what entered at or before the cutoff minus
+        what left; with no ``left``, everything so far."""
+        rolled = np.subtract(entered, left, out=left) if left is not None else entered.copy()
         for k in range(1, self.cutoffs):  # row by row: numpy's cumsum over the first axis is ten times slower
             rolled[k] += rolled[k - 1]
-        rolled = rolled.reshape(self.cutoffs * self.clients, -1)[self.rows]
-        return rolled[:, 0] if rolled.shape[1] == 1 else rolled
+        return rolled.ravel()[self.rows]
 
     def latest(self, cell: np.ndarray, values: np.ndarray) -> np.ndarray:
         """The largest value that entered at or before each output row's cutoff (NaN if none)."""
@@ -282,156 +366,233 @@ class _Cells:
         return np.fmax.accumulate(largest.reshape(self.cutoffs + 1, -1)[: self.cutoffs], axis=0).ravel()[self.rows]
 
 
-#: minutes and credits are summed in ten-thousandths: whole numbers add up exactly in any order,
-#: so the result does not depend on the order an engine returns rows in
-PARTS = 10_000
 LOAD_HALF_LIFE = 90  # days
-FLAGS = {"reopen": "reopened", "escalation": "escalated", "sla_met": "sla_met", "dispute": "disputed", **{p: p for p in PRACTICES}}
 
 
-def _fetch(con, t, cells: _Cells) -> dict[str, np.ndarray]:
-    """The indexed complaints as numpy arrays of cells and values, coded so that bincount can
-    sum them: a flag as 0 null / 1 no / 2 yes, a trigger or severity as a bucket, nulls to sum as 0."""
-    cell = {"opened": cells.cell(t.code, t.opened), "known": cells.cell(t.code, t.known)}
-    cell |= {f"left_{days}": cells.cell(t.code, t[f"leaves_{days}"]) for days in (*WINDOWS, 180)}
-    cell |= {f"left_known_{days}": cells.cell(t.code, ibis.greatest(t.known, t[f"leaves_{days}"])) for days in WINDOWS}
-    values = {
-        "opened_seconds": t.opened_seconds,
-        "rated_seconds": ibis.ifelse(t.csat.notnull(), t.known_seconds, ibis.null("float64")),
-        "csat": t.csat.fill_null(0).cast("float64"),
-        "csat_of": _flag(t.csat.notnull()).cast("float64"),
-        "is_repeat": _flag(t.is_repeat).cast("float64"),
-        "trigger": t.trigger.fill_null(len(TRIGGERS)).cast("int64"),
-        "severity": t.severity.fill_null(0).cast("int64"),
-        "handling_minutes": (t.handling_minutes.fill_null(0.0) * PARTS).round().cast("float64"),
-        "credit_amount": (t.credit_amount.fill_null(0.0) * PARTS).round().cast("float64"),
-        "unresolved": _flag(t.unresolved.fill_null(False)).cast("float64"),
-        # severity weighted by recency: halves every LOAD_HALF_LIFE days from the first cutoff on
-        "severity_weight": t.severity.fill_null(0).cast("float64") * (2 ** ((t.opened_seconds - cells.start) / (LOAD_HALF_LIFE * 86400))),
-        **{column: ibis.cases((t[column].isnull(), 0), (t[column], 2), else_=1).cast("int64") for column in FLAGS.values()},
-    }
-    table = con.to_pyarrow(t.select(**cell, **values))
-    return {name: table[name].to_numpy(zero_copy_only=False) for name in table.column_names}
+class _Moments:
+    """The fetched complaints' cutoff indexes (each worked out once, when first asked for) and
+    their sums per cell.
+
+    Cells are worked out again for each sum, into buffers allocated once: on a large history
+    touching fresh memory costs more than the arithmetic.
+    """
+
+    def __init__(self, c: dict[str, np.ndarray], cells: _Cells):
+        self.c, self.cells = c, cells
+        self._index: dict[str, np.ndarray] = {}
+        self._cell = np.empty(len(c["code"]), np.int64)
+        self._picked = np.empty(len(c["code"]), np.int64)
+        self._weights = np.empty(len(c["code"]))
+
+    def index(self, name: str) -> np.ndarray:
+        """``opened``: first cutoff after the opening; ``known``: after the resolution, where
+        everything recorded then counts from (from the opening in an export with no
+        resolution times); ``responded``: after the first response; ``leaves_<days>``: first
+        cutoff more than that many days after the opening; ``known_leaves_<days>``: what
+        counts from the resolution leaves no earlier than it enters. The number of cutoffs means never."""
+        if name not in self._index:
+            c, bounds = self.c, self.cells.bounds
+            if name == "opened":
+                index = _index(c["opened_seconds"], bounds)
+            elif name in ("known", "responded"):
+                column = {"known": "resolved_seconds", "responded": "response_seconds"}[name]
+                index = np.maximum(self.index("opened"), _index(c[column], bounds)) if column in c else self.index("opened")
+            elif name.startswith("known_"):
+                index = np.maximum(self.index("known"), self.index(name.removeprefix("known_")))
+            else:  # opened + days >= cutoff, as opened >= cutoff - days
+                index = _index(c["opened_seconds"], bounds - int(name.removeprefix("leaves_")) * DAY)
+            self._index[name] = index
+        return self._index[name]
+
+    def cell(self, name: str) -> np.ndarray:
+        """Each complaint's cell at the cutoff index ``name`` (valid until the next call)."""
+        cell = np.multiply(self.index(name), self.cells.clients, out=self._cell, dtype=np.int64)
+        cell += self.c["code"]
+        return cell
+
+    def sums(self, name: str, where=None, weights=None) -> np.ndarray:
+        """Per cell at the index ``name``: how many complaints (or the sum of their ``weights``)
+        ``where`` true."""
+        cell = self.cell(name)
+        if where is not None and not where.all():
+            picked = np.count_nonzero(where)
+            cell = np.compress(where, cell, out=self._picked[:picked])
+            if weights is not None:
+                weights = np.compress(where, weights, out=self._weights[:picked])
+        return self.cells.sums(cell, weights)
 
 
-def _complaint_features(c: dict[str, np.ndarray], cells: _Cells) -> dict[str, np.ndarray]:
+def _complaint_features(c: dict[str, np.ndarray], cells: _Cells, wanted: _Wanted) -> dict[str, np.ndarray]:
     """Every feature that is a sum, a rate, a mean or a latest value, from the fetched complaints."""
-    left = {days: c[f"left_{days}"] for days in WINDOWS}
-    left_known = {days: c[f"left_known_{days}"] for days in WINDOWS}
+    at = _Moments(c, cells)
 
-    def per_window(entered, leaving, **how) -> dict[int, np.ndarray]:
-        start = cells.sums(entered, **how)
-        return {days: cells.window(start, cells.sums(leaving[days], **how)) for days in WINDOWS}
+    def per_window(windows, entered="opened", where=None, weights=None) -> dict[int, np.ndarray]:
+        """Per window, the count (or the sum of ``weights``) of the complaints ``where`` true."""
+        leaving = "known_leaves_{}" if entered == "known" else "leaves_{}"
+        start = at.sums(entered, where, weights) if windows else None
+        return {days: cells.window(start, at.sums(leaving.format(days), where, weights)) for days in windows}
 
-    opened, known = c["opened"], c["known"]
-    features = {
-        "last_complaint_epoch": cells.latest(opened, c["opened_seconds"]),
-        "csat_latest": cells.latest(known, c["rated_seconds"] * 1000 + c["csat"]) % 1000,  # seconds * 1000 + score: the latest score
-    }
-    counts = per_window(opened, left)
-    known_counts = per_window(known, left_known)
-    features["open_complaints"] = counts[365] - known_counts[365]
-    opened_counts = cells.sums(opened)
-    features["trend_90"] = 2 * counts[90] - cells.window(opened_counts, cells.sums(c["left_180"]))
-    features["complaints_to_date"] = cells.window(opened_counts)
-    repeats = per_window(opened, left, weights=c["is_repeat"])
-    triggers = per_window(opened, left, bucket=c["trigger"], buckets=len(TRIGGERS) + 1)  # the last bucket: no trigger
-    severities = per_window(opened, left, bucket=c["severity"], buckets=len(SEVERITIES) + 1)  # 0: none
-    flags = {name: per_window(known, left_known, bucket=c[column], buckets=3) for name, column in FLAGS.items()}
-    csat_sum, csat_of = per_window(known, left_known, weights=c["csat"]), per_window(known, left_known, weights=c["csat_of"])
-    minutes = per_window(known, left_known, weights=c["handling_minutes"])
-    credits = per_window(known, left_known, weights=c["credit_amount"])
-    unresolved = per_window(known, left_known, weights=c["unresolved"])
-    # the load at each cutoff: every severity so far, weighted by 2^(-age / half-life)
-    weighted = cells.window(cells.sums(opened, c["severity_weight"]))
-    features["severity_load"] = weighted * 2.0 ** (-cells.since_start[cells.rows // cells.clients] / LOAD_HALF_LIFE)
-
-    def share(states):  # columns: null, no, yes
+    features = {}
+    if wanted("days_since_last_complaint"):
+        last = cells.latest(at.cell("opened"), c["opened_seconds"])
+        features["days_since_last_complaint"] = (cells.bounds[cells.rows // cells.clients] - last) / DAY
+    if wanted("csat_latest"):  # seconds * 1000 + score: the largest is the latest score
+        rated = np.where(np.isnan(c["csat"]), np.nan, c.get("resolved_seconds", c["opened_seconds"]))
+        features["csat_latest"] = cells.latest(at.cell("known"), rated * 1000 + np.nan_to_num(c["csat"])) % 1000
+    counted = set(wanted.windows("complaints_{}"))
+    counted |= {365} if wanted("open_complaints") else set()
+    counted |= {90} if wanted("trend_90") else set()
+    counts = per_window(sorted(counted))
+    if wanted("open_complaints"):
+        features["open_complaints"] = counts[365] - per_window([365], "known")[365]
+    if wanted("trend_90"):
+        before = cells.window(at.sums("opened"), at.sums("leaves_180"))
+        features["trend_90"] = 2 * counts[90] - before
+    if wanted("complaints_to_date") or wanted("complaint_rate_per_year"):
+        features["complaints_to_date"] = cells.window(at.sums("opened"))
+    if wanted("severity_load"):  # every severity so far, weighted by 2^(-age / half-life)
+        weight = c["severity"] * 2.0 ** ((c["opened_seconds"] - cells.start) / (LOAD_HALF_LIFE * DAY))
+        weighted = cells.window(at.sums("opened", weights=weight))
+        features["severity_load"] = weighted * 2.0 ** (-cells.since_start[cells.rows // cells.clients] / LOAD_HALF_LIFE)
+    for days, total in counts.items():
+        features[f"complaints_{days}"] = total
+    windows = wanted.windows("repeats_{}")
+    for days, total in per_window(windows, where=c["is_repeat"] == 1 if windows else None).items():
+        features[f"repeats_{days}"] = total
+    for i, trigger in enumerate(TRIGGERS):
+        windows = wanted.windows(f"complaints_{{}}_{trigger}")
+        for days, total in per_window(windows, where=c["trigger"] == i if windows else None).items():
+            features[f"complaints_{days}_{trigger}"] = total
+    for severity in SEVERITIES:
+        windows = wanted.windows(f"complaints_{{}}_severity_{severity}")
+        for days, total in per_window(windows, where=c["severity"] == severity if windows else None).items():
+            features[f"complaints_{days}_severity_{severity}"] = total
+    known = per_window(sorted({d for rate in RATES for d in wanted.windows(rate + "_{}")}), "known")
+    for rate, flag in RATES.items():
+        windows = wanted.windows(rate + "_{}")
+        if windows:  # flags are coded 0 (not recorded), 1 (no), 2 (yes); most are recorded
+            yes = per_window(windows, "known", where=c[flag] == 2)
+            unrecorded = per_window(windows, "known", where=c[flag] == 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                shares = {days: yes[days] / (known[days] - unrecorded[days]) for days in windows}
+            features |= {f"{rate}_{days}": 1 - share if rate == "sla_breach_rate" else share for days, share in shares.items()}
+    windows = wanted.windows("csat_mean_{}")
+    if windows:
+        rated = ~np.isnan(c["csat"])
+        total = per_window(windows, "known", where=rated, weights=c["csat"])
+        rated = per_window(windows, "known", where=rated)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return states[:, 2] / (states[:, 1] + states[:, 2])
-
-    for days in WINDOWS:
-        features[f"complaints_{days}"] = counts[days]
-        features[f"repeats_{days}"] = repeats[days]
-        features |= {f"complaints_{days}_{t}": triggers[days][:, i] for i, t in enumerate(TRIGGERS)}
-        features |= {f"complaints_{days}_severity_{s}": severities[days][:, s] for s in SEVERITIES}
-        shares = {name: share(states[days]) for name, states in flags.items()}
-        features[f"reopen_rate_{days}"] = shares["reopen"]
-        features[f"escalation_rate_{days}"] = shares["escalation"]
-        features[f"sla_breach_rate_{days}"] = 1 - shares["sla_met"]
-        features[f"dispute_rate_{days}"] = shares["dispute"]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            features[f"csat_mean_{days}"] = csat_sum[days] / csat_of[days]
-        features[f"handling_minutes_{days}"] = minutes[days] / PARTS
-        features[f"credits_{days}"] = credits[days] / PARTS
-        features[f"unresolved_{days}"] = unresolved[days]
-        features |= {f"{p}_share_{days}": shares[p] for p in PRACTICES}
+            features |= {f"csat_mean_{days}": total[days] / rated[days] for days in windows}
+    for name, column in {"handling_minutes": "handling_minutes", "credits": "credit_amount"}.items():
+        windows = wanted.windows(name + "_{}")
+        if windows:
+            features |= {f"{name}_{days}": total / PARTS for days, total in per_window(windows, "known", weights=c[column]).items()}
+    windows = wanted.windows("unresolved_{}")
+    for days, total in per_window(windows, "known", where=c["unresolved"] == 1 if windows else None).items():
+        features[f"unresolved_{days}"] = total
     return features
 
 
-def _quantile_features(con, t, cut, cells: _Cells) -> dict[str, np.ndarray]:
-    """Medians and 90th percentiles are not sums, so each complaint is joined to the cutoffs of its year."""
-    j = t.join(cut, [cut.k >= t.opened, cut.k < t.leaves_365])
-    hours = {"first_response_hours": j.first_response_hours, "resolution_hours": j.resolution_hours}
-    counted = {"first_response_hours": j.k >= j.responded, "resolution_hours": j.k >= j.known}
-    quantiles = {
-        f"{name}_{days}": value.quantile([0.5, 0.9], where=counted[name] & value.notnull() & (j.k < j[f"leaves_{days}"]))
-        for name, value in hours.items() for days in WINDOWS
-    }
-    table = con.to_pyarrow(j.group_by(["code", "k"]).aggregate(**quantiles))
-    rows = np.full(cells.clients * cells.cutoffs, -1)
-    rows[cells.rows] = np.arange(len(cells.rows))
-    found = rows[table["k"].to_numpy().astype(np.int64) * cells.clients + table["code"].to_numpy()]
+def _duration_features(c: dict[str, np.ndarray], cells: _Cells, wanted: _Wanted) -> dict[str, np.ndarray]:
+    """Medians and 90th percentiles of time to first response and to resolution, of the
+    complaints in each window that had got that far before the cutoff.
+
+    Not sums, so they cannot be rolled forward: for each cutoff, the client and the duration
+    (in milliseconds) are packed into one integer, so that a single sort orders both and
+    each client's durations lie side by side, in order.
+    """
+    at = _Moments(c, cells)
     features = {}
-    for column in quantiles:
-        name, days = column.rsplit("_", 1)
-        values = table[column].combine_chunks()
-        for i, stat in enumerate(("median", "p90")):
-            feature = np.full(len(cells.rows), np.nan)
-            quantile = pc.list_element(values, i).to_numpy(zero_copy_only=False)  # null lists give NaN
-            feature[found[found >= 0]] = quantile[found >= 0]
-            features[f"{name}_{stat}_{days}"] = feature
+    for name, column in DURATIONS.items():
+        windows = sorted({d for stat in ("median", "p90") for d in wanted.windows(f"{name}_{stat}_{{}}")})
+        moment = {"resolved_at": "resolved_seconds", "first_response_at": "response_seconds"}[column]
+        if not windows or moment not in c:
+            continue
+        milliseconds = np.subtract(c[moment], c["opened_seconds"])  # in place from here: these arrays are large
+        milliseconds *= 1000
+        np.round(milliseconds, out=milliseconds)
+        timed = ~np.isnan(milliseconds)
+        lowest = np.fmin.reduce(milliseconds, initial=np.inf) if timed.any() else 0.0  # fmin skips NaN
+        span = int(np.fmax.reduce(milliseconds, initial=-np.inf) - lowest) + 1 if timed.any() else 1
+        milliseconds -= lowest
+        milliseconds[~timed] = 0
+        ticks = milliseconds.astype(np.int64)
+        del milliseconds
+        start = at.index("responded" if column == "first_response_at" else "known")
+        for days in windows:
+            leaves = at.index(f"leaves_{days}")
+            median, p90 = np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)
+            for k in range(cells.cutoffs):
+                inside = timed & (start <= k) & (k < leaves)
+                keys = np.sort(c["code"][inside].astype(np.int64) * span + ticks[inside])
+                if len(keys) == 0:
+                    continue
+                client, value = np.divmod(keys, span)
+                first = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
+                size = np.diff(np.r_[first, len(keys)])
+                rows = cells.row_of(k, client[first])
+                for out, q in ((median, 0.5), (p90, 0.9)):
+                    position = first + q * (size - 1)  # linear interpolation, as numpy, pandas and DuckDB
+                    below = np.floor(position).astype(np.int64)
+                    above = np.minimum(below + 1, first + size - 1)
+                    hours = (value[below] + (position - below) * (value[above] - value[below]) + lowest) / 3_600_000
+                    out[rows[rows >= 0]] = hours[rows >= 0]
+            features[f"{name}_median_{days}"], features[f"{name}_p90_{days}"] = median, p90
     return features
 
 
 def _contact_features(con, interactions, dates, cells: _Cells) -> dict[str, np.ndarray]:
     """Angry and abusive contacts per window, rolled forward like the complaint sums."""
     t = interactions.filter(interactions.tone.isin(["angry", "abusive"]) & (interactions.at < dates[-1]))
-    seconds = t.at.epoch_seconds().cast("float64")
-    opened = _index(seconds, dates)
-    t = con.to_pyarrow(t.select(
-        angry=_flag(t.tone == "angry"), opened=cells.cell(t.code, opened),
-        **{f"left_{days}": cells.cell(t.code, _index(seconds + days * 86400, dates)) for days in WINDOWS},
-    ))
-    angry = t["angry"].to_numpy()
-    entered = cells.sums(t["opened"].to_numpy(), bucket=angry, buckets=2)
+    t = con.to_pyarrow(t.select("code", angry=ibis.ifelse(t.tone == "angry", 1, 0).cast("int8"), opened_seconds=_seconds(t.at)))
+    c = {name: t[name].to_numpy() for name in t.column_names}
+    at = _Moments(c, cells)
     features = {}
-    for days in WINDOWS:
-        contacts = cells.window(entered, cells.sums(t[f"left_{days}"].to_numpy(), bucket=angry, buckets=2))
-        features[f"angry_contacts_{days}"], features[f"abusive_contacts_{days}"] = contacts[:, 1], contacts[:, 0]
+    for tone, where in {"angry": c["angry"] == 1, "abusive": c["angry"] == 0}.items():
+        entered = at.sums("opened", where)
+        for days in WINDOWS:
+            features[f"{tone}_contacts_{days}"] = cells.window(entered, at.sums(f"leaves_{days}", where))
     return features
 
 
-def _client_grid(clients: pd.DataFrame, cut, horizon: pd.Timedelta, end: pd.Timestamp):
-    """Every client active at each cutoff, with its attributes and the labels."""
-    frame = clients.drop(columns=["name"], errors="ignore").copy()
-    frame["client_id"] = frame["client_id"].astype("string")
-    frame["code"] = np.arange(len(frame))  # the client's row in the arrays of _Rolled
-    table = ibis.memtable(frame).cast({"contract_start": "timestamp('UTC')", "ended_at": "timestamp('UTC')", "status": "string"})
-    grid = table.cross_join(cut)
-    started = grid.contract_start.isnull() | (grid.contract_start < grid.cutoff)
-    still_there = grid.ended_at.isnull() | (grid.ended_at >= grid.cutoff)
-    grid = grid.filter(started & still_there)
-    within = grid.ended_at.notnull() & (grid.ended_at < grid.cutoff + ibis.interval(seconds=int(horizon.total_seconds())))
-    days_in = ((grid.cutoff.epoch_seconds() - grid.contract_start.epoch_seconds()) / 86400).floor()
-    grid = grid.mutate(
-        churned=within & (grid.status == "churned"),
-        ended_by_us=within & (grid.status == "ended_by_us"),
-        censored=ibis.literal(end) < grid.cutoff + ibis.interval(seconds=int(horizon.total_seconds())),
-        tenure_days=days_in,
-        days_to_renewal=365 - days_in % 365,
-    )
-    return grid.drop(*[c for c in OUTCOME_COLUMNS if c in grid.columns])
+def _client_grid(clients: pd.DataFrame, dates: list[pd.Timestamp], horizon: pd.Timedelta, end: pd.Timestamp):
+    """Every client active at each cutoff (ordered by cutoff, then client), with its
+    attributes and the labels; and each row's client (its position in ``clients``) and cutoff index."""
+    started = _moments(clients, "contract_start")
+    ended = _moments(clients, "ended_at")
+    status = clients["status"].astype("string").to_numpy(dtype=object, na_value=None) if "status" in clients else np.full(len(clients), None)
+    by_id = np.argsort(clients["client_id"].astype("string").to_numpy(dtype=object, na_value=""), kind="stable")
+    cuts = np.array([d.to_datetime64() for d in dates], dtype="datetime64[us]")
+    codes, ks = [], []
+    for k, cutoff in enumerate(cuts):
+        active = ~(started >= cutoff) & ~(ended < cutoff)  # NaT compares false: no start or end means there
+        codes.append(by_id[active[by_id]])
+        ks.append(np.full(len(codes[-1]), k))
+    code, k = np.concatenate(codes), np.concatenate(ks)
+    cutoff = cuts[k]
+    within = ended[code] < cutoff + horizon.to_timedelta64()
+    days_in = np.floor((cutoff - started[code]) / np.timedelta64(1, "D"))
+    attributes = clients.drop(columns=[c for c in OUTCOME_COLUMNS if c in clients.columns])
+    # without pandas' metadata, Arrow types come back as numpy ones, as they would from an engine;
+    # converted per client first, so that the rows share each client's values
+    attributes = pa.Table.from_pandas(attributes, preserve_index=False).to_pandas(ignore_metadata=True)
+    grid = {name: attributes[name].array.take(code) for name in attributes.columns}
+    grid["cutoff"] = pd.DatetimeIndex(cutoff, tz="UTC")
+    grid["churned"] = within & (status[code] == "churned")
+    grid["ended_by_us"] = within & (status[code] == "ended_by_us")
+    grid["censored"] = end.to_datetime64() < cutoff + horizon.to_timedelta64()
+    if not np.isnan(days_in).any():
+        days_in = days_in.astype(np.int64)
+    grid["tenure_days"] = days_in
+    grid["days_to_renewal"] = 365 - days_in % 365
+    return grid, code, k
+
+
+def _moments(clients: pd.DataFrame, column: str) -> np.ndarray:
+    """A client timestamp column as naive UTC datetime64 (NaT where missing or absent)."""
+    if column not in clients:
+        return np.full(len(clients), np.datetime64("NaT"), dtype="datetime64[us]")
+    return naive_utc(clients[column]).to_numpy(dtype="datetime64[us]")
 
 
 #: feature name prefix -> the column it is computed from (features of unrecorded columns are dropped)
@@ -459,28 +620,26 @@ LABELS = ["churned", "ended_by_us", "censored"]
 COUNTS = ("complaints_", "repeats_", "unresolved_", "open_complaints", "angry_contacts_", "abusive_contacts_", "trend_")
 
 
-def _tidy(grid: pd.DataFrame, features: dict[str, np.ndarray], history: History | _Source) -> pd.DataFrame:
-    """One table: client and cutoff, the features of recorded columns, attributes, labels.
-    The features stay numpy arrays until the end: one DataFrame is built, not edited."""
+def _tidy(grid: dict, features: dict[str, np.ndarray], history: History | _Source, wanted: _Wanted) -> pd.DataFrame:
+    """One table: client and cutoff, the wanted features of recorded columns, attributes, labels.
+    Built once from its columns, without copying them into blocks."""
+    if "complaints_to_date" in features and history.has("contract_start", table="clients"):
+        # the client's lifetime complaint rate; the first quarter counts as a full quarter
+        tenure = grid["tenure_days"].astype(float)
+        features["complaint_rate_per_year"] = features["complaints_to_date"] / np.maximum(tenure, 91) * 365
     recorded = {
-        name: values for name, values in features.items()
-        if all(history.has(source, table=table) for prefix, (table, source) in SOURCES.items() if name.startswith(prefix))
+        name: features[name] for name in FEATURES
+        if name in features and wanted(name)
+        and all(history.has(source, table=table) for prefix, (table, source) in SOURCES.items() if name.startswith(prefix))
     }
     recorded = {name: values.astype(np.int64) if name.startswith(COUNTS) else values for name, values in recorded.items()}
-    cutoff = pd.to_datetime(grid["cutoff"], utc=True)
-    last = recorded.pop("last_complaint_epoch")
-    recorded["days_since_last_complaint"] = cutoff.to_numpy("datetime64[us]").astype(np.int64) / 86400e6 - last / 86400
-    if "tenure_days" in grid and history.has("contract_start", table="clients"):
-        # the client's lifetime complaint rate; the first quarter counts as a full quarter
-        tenure = pd.to_numeric(grid["tenure_days"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        recorded["complaint_rate_per_year"] = recorded["complaints_to_date"] / np.maximum(tenure, 91) * 365
-    unrecorded = [c for c in history.clients.columns if c in grid.columns and not history.has(c, table="clients")]
+    unrecorded = {c for c in history.clients.columns if not history.has(c, table="clients")}
     if not history.has("contract_start", table="clients"):
-        unrecorded += ["tenure_days", "days_to_renewal"]
-    attributes = grid.drop(columns=["client_id", "cutoff", *LABELS, *unrecorded])
-    if {"days_to_renewal", "notice_days"} <= set(attributes.columns):
-        attributes["in_notice_window"] = attributes["days_to_renewal"] <= attributes["notice_days"]
-        attributes["days_to_notice_window"] = (attributes["days_to_renewal"] - attributes["notice_days"]).clip(lower=0)
-    labels = {label: grid[label].astype(bool).to_numpy() for label in LABELS}
-    parts = [pd.DataFrame({"client_id": grid["client_id"], "cutoff": cutoff}), pd.DataFrame(recorded), attributes, pd.DataFrame(labels)]
-    return pd.concat([part.reset_index(drop=True) for part in parts], axis=1)
+        unrecorded |= {"tenure_days", "days_to_renewal"}
+    attributes = {name: values for name, values in grid.items() if name not in {"client_id", "cutoff", *LABELS, *unrecorded}}
+    if {"days_to_renewal", "notice_days"} <= attributes.keys():
+        notice = np.asarray(attributes["notice_days"])
+        attributes["in_notice_window"] = attributes["days_to_renewal"] <= notice
+        attributes["days_to_notice_window"] = np.clip(attributes["days_to_renewal"] - notice, 0, None)
+    columns = {"client_id": grid["client_id"], "cutoff": grid["cutoff"], **recorded, **attributes, **{label: grid[label] for label in LABELS}}
+    return pd.DataFrame(columns, copy=False)
