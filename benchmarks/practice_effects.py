@@ -18,12 +18,15 @@ complaint of the same recorded trigger that this one did not cause (fresh, or th
 scheduled repeat of an earlier complaint) came in the window, and detection is the share
 of scheduled repeats seen as repeats where nothing else came.
 
-Run: .venv/bin/python benchmarks/practice_effects.py [--seeds 20] [--clients 2000] [--practices apologized ...]
+Run: .venv/bin/python benchmarks/practice_effects.py [--seeds 20] [--clients 2000] [--practices apologized ...] [--jobs 2]
 """
 
 import argparse
+import multiprocessing
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -66,32 +69,37 @@ def observed_repeat_truth(history, truth) -> pd.Series:
     return pd.Series(result)
 
 
+def one_world(seed: int, clients: int, practices) -> pd.DataFrame:
+    """Every effect's estimate, interval and planted truth in the world of one seed."""
+    from analytics.rootcause import practice_effects
+    from analytics.sample import simulate
+
+    started = time.perf_counter()
+    history, truth = simulate(clients, "2023-01-01", "2026-01-01", random_state=1000 + seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = practice_effects(history, practices=practices, random_state=seed).table
+    planted = truth.effects.assign(truth_pts=truth.effects["ate"] * 100)[["practice", "outcome", "truth_pts"]]
+    repeat_truth = observed_repeat_truth(history, truth)
+    planted.loc[planted["outcome"] == "repeat", "truth_pts"] = planted.loc[planted["outcome"] == "repeat", "practice"].map(repeat_truth).to_numpy()
+    table = table.merge(planted, on=["practice", "outcome"]).assign(seed=seed)
+    table["covered"] = (table["low_pts"] <= table["truth_pts"]) & (table["truth_pts"] <= table["high_pts"])
+    table["naive_covered"] = (table["naive_low_pts"] <= table["truth_pts"]) & (table["truth_pts"] <= table["naive_high_pts"])
+    print(f"seed {seed}: {len(history.complaints):,} complaints, covered {table['covered'].mean():.0%} of {len(table)} effects "
+          f"({time.perf_counter() - started:.0f} s)", flush=True)
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--practices", nargs="*", help="only these practices (e.g. apologized, with more clients, to see the naive bias)")
+    parser.add_argument("--jobs", type=int, default=1, help="worlds simulated and estimated at once")
     args = parser.parse_args()
 
-    from analytics.rootcause import practice_effects
-    from analytics.sample import simulate
-
-    results = []
-    for seed in range(args.seeds):
-        started = time.perf_counter()
-        history, truth = simulate(args.clients, "2023-01-01", "2026-01-01", random_state=1000 + seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            table = practice_effects(history, practices=args.practices, random_state=seed).table
-        planted = truth.effects.assign(truth_pts=truth.effects["ate"] * 100)[["practice", "outcome", "truth_pts"]]
-        repeat_truth = observed_repeat_truth(history, truth)
-        planted.loc[planted["outcome"] == "repeat", "truth_pts"] = planted.loc[planted["outcome"] == "repeat", "practice"].map(repeat_truth).to_numpy()
-        table = table.merge(planted, on=["practice", "outcome"]).assign(seed=seed)
-        table["covered"] = (table["low_pts"] <= table["truth_pts"]) & (table["truth_pts"] <= table["high_pts"])
-        table["naive_covered"] = (table["naive_low_pts"] <= table["truth_pts"]) & (table["truth_pts"] <= table["naive_high_pts"])
-        results.append(table)
-        print(f"seed {seed}: {len(history.complaints):,} complaints, covered {table['covered'].mean():.0%} of {len(table)} effects "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(one_world, range(args.seeds), repeat(args.clients), repeat(args.practices)))
     every = pd.concat(results, ignore_index=True)
     summary = every.groupby(["practice", "outcome"]).agg(
         truth_pts=("truth_pts", "mean"), estimate_pts=("effect_pts", "mean"), naive_pts=("naive_pts", "mean"),

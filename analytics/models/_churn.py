@@ -43,7 +43,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         (XGBoost). ``logistic``: an L2-regularised logistic regression on standardised
         numbers and one-hot categories, the baseline.
     n_estimators, learning_rate, max_depth, min_child_weight, reg_lambda, max_bin
-        Boosting settings (``max_bin``: histogram bins per feature).
+        Boosting settings (``n_estimators``: the most trees; ``max_bin``: histogram bins
+        per feature).
+    early_stopping_rounds : int or None
+        Boosting stops once this many trees in a row have not improved the log-loss on
+        a sixth of the training rows held back for it (None: all ``n_estimators`` trees).
     C : float
         Inverse regularisation strength of the logistic regression.
     max_train_rows : int or None
@@ -66,12 +70,13 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         kind: str = "boosting",
-        n_estimators: int = 150,
-        learning_rate: float = 0.1,
+        n_estimators: int = 500,
+        learning_rate: float = 0.05,
         max_depth: int = 4,
         min_child_weight: float = 20.0,
         reg_lambda: float = 5.0,
         max_bin: int = 64,
+        early_stopping_rounds: int | None = 20,
         max_train_rows: int | None = 150_000,
         C: float = 0.1,
         calibration_share: float = 0.2,
@@ -84,6 +89,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.min_child_weight = min_child_weight
         self.reg_lambda = reg_lambda
         self.max_bin = max_bin
+        self.early_stopping_rounds = early_stopping_rounds
         self.max_train_rows = max_train_rows
         self.C = C
         self.calibration_share = calibration_share
@@ -104,8 +110,15 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if len(np.unique(y[held_out])) < 2 or len(np.unique(y[~held_out])) < 2:
             held_out[:] = False  # too few rows to hold any out: calibrate on the training rows
         train = _fewer_stayers(~held_out, y, self.max_train_rows, rng)
+        stopping = self._stopping_rows(train, y, rng)
+        if stopping is not None:
+            train &= ~stopping
         rows = self._prepare(X.loc[train])  # only the rows used: sampling comes first
-        self.estimator_ = self._estimator().fit(rows, y[train])
+        if stopping is None:
+            self.estimator_ = self._estimator().fit(rows, y[train])
+        else:
+            watched = [(self._prepare(X.loc[stopping]), y[stopping])]
+            self.estimator_ = self._estimator(early_stopping_rounds=self.early_stopping_rounds).fit(rows, y[train], eval_set=watched, verbose=False)
         if self.kind == "logistic":  # the centre its contributions are measured from
             self.transformed_mean_ = _dense(self.estimator_[0].transform(rows)).mean(axis=0)
         calibrate = held_out if held_out.any() else train
@@ -114,7 +127,15 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.calibration_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
         return self
 
-    def _estimator(self):
+    def _stopping_rows(self, train: np.ndarray, y: np.ndarray, rng) -> np.ndarray | None:
+        """A sixth of the training rows, to tell boosting when to stop (None: no early stopping)."""
+        if self.kind != "boosting" or not self.early_stopping_rounds:
+            return None
+        stopping = train & (rng.random(len(y)) < 1 / 6)
+        both_outcomes = all(len(np.unique(y[rows])) == 2 for rows in (stopping, train & ~stopping))
+        return stopping if both_outcomes else None
+
+    def _estimator(self, early_stopping_rounds: int | None = None):
         if self.kind == "boosting":
             from xgboost import XGBClassifier
 
@@ -132,6 +153,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 max_cat_to_onehot=1,
                 random_state=self.random_state,
                 n_jobs=None,
+                early_stopping_rounds=early_stopping_rounds,
+                eval_metric="logloss",
             )
         numeric = [c for c in self.feature_names_in_ if c not in self.categories_]
         columns = ColumnTransformer(
@@ -224,7 +247,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             from xgboost import DMatrix
 
             matrix = DMatrix(prepared, enable_categorical=True)
-            values = self.estimator_.get_booster().predict(matrix, pred_contribs=True, approx_contribs=not exact).astype(np.float64)
+            trees = (0, self.estimator_.best_iteration + 1) if hasattr(self.estimator_, "best_iteration") else (0, 0)  # (0, 0): all
+            values = self.estimator_.get_booster().predict(matrix, pred_contribs=True, approx_contribs=not exact, iteration_range=trees).astype(np.float64)
             return values[:, :-1], values[:, -1]
         columns, logistic = self.estimator_[0], self.estimator_[-1]
         transformed = _dense(columns.transform(prepared))
