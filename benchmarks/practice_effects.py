@@ -7,8 +7,11 @@ For each seed: simulate a world, estimate every practice's effect on every outco
 helpful), the naive difference is wrong (its interval misses zero) while the adjusted
 interval covers zero.
 
-The planted truths are average effects on each outcome's probability. For disputes, CSAT
-and churn they are the simulator's own (``Truth.effects``). For repeats, the simulator
+The planted truths are average effects on each outcome's probability, over the complaints
+whose outcome the data records (the estimate can only be about those). For disputes, CSAT
+and churn they are the simulator's own (``Truth.effects["ate_recorded"]``: complaints
+closed unresolved, or still open at the end, have no dispute or CSAT, and their effects
+are larger, being more often severe). For repeats, the simulator
 plants a *scheduled* repeat, but the data can only show "the same trigger again within 90
 days", which also happens by coincidence (another complaint of that trigger) and misses
 scheduled repeats that land outside the window or are recorded under another trigger. The
@@ -79,7 +82,7 @@ def one_world(seed: int, clients: int, practices) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = practice_effects(history, practices=practices, random_state=seed).table
-    planted = truth.effects.assign(truth_pts=truth.effects["ate"] * 100)[["practice", "outcome", "truth_pts"]]
+    planted = truth.effects.assign(truth_pts=truth.effects["ate_recorded"] * 100)[["practice", "outcome", "truth_pts"]]
     repeat_truth = observed_repeat_truth(history, truth)
     planted.loc[planted["outcome"] == "repeat", "truth_pts"] = planted.loc[planted["outcome"] == "repeat", "practice"].map(repeat_truth).to_numpy()
     table = table.merge(planted, on=["practice", "outcome"]).assign(seed=seed)

@@ -108,7 +108,10 @@ class Truth:
     effects : DataFrame
         One row per practice and outcome: ``coefficient`` on the simulator's scale and
         ``ate``, the average effect on the outcome probability over all complaints
-        (repeat within 90 days, dispute, P(CSAT >= 4), churn within 180 days).
+        (repeat within 90 days, dispute, P(CSAT >= 4), churn within 180 days), and
+        ``ate_recorded``, the same over the complaints whose outcome the data can show:
+        those resolved before the end (an unresolved complaint has no dispute or CSAT;
+        for churn it is ``ate``).
     complaints : DataFrame
         Per complaint id: ``true_trigger``, ``repeat_of`` (the complaint whose trigger
         came back, if this is a planted repeat), ``p_repeat`` and ``p_dispute`` (the
@@ -268,7 +271,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
 
     complaints = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
     with ThreadPoolExecutor(max_workers=3) as pool:  # NumPy and Arrow release the GIL
-        effects = pool.submit(_planted_effects, complaints, burden_hist, health_hist, contract_start, notice_days, start)
+        effects = pool.submit(_planted_effects, complaints, burden_hist, health_hist, start, end)
         history, truth_frame = _assemble(pool, rng, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
         effects = effects.result()
     client_ids = history.clients["client_id"].to_numpy(dtype=object)
@@ -518,8 +521,11 @@ def _company_names(rng, n) -> np.ndarray:
     return np.array([f"{first[i]}{second[j]} {kind[q]} {idx:04d}" for idx, (i, j, q) in enumerate(zip(a, b, k, strict=True))], dtype=object)
 
 
-def _planted_effects(c, burden_hist, health_hist, contract_start, notice_days, start) -> pd.DataFrame:
-    """Average effect of each practice on each outcome's probability, over all complaints."""
+def _planted_effects(c, burden_hist, health_hist, start, end) -> pd.DataFrame:
+    """Average effect of each practice on each outcome's probability, over all complaints
+    and over those whose outcomes the data records (resolved before the end)."""
+    resolved = c["opened"] + (c["resolution_days"] * 86400).astype("timedelta64[s]")
+    recorded = ~c["unresolved"] & (resolved < end.tz_localize(None).to_datetime64())
     rows = []
     weeks_180 = np.arange(26)
     # the churn effect needs 26 weeks per complaint: average it over a fixed random subsample
@@ -548,13 +554,14 @@ def _planted_effects(c, burden_hist, health_hist, contract_start, notice_days, s
                 on = 1 - np.exp(-(week_hazard * np.exp(BURDEN_COEF * (before + own * np.exp(coef))[:, None] * decay)).sum(1))
                 off = 1 - np.exp(-(week_hazard * np.exp(BURDEN_COEF * (before + own)[:, None] * decay)).sum(1))
                 rows.append({"practice": practice, "outcome": outcome, "coefficient": coef,
-                             "ate": float(np.mean(on - off)), "usage": float(used[applicable].mean())})
+                             "ate": float(np.mean(on - off)), "ate_recorded": float(np.mean(on - off)), "usage": float(used[applicable].mean())})
                 continue
             rows.append({
                 "practice": practice,
                 "outcome": outcome,
                 "coefficient": coef,
                 "ate": float(np.mean((on - off)[applicable])),
+                "ate_recorded": float(np.mean((on - off)[applicable & recorded])),
                 "usage": float(used[applicable].mean()),
             })
     return pd.DataFrame(rows)
