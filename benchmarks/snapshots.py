@@ -54,25 +54,25 @@ SAME_FEATURES = {
 }
 
 
-def _baseline(folder, cutoffs, features, out):
+def _baseline(folder, cutoffs, features, scratch, out):
     import duckdb
 
     began = time.perf_counter()
     params = {"cutoffs": list(cutoffs), "path": str(Path(folder) / "complaints.parquet")}
     rows = duckdb.connect().sql(BASELINE, params=params).to_arrow_table()
     seconds, peak = time.perf_counter() - began, _peak_gb()
-    rows.to_pandas().to_parquet(Path(folder) / "baseline.parquet")  # for the comparison, after the clock stops
+    rows.to_pandas().to_parquet(Path(scratch) / "baseline.parquet")  # for the comparison, after the clock stops
     out.put(("hand-written range join", seconds, len(rows), peak))
 
 
-def _ours(folder, cutoffs, features, out):
+def _ours(folder, cutoffs, features, scratch, out):
     from analytics.features import snapshots
 
     began = time.perf_counter()
     rows = snapshots(folder, list(cutoffs), features=features)  # the engine reads the saved history, as the baseline does
     seconds, peak = time.perf_counter() - began, _peak_gb()
     if features is not None:
-        rows.to_parquet(Path(folder) / "ours.parquet")
+        rows.to_parquet(Path(scratch) / "ours.parquet")
     chosen = f"the same {len(features)} features" if features else "all features"
     out.put((f"snapshots, {chosen} ({len(rows.columns)} columns with attributes and labels)", seconds, len(rows), peak))
 
@@ -84,14 +84,14 @@ def _simulated(clients: int, folder: str) -> None:
     history.save(folder)
 
 
-def _same_values(folder) -> str:
+def _same_values(scratch) -> str:
     """Our features against the baseline's, on the rows both have (the baseline has a row
     wherever a client had a complaint in the year; we have one for each active client)."""
     import numpy as np
     import pandas as pd
 
-    ours = pd.read_parquet(Path(folder) / "ours.parquet")
-    baseline = pd.read_parquet(Path(folder) / "baseline.parquet").rename(columns=SAME_FEATURES)
+    ours = pd.read_parquet(Path(scratch) / "ours.parquet")
+    baseline = pd.read_parquet(Path(scratch) / "baseline.parquet").rename(columns=SAME_FEATURES)
     both = ours.merge(baseline, on=["client_id", "cutoff"], suffixes=("", "_baseline"))
     differ = [
         name for name in SAME_FEATURES.values()
@@ -121,15 +121,13 @@ def main() -> None:
         seconds = []
         for target, features in ((_baseline, None), (_ours, list(SAME_FEATURES.values())), (_ours, None)):
             queue = context.Queue()
-            process = context.Process(target=target, args=(folder, cutoffs, features, queue))
+            process = context.Process(target=target, args=(folder, cutoffs, features, scratch, queue))
             process.start()
             name, took, rows, peak = queue.get(timeout=3600)
             process.join()
             seconds.append(took)
             print(f"{name}: {took:.1f} s, {rows:,} rows, peak memory {peak:.2f} GB")
-        print(_same_values(folder))
-        for extra in ("baseline.parquet", "ours.parquet"):
-            (Path(folder) / extra).unlink()
+        print(_same_values(scratch))
     print(f"ratio snapshots / hand-written range join, the same features: {seconds[1] / seconds[0]:.2f} (target <= 0.5)")
     print(f"ratio with all features: {seconds[2] / seconds[0]:.2f}")
 

@@ -229,6 +229,8 @@ class _Source:
         )).iloc[0]
         self.span = None if pd.isna(span["first"]) else (utc(span["first"]), utc(span["last"]))
         moments = [span["last"], span["responded"], span["resolved"], con.execute(self.interactions.at.max()), self.clients["ended_at"].max()]
+        if "closed_at" in complaints.columns:  # as data_end counts it
+            moments.append(con.execute(complaints.closed_at.cast("timestamp('UTC')").max()))
         self.end = max(utc(m) for m in moments if pd.notna(m))
 
     def has(self, *columns: str, table: str = "complaints") -> bool:
@@ -293,8 +295,13 @@ def _fetch(con, t, dates: list[pd.Timestamp], wanted: _Wanted, timed: bool) -> d
         table = table.filter(table.opened_seconds >= dates[0] - pd.Timedelta(days=max(WINDOWS)))
     else:  # on the timestamp, so that Parquet statistics can skip old row groups
         table = t.filter(last & (t.opened_at >= dates[0] - pd.Timedelta(days=max(WINDOWS)))).select(**columns)
+    return _arrays(con, table)
+
+
+def _arrays(con, table) -> dict[str, np.ndarray]:
+    """A table's columns as numpy arrays; ``*_seconds`` columns, fetched as timestamps (cheaper
+    to read than to convert in the engine), become seconds since 1970."""
     fetched = con.to_pyarrow(table)
-    # moments come as timestamps, cheaper to read than to convert in the engine, and become seconds here
     return {name: _as_seconds(values) if name.endswith("_seconds") else values.to_numpy() for name, values in zip(fetched.column_names, fetched.columns)}
 
 
@@ -340,11 +347,6 @@ class _Cells:
             self._row = np.full(self.cutoffs * self.clients, -1)
             self._row[self.rows] = np.arange(len(self.rows))
         return self._row[k * self.clients + code]
-
-    def cells(self, code: np.ndarray, index: np.ndarray) -> np.ndarray:
-        cell = np.multiply(index, self.clients, dtype=np.int64)
-        cell += code
-        return cell
 
     def sums(self, cell: np.ndarray, weights=None) -> np.ndarray:
         """Sum of ``weights`` (or a count) per cell, as a cutoffs x clients array."""
@@ -544,8 +546,7 @@ def _duration_features(c: dict[str, np.ndarray], cells: _Cells, wanted: _Wanted)
 def _contact_features(con, interactions, dates, cells: _Cells) -> dict[str, np.ndarray]:
     """Angry and abusive contacts per window, rolled forward like the complaint sums."""
     t = interactions.filter(interactions.tone.isin(["angry", "abusive"]) & (interactions.at < dates[-1]))
-    t = con.to_pyarrow(t.select("code", angry=ibis.ifelse(t.tone == "angry", 1, 0).cast("int8"), opened_seconds=_seconds(t.at)))
-    c = {name: t[name].to_numpy() for name in t.column_names}
+    c = _arrays(con, t.select("code", angry=ibis.ifelse(t.tone == "angry", 1, 0).cast("int8"), opened_seconds=t.at))
     at = _Moments(c, cells)
     features = {}
     for tone, where in {"angry": c["angry"] == 1, "abusive": c["angry"] == 0}.items():
