@@ -13,7 +13,7 @@ Speed (about 2.2 million snapshot rows over 11 quarterly cutoffs; --speed):
   (about 263,000 active at some cutoff); simulating them needs about 22 GB of memory, so
   save the history once (``History.save``) and pass it with --history.
 
-Run: .venv/bin/python benchmarks/churn.py [--clients N] [--speed [--history SAVED_FOLDER]]
+Run: .venv/bin/python benchmarks/churn.py [--clients N] [--seed S] [--speed [--history SAVED_FOLDER]]
 """
 
 import argparse
@@ -28,17 +28,17 @@ PLANTED = {
     "renewal notice window": lambda f: f in ("in_notice_window", "days_to_notice_window", "days_to_renewal", "notice_days"),
     "recent complaint burden": lambda f: f in ("severity_load", "open_complaints", "trend_90", "days_since_last_complaint")
     or any(f.startswith(p) and ("_30" in f or "_90" in f) for p in ("complaints_", "repeats_", "unresolved_", "resolution_hours", "first_response_hours")),
-    "latent health (long-run complaint volume)": lambda f: f in ("complaint_rate_per_year", "complaints_to_date")
+    "latent health (long-run complaint volume)": lambda f: f in ("complaint_rate_per_year", "complaint_rate_vs_segment", "complaints_to_date")
     or f.startswith(("complaints_365", "repeats_365", "unresolved_365")),
 }
 
 
-def truth(clients: int) -> None:
+def truth(clients: int, seed: int) -> None:
     from analytics.features import snapshots
     from analytics.models import ChurnModel, backtest, training_data
     from analytics.sample import simulate
 
-    history, planted = simulate(clients, "2021-01-01", "2026-01-01", random_state=11)
+    history, planted = simulate(clients, "2021-01-01", "2026-01-01", random_state=seed)
     rows = snapshots(history, "QE")
     print(f"{clients:,} clients, {len(rows):,} snapshot rows, {rows['cutoff'].nunique()} cutoffs")
     result = backtest(rows, bootstrap=100)
@@ -98,13 +98,14 @@ def speed(folder: str | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=11, help="the simulated world")
     parser.add_argument("--speed", action="store_true", help="time the backtest on about 2.2 million snapshot rows and scoring 200,000 clients instead")
     parser.add_argument("--history", help="with --speed: a saved history to use instead of simulating 335,000 clients")
     args = parser.parse_args()
     if args.speed:
         speed(args.history)
     else:
-        truth(args.clients)
+        truth(args.clients, args.seed)
 
 
 if __name__ == "__main__":

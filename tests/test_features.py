@@ -48,6 +48,9 @@ def test_features_match_a_plain_pandas_computation(sample_history, sample_rows):
         year = complaints.loc[(complaints["opened_at"] < c) & (complaints["opened_at"] >= c - pd.Timedelta("365D"))]
         still_open = year.loc[~(year["resolved_at"] < c).fillna(False).astype(bool)].groupby("client_id").size()
         assert (rows["open_complaints"].to_numpy() == still_open.reindex(rows.index, fill_value=0).to_numpy()).all()
+        rate = year.groupby("client_id").size().reindex(rows.index, fill_value=0) / rows["tenure_days"].clip(91, 365) * 365
+        against_segment = rate / rate.groupby(rows["segment"]).transform("mean")
+        assert np.allclose(rows["complaint_rate_vs_segment"].to_numpy(float), against_segment.to_numpy(float))
         contacts = sample_history.interactions
         angry = contacts.loc[(contacts["at"] < c) & (contacts["at"] >= c - pd.Timedelta("90D")) & (contacts["tone"] == "angry")]
         assert (rows["angry_contacts_90"].to_numpy() == angry.groupby("client_id").size().reindex(rows.index, fill_value=0).to_numpy()).all()

@@ -46,7 +46,7 @@ UNBOUNDED = ("csat_latest", "complaints_to_date", "complaint_rate_per_year", "se
 
 
 def _feature_names() -> tuple[str, ...]:
-    names = ["open_complaints", "trend_90", *UNBOUNDED]
+    names = ["open_complaints", "trend_90", *UNBOUNDED, "complaint_rate_vs_segment"]
     for days in WINDOWS:
         names += [f"complaints_{days}", f"repeats_{days}"]
         names += [f"complaints_{days}_{t}" for t in TRIGGERS] + [f"complaints_{days}_severity_{s}" for s in SEVERITIES]
@@ -131,7 +131,8 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
         contacts, handling minutes, credits and complaints closed unresolved; complaints
         still open (opened in the last 365 days), the severity load (every complaint's
         severity, its weight halving every 90 days), complaints to date and per year of
-        tenure, days since the last complaint, the 90-day trend, latest CSAT; tenure,
+        tenure, the last year's complaint rate against the average of the client's
+        segment, days since the last complaint, the 90-day trend, latest CSAT; tenure,
         annual value, days to the next renewal, notice days, whether the client is in
         the notice period before renewal and how many days until it opens, and every
         other client attribute; labels ``churned``, ``ended_by_us`` and ``censored``
@@ -442,7 +443,7 @@ def _complaint_features(c: dict[str, np.ndarray], cells: _Cells, wanted: _Wanted
         rated = np.where(np.isnan(c["csat"]), np.nan, c.get("resolved_seconds", c["opened_seconds"]))
         features["csat_latest"] = cells.latest(at.cell("known"), rated * 1000 + np.nan_to_num(c["csat"])) % 1000
     counted = set(wanted.windows("complaints_{}"))
-    counted |= {365} if wanted("open_complaints") else set()
+    counted |= {365} if wanted("open_complaints") or wanted("complaint_rate_vs_segment") else set()
     counted |= {90} if wanted("trend_90") else set()
     counts = per_window(sorted(counted))
     if wanted("open_complaints"):
@@ -621,6 +622,25 @@ LABELS = ["churned", "ended_by_us", "censored"]
 COUNTS = ("complaints_", "repeats_", "unresolved_", "open_complaints", "angry_contacts_", "abusive_contacts_", "trend_")
 
 
+def _against_peers(complaints_365: np.ndarray, grid: dict, history: History | _Source) -> np.ndarray:
+    """Each client's complaints a year over the last year (over its tenure if shorter, at
+    least a quarter) against the average of the clients of its segment at the same cutoff
+    (of all clients where no segment is recorded): complaint volume grows with a client's
+    size, so it is its segment's that tells an unhappy client apart."""
+    years = 1.0
+    if history.has("contract_start", table="clients"):
+        years = np.clip(grid["tenure_days"].astype(float), 91, 365) / 365
+    rate = complaints_365 / years
+    peers = pd.factorize(grid["cutoff"])[0]
+    if history.has("segment", table="clients"):
+        segment = pd.factorize(pd.Series(grid["segment"]).astype("string").fillna(""))[0]
+        peers = peers * (segment.max() + 1) + segment
+    counted = ~np.isnan(rate)
+    average = np.bincount(peers[counted], rate[counted]) / np.bincount(peers[counted])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return rate / average[peers]
+
+
 def _tidy(grid: dict, features: dict[str, np.ndarray], history: History | _Source, wanted: _Wanted) -> pd.DataFrame:
     """One table: client and cutoff, the wanted features of recorded columns, attributes, labels.
     Built once from its columns, without copying them into blocks."""
@@ -628,6 +648,8 @@ def _tidy(grid: dict, features: dict[str, np.ndarray], history: History | _Sourc
         # the client's lifetime complaint rate; the first quarter counts as a full quarter
         tenure = grid["tenure_days"].astype(float)
         features["complaint_rate_per_year"] = features["complaints_to_date"] / np.maximum(tenure, 91) * 365
+    if "complaints_365" in features:
+        features["complaint_rate_vs_segment"] = _against_peers(features["complaints_365"], grid, history)
     recorded = {
         name: features[name] for name in FEATURES
         if name in features and wanted(name)
