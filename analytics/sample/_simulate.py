@@ -115,7 +115,9 @@ class Truth:
     complaints : DataFrame
         Per complaint id: ``true_trigger``, ``repeat_of`` (the complaint whose trigger
         came back, if this is a planted repeat), ``p_repeat`` and ``p_dispute`` (the
-        planted probabilities of a scheduled repeat and of a dispute).
+        planted probabilities of a scheduled repeat and of a dispute), and
+        ``repeat_scheduled`` (whether a repeat was scheduled; it comes only if the client
+        is still a client when it falls due, within the simulated period).
     hazard : ndarray
         Clients x weeks: the weekly churn hazard each active client faced.
     abusive, unprofitable : set of client ids
@@ -446,6 +448,7 @@ def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_day
         "true_trigger": pd.arrays.ArrowExtensionArray(_labels(c["trigger"], TRIGGERS)),
         "repeat_of": pd.arrays.ArrowExtensionArray(_labels(position[np.maximum(c["parent"], 0)], complaint_ids, known=c["parent"] >= 0)),
         "p_repeat": _sigmoid(c["repeat_logit"]),
+        "repeat_scheduled": c["repeat_scheduled"],
         "p_dispute": _sigmoid(c["dispute_logit"]),
     }, index=pd.Index(history.complaints["complaint_id"], name="complaint_id"))
     return history, truth
