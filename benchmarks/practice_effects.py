@@ -11,7 +11,9 @@ The planted truths are average effects on each outcome's probability, over the c
 whose outcome the data records (the estimate can only be about those). For disputes, CSAT
 and churn they are the simulator's own (``Truth.effects["ate_recorded"]``: complaints
 closed unresolved, or still open at the end, have no dispute or CSAT, and their effects
-are larger, being more often severe). For repeats, the simulator
+are larger, being more often severe; the churn truth counts every path the simulator
+plants from a practice to churn, through the client's actual hazard, including fewer or
+more repeats and unresolved or slow complaints). For repeats, the simulator
 plants a *scheduled* repeat, but the data can only show "the same trigger again within 90
 days", which also happens by coincidence (another complaint of that trigger) and misses
 scheduled repeats that land outside the window, never come (the client left first) or are

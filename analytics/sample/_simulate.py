@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from scipy.special import ndtr
 
 from analytics._time import utc
 from analytics.io import History
@@ -97,6 +98,10 @@ REPEAT_BY_TRIGGER = np.array([REPEAT_TRIGGER.get(t, 0.0) for t in TRIGGERS])
 DISPUTE_BASE = -1.4
 CSAT_CUTS = np.array([-2.2, -1.0, 0.2, 1.6])  # ordered logit: CSAT > k for k = 1..4
 REPEAT_WINDOW_DAYS = 90
+RECORDED_ONCE_RESOLVED = ("root_cause_fixed", "followed_up")  # practices the data shows only for resolved complaints
+REPEAT_DELAY_DAYS = 25  # mean days from resolution to a scheduled repeat, before the window caps it
+RESOLUTION_SIGMA = 0.8  # of log days to resolve
+SLOW_DAYS = 10  # a complaint resolved after this many days weighs more on its client
 
 
 @dataclass
@@ -110,8 +115,8 @@ class Truth:
         ``ate``, the average effect on the outcome probability over all complaints
         (repeat within 90 days, dispute, P(CSAT >= 4), churn within 180 days), and
         ``ate_recorded``, the same over the complaints whose outcome the data can show:
-        those resolved before the end (an unresolved complaint has no dispute or CSAT;
-        for churn it is ``ate``).
+        those resolved before the end (an unresolved complaint has no dispute or CSAT),
+        and for churn those whose practice the data shows (see ``RECORDED_ONCE_RESOLVED``).
     complaints : DataFrame
         Per complaint id: ``true_trigger``, ``repeat_of`` (the complaint whose trigger
         came back, if this is a planted repeat), ``p_repeat`` and ``p_dispute`` (the
@@ -119,7 +124,8 @@ class Truth:
         ``repeat_scheduled`` (whether a repeat was scheduled; it comes only if the client
         is still a client when it falls due, within the simulated period).
     hazard : ndarray
-        Clients x weeks: the weekly churn hazard each active client faced.
+        Clients x weeks: the weekly churn hazard of each client (it applies while
+        ``alive``).
     abusive, unprofitable : set of client ids
     """
 
@@ -159,6 +165,20 @@ class Truth:
         notice = _in_notice_window(days_in, self.notice_days[alive][:, None])
         hazard = BASE_HAZARD * np.exp(BURDEN_COEF * burden - HEALTH_COEF * self.health[alive, week][:, None] + NOTICE_COEF * notice)
         return pd.Series(1 - np.exp(-hazard.sum(axis=1)), index=pd.Index(self.client_ids[alive], name="client_id"), name="true_churn_probability")
+
+
+def _median_resolution_days(severity, technical, root_cause_fixed):
+    """Median of the lognormal days to resolve; fixing the root cause takes longer."""
+    return (1.5 + 1.5 * severity + 3 * technical) * np.where(root_cause_fixed, 1.3, 1.0)
+
+
+def _unresolved_logit(severity, took_ownership):
+    return -3.2 + 0.4 * (severity - 2.5) - 1.0 * took_ownership
+
+
+def _burden(severity, unresolved, is_repeat, slow, churn_effect):
+    """What a complaint adds to its client's churn burden."""
+    return 0.08 * severity * (1 + 1.0 * unresolved) * (1 + 0.6 * is_repeat) * (1 + 0.4 * slow) * np.exp(churn_effect)
 
 
 def _sigmoid(x):
@@ -245,7 +265,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
 
         # a scheduled repeat comes back after resolution, within 90 days
         repeat = c["repeat_scheduled"]
-        delay_days = c["resolution_days"][repeat] + np.minimum(rng.exponential(25, repeat.sum()), REPEAT_WINDOW_DAYS - 1)
+        delay_days = c["resolution_days"][repeat] + np.minimum(rng.exponential(REPEAT_DELAY_DAYS, repeat.sum()), REPEAT_WINDOW_DAYS - 1)
         pending = {
             "client": np.concatenate([pending["client"], client[repeat]]),
             "trigger": np.concatenate([pending["trigger"], trigger[repeat]]),
@@ -258,7 +278,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         days_in = week_day - start_day_number  # days since contract start
         notice = _in_notice_window(days_in, notice_days)
         hazard = BASE_HAZARD * np.exp(BURDEN_COEF * burden - HEALTH_COEF * health + NOTICE_COEF * notice)
-        hazard_hist[:, week] = hazard * alive
+        hazard_hist[:, week] = hazard
         churn = alive & (rng.random(n) < 1 - np.exp(-hazard))
         tenure_weeks = days_in / 7
         exit_ = alive & ~churn & (abusive | unprofitable) & (tenure_weeks > 52) & (rng.random(n) < EXIT_HAZARD)
@@ -273,7 +293,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
 
     complaints = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
     with ThreadPoolExecutor(max_workers=3) as pool:  # NumPy and Arrow release the GIL
-        effects = pool.submit(_planted_effects, complaints, burden_hist, health_hist, start, end)
+        effects = pool.submit(_planted_effects, complaints, hazard_hist, end)
         history, truth_frame = _assemble(pool, rng, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
         effects = effects.result()
     client_ids = history.clients["client_id"].to_numpy(dtype=object)
@@ -320,16 +340,15 @@ def _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive,
 
     # times
     first_response_hours = rng.lognormal(np.log(SLA_HOURS[severity - 1] * 0.5), 0.9)
-    resolution_days = rng.lognormal(np.log(1.5 + 1.5 * severity + 3 * technical), 0.8) * np.where(used["root_cause_fixed"], 1.3, 1.0)
-    unresolved = rng.random(m) < _sigmoid(-3.2 + 0.4 * sev_step - 1.0 * used["took_ownership"])
+    resolution_days = rng.lognormal(np.log(_median_resolution_days(severity, technical, used["root_cause_fixed"])), RESOLUTION_SIGMA)
+    unresolved = rng.random(m) < _sigmoid(_unresolved_logit(severity, used["took_ownership"]))
     codes = [RESOLUTIONS.index(r) for r in ("workaround", "credit", "explanation", "no_action", "fixed")]
     resolution = np.where(used["root_cause_fixed"], RESOLUTIONS.index("fixed"), rng.choice(codes, m, p=[0.25, 0.15, 0.35, 0.15, 0.10]))
     resolution = np.where(unresolved, RESOLUTIONS.index("unresolved"), resolution)
     dispute_logit = DISPUTE_BASE + 0.3 * sev_step + 1.0 * unresolved + effect["dispute"]
     csat_eta = 0.6 - 0.35 * sev_step - 1.2 * unresolved - 0.4 * (parent >= 0) + effect["csat"]
     csat = 1 + (rng.logistic(csat_eta, 1.0, m)[:, None] > CSAT_CUTS[None, :]).sum(1)
-    slow = resolution_days > 10
-    burden = 0.08 * severity * (1 + 1.0 * unresolved) * (1 + 0.6 * (parent >= 0)) * (1 + 0.4 * slow) * np.exp(effect["churn"])
+    burden = _burden(severity, unresolved, parent >= 0, resolution_days > SLOW_DAYS, effect["churn"])
     opened = week_start + (rng.uniform(0, 7, m) * 86400).astype("timedelta64[s]")
     return {
         "id": ids,
@@ -433,7 +452,7 @@ def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_day
         "agent": _labels(c["agent"], np.array([f"agent_{a:03d}" for a in range(100)])),
         "handling_minutes": np.round(c["handling_minutes"], 1),
         "credit_amount": credit,
-        **{p: pa.array(c[f"p_{p}"], mask=~done if p in ("root_cause_fixed", "followed_up") else None) for p in PRACTICES},
+        **{p: pa.array(c[f"p_{p}"], mask=~done if p in RECORDED_ONCE_RESOLVED else None) for p in PRACTICES},
     }
     complaints["moved_private"] = pa.array(c["p_moved_private"], mask=CHANNELS[c["channel"]] != "social_public")
     history = History(
@@ -524,15 +543,13 @@ def _company_names(rng, n) -> np.ndarray:
     return np.array([f"{first[i]}{second[j]} {kind[q]} {idx:04d}" for idx, (i, j, q) in enumerate(zip(a, b, k, strict=True))], dtype=object)
 
 
-def _planted_effects(c, burden_hist, health_hist, start, end) -> pd.DataFrame:
+def _planted_effects(c, hazard_hist, end) -> pd.DataFrame:
     """Average effect of each practice on each outcome's probability, over all complaints
     and over those whose outcomes the data records (resolved before the end)."""
     resolved = c["opened"] + (c["resolution_days"] * 86400).astype("timedelta64[s]")
     recorded = ~c["unresolved"] & (resolved < end.tz_localize(None).to_datetime64())
+    churn_window = _ChurnWindow(c, hazard_hist)
     rows = []
-    weeks_180 = np.arange(26)
-    # the churn effect needs 26 weeks per complaint: average it over a fixed random subsample
-    subsample = np.random.default_rng(0).permutation(len(c["id"]))[:100_000]
     for practice in PRACTICES:
         used = c[f"p_{practice}"].astype(float)
         applicable = np.ones(len(used), bool) if practice != "moved_private" else (CHANNELS[c["channel"]] == "social_public")
@@ -548,16 +565,10 @@ def _planted_effects(c, burden_hist, health_hist, start, end) -> pd.DataFrame:
                 base = c["csat_eta"] - coef * used
                 on, off = _sigmoid(base + coef - CSAT_CUTS[2]), _sigmoid(base - CSAT_CUTS[2])
             else:
-                # churn within 180 days of the complaint, from the client's state that week
-                k = subsample[applicable[subsample]]
-                own = c["burden"][k] * np.exp(-coef * used[k])
-                before = c["burden_before"][k]
-                decay = DECAY ** weeks_180[None, :]
-                week_hazard = BASE_HAZARD * np.exp(-HEALTH_COEF * health_hist[c["client"][k], c["week"][k]])[:, None]
-                on = 1 - np.exp(-(week_hazard * np.exp(BURDEN_COEF * (before + own * np.exp(coef))[:, None] * decay)).sum(1))
-                off = 1 - np.exp(-(week_hazard * np.exp(BURDEN_COEF * (before + own)[:, None] * decay)).sum(1))
+                shown = applicable & recorded if practice in RECORDED_ONCE_RESOLVED else applicable
                 rows.append({"practice": practice, "outcome": outcome, "coefficient": coef,
-                             "ate": float(np.mean(on - off)), "ate_recorded": float(np.mean(on - off)), "usage": float(used[applicable].mean())})
+                             "ate": churn_window.effect(practice, used, applicable),
+                             "ate_recorded": churn_window.effect(practice, used, shown), "usage": float(used[applicable].mean())})
                 continue
             rows.append({
                 "practice": practice,
@@ -568,3 +579,71 @@ def _planted_effects(c, burden_hist, health_hist, start, end) -> pd.DataFrame:
                 "usage": float(used[applicable].mean()),
             })
     return pd.DataFrame(rows)
+
+
+class _ChurnWindow:
+    """Churn within 26 weeks of a complaint, with the practice used and not.
+
+    It starts from the hazard the client actually faced in the 26 weeks after the
+    complaint (health, renewal windows, the burden of every other complaint), takes out
+    the complaint's own burden and that of its repeat, and puts back what they would be
+    either way, over every path the simulator plants: the churn coefficient scales the
+    own burden; taking ownership leaves fewer complaints unresolved and fixing the root
+    cause resolves them more slowly, which both change the own burden; the repeat
+    coefficient makes a repeat, with the average repeat's burden at the expected delay,
+    more or less likely. Only complaints with 26 simulated weeks after them count; a
+    fixed random subsample of 100,000 keeps it fast.
+    """
+
+    WEEKS = 26
+
+    def __init__(self, c, hazard_hist):
+        weeks = np.arange(self.WEEKS)
+        position = np.empty(len(c["id"]), int)
+        position[c["id"]] = np.arange(len(c["id"]))
+        child = np.full(len(c["id"]), -1)
+        repeats = np.flatnonzero(c["parent"] >= 0)
+        child[position[c["parent"][repeats]]] = repeats
+
+        eligible = np.flatnonzero(c["week"] + self.WEEKS <= hazard_hist.shape[1])
+        k = self.k = np.random.default_rng(0).permutation(eligible)[:100_000]
+        self.decay = DECAY ** weeks
+        hazard = hazard_hist[c["client"][k][:, None], c["week"][k][:, None] + weeks].astype(float)
+        ck = child[k]
+        lag = np.where(ck >= 0, c["week"][ck] - c["week"][k], self.WEEKS)
+        actual_repeat = np.where(weeks >= lag[:, None], c["burden"][ck][:, None] * DECAY ** np.maximum(weeks - lag[:, None], 0), 0)
+        self.rest = hazard * np.exp(-BURDEN_COEF * (c["burden"][k][:, None] * self.decay + actual_repeat))
+
+        expected_delay = REPEAT_DELAY_DAYS * (1 - np.exp(-(REPEAT_WINDOW_DAYS - 1) / REPEAT_DELAY_DAYS))
+        lag = np.ceil((c["resolution_days"][k] + expected_delay) / 7)
+        self.repeat = np.where(weeks >= lag[:, None], c["burden"][repeats].mean() * DECAY ** np.maximum(weeks - lag[:, None], 0), 0)
+        self.c = {key: c[key][k] for key in ("severity", "parent", "unresolved", "resolution_days", "repeat_logit", *(f"p_{p}" for p in PRACTICES))}
+        self.c["technical"] = TRIGGERS[c["trigger"][k]] == "technical_failure"
+        self.c["churn_effect"] = sum(EFFECTS[p]["churn"] * self.c[f"p_{p}"] for p in PRACTICES)
+
+    def effect(self, practice, used, applicable) -> float:
+        keep = applicable[self.k]
+        c = {key: value[keep] for key, value in self.c.items()}
+        used = used[self.k][keep]
+        coef = EFFECTS[practice]
+
+        def churn(arm):
+            """Churn probability with the practice used (arm 1) or not (arm 0)."""
+            p_unresolved = _sigmoid(_unresolved_logit(c["severity"], arm)) if practice == "took_ownership" else c["unresolved"].astype(float)
+            if practice == "root_cause_fixed":
+                median = _median_resolution_days(c["severity"], c["technical"], arm)
+                p_slow = ndtr((np.log(median) - np.log(SLOW_DAYS)) / RESOLUTION_SIGMA)
+            else:
+                p_slow = (c["resolution_days"] > SLOW_DAYS).astype(float)
+            p_repeat = _sigmoid(c["repeat_logit"] + coef["repeat"] * (arm - used))
+            effect = c["churn_effect"] + coef["churn"] * (arm - used)
+            stay = 0.0
+            for unresolved, slow in ((0, 0), (0, 1), (1, 0), (1, 1)):
+                weight = np.where(unresolved, p_unresolved, 1 - p_unresolved) * np.where(slow, p_slow, 1 - p_slow)
+                own = _burden(c["severity"], unresolved, c["parent"] >= 0, slow, effect)
+                without = self.rest[keep] * np.exp(BURDEN_COEF * own[:, None] * self.decay)
+                with_repeat = without * np.exp(BURDEN_COEF * self.repeat[keep])
+                stay = stay + weight * ((1 - p_repeat) * np.exp(-without.sum(1)) + p_repeat * np.exp(-with_repeat.sum(1)))
+            return 1 - stay
+
+        return float(np.mean(churn(1) - churn(0)))
