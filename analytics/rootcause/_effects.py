@@ -179,7 +179,9 @@ def _complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataF
         if history.has("status", "ended_at", table="clients") and not history.clients_derived:
             ended = pd.to_datetime(c["client_id"].map(clients["ended_at"]), utc=True)
             left = (c["client_id"].map(clients["status"]) == "churned").to_numpy() & (ended > opened) & (ended <= opened + pd.Timedelta(days=180))
-            known = (opened + pd.Timedelta(days=180) <= end) | ended.notna()
+            # only complaints followed for the full 180 days: counting the recent ones whose client
+            # already left, but not those still here, would count only churners among them
+            known = opened + pd.Timedelta(days=180) <= end
             frame["churn"] = pd.Series(left.to_numpy(), index=c.index, dtype="boolean").where(known)
         else:
             notes.append("Churn needs client status and end dates, which this history does not record.")
