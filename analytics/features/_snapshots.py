@@ -303,7 +303,7 @@ def _arrays(con, table) -> dict[str, np.ndarray]:
     """A table's columns as numpy arrays; ``*_seconds`` columns, fetched as timestamps (cheaper
     to read than to convert in the engine), become seconds since 1970."""
     fetched = con.to_pyarrow(table)
-    return {name: _as_seconds(values) if name.endswith("_seconds") else values.to_numpy() for name, values in zip(fetched.column_names, fetched.columns)}
+    return {name: _as_seconds(values) if name.endswith("_seconds") else values.to_numpy() for name, values in zip(fetched.column_names, fetched.columns, strict=True)}
 
 
 def _as_seconds(moments: pa.ChunkedArray) -> np.ndarray:
