@@ -648,7 +648,7 @@ def _tidy(grid: dict, features: dict[str, np.ndarray], history: History | _Sourc
         # the client's lifetime complaint rate; the first quarter counts as a full quarter
         tenure = grid["tenure_days"].astype(float)
         features["complaint_rate_per_year"] = features["complaints_to_date"] / np.maximum(tenure, 91) * 365
-    if "complaints_365" in features:
+    if "complaints_365" in features and wanted("complaint_rate_vs_segment"):
         features["complaint_rate_vs_segment"] = _against_peers(features["complaints_365"], grid, history)
     recorded = {
         name: features[name] for name in FEATURES

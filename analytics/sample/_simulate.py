@@ -599,11 +599,9 @@ class _ChurnWindow:
 
     def __init__(self, c, hazard_hist):
         weeks = np.arange(self.WEEKS)
-        position = np.empty(len(c["id"]), int)
-        position[c["id"]] = np.arange(len(c["id"]))
         child = np.full(len(c["id"]), -1)
         repeats = np.flatnonzero(c["parent"] >= 0)
-        child[position[c["parent"][repeats]]] = repeats
+        child[c["parent"][repeats]] = repeats  # ids are positions in simulation order
 
         eligible = np.flatnonzero(c["week"] + self.WEEKS <= hazard_hist.shape[1])
         k = self.k = np.random.default_rng(0).permutation(eligible)[:100_000]
@@ -617,9 +615,10 @@ class _ChurnWindow:
         expected_delay = REPEAT_DELAY_DAYS * (1 - np.exp(-(REPEAT_WINDOW_DAYS - 1) / REPEAT_DELAY_DAYS))
         lag = np.ceil((c["resolution_days"][k] + expected_delay) / 7)
         self.repeat = np.where(weeks >= lag[:, None], c["burden"][repeats].mean() * DECAY ** np.maximum(weeks - lag[:, None], 0), 0)
-        self.c = {key: c[key][k] for key in ("severity", "parent", "unresolved", "resolution_days", "repeat_logit", *(f"p_{p}" for p in PRACTICES))}
+        self.c = {key: c[key][k] for key in ("severity", "unresolved", "resolution_days", "repeat_logit")}
+        self.c["is_repeat"] = c["parent"][k] >= 0
         self.c["technical"] = TRIGGERS[c["trigger"][k]] == "technical_failure"
-        self.c["churn_effect"] = sum(EFFECTS[p]["churn"] * self.c[f"p_{p}"] for p in PRACTICES)
+        self.c["churn_effect"] = sum(EFFECTS[p]["churn"] * c[f"p_{p}"][k] for p in PRACTICES)
 
     def effect(self, practice, used, applicable) -> float:
         keep = applicable[self.k]
@@ -640,7 +639,7 @@ class _ChurnWindow:
             stay = 0.0
             for unresolved, slow in ((0, 0), (0, 1), (1, 0), (1, 1)):
                 weight = np.where(unresolved, p_unresolved, 1 - p_unresolved) * np.where(slow, p_slow, 1 - p_slow)
-                own = _burden(c["severity"], unresolved, c["parent"] >= 0, slow, effect)
+                own = _burden(c["severity"], unresolved, c["is_repeat"], slow, effect)
                 without = self.rest[keep] * np.exp(BURDEN_COEF * own[:, None] * self.decay)
                 with_repeat = without * np.exp(BURDEN_COEF * self.repeat[keep])
                 stay = stay + weight * ((1 - p_repeat) * np.exp(-without.sum(1)) + p_repeat * np.exp(-with_repeat.sum(1)))
