@@ -13,7 +13,8 @@ and churn they are the simulator's own (``Truth.effects["ate_recorded"]``: compl
 closed unresolved, or still open at the end, have no dispute or CSAT, and their effects
 are larger, being more often severe; the churn truth counts every path the simulator
 plants from a practice to churn, through the client's actual hazard, including fewer or
-more repeats and unresolved or slow complaints). For repeats, the simulator
+more repeats and unresolved or slow complaints, and counts a churn as the data does: from
+the complaint's opening to 180 days later, unless we ended the client first). For repeats, the simulator
 plants a *scheduled* repeat, but the data can only show "the same trigger again within 90
 days", which also happens by coincidence (another complaint of that trigger) and misses
 scheduled repeats that land outside the window, never come (the client left first) or are
@@ -29,6 +30,7 @@ so with 32 effects a few fall short by chance at 20 seeds; at 200 seeds the chan
 0.001, and an effect that falls short there is really under-covered.
 
 Run: .venv/bin/python benchmarks/practice_effects.py [--seeds 20] [--clients 2000] [--practices apologized ...] [--jobs 2]
+     [--save seeds.csv] | --summarise seeds.csv
 """
 
 import argparse
@@ -107,21 +109,37 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--practices", nargs="*", help="only these practices (e.g. apologized, with more clients, to see the naive bias)")
     parser.add_argument("--jobs", type=int, default=1, help="worlds simulated and estimated at once")
+    parser.add_argument("--save", help="write every seed's estimates, intervals and truths to this CSV file")
+    parser.add_argument("--summarise", metavar="CSV", help="summarise a run saved with --save instead of running")
     args = parser.parse_args()
 
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = list(pool.map(one_world, range(args.seeds), repeat(args.clients), repeat(args.practices)))
-    every = pd.concat(results, ignore_index=True)
-    summary = every.groupby(["practice", "outcome"]).agg(
+    if args.summarise:
+        every = pd.read_csv(args.summarise)
+    else:
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            every = pd.concat(pool.map(one_world, range(args.seeds), repeat(args.clients), repeat(args.practices)), ignore_index=True)
+        if args.save:
+            every.to_csv(args.save, index=False)
+    summarise(every)
+
+
+def summarise(every: pd.DataFrame) -> None:
+    """Coverage of each planted effect over the seeds, and whether the intervals are as wide
+    as the estimates actually scatter (``spread_pts``: their standard deviation over the
+    seeds; ``interval_sd_pts``: the mean interval width / 3.92)."""
+    seeds = every["seed"].nunique()
+    summary = every.assign(error=every["effect_pts"] - every["truth_pts"], width=(every["high_pts"] - every["low_pts"]) / 3.92)
+    summary = summary.groupby(["practice", "outcome"]).agg(
         truth_pts=("truth_pts", "mean"), estimate_pts=("effect_pts", "mean"), naive_pts=("naive_pts", "mean"),
+        spread_pts=("error", "std"), interval_sd_pts=("width", "mean"),
         coverage=("covered", "mean"), naive_coverage=("naive_covered", "mean"), seeds=("seed", "size")).reset_index()
     print(summary.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     met = summary["coverage"] >= 0.9
-    print(f"\nplanted effects covered in at least 90% of {args.seeds} seeds: {int(met.sum())} of {len(summary)}"
+    print(f"\nplanted effects covered in at least 90% of {seeds} seeds: {int(met.sum())} of {len(summary)}"
           + ("" if met.all() else f"; not met: {', '.join(summary.loc[~met, 'practice'] + '/' + summary.loc[~met, 'outcome'])}"))
     # an exactly calibrated 95% interval still misses more than 10% of a few seeds by chance
-    chance = binom.cdf(int(0.1 * args.seeds), args.seeds, 0.05)
-    print(f"all effects covered {every['covered'].mean():.1%} of the time; an exact 95% interval reaches 90% in {args.seeds} seeds "
+    chance = binom.cdf(int(0.1 * seeds), seeds, 0.05)
+    print(f"all effects covered {every['covered'].mean():.1%} of the time; an exact 95% interval reaches 90% in {seeds} seeds "
           f"with probability {chance:.3f}, so by chance alone {len(summary) * (1 - chance):.1f} of {len(summary)} effects would fall short")
     apologised = every.loc[every["practice"] == "apologized"]
     for outcome, rows in apologised.groupby("outcome"):

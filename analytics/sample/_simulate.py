@@ -116,7 +116,9 @@ class Truth:
         (repeat within 90 days, dispute, P(CSAT >= 4), churn within 180 days), and
         ``ate_recorded``, the same over the complaints whose outcome the data can show:
         those resolved before the end (an unresolved complaint has no dispute or CSAT),
-        and for churn those whose practice the data shows (see ``RECORDED_ONCE_RESOLVED``).
+        and for churn those whose practice the data shows (see ``RECORDED_ONCE_RESOLVED``);
+        a churn counts as the data records it, from the opening to 180 days later, unless
+        we ended the client first.
     complaints : DataFrame
         Per complaint id: ``true_trigger``, ``repeat_of`` (the complaint whose trigger
         came back, if this is a planted repeat), ``p_repeat`` and ``p_dispute`` (the
@@ -293,7 +295,10 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
 
     complaints = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
     with ThreadPoolExecutor(max_workers=3) as pool:  # NumPy and Arrow release the GIL
-        effects = pool.submit(_planted_effects, complaints, hazard_hist, end)
+        # the first week we may end an abusive or unprofitable client: after a year's tenure
+        weeks_to_contract = (start_day_number - start_s.astype("datetime64[D]").astype(np.int64)) / 7
+        exit_week = np.where(abusive | unprofitable, np.floor(52 + weeks_to_contract) + 1, np.inf)
+        effects = pool.submit(_planted_effects, complaints, hazard_hist, start, end, exit_week)
         history, truth_frame = _assemble(pool, rng, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
         effects = effects.result()
     client_ids = history.clients["client_id"].to_numpy(dtype=object)
@@ -543,12 +548,12 @@ def _company_names(rng, n) -> np.ndarray:
     return np.array([f"{first[i]}{second[j]} {kind[q]} {idx:04d}" for idx, (i, j, q) in enumerate(zip(a, b, k, strict=True))], dtype=object)
 
 
-def _planted_effects(c, hazard_hist, end) -> pd.DataFrame:
+def _planted_effects(c, hazard_hist, start, end, exit_week) -> pd.DataFrame:
     """Average effect of each practice on each outcome's probability, over all complaints
     and over those whose outcomes the data records (resolved before the end)."""
     resolved = c["opened"] + (c["resolution_days"] * 86400).astype("timedelta64[s]")
     recorded = ~c["unresolved"] & (resolved < end.tz_localize(None).to_datetime64())
-    churn_window = _ChurnWindow(c, hazard_hist)
+    churn_window = _ChurnWindow(c, hazard_hist, start, exit_week)
     rows = []
     for practice in PRACTICES:
         used = c[f"p_{practice}"].astype(float)
@@ -582,22 +587,25 @@ def _planted_effects(c, hazard_hist, end) -> pd.DataFrame:
 
 
 class _ChurnWindow:
-    """Churn within 26 weeks of a complaint, with the practice used and not.
+    """Churn within 180 days of a complaint, as the data records it, with the practice
+    used and not.
 
-    It starts from the hazard the client actually faced in the 26 weeks after the
-    complaint (health, renewal windows, the burden of every other complaint), takes out
-    the complaint's own burden and that of its repeat, and puts back what they would be
+    It starts from the hazard the client actually faced in the weeks after the complaint
+    (health, renewal windows, the burden of every other complaint), takes out the
+    complaint's own burden and that of its repeat, and puts back what they would be
     either way, over every path the simulator plants: the churn coefficient scales the
     own burden; taking ownership leaves fewer complaints unresolved and fixing the root
     cause resolves them more slowly, which both change the own burden; the repeat
     coefficient makes a repeat, with the average repeat's burden at the expected delay,
-    more or less likely. Only complaints with 26 simulated weeks after them count; a
-    fixed random subsample of 100,000 keeps it fast.
+    more or less likely. A churn counts only between the complaint's opening and 180 days
+    later (the complaint's first week and the last ones only in part), and only while we
+    have not ended the client ourselves. Only complaints with those weeks simulated after
+    them count; a fixed random subsample of 100,000 keeps it fast.
     """
 
-    WEEKS = 26
+    WEEKS = 27  # 180 days from any moment of a complaint's week end in the 27th week
 
-    def __init__(self, c, hazard_hist):
+    def __init__(self, c, hazard_hist, start, exit_week):
         weeks = np.arange(self.WEEKS)
         child = np.full(len(c["id"]), -1)
         repeats = np.flatnonzero(c["parent"] >= 0)
@@ -606,6 +614,12 @@ class _ChurnWindow:
         eligible = np.flatnonzero(c["week"] + self.WEEKS <= hazard_hist.shape[1])
         k = self.k = np.random.default_rng(0).permutation(eligible)[:100_000]
         self.decay = DECAY ** weeks
+        # the part of each week that falls in (opened, opened + 180 days]: a churn is
+        # dated uniformly within its week
+        days_in_week = (c["opened"][k] - start.tz_localize(None).to_datetime64()) / np.timedelta64(1, "D") - 7 * c["week"][k]
+        window_end = days_in_week[:, None] + 180 - 7 * weeks
+        self.counted = np.clip(window_end, 0, 7) / 7 - np.clip(days_in_week[:, None] - 7 * weeks, 0, 7) / 7
+        self.exits = np.where(c["week"][k][:, None] + weeks >= exit_week[c["client"][k]][:, None], EXIT_HAZARD, 0.0)
         hazard = hazard_hist[c["client"][k][:, None], c["week"][k][:, None] + weeks].astype(float)
         ck = child[k]
         lag = np.where(ck >= 0, c["week"][ck] - c["week"][k], self.WEEKS)
@@ -636,13 +650,20 @@ class _ChurnWindow:
                 p_slow = (c["resolution_days"] > SLOW_DAYS).astype(float)
             p_repeat = _sigmoid(c["repeat_logit"] + coef["repeat"] * (arm - used))
             effect = c["churn_effect"] + coef["churn"] * (arm - used)
-            stay = 0.0
+            left = 0.0
             for unresolved, slow in ((0, 0), (0, 1), (1, 0), (1, 1)):
                 weight = np.where(unresolved, p_unresolved, 1 - p_unresolved) * np.where(slow, p_slow, 1 - p_slow)
                 own = _burden(c["severity"], unresolved, c["is_repeat"], slow, effect)
                 without = self.rest[keep] * np.exp(BURDEN_COEF * own[:, None] * self.decay)
                 with_repeat = without * np.exp(BURDEN_COEF * self.repeat[keep])
-                stay = stay + weight * ((1 - p_repeat) * np.exp(-without.sum(1)) + p_repeat * np.exp(-with_repeat.sum(1)))
-            return 1 - stay
+                left = left + weight * ((1 - p_repeat) * self._churned(without, keep) + p_repeat * self._churned(with_repeat, keep))
+            return left
 
         return float(np.mean(churn(1) - churn(0)))
+
+    def _churned(self, hazard, keep):
+        """Probability of a churn in the counted part of the window: the client must still
+        be with us at the start of the week (neither left nor ended by us before)."""
+        survive = np.exp(-hazard) * (1 - self.exits[keep])
+        with_us = np.cumprod(np.hstack([np.ones((len(hazard), 1)), survive[:, :-1]]), axis=1)
+        return (self.counted[keep] * with_us * -np.expm1(-hazard)).sum(1)
