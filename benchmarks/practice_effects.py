@@ -30,7 +30,7 @@ so with 32 effects a few fall short by chance at 20 seeds; at 200 seeds the chan
 0.001, and an effect that falls short there is really under-covered.
 
 Run: .venv/bin/python benchmarks/practice_effects.py [--seeds 20] [--clients 2000] [--practices apologized ...] [--jobs 2]
-     [--save seeds.csv] | --summarise seeds.csv
+     [--first-seed 0] [--save seeds.csv] | --summarise seeds.csv ...
 """
 
 import argparse
@@ -106,18 +106,19 @@ def one_world(seed: int, clients: int, practices) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0, help="number the seeds from here, to extend an earlier run")
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--practices", nargs="*", help="only these practices (e.g. apologized, with more clients, to see the naive bias)")
     parser.add_argument("--jobs", type=int, default=1, help="worlds simulated and estimated at once")
     parser.add_argument("--save", help="write every seed's estimates, intervals and truths to this CSV file")
-    parser.add_argument("--summarise", metavar="CSV", help="summarise a run saved with --save instead of running")
+    parser.add_argument("--summarise", metavar="CSV", nargs="+", help="summarise runs saved with --save instead of running")
     args = parser.parse_args()
 
     if args.summarise:
-        every = pd.read_csv(args.summarise)
+        every = pd.concat([pd.read_csv(path) for path in args.summarise], ignore_index=True)
     else:
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            every = pd.concat(pool.map(one_world, range(args.seeds), repeat(args.clients), repeat(args.practices)), ignore_index=True)
+            every = pd.concat(pool.map(one_world, range(args.first_seed, args.first_seed + args.seeds), repeat(args.clients), repeat(args.practices)), ignore_index=True)
         if args.save:
             every.to_csv(args.save, index=False)
     summarise(every)
