@@ -316,21 +316,37 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return path
 
     @classmethod
-    def load(cls, path) -> ChurnModel:
-        """Read a model written by :meth:`save`, refusing any type a churn model does not contain."""
+    def load(cls, path, trusted=()) -> ChurnModel:
+        """Read a model written by :meth:`save`.
+
+        Only the types a saved churn model holds are constructed (skops' own safe
+        defaults and :data:`SAVED_TYPES`); a file naming any other type is refused before
+        anything in it runs. ``trusted`` adds type names you have read and accept.
+        """
         import skops.io
 
-        untrusted = skops.io.get_untrusted_types(file=path)
-        unexpected = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        try:
+            named = set(skops.io.get_untrusted_types(file=path))
+        except Exception as error:  # a damaged zip or schema raises many types
+            raise UntrustedModelFile(f"{path}: not a model file written by ChurnModel.save ({error})") from error
+        unexpected = sorted(named - set(SAVED_TYPES) - set(trusted))
         if unexpected:
-            raise ValueError(f"{path} holds types a churn model never contains, so it was not loaded: {', '.join(unexpected)}")
-        model = skops.io.load(path, trusted=untrusted)
+            raise UntrustedModelFile(
+                f"{path} holds types a churn model never contains, so nothing in it was run: {', '.join(unexpected)}; "
+                "if you wrote the file and have read these types, pass them as ChurnModel.load(path, trusted=[...])"
+            )
+        model = skops.io.load(path, trusted=sorted(named))
         if not isinstance(model, cls):
-            raise ValueError(f"{path} holds a {type(model).__name__}, not a ChurnModel")
+            raise UntrustedModelFile(f"{path} holds a {type(model).__name__}, not a ChurnModel")
         return model
 
 
-TRUSTED_PREFIXES = ("analytics.models.", "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier", "sklearn.", "numpy.", "builtins.")
+class UntrustedModelFile(ValueError):
+    """A model file that holds something other than a saved ChurnModel; nothing in it was run."""
+
+
+#: the types a saved ChurnModel holds beyond those skops trusts by default (exact names)
+SAVED_TYPES = ("analytics.models._churn.ChurnModel", "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier", "numpy.dtype")
 
 
 def model_card(card: dict) -> str:

@@ -1,0 +1,69 @@
+"""Trust: no crafted file runs code, no credential or formula leaks through what the package writes."""
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.models import ChurnModel, UntrustedModelFile
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"tenure": rng.normal(size=400), "segment": pd.Categorical(rng.choice(["a", "b"], 400))})
+    y = pd.Series((rng.random(400) < 0.3).astype(int))
+    path = tmp_path_factory.mktemp("model") / "churn.skops"
+    return ChurnModel(n_estimators=10).fit(X, y).save(path), X
+
+
+def _with_node(saved: str, target: str, node: dict) -> str:
+    """A copy of a saved model whose ``random_state`` is replaced by ``node``."""
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(target, "w") as crafted:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "schema.json":
+                schema = json.loads(data)
+                schema["content"]["content"]["random_state"] = node
+                data = json.dumps(schema).encode()
+            crafted.writestr(item, data)
+    return target
+
+
+def _call(module: str, name: str, argument: str) -> dict:
+    return {
+        "__class__": name, "__module__": module, "__loader__": "ConstructorFromReduceNode",
+        "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
+                    "content": [{"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+                                 "content": json.dumps(argument), "is_json": True}]},
+    }
+
+
+@pytest.mark.parametrize(("module", "name"), [("builtins", "eval"), ("builtins", "exec"), ("os", "system"), ("numpy", "load")])
+def test_a_crafted_model_file_runs_nothing(saved_model, tmp_path, module, name):
+    marker = tmp_path / "ran"
+    code = f"open({str(marker)!r}, 'w').write('x')" if module == "builtins" else f"touch {marker}"
+    crafted = _with_node(saved_model[0], tmp_path / "crafted.skops", _call(module, name, code))
+    with pytest.raises(UntrustedModelFile, match=f"{module}.{name}") as error:
+        ChurnModel.load(crafted)
+    assert "nothing in it was run" in str(error.value) and "trusted=" in str(error.value)
+    assert not marker.exists()
+
+
+def test_a_saved_model_loads_and_a_type_the_user_has_read_can_be_trusted(saved_model, tmp_path):
+    path, X = saved_model
+    model = ChurnModel(n_estimators=10).fit(X, (X["tenure"] > 0).astype(int))
+    assert np.allclose(ChurnModel.load(model.save(tmp_path / "again.skops")).predict_proba(X), model.predict_proba(X))
+    unusual = _with_node(path, tmp_path / "unusual.skops", _call("fractions", "Fraction", "1/3"))
+    with pytest.raises(UntrustedModelFile, match="fractions.Fraction"):
+        ChurnModel.load(unusual)
+    assert str(ChurnModel.load(unusual, trusted=["fractions.Fraction"]).random_state) == "1/3"
+
+
+def test_a_damaged_model_file_gets_a_clear_error(tmp_path):
+    path = tmp_path / "broken.skops"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(UntrustedModelFile, match="not a model file"):
+        ChurnModel.load(path)
