@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from analytics._markup import sanitised
 from analytics.sample._export import SAMPLE_CLIENTS, SAMPLE_END, SAMPLE_SEED, SAMPLE_START
+from analytics.tables import write_csv
 
 app = typer.Typer(help="Client Health Analytics: complaint history -> churn risk, root causes, reviews.", no_args_is_help=True)
 profile_app = typer.Typer(help="Profiles: how an export maps onto the canonical tables.", no_args_is_help=True)
@@ -30,7 +33,15 @@ def validate(
 ) -> None:
     """Load SOURCE, print what was loaded and quarantined, and write the quarantine."""
     from analytics.io import LoadError, ProfileError, load_history
+    from analytics.reports import ReportFailed, writable_folder
 
+    try:  # before a long load, not after it
+        for target in (quarantine, html):
+            if target is not None:
+                writable_folder(target.parent)
+    except ReportFailed as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task("reading", total=None)
         try:
@@ -54,13 +65,17 @@ def validate(
         stdout.print(reasons)
     for note in report.notes:
         stdout.print(f"- {note}", highlight=False)
-    quarantine.parent.mkdir(parents=True, exist_ok=True)
-    history.quarantine.to_csv(quarantine, index=False)
-    stdout.print(f"quarantine: {len(history.quarantine):,} problems written to {quarantine}")
-    if html:
-        html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(_page("Load report", history._repr_html_() + report.to_html()), encoding="utf-8")
-        stdout.print(f"load report: {html.resolve()}")
+    try:
+        quarantine.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(history.quarantine, quarantine)
+        stdout.print(f"quarantine: {len(history.quarantine):,} problems written to {quarantine}")
+        if html:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(_page("Load report", sanitised(history._repr_html_() + report.to_html())), encoding="utf-8")
+            stdout.print(f"load report: {html.resolve()}")
+    except OSError as error:
+        typer.echo(f"error: cannot write {error.filename or quarantine}: {error.strerror or error}", err=True)
+        raise typer.Exit(2) from None
     if strict and report.rows_quarantined:
         raise typer.Exit(1)
 
@@ -83,9 +98,10 @@ def report(
     if source is not None and Path(source).exists():
         source = str(Path(source).resolve())  # the notebook runs in its own folder
     given = {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff}
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # a killed run cleans up as an interrupted one does
     try:
         path = render(kind, out, {k: v for k, v in given.items() if v is not None})
-    except ReportFailed as error:
+    except (ReportFailed, OSError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     stdout.print(f"{kind} report: {path.resolve()}", highlight=False)
@@ -123,11 +139,15 @@ def sample(
     history, _ = simulate(clients, SAMPLE_START, SAMPLE_END, random_state=seed)
     if defects:
         injected = write_export(history, out, defects=defects, random_state=seed)
-        injected.to_csv(out / "injected_defects.csv", index=False)
+        write_csv(injected, out / "injected_defects.csv")
         console.print(f"wrote CSV exports with {len(injected):,} faulty complaint rows to {out} (listed in injected_defects.csv)")
         return
     for path in write_sample(history, out):
         console.print(f"wrote {path}")
+
+
+def _exit_on_signal(number, frame) -> None:
+    raise SystemExit(128 + number)
 
 
 def _page(title: str, body: str) -> str:

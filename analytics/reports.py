@@ -1,12 +1,13 @@
 """Reports: a notebook executed with papermill and exported as one standalone HTML file.
 
 The file has no code, works offline (plotly.js is embedded once), redacts e-mail
-addresses and phone numbers in every output, and is written atomically: a failed or
+addresses, phone numbers, card numbers and IBANs in every output, and is written atomically: a failed or
 interrupted run leaves no half-written report and says which cell failed and why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import tempfile
@@ -15,7 +16,8 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from analytics.redaction import CONTACT_DETAILS, redact
+from analytics._markup import markdown_html, sanitised
+from analytics.redaction import PERSONAL_DETAILS, redact
 
 NOTEBOOKS = {
     "quality": "00_data_quality.ipynb",
@@ -32,6 +34,7 @@ TITLES = {
 NOTEBOOK_FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
 TEMPLATE_FOLDER = Path(__file__).resolve().parent / "report_template"
 PLOTLY = "application/vnd.plotly.v1+json"
+SAFE_KINDS = ("text/plain", "image/png", "image/jpeg")
 
 
 class ReportFailed(RuntimeError):
@@ -52,14 +55,15 @@ def render(report: str, out: Path | str = "reports", parameters: dict | None = N
     notebook = Path(notebooks) / NOTEBOOKS[report]
     if not notebook.exists():
         raise ReportFailed(f"the {report} report needs {notebook}, which does not exist")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
+    out = writable_folder(out)
+    # the scratch folder holds the parameters, unredacted outputs and the kernel's connection
+    # file (with its key): all of it goes when the run ends, however it ends
+    with tempfile.TemporaryDirectory(prefix="client-health-") as scratch, _kernel_in(scratch) as kernel:
         executed = Path(scratch) / notebook.name
         try:
             papermill.execute_notebook(
                 str(notebook), str(executed), parameters=parameters or {}, cwd=str(notebook.parent),
-                kernel_name="python3", progress_bar=progress, log_output=False,
+                kernel_name="python3", progress_bar=progress, log_output=False, km=kernel,
             )
         except PapermillExecutionError as error:
             raise ReportFailed(f"{notebook.name}: cell {error.cell_index} failed with {error.ename}: {error.evalue}; no report written") from None
@@ -67,6 +71,44 @@ def render(report: str, out: Path | str = "reports", parameters: dict | None = N
     target = out / f"{report}.html"
     _write_atomically(target, page)
     return target
+
+
+def writable_folder(folder: Path | str) -> Path:
+    """``folder``, created if need be, once a file could be written in it: checked before a
+    long run, so that a wrong ``--out`` fails at once and with its reason."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ReportFailed(f"{folder} is a file, not a folder; give a folder to write the report into")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise ReportFailed(f"cannot write into {folder}: {error.strerror or error}; give a folder you can write to") from None
+    return folder
+
+
+@contextlib.contextmanager
+def _kernel_in(scratch: str):
+    """A kernel manager whose connection file (it holds the kernel's key) lies in ``scratch``;
+    no kernel started by the run outlives it, an interrupted run included."""
+    import psutil
+    from jupyter_client.manager import AsyncKernelManager
+
+    try:
+        yield AsyncKernelManager(kernel_name="python3", connection_file=str(Path(scratch) / "kernel.json"))
+    finally:
+        for child in psutil.Process().children(recursive=True):
+            if any(scratch in part for part in _cmdline(child)):
+                child.kill()
+
+
+def _cmdline(process) -> list[str]:
+    import psutil
+
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
 
 
 def to_html(notebook: nbformat.NotebookNode, title: str) -> str:
@@ -82,7 +124,7 @@ def to_html(notebook: nbformat.NotebookNode, title: str) -> str:
     resources = {
         "metadata": {"name": title},
         "plotly_js": get_plotlyjs(),
-        "footer": f"Client Health Analytics · generated {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC · e-mail addresses and phone numbers redacted",
+        "footer": f"Client Health Analytics · generated {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC · e-mail addresses, phone numbers, card numbers and IBANs redacted",
     }
     page, _ = exporter.from_notebook_node(prepared(notebook), resources=resources)
     return page
@@ -90,7 +132,9 @@ def to_html(notebook: nbformat.NotebookNode, title: str) -> str:
 
 def prepared(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook as a report shows it: warnings on stderr dropped, contact details
-    redacted in every output, each figure drawn from its (redacted) plotly data."""
+    redacted in every output, each figure drawn from its (redacted) plotly data, and every
+    other rich output turned into sanitised HTML (Markdown included), so that no output can
+    carry a script: data is escaped where it is composed, and this is the second wall."""
     import plotly.io as pio
 
     notebook = copy.deepcopy(notebook)
@@ -107,13 +151,15 @@ def prepared(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 data = output.data
                 if PLOTLY in data:
                     figure = _redacted(data[PLOTLY])
-                    data.clear()
-                    data[PLOTLY] = figure
-                    data["text/html"] = pio.to_html(figure, include_plotlyjs=False, full_html=False, validate=False, config={"responsive": True})
-                else:
-                    for kind in ("text/html", "text/markdown", "text/plain"):
-                        if kind in data:
-                            data[kind] = _redacted(data[kind])
+                    shown = {PLOTLY: figure, "text/html": pio.to_html(figure, include_plotlyjs=False, full_html=False, validate=False,
+                                                                      config={"responsive": True})}
+                elif "text/html" in data:
+                    shown = {"text/html": sanitised(_redacted(data["text/html"]))}
+                elif "text/markdown" in data:
+                    shown = {"text/html": markdown_html(_redacted(data["text/markdown"]))}
+                else:  # plain text is escaped by the exporter; pictures are data; anything else (scripts, SVG) is dropped
+                    shown = {kind: _redacted(value) if kind == "text/plain" else value for kind, value in data.items() if kind in SAFE_KINDS}
+                output.data = nbformat.NotebookNode(shown)
             kept.append(output)
         cell.outputs = kept
     return notebook
@@ -122,7 +168,7 @@ def prepared(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def _redacted(value):
     """Contact details redacted in every string inside ``value`` (text, or a figure's data)."""
     if isinstance(value, str):
-        return redact(value, kinds=CONTACT_DETAILS)
+        return redact(value, kinds=PERSONAL_DETAILS)
     if isinstance(value, list):
         return [_redacted(v) for v in value]
     if isinstance(value, dict):

@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics._markup import markdown_html, markdown_text
 from analytics._time import utc
 from analytics.features import data_end, snapshots
 from analytics.features._describe import PRACTICE_WORDS
 from analytics.health import HealthScore
 from analytics.io import History
 from analytics.models import ChurnHazards, ChurnModel, training_data
-from analytics.redaction import CONTACT_DETAILS, redact
+from analytics.redaction import PERSONAL_DETAILS, redact
 from analytics.tables import amount, styled
 
 POLICY = Path(__file__).resolve().parent / "policies" / "review.toml"
@@ -115,17 +116,15 @@ class RelationshipReview:
         to check and decide on; contact details are redacted and nothing is sent."""
         c = self.client(client_id)
         if c["recommendation"] != "consider_exit":
-            text = (f"No memo: the recommendation for {client_id} is **{c['recommendation'].replace('_', ' ')}**, not to consider ending "
-                    f"the relationship ({_markdown_text(c['reasons'])}).")
+            text = (f"No memo: the recommendation for {markdown_text(client_id)} is **{c['recommendation'].replace('_', ' ')}**, not to consider ending "
+                    f"the relationship ({markdown_text(c['reasons'])}).")
         else:
             text = _memo(c, self._tried(client_id), self._money, self.cutoff)
-        text = redact(text, kinds=CONTACT_DETAILS)
+        text = redact(text, kinds=PERSONAL_DETAILS)
         if format == "markdown":
             return text
         if format == "html":
-            import mistune
-
-            body = mistune.create_markdown(escape=True)(text)  # data can never become markup
+            body = markdown_html(text)
             return f"<!doctype html><html><head><meta charset='utf-8'><title>Draft: relationship memo</title></head><body>{body}</body></html>"
         raise ValueError(f"format must be 'markdown' or 'html', not {format!r}")
 
@@ -277,17 +276,18 @@ def _percent(value) -> str:
 
 
 def _memo(c: pd.Series, tried: dict, money, cutoff: pd.Timestamp) -> str:
-    name = _markdown_text(c["name"]) if pd.notna(c.get("name")) else c["client_id"]
+    client = markdown_text(c["client_id"])
+    name = markdown_text(c["name"]) if pd.notna(c.get("name")) else client
     practices = [f"{words} on {done} of {of}" for words, (done, of) in tried["practices"].items() if of]
     lines = [
-        f"# Draft: ending the relationship with {name} ({c['client_id']})",
+        f"# Draft: ending the relationship with {name} ({client})",
         "",
         f"*Draft for review, prepared {cutoff - pd.Timedelta(days=1):%Y-%m-%d} from the complaint and account history. "
         "It is not a decision and has not been sent.*",
         "",
         "## Why this is being considered",
         "",
-        *[f"- {_markdown_text(reason[0].upper() + reason[1:])}." for reason in c["reasons"].split("; ")],
+        *[f"- {markdown_text(reason[0].upper() + reason[1:])}." for reason in c["reasons"].split("; ")],
         "",
         "## The facts",
         "",
@@ -326,11 +326,3 @@ def _memo(c: pd.Series, tried: dict, money, cutoff: pd.Timestamp) -> str:
         "and offer help with the handover. Keep the tone factual and courteous; do not list grievances.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _markdown_text(value) -> str:
-    """Data placed in Markdown: characters that Markdown or HTML would read as syntax are escaped."""
-    text = str(value)
-    for character in "\\`*_{}[]<>#|":
-        text = text.replace(character, "\\" + character)
-    return text

@@ -3,10 +3,12 @@ text that is redacted and escaped so data can never inject markup."""
 
 from __future__ import annotations
 
+import csv
+
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from analytics.redaction import CONTACT_DETAILS, redact
+from analytics.redaction import PERSONAL_DETAILS, redact
 
 
 def styled(
@@ -20,7 +22,7 @@ def styled(
     frame = frame.reset_index(drop=True)
     formatted = set(percent) | set(money) | set(points) | set(dates) | set(counts) | set(decimals)
     text = [c for c in frame.columns if c not in formatted]
-    frame = frame.assign(**{c: frame[c].map(lambda v: redact(v, kinds=CONTACT_DETAILS), na_action="ignore") for c in text if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])})
+    frame = frame.assign(**{c: frame[c].map(lambda v: redact(v, kinds=PERSONAL_DETAILS), na_action="ignore") for c in text if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])})
     formats = {c: "{:.1%}" for c in percent} | {c: (lambda v: amount(v, currency)) for c in money} | {c: "{:+.1f} pts" for c in points}
     formats |= {c: "{:,.0f}" for c in counts} | {c: "{:,.2f}" for c in decimals} | {c: _date for c in dates}
     style = frame.style.hide(axis="index").format(formats, na_rep="–").format(escape="html", subset=text, na_rep="–").format_index(escape="html", axis=1)
@@ -40,3 +42,30 @@ def amount(value, currency: str = "$") -> str:
 
 def _date(value) -> str:
     return "–" if pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+
+
+#: a cell starting with one of these is read as a formula by spreadsheet programs
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that a spreadsheet would run as a formula (``=1+1``,
+    ``@SUM(...)``, ``-2+3``) prefixed with ``'``, which spreadsheets show as text; plain
+    numbers such as ``-12.5`` are left as they are."""
+    safe = frame.copy()
+    for column in safe.columns:
+        values = safe[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+            continue
+        text = values.astype("string")
+        risky = text.str.startswith(FORMULA_STARTS).fillna(False) & ~text.str.fullmatch(PLAIN_NUMBER).fillna(False)
+        if risky.any():
+            safe[column] = values.astype(object).where(~risky, "'" + text.astype(object))
+    return safe
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    """Write ``frame`` as CSV, safe to open in a spreadsheet (see :func:`spreadsheet_safe`);
+    every text is quoted, so that a carriage return inside a value never splits a row."""
+    spreadsheet_safe(frame).to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)

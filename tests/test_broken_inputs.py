@@ -1,8 +1,10 @@
 """The corpus in tests/broken: each broken input gets the message or quarantine reason it should."""
 
+import re
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analytics.io import LoadError, load_history
@@ -12,6 +14,11 @@ CASES = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))
 NOW = "2026-01-01"
 
 
+def physical_rows(path: Path) -> int:
+    """Data rows as a person counts them in a file of one record per line: non-blank lines after the header."""
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()) - 1
+
+
 def _load(name):
     folder = CORPUS / name
     profile = folder / "profile.toml"
@@ -19,7 +26,7 @@ def _load(name):
 
 
 def test_corpus_is_large_enough():
-    assert len(CASES) >= 25
+    assert len(CASES) >= 75
     assert {p.name for p in CORPUS.iterdir() if p.is_dir()} == set(CASES)
 
 
@@ -38,6 +45,7 @@ def test_row_problem_is_quarantined_with_its_reason(name):
     assert case["reason"] in problem["reason"]
     assert problem["source"].endswith(f"{table}.csv")
     counts = history.report.counts.set_index("table").loc[table]
+    assert counts["rows_read"] == case.get("rows", physical_rows(CORPUS / name / f"{table}.csv"))  # counted from the file itself
     assert counts["rows_read"] == counts["rows_loaded"] + 1
     assert len(getattr(history, table)) == counts["rows_loaded"]
 
@@ -73,5 +81,67 @@ def test_awkward_but_valid_file_loads(name):
     history = _load(name)
     assert len(history.complaints) == case["loads"]
     assert history.quarantine.empty
+    assert history.report.rows_quarantined == 0 and history.report.rows_read == len(history.complaints) + (0 if history.clients_derived else len(history.clients))
     if "client" in case:
         assert history.complaints["client_id"].iloc[0] == case["client"]
+    for column, expected in case.get("expect", {}).items():  # values as the file wrote them, nothing silently changed
+        values = history.complaints.sort_values("complaint_id")[column]
+        assert [("" if pd.isna(v) else v if isinstance(v, float) else str(v)) for v in values] == expected
+    if "note" in case:
+        assert any(case["note"] in note for note in history.report.notes), history.report.notes
+
+
+# --- inputs too large or too particular to keep as files -------------------------------------
+
+
+def _folder(tmp_path, content: bytes, name="complaints.csv"):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / name).write_bytes(content)
+    return folder
+
+
+def test_a_long_field_beside_a_malformed_row_is_a_value_not_an_error(tmp_path):
+    long_text = "x" * (200 << 10)  # beyond the CSV module's default field limit of 128 KiB
+    folder = _folder(tmp_path, f"complaint_id,client_id,opened_at,text\nC1,CL1,2025-01-01,{long_text}\nC2,CL2,2025-01-02,a,extra\n".encode())
+    history = load_history(folder, now=NOW)
+    assert history.complaints["text"].tolist() == [long_text]
+    assert history.quarantine[["row", "check"]].values.tolist() == [[2, "malformed_row"]]
+    assert history.report.rows_read == 2
+
+
+def test_a_line_longer_than_a_read_block_loads(tmp_path):
+    long_text = "y" * (40 << 20)
+    folder = _folder(tmp_path, f"complaint_id,client_id,opened_at,text\nC1,CL1,2025-01-01,{long_text}\nC2,CL2,2025-01-02,b\n".encode())
+    history = load_history(folder, now=NOW)
+    assert history.complaints["text"].str.len().tolist() == [len(long_text), 1]
+
+
+def test_a_nul_byte_far_into_the_file_is_refused_with_its_line(tmp_path):
+    rows = "".join(f"C{i},CL{i},2025-01-01,text number {i} with some words\n" for i in range(60_000))
+    folder = _folder(tmp_path, ("complaint_id,client_id,opened_at,text\n" + rows + "C9,CL9,2025-01-02,b\x00c\n").encode())
+    assert (folder / "complaints.csv").stat().st_size > 1 << 21
+    with pytest.raises(LoadError, match="line 60,002 holds a NUL byte"):
+        load_history(folder, now=NOW)
+
+
+def test_excel_keeps_words_that_look_missing(tmp_path):
+    path = tmp_path / "export.xlsx"
+    pd.DataFrame({"complaint_id": ["C1", "C2"], "client_id": ["NA", "CL2"], "opened_at": ["2025-01-01", "2025-01-02"],
+                  "text": ["N/A", None]}).to_excel(path, sheet_name="complaints", index=False)
+    history = load_history(path, now=NOW)
+    assert history.complaints["client_id"].tolist() == ["NA", "CL2"]
+    assert history.complaints["text"].iloc[0] == "N/A" and pd.isna(history.complaints["text"].iloc[1])
+
+
+@pytest.mark.parametrize(("profile", "message"), [
+    ('[complaints.dates]\ntimezone = "Europe/Berln"\n', "timezone 'Europe/Berln' is not a time zone name; closest: Europe/Berlin"),
+    ('[format]\ndecimal = ","\nthousands = ","\n', "decimal = ',' and thousands = ',' cannot both hold"),
+])
+def test_a_profile_that_cannot_hold_is_one_clear_error(tmp_path, profile, message):
+    from analytics.io import ProfileError
+
+    path = tmp_path / "profile.toml"
+    path.write_text(profile, encoding="utf-8")
+    with pytest.raises(ProfileError, match=re.escape(message)):
+        load_history(CORPUS / "semicolon_auto", path)

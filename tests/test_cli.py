@@ -52,3 +52,45 @@ def test_profile_init_drafts_a_usable_profile_for_the_real_cfpb_export(cfpb_path
 def test_installed_console_script_runs():
     result = subprocess.run([sys.executable, "-m", "analytics", "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "validate" in result.stdout
+
+
+def _client_health(*arguments, **options):
+    return subprocess.run([sys.executable, "-m", "analytics", *map(str, arguments)], capture_output=True, text=True, timeout=600, **options)
+
+
+def test_an_unusable_output_is_refused_at_once_without_a_traceback(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for arguments, expected in (
+        (["report", "quarterly", "--out", a_file], "is a file, not a folder"),
+        (["report", "quarterly", "--out", "/proc/client-health"], "cannot write into /proc/client-health"),
+        (["validate", SAMPLE, "--quarantine", "/proc/client-health/q.csv"], "cannot write into /proc/client-health"),
+        (["validate", SAMPLE, "--quarantine", "/dev/full"], "cannot write /dev/full: No space left on device"),
+    ):
+        done = _client_health(*arguments)
+        assert done.returncode != 0 and expected in done.stderr, (arguments, done.stderr[-2000:])
+        assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_a_killed_report_run_leaves_no_scratch_notebook_kernel_or_partial_file(tmp_path):
+    import os
+    import signal
+    import time
+
+    scratch, out = tmp_path / "tmp", tmp_path / "out"
+    scratch.mkdir()
+    run = subprocess.Popen([sys.executable, "-m", "analytics", "report", "quarterly", "--out", str(out)], env={**os.environ, "TMPDIR": str(scratch)},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(scratch.rglob("kernel.json")) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.2)
+    assert list(scratch.rglob("*.ipynb")) and list(scratch.rglob("kernel.json"))  # the run was under way
+    run.send_signal(signal.SIGTERM)
+    run.wait(timeout=60)
+    time.sleep(1)
+    assert run.returncode != 0
+    assert list(scratch.iterdir()) == []  # scratch notebook and connection file gone
+    assert [p.name for p in out.iterdir()] == []  # no report, no hidden .partial
+    import psutil
+
+    assert not [p for p in psutil.process_iter(["cmdline"]) if any(str(scratch) in part for part in p.info["cmdline"] or [])]

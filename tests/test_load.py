@@ -88,7 +88,7 @@ def test_excel_workbook_with_a_sheet_per_table(sample_history, tmp_path):
     complaints = sample_history.complaints.loc[sample_history.complaints["client_id"].isin(clients["client_id"])]
     with pd.ExcelWriter(path) as writer:
         for name, frame in (("Clients", clients), ("Complaints", complaints)):
-            frame.astype(str).replace({"<NA>": "", "NaT": ""}).to_excel(writer, sheet_name=name, index=False)
+            frame.astype(str).replace({"<NA>": "", "NaT": "", "nan": ""}).to_excel(writer, sheet_name=name, index=False)
     history = load_history(path)
     accounted_for(history)
     assert history.quarantine.empty

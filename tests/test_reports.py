@@ -16,24 +16,64 @@ ARTEFACTS = ROOT / "reports" / "test-artefacts"
 ATTACK = '<img src=x onerror="window.attacked = 1">'
 SCRIPT = "<script>window.attacked = 2</script>"
 EMAIL, PHONE = "jo.doe@example.com", "+1 212 555 0199"
+#: personal details of every kind a report must never show, by kind
+CANARIES = {"email": EMAIL, "phone (US)": PHONE, "phone (UK)": "020 7946 0959", "mobile (UK)": "07700 900123",
+            "phone (DE)": "0049 30 901820", "card": "4111 1111 1111 1111", "IBAN": "GB29 NWBK 6016 1331 9268 19"}
+#: all of them as people write them, each after a word
+CANARY_TEXT = ", ".join(f"{kind.split()[0]} {value}" for kind, value in CANARIES.items())
 TEXT_ATTACK = "<b onmouseover=alert(3)>bold</b><script>window.attacked = 3</script>"
+
+
+#: markup that would run if data ever became markup; each sets window.attacked or opens a dialog
+PAYLOADS = ["<script>window.attacked = 4</script>", '<img src=x onerror="window.attacked = 5">', "[click](javascript:window.attacked=6)",
+            '<a href="javascript:window.attacked=7">link</a>', '<svg onload="alert(8)">', "javascript:alert(9)", '"><iframe src="javascript:alert(10)">']
+
+
+#: the distinctive openings of some complaint texts of the sample
+COMPLAINT_TEXTS = pd.read_parquet(SAMPLE / "complaints.parquet")["text"].dropna().str.slice(0, 60).drop_duplicates().sample(200, random_state=0).tolist()
+
+
+def _laced(values: pd.Series, every: int = 1) -> pd.Series:
+    """Values with a payload appended: each distinct value always the same one (so that groups
+    stay groups and summaries name laced values), on every ``every``-th row."""
+    values = values.astype("string").copy()
+    codes = {v: PAYLOADS[i % len(PAYLOADS)] for i, v in enumerate(values.dropna().unique())}
+    rows = values.index[::every]
+    values[rows] = [v if pd.isna(v) else f"{v} {codes[v]}" for v in values[rows]]
+    return values
 
 
 @pytest.fixture(scope="module")
 def hostile_sample(tmp_path_factory):
-    """The sample with markup, an e-mail address and a phone number in every client name,
-    and a complaint whose severity is a script (it is quarantined, and shown as such)."""
+    """The sample with markup in every text field of every table (client id and name, segment,
+    owner, region, team, agent, channel, trigger, category, resolution, text), an e-mail address
+    and a phone number in every client name, and a complaint whose severity is a script (it is
+    quarantined, and shown as such)."""
     folder = tmp_path_factory.mktemp("hostile")
     clients = pd.read_parquet(SAMPLE / "clients.parquet")
-    clients["name"] = clients["name"] + f" {ATTACK} {EMAIL} {PHONE}"
-    clients.to_parquet(folder / "clients.parquet")
-    pd.read_parquet(SAMPLE / "interactions.parquet").to_parquet(folder / "interactions.parquet")
     complaints = pd.read_parquet(SAMPLE / "complaints.parquet")
+    interactions = pd.read_parquet(SAMPLE / "interactions.parquet")
+    new_ids = dict(zip(clients["client_id"], _laced(clients["client_id"]), strict=True))
+    for table in (clients, complaints, interactions):
+        table["client_id"] = table["client_id"].map(new_ids)
+    clients["name"] = clients["name"] + f" {ATTACK} {CANARY_TEXT}"
+    for column in ("segment", "owner", "region"):
+        clients[column] = _laced(clients[column])
+    for column in ("team", "agent", "category_raw"):
+        complaints[column] = _laced(complaints[column])
+    for column in ("channel", "trigger", "resolution"):  # unknown values: loaded as other (or empty) and kept raw
+        complaints[column] = _laced(complaints[column], every=40)
     complaints["severity"] = complaints["severity"].astype("string")
     complaints.loc[0, "severity"] = SCRIPT
-    # every complaint about one kind of failure carries markup, so that topic's examples show it
+    complaints.loc[1, "severity"] = CANARY_TEXT  # quarantined: its value is shown in the quality report
+    complaints.loc[complaints.index[::5], "text"] += " " + CANARY_TEXT
+    # every complaint about one kind of failure carries markup, so that topic's examples would show it
     sync = complaints["text"].str.contains("sync job", na=False)
     complaints.loc[sync, "text"] = TEXT_ATTACK + " " + complaints.loc[sync, "text"]
+    complaints["text"] = _laced(complaints["text"], every=3)
+    interactions["channel"] = _laced(interactions["channel"], every=40)
+    clients.to_parquet(folder / "clients.parquet")
+    interactions.to_parquet(folder / "interactions.parquet")
     complaints.to_csv(folder / "complaints.csv", index=False)
     return folder
 
@@ -47,6 +87,11 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=str(binary), args=["--no-sandbox"])
         yield browser
         browser.close()
+
+
+#: elements that would run script when shown or clicked: event handlers, javascript: links, frames
+UNSAFE_ELEMENTS = """[...document.querySelectorAll('*')].filter(e => e.tagName === 'IFRAME' || e.tagName === 'EMBED' || e.tagName === 'OBJECT'
+    || [...e.attributes].some(a => a.name.startsWith('on') || /^\\s*javascript:/i.test(a.value))).map(e => e.outerHTML.slice(0, 200))"""
 
 
 def open_report(browser, path: Path, screenshot: str) -> dict:
@@ -70,6 +115,7 @@ def open_report(browser, path: Path, screenshot: str) -> dict:
     seen["figures"] = page.locator(".js-plotly-plot").count()
     seen["drawn"] = page.locator(".js-plotly-plot .main-svg").count() // 3  # plotly draws three layers per figure
     seen["attacked"] = page.evaluate("window.attacked === undefined ? null : window.attacked")
+    seen["unsafe"] = page.evaluate(UNSAFE_ELEMENTS)
     seen["text"] = page.inner_text("body")
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=ARTEFACTS / screenshot, full_page=True)
@@ -95,14 +141,16 @@ def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hos
     assert seen["errors"] == [] and seen["dialogs"] == []
     assert seen["requests"] == []  # everything it needs is in the file
     assert seen["figures"] == figures and seen["drawn"] == figures
-    assert seen["attacked"] is None
-    assert EMAIL not in page and PHONE not in page
+    assert seen["attacked"] is None and seen["unsafe"] == []
+    assert {kind: value for kind, value in CANARIES.items() if value in page or value.replace(" ", "") in page} == {}
+    assert not [text for text in COMPLAINT_TEXTS if text in page]  # no complaint's words, in any report
     if kind in ("quarterly", "review"):  # client names are shown: markup as text, contact details redacted
         assert ATTACK in seen["text"] and "[email]" in seen["text"] and "[phone]" in seen["text"]
     elif kind == "quality":  # the quarantined severity is shown as text
         assert SCRIPT in seen["text"]
-    else:  # complaint texts in the topic examples: the planted markup shows as text
-        assert TEXT_ATTACK in seen["text"]
+    else:  # no complaint text by default: topics show their terms, not a client's words
+        assert "sync job" not in seen["text"] and TEXT_ATTACK not in seen["text"]
+        assert any(payload in seen["text"] for payload in PAYLOADS)  # laced categories and teams shown as text
     assert "Traceback" not in seen["text"] and "def " not in seen["text"]  # code cells are hidden
 
 
@@ -162,3 +210,19 @@ def test_redaction_leaves_typed_arrays_of_figures_alone():
     ])])
     trace = prepared(notebook).cells[0].outputs[0].data["application/vnd.plotly.v1+json"]["data"][0]
     assert trace["y"] == typed and trace["name"] == "call [phone]"
+
+
+def test_the_html_memo_runs_no_script_from_any_field(hostile_sample, chromium, tmp_path):
+    from analytics.io import load_history
+    from analytics.review import relationship_review
+
+    review = relationship_review(load_history(hostile_sample))
+    exits = review.clients.loc[review.clients["recommendation"] == "consider_exit", "client_id"]
+    assert len(exits)
+    path = tmp_path / "memo.html"
+    page = "".join(review.memo(client, format="html") for client in exits.head(3))
+    path.write_text(page, encoding="utf-8")
+    seen = open_report(chromium, path, "memo.png")
+    assert seen["attacked"] is None and seen["dialogs"] == [] and seen["unsafe"] == [] and seen["errors"] == []
+    assert "Draft: ending the relationship with" in seen["text"] and ATTACK in seen["text"]  # the name's markup shown as text
+    assert {kind: value for kind, value in CANARIES.items() if value in page or value.replace(" ", "") in page} == {}

@@ -68,9 +68,14 @@ def load_history(
         for result in results["complaints"]:
             _reject(result, ~result.loaded["client_id"].isin(known), "client_id", "unknown_reference", "unknown client_id (not in the clients table)")
     if "interactions" in results:
-        complaint_ids = pd.concat([r.loaded["complaint_id"] for r in results["complaints"]])
+        complaints = pd.concat([r.loaded[["complaint_id", "client_id", "opened_at"]] for r in results["complaints"]]).set_index("complaint_id")
         for result in results["interactions"]:
-            _reject(result, ~result.loaded["complaint_id"].isin(complaint_ids), "complaint_id", "unknown_reference", "complaint_id not loaded (no such complaint, or its complaint was quarantined)")
+            _reject(result, ~result.loaded["complaint_id"].isin(complaints.index), "complaint_id", "unknown_reference", "complaint_id not loaded (no such complaint, or its complaint was quarantined)")
+            owner = result.loaded["complaint_id"].map(complaints["client_id"])
+            _reject(result, (result.loaded["client_id"] != owner).fillna(False), "client_id", "mismatched_reference",
+                    "client_id is not the client of its complaint (complaint_id names another client's complaint)")
+            opened = result.loaded["complaint_id"].map(complaints["opened_at"])
+            _reject(result, (result.loaded["at"] < opened).fillna(False), "at", "order", "at is before its complaint was opened (opened_at of complaint_id)")
 
     tables = {table: _combine(results.get(table), table) for table in ("clients", "complaints", "interactions")}
     notes = [f"read with profile {profile.name!r} from {'a database' if is_database_url(source) else Path(source).name}"]
@@ -83,6 +88,8 @@ def load_history(
     for table in ("interactions",):
         if table not in results:
             notes.append(f"no {table} table in the source")
+    notes += [note for rs in results.values() for r in rs for note in r.notes]
+    notes += look_alike_ids(tables["clients"]["client_id"], "client_id")
 
     quarantine = pd.concat([r.quarantine for rs in results.values() for r in rs] or [empty_quarantine()], ignore_index=True)
     report = _report(results, quarantine, profile.name, notes)
@@ -90,6 +97,25 @@ def load_history(
     if strict and len(quarantine):
         raise ValidationFailed(_strict_message(quarantine, report), quarantine)
     return history
+
+
+def look_alike_ids(ids: pd.Series, column: str) -> list[str]:
+    """Ids that differ from another id only by characters that look alike (a Cyrillic С for
+    a Latin C): kept apart, as the data has them, and reported."""
+    from confusable_homoglyphs import confusables
+
+    distinct = set(ids.dropna())
+    found = []
+    for value in sorted(v for v in distinct if not v.isascii()):
+        twin = "".join(c if c.isascii() else next((h["c"] for h in _homoglyphs(confusables, c) if h["c"].isascii()), c) for c in value)
+        if twin != value and twin in distinct:
+            found.append(f"{value!r} and {twin!r}")
+    return [f"{column} values that differ only by look-alike characters, kept as different clients: {'; '.join(found)}"] if found else []
+
+
+def _homoglyphs(confusables, character: str) -> list[dict]:
+    hits = confusables.is_confusable(character, greedy=True, preferred_aliases=["latin"]) or []
+    return [h for hit in hits for h in hit["homoglyphs"]]
 
 
 def _combine(results: list[TableResult] | None, table: str) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import available_timezones
 
 from analytics.schemas import MODELS, column_rules
 
@@ -57,6 +58,9 @@ class Profile:
     encoding: str = "auto"
     true_values: tuple[str, ...] = DEFAULT_TRUE
     false_values: tuple[str, ...] = DEFAULT_FALSE
+    decimal: str = "."
+    thousands: str = ","
+    missing: tuple[str, ...] = ()  # cells meaning "no value" besides the empty cell
     tables: dict[str, TableProfile] = field(default_factory=dict)
     path: Path | None = None
 
@@ -91,12 +95,19 @@ def load_profile(profile: str | Path | Profile) -> Profile:
 
 
 def _parse(raw: dict, path: Path) -> Profile:
-    known = {"name", "description", "csv", "booleans", *TABLES}
+    known = {"name", "description", "csv", "booleans", "format", *TABLES}
     unknown = set(raw) - known
     if unknown:
         raise ProfileError(f"profile {path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
     csv = raw.get("csv", {})
     booleans = raw.get("booleans", {})
+    formats = raw.get("format", {})
+    decimal, thousands = formats.get("decimal", "."), formats.get("thousands", ",")
+    if decimal not in (".", ",") or thousands not in ("", ",", ".", " ", "'", "\u00a0", "\u202f") or decimal == thousands:
+        raise ProfileError(
+            f"profile {path}: [format] decimal = {decimal!r} and thousands = {thousands!r} cannot both hold; "
+            'use decimal "." or ",", and a different thousands separator ("," "." " " "\'" or "" for none)'
+        )
     tables = {name: _parse_table(raw[name], name, path) for name in TABLES if name in raw}
     return Profile(
         name=raw.get("name", path.stem),
@@ -105,6 +116,9 @@ def _parse(raw: dict, path: Path) -> Profile:
         encoding=csv.get("encoding", "auto"),
         true_values=tuple(v.lower() for v in booleans.get("true", DEFAULT_TRUE)),
         false_values=tuple(v.lower() for v in booleans.get("false", DEFAULT_FALSE)),
+        decimal=decimal,
+        thousands=thousands,
+        missing=tuple(str(v) for v in formats.get("missing", ())),
         tables=tables,
         path=path,
     )
@@ -124,13 +138,18 @@ def _parse_table(raw: dict, table: str, path: Path) -> TableProfile:
                 )
     events = raw.get("events")
     dates = raw.get("dates", {})
+    timezone = dates.get("timezone", "UTC")
+    if timezone not in available_timezones():
+        near = difflib.get_close_matches(timezone, sorted(available_timezones()), n=3)
+        raise ProfileError(f"profile {path}: [{table}.dates] timezone {timezone!r} is not a time zone name"
+                           + (f"; closest: {', '.join(near)}" if near else "; use an IANA name such as Europe/Berlin or UTC"))
     files = raw.get("files", [f"{table}.*"])
     return TableProfile(
         columns=dict(raw.get("columns", {})),
         optional_columns=dict(raw.get("optional_columns", {})),
         values={c: {str(k).strip().lower(): v for k, v in m.items()} for c, m in values.items()},
         date_format=dates.get("format", "ISO8601"),
-        timezone=dates.get("timezone", "UTC"),
+        timezone=timezone,
         id_from_row=raw.get("id_from") == "row",
         files=tuple([files] if isinstance(files, str) else files),
         sql=raw.get("sql", table),

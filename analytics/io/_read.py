@@ -6,15 +6,20 @@ counted), so a message can point a person at the row in their own file.
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -22,6 +27,7 @@ from analytics.io._errors import LoadError
 from analytics.io._profile import Profile
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+COMPRESSED_SUFFIXES = {".gz": gzip, ".bz2": bz2}  # exports are often shipped compressed
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 DELIMITERS = [",", ";", "\t", "|"]
@@ -63,7 +69,7 @@ def read_sources(source, profile: Profile, progress: Progress | None = None) -> 
                 f"name the file complaints.csv or set [complaints] files in the profile"
             )
         return found
-    if path.suffix.lower() in EXCEL_SUFFIXES:
+    if kind_of(path) in EXCEL_SUFFIXES:
         return _read_workbook(path, profile)
     return {"complaints": [_read_file(path, profile, progress)]}
 
@@ -74,14 +80,27 @@ def _matching_files(folder: Path, patterns) -> list[Path]:
         files += [
             p
             for p in sorted(folder.glob(pattern))
-            if p.is_file() and p.suffix.lower() in CSV_SUFFIXES | PARQUET_SUFFIXES | EXCEL_SUFFIXES
+            if p.is_file() and kind_of(p) in CSV_SUFFIXES | PARQUET_SUFFIXES | EXCEL_SUFFIXES
             and p not in files
         ]
     return files
 
 
+def kind_of(path: Path) -> str:
+    """The file's kind by its suffix, looking through compression: ``a.csv.gz`` is ``.csv``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES:
+        return suffixes[-2] if len(suffixes) > 1 and suffixes[-2] in CSV_SUFFIXES else suffixes[-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _open_binary(path: Path):
+    opener = COMPRESSED_SUFFIXES.get(path.suffix.lower())
+    return opener.open(path, "rb") if opener else path.open("rb")
+
+
 def _read_file(path: Path, profile: Profile, progress: Progress | None) -> RawTable:
-    suffix = path.suffix.lower()
+    suffix = kind_of(path)
     if path.stat().st_size == 0:
         raise LoadError(f"{path}: the file is empty; export it again with a header row and data rows")
     if suffix in PARQUET_SUFFIXES:
@@ -98,7 +117,7 @@ def _read_file(path: Path, profile: Profile, progress: Progress | None) -> RawTa
 
 def _read_workbook(path: Path, profile: Profile) -> dict[str, list[RawTable]]:
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False, na_values=[""])
     except Exception as error:  # openpyxl raises many types for a damaged workbook
         raise LoadError(f"{path}: not a readable Excel workbook ({error})") from error
     found = {}
@@ -136,11 +155,6 @@ def detect_encoding(path: Path, sample: bytes) -> str:
         return "utf-8"  # the BOM is skipped by the reader
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
-    if b"\x00" in sample:
-        raise LoadError(
-            f"{path}: holds binary data (NUL bytes), not delimited text; "
-            f"export it again as CSV (UTF-8 or Latin-1)"
-        )
     try:
         sample.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -166,14 +180,19 @@ def sniff_delimiter(path: Path, text: str, wanted: str) -> str:
 
 
 def _read_csv(path: Path, profile: Profile, progress: Progress | None) -> RawTable:
-    with path.open("rb") as handle:
-        sample = handle.read(1 << 20)
+    with _open_binary(path) as handle:
+        try:
+            sample = handle.read(1 << 20)
+        except (OSError, EOFError, zlib.error) as error:  # a damaged gzip or bzip2 stream
+            raise LoadError(f"{path}: cannot be decompressed ({error}); compress it again or send it uncompressed") from error
     if not sample.strip():
         raise LoadError(f"{path}: the file is empty; export it again with a header row and data rows")
     encoding = profile.encoding if profile.encoding != "auto" else detect_encoding(path, sample)
+    if encoding != "utf-16":
+        _refuse_nul_bytes(path)
     text = sample.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
     delimiter = sniff_delimiter(path, text, profile.delimiter)
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))  # any line ending: \n, \r\n or \r
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         repeated = sorted({h for h in header if header.count(h) > 1})
@@ -188,54 +207,124 @@ def _read_csv(path: Path, profile: Profile, progress: Progress | None) -> RawTab
         raise LoadError(f"{path}: cannot be read as delimited text ({error})") from error
 
 
-def _read_csv_arrow(path, header, delimiter, encoding, progress) -> RawTable:
+def _refuse_nul_bytes(path: Path) -> None:
+    """A NUL byte anywhere in a text export means a binary file or a damaged export: say where."""
+    lines = 1
+    with _open_binary(path) as handle:
+        while chunk := handle.read(16 << 20):
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                line = lines + chunk.count(b"\n", 0, at)
+                raise LoadError(
+                    f"{path}: holds binary data, not delimited text: line {line:,} holds a NUL byte, which no text export "
+                    f"contains; export it again as CSV (UTF-8 or Latin-1)"
+                )
+            lines += chunk.count(b"\n")
+
+
+def _read_csv_arrow(path, header, delimiter, encoding, progress, block_size=16 << 20) -> RawTable:
     malformed_seen = []
     types = {h: pa.string() for h in header}
-    read_options = pa_csv.ReadOptions(
-        encoding=encoding, column_names=header, skip_rows=1, block_size=16 << 20
-    )
+    read_options = pa_csv.ReadOptions(encoding=encoding, column_names=header, skip_rows=1, block_size=block_size)
     parse_options = pa_csv.ParseOptions(
         delimiter=delimiter,
         newlines_in_values=True,
         invalid_row_handler=lambda row: malformed_seen.append(row) or "skip",
     )
     convert_options = pa_csv.ConvertOptions(
-        column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=True
-    )
+        column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True
+    )  # only the empty cell is missing here; a profile names its own ([format] missing)
     total = path.stat().st_size
-    reader = pa_csv.open_csv(path, read_options, parse_options, convert_options)
-    batches, done = [], 0
-    for batch in reader:
-        batches.append(batch)
-        done += batch.nbytes
-        if progress:
-            progress(min(done, total), total)
+    try:
+        reader = pa_csv.open_csv(str(path), read_options, parse_options, convert_options)  # decompresses .gz and .bz2
+        batches, done = [], 0
+        for batch in reader:
+            batches.append(batch)
+            done += batch.nbytes
+            if progress:
+                progress(min(done, total), total)
+    except pa.ArrowInvalid as error:
+        if "straddling" in str(error) and block_size < MAX_BLOCK:  # one row longer than a block: read in larger blocks
+            return _read_csv_arrow(path, header, delimiter, encoding, progress, min(block_size * 16, MAX_BLOCK))
+        raise
     table = pa.Table.from_batches(batches, schema=reader.schema)
     if progress:
         progress(total, total)
-    if malformed_seen:
-        # Arrow does not say where a malformed row was: read again, slowly, to number every row.
+    if malformed_seen or _may_hide_broken_quotes(table):
+        # Arrow does not say where a malformed row was, reads an unclosed quote to the end of
+        # the file as one value, and keeps "say "hi" ok" as say hi" ok": read again, strictly,
+        # numbering every record.
         return _read_csv_numbered(path, header, delimiter, encoding)
     frame = table.to_pandas(types_mapper=pd.ArrowDtype)
     return _numbered(RawTable(str(path), frame, encoding=encoding, text=True))
 
 
+MAX_BLOCK = 1 << 30
+
+
+def _may_hide_broken_quotes(table: pa.Table) -> bool:
+    """Whether a value holds a line break or a quote: what a quote error leaves behind."""
+    return any(pc.any(pc.match_substring_regex(column, '[\r\n"]')).as_py() for column in table.columns)
+
+
 def _read_csv_numbered(path, header, delimiter, encoding) -> RawTable:
+    """Every record numbered, read by Python's strict CSV reader. A record that breaks the
+    format (a quote never closed, text after a closing quote) is quarantined with the lines
+    it spans, and reading starts again on the line after the one it began on, so that rows
+    an unclosed quote swallowed are read as rows and nothing is lost."""
+    csv.field_size_limit(MAX_BLOCK)  # a long complaint text is a value, not an error
+    opener = COMPRESSED_SUFFIXES.get(path.suffix.lower())
+    with (opener.open(path, "rt", encoding=_decoder(encoding), newline="") if opener else
+          path.open(encoding=_decoder(encoding), newline="")) as handle:
+        lines = handle.readlines()
     rows, numbers, malformed = [], [], []
-    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        next(reader)
-        for number, row in enumerate(reader, start=1):
-            if len(row) == len(header):
-                rows.append(row)
-                numbers.append(number)
-            elif row:  # a blank line is no row
-                reason = f"has {len(row)} fields, expected {len(header)} (delimiter {delimiter!r})"
-                malformed.append((number, delimiter.join(row), reason))
+    for number, (first, last, fields, problem) in enumerate(_records(lines, delimiter), start=1):
+        where = f"line {first + 1:,}" if first == last else f"lines {first + 1:,} to {last + 1:,}"
+        if problem:
+            text = "".join(lines[first : last + 1])
+            malformed.append((number, text, f"{where}: {problem}"))
+        elif len(fields) == len(header):
+            rows.append(fields)
+            numbers.append(number)
+        else:
+            reason = f"{where}: has {len(fields)} fields, expected {len(header)} (delimiter {delimiter!r})"
+            malformed.append((number, delimiter.join(fields), reason))
     frame = pd.DataFrame(rows, columns=header, dtype=pd.ArrowDtype(pa.string()))
     for column in header:
         frame[column] = frame[column].mask(frame[column] == "")
     return _numbered(RawTable(str(path), frame, malformed, encoding, text=True), numbers)
+
+
+def _decoder(encoding: str) -> str:
+    return "utf-8-sig" if encoding == "utf-8" else encoding
+
+
+def _records(lines: list[str], delimiter: str):
+    """``(first line, last line, fields, problem)`` of each record after the header (lines
+    counted from 0); a blank line is no record."""
+    start = 1
+    while start < len(lines):
+        position = [start - 1]  # the line the reader last took
+        reader = csv.reader(_lines_from(lines, start, position), delimiter=delimiter, strict=True)
+        first = start
+        try:
+            for fields in reader:
+                if fields:
+                    yield first, position[0], fields, None
+                first = position[0] + 1
+            return
+        except csv.Error as error:
+            if "unexpected end of data" in str(error):  # the quote swallowed every line after it: only its own line is broken
+                yield first, first, None, "a quote opened on this line is never closed; the lines after it are read as rows of their own"
+            else:
+                yield first, position[0], None, f"not valid CSV ({error}); the lines after its first are read as rows of their own"
+            start = first + 1
+
+
+def _lines_from(lines: list[str], begin: int, position: list[int]):
+    for i in range(begin, len(lines)):
+        position[0] = i
+        yield lines[i]
 
 
 # --- databases -----------------------------------------------------------------
@@ -247,7 +336,7 @@ def _read_database(url: str, profile: Profile) -> dict[str, list[RawTable]]:
     try:
         engine = sa.create_engine(url)
     except Exception as error:
-        raise LoadError(f"{_safe_url(url)}: not a usable database URL ({error})") from error
+        raise LoadError(scrubbed(f"{masked_url(url)}: not a usable database URL ({error})", url)) from None
     found = {}
     try:
         with engine.connect() as connection:
@@ -260,27 +349,40 @@ def _read_database(url: str, profile: Profile) -> dict[str, list[RawTable]]:
                     continue
                 sql = sa.text(query) if is_query else sa.select(sa.text("*")).select_from(sa.table(query))
                 frame = pd.read_sql(sql, connection, dtype_backend="pyarrow")
-                found[table] = [_numbered(RawTable(f"{_safe_url(url)}#{table}", frame))]
+                found[table] = [_numbered(RawTable(f"{masked_url(url)}#{table}", frame))]
     except sa.exc.SQLAlchemyError as error:
         cause = getattr(error, "orig", None) or error
-        raise LoadError(f"{_safe_url(url)}: the database could not be read ({cause})") from error
+        raise LoadError(scrubbed(f"{masked_url(url)}: the database could not be read ({cause})", url)) from None
     finally:
         engine.dispose()
     if "complaints" not in found:
         raise LoadError(
-            f"{_safe_url(url)}: no complaints table; set [complaints] sql to its table name or a query in the profile"
+            f"{masked_url(url)}: no complaints table; set [complaints] sql to its table name or a query in the profile"
         )
     return found
 
 
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages and reports."""
-    try:
-        import sqlalchemy as sa
+def masked_url(url: str) -> str:
+    """The URL as messages, reports and quarantine files name it: the password and every
+    query value (``?password=...``, tokens, keys) replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{host}" if ":" in userinfo else netloc
+    query = "&".join(f"{key}=***" for key, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]
+
+def scrubbed(text: str, url: str) -> str:
+    """``text`` (an error from a driver, say) with the URL masked and no secret of it left."""
+    text = str(text).replace(url, masked_url(url))
+    parts = urlsplit(url)
+    secrets = [value for _, value in parse_qsl(parts.query)] + ([parts.password] if parts.password else [])
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= 3:
+            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
+    return text
 
 
 def iter_tables(found: dict[str, list[RawTable]]) -> Iterator[tuple[str, RawTable]]:

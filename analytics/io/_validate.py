@@ -7,6 +7,7 @@ row number, column, value and reason; every other row is loaded.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 
 import duckdb
@@ -37,6 +38,7 @@ class TableResult:
     exact_duplicates: int = 0
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)  # column -> raw value -> rows
     encoding: str | None = None
+    notes: list[str] = field(default_factory=list)  # what was cleaned, for the load report
 
 
 class _Problems:
@@ -58,9 +60,12 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
     """Map, coerce and check the rows of one raw table."""
     spec = profile.table(table)
     rules = column_rules(table)
-    if table == "complaints" and raw.frame.empty and not raw.malformed:
-        raise LoadError(f"{raw.source}: has a header but no data rows; export it again with the complaints in it")
+    if table in ("complaints", "clients") and raw.frame.empty and not raw.malformed:
+        raise LoadError(f"{raw.source}: has a header but no data rows; export it again with the {table} in it"
+                        + (" (or leave the file out: clients are then derived from the complaints)" if table == "clients" else ""))
     frame, headers = _map_columns(raw, table, spec, rules)
+    frame = _missing_as_null(frame, profile.missing)
+    frame, notes = _visible_ids(frame, raw.source)
     problems = _Problems(len(frame))
     original = frame  # values as the export wrote them, for the quarantine
     frame = frame.copy()
@@ -71,12 +76,12 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
     unmapped: dict[str, dict[str, int]] = {}
     for name, rule in rules.items():
         if name in frame:
-            frame[name] = _coerce(frame[name], rule, spec, profile, problems, unmapped, frame, raw.text)
+            frame[name] = _coerce(frame[name], rule, spec, profile, problems, unmapped, frame, raw.text, raw.source)
         else:
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype=rule.dtype)
     if spec.events is not None:
         at = replace(rules["opened_at"], name=spec.events.at)
-        frame[at.name] = _coerce(frame[at.name], at, spec, profile, problems, unmapped, frame, raw.text)
+        frame[at.name] = _coerce(frame[at.name], at, spec, profile, problems, unmapped, frame, raw.text, raw.source)
         problems.add(_true(frame[at.name].isna()) & ~problems.any, at.name, "missing_required", f"missing required value (expected {at.expected()})")
         frame, original, problems = _fold_events(frame, original, spec, problems)
     _check_rows(frame, rules, table, problems, now)
@@ -100,7 +105,36 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         exact_duplicates=exact,
         unmapped=unmapped,
         encoding=raw.encoding,
+        notes=notes,
     )
+
+
+#: characters that show as nothing: an id holding one looks like another id and is not
+ZERO_WIDTH = "[\u200b\u200c\u200d\u2060\ufeff]"
+ID_COLUMNS = ("client_id", "complaint_id", "interaction_id")
+
+
+def _visible_ids(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Ids with their zero-width characters removed, and a note of how many held one."""
+    notes = []
+    for column in ID_COLUMNS:
+        if column not in frame or not pd.api.types.is_string_dtype(frame[column]):
+            continue
+        hidden = frame[column].str.contains(ZERO_WIDTH, regex=True).fillna(False)
+        if hidden.any():
+            frame = frame.assign(**{column: frame[column].str.replace(ZERO_WIDTH, "", regex=True)})
+            notes.append(f"{source}: {int(hidden.sum()):,} {column} values held invisible zero-width characters, removed "
+                         f"(first at row {frame.loc[hidden, '_row'].iloc[0]})")
+    return frame, notes
+
+
+def _missing_as_null(frame: pd.DataFrame, missing: tuple[str, ...]) -> pd.DataFrame:
+    """Cells the profile declares as meaning "no value" (``[format] missing``) become null;
+    nothing else does: a client called ``NA`` stays ``NA``."""
+    if not missing:
+        return frame
+    text = [c for c in frame.columns if c != "_row" and (pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object)]
+    return frame.assign(**{c: frame[c].mask(frame[c].isin(missing)) for c in text})
 
 
 def _ordered(frame: pd.DataFrame, rules: dict[str, ColumnRule]) -> pd.DataFrame:
@@ -115,6 +149,13 @@ def _map_columns(raw: RawTable, table: str, spec: TableProfile, rules) -> tuple[
     """Rename export headers to canonical names; returns the frame and canonical -> header."""
     frame = raw.frame
     present = [c for c in frame.columns if c != "_row"]
+    folded: dict[str, str] = {}
+    for column in present:
+        key = re.sub(r"[\s_-]+", "_", str(column).strip().lower())
+        if key in folded:
+            raise LoadError(f"{raw.source}: the headers {folded[key]!r} and {column!r} differ only in case or spacing, so which one "
+                            "a profile means is unclear; rename one of them in the export")
+        folded[key] = column
     missing = {canonical: header for canonical, header in spec.columns.items() if header not in present}
     if missing:
         lines = [
@@ -162,7 +203,8 @@ def _map_columns(raw: RawTable, table: str, spec: TableProfile, rules) -> tuple[
     return frame, headers
 
 
-def _coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Profile, problems: _Problems, unmapped, frame, raw_text: bool) -> pd.Series:
+def _coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Profile, problems: _Problems, unmapped, frame, raw_text: bool,
+            source: str) -> pd.Series:
     arrow = _arrow_type(values)
     mapping = spec.values.get(rule.name)
     if mapping and rule.allowed is None:
@@ -178,10 +220,10 @@ def _coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Pr
             text = text.str.strip()
         return _blank_as_null(text)
     if kind == "timestamp":
-        return _coerce_timestamp(values, arrow, rule, spec, problems)
+        return _coerce_timestamp(values, arrow, rule, spec, problems, frame, source)
     if kind == "bool":
         return _coerce_bool(values, arrow, rule, profile, problems)
-    return _coerce_number(values, arrow, rule, problems)
+    return _coerce_number(values, arrow, rule, problems, profile)
 
 
 def _arrow_type(values: pd.Series) -> pa.DataType:
@@ -199,26 +241,82 @@ def _failed(before: pd.Series, after: pd.Series) -> np.ndarray:
     return np.asarray(before.notna() & after.isna(), dtype=bool)
 
 
-def _coerce_timestamp(values, arrow, rule, spec, problems) -> pd.Series:
+def _coerce_timestamp(values, arrow, rule, spec, problems, frame, source) -> pd.Series:
     if pa.types.is_timestamp(arrow) and arrow.tz is not None:
         parsed = values
     elif pa.types.is_timestamp(arrow) or pa.types.is_date(arrow):
-        parsed = _localize(values.astype("datetime64[us]"), spec.timezone)
+        parsed = _localize(values.astype("datetime64[us]"), spec.timezone, rule.name, problems)
     else:
-        text = values.astype(pd.ArrowDtype(pa.string())).str.strip()
-        text = _blank_as_null(text)
-        parsed = pd.to_datetime(text, format=spec.date_format, errors="coerce", utc=spec.timezone == "UTC")
-        if parsed.dt.tz is None:
-            parsed = _localize(parsed, spec.timezone)
-        expected = "ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00Z" if spec.date_format == "ISO8601" else spec.date_format
-        problems.add(_failed(text, parsed), rule.name, "unparseable", f"not a valid date (expected {expected})")
+        text = _blank_as_null(values.astype(pd.ArrowDtype(pa.string())).str.strip())
+        parsed = _parse_dates(text, rule, spec, problems, frame, source)
     parsed = parsed.dt.tz_convert("UTC") if hasattr(parsed, "dt") else parsed
     return parsed.astype(rule.dtype)
 
 
-def _localize(naive: pd.Series, timezone: str) -> pd.Series:
-    """Wall-clock times in ``timezone``; a time that the clock change makes ambiguous is left unknown."""
-    return naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
+#: a time written with its offset from UTC ("...T14:05:00Z", "... 14:05+01:00")
+WITH_OFFSET = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+#: a date that begins day and month in either order: 05/03/2024, 5.3.24, 05-03-2024
+DAY_MONTH = r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"
+
+
+def _parse_dates(text, rule, spec, problems, frame, source) -> pd.Series:
+    """Dates as the profile writes them; those written without an offset are in the profile's
+    time zone, those with one keep it, and a failure says what was expected."""
+    dayfirst = _day_first(text, rule.name, frame, source) if spec.date_format == "mixed" else False
+    expected = "ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00Z" if spec.date_format == "ISO8601" else spec.date_format
+    if spec.timezone == "UTC":
+        parsed = pd.to_datetime(text, format=spec.date_format, errors="coerce", utc=True, dayfirst=dayfirst)
+        problems.add(_failed(text, parsed), rule.name, "unparseable", f"not a valid date (expected {expected})")
+        return parsed
+    has_offset = np.asarray(text.str.contains(WITH_OFFSET, regex=True).fillna(False), bool)
+    aware = pd.to_datetime(text.where(has_offset), format=spec.date_format, errors="coerce", utc=True, dayfirst=dayfirst)
+    naive = pd.to_datetime(text.where(~has_offset), format=spec.date_format, errors="coerce", dayfirst=dayfirst)
+    if naive.dt.tz is not None:  # a format with %z: every value carries its offset
+        naive = naive.dt.tz_convert("UTC").dt.tz_localize(None)
+    read = np.where(has_offset, aware.notna(), naive.notna())
+    problems.add(np.asarray(text.notna(), bool) & ~read, rule.name, "unparseable", f"not a valid date (expected {expected})")
+    local = _localize(naive, spec.timezone, rule.name, problems)
+    return aware.where(has_offset, local.dt.tz_convert("UTC"))
+
+
+def _localize(naive: pd.Series, timezone: str, column: str, problems: _Problems) -> pd.Series:
+    """Wall-clock times in ``timezone``. A time the clock change skips or repeats is not
+    shifted or guessed: it is quarantined, saying which happened."""
+    local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    lost = np.asarray(naive.notna() & local.isna(), bool)
+    if lost.any():
+        skipped = lost & np.asarray(naive.dt.tz_localize(timezone, ambiguous=np.ones(len(naive), bool), nonexistent="NaT").isna(), bool)
+        problems.add(skipped, column, "nonexistent_time",
+                     f"this local time does not exist in {timezone} (the clocks went forward over it); write it with its UTC offset")
+        problems.add(lost & ~skipped, column, "ambiguous_time",
+                     f"this local time happens twice in {timezone} (the clocks went back over it), so which is meant is unknown; "
+                     "write it with its UTC offset")
+    return local
+
+
+def _day_first(text: pd.Series, column: str, frame: pd.DataFrame, source: str) -> bool:
+    """Whether a column of mixed dates writes the day before the month. The column decides
+    as a whole, never value by value: a value only one order can read (13/03) settles it,
+    and a column that gives no such value, or both kinds, is reported."""
+    parts = text.astype(object).str.extract(DAY_MONTH)
+    first, second = pd.to_numeric(parts[0]), pd.to_numeric(parts[1])
+    rows = frame["_row"].to_numpy()
+
+    def example(mask) -> str:
+        i = int(np.flatnonzero(np.asarray(mask, bool))[0])
+        return f"{text.iloc[i]!r} (row {rows[i]})"
+
+    day_first, month_first = (first > 12).fillna(False), (second > 12).fillna(False)
+    if day_first.any() and month_first.any():
+        raise LoadError(f"{source}: column {column} writes {example(day_first)} day first but {example(month_first)} month first; "
+                        "export the dates in one order (ISO 8601 is safest)")
+    if day_first.any() or month_first.any():
+        return bool(day_first.any())
+    both = (first.notna() & (first != second)).fillna(False)
+    if both.any():
+        raise LoadError(f"{source}: column {column}: dates such as {example(both)} read as day/month or month/day and no value tells which; "
+                        'set the format in the profile\'s dates section, format = "%d/%m/%Y" or "%m/%d/%Y"')
+    return False
 
 
 def _coerce_bool(values, arrow, rule, profile, problems) -> pd.Series:
@@ -238,23 +336,41 @@ def _coerce_bool(values, arrow, rule, profile, problems) -> pd.Series:
     return result
 
 
-def _coerce_number(values, arrow, rule, problems) -> pd.Series:
+def _coerce_number(values, arrow, rule, problems, profile: Profile) -> pd.Series:
     if pa.types.is_integer(arrow) or (pa.types.is_floating(arrow) and rule.kind == "float"):
         return values.astype(rule.dtype)
     if pa.types.is_floating(arrow) or pa.types.is_decimal(arrow):
         numbers = values.astype(pd.ArrowDtype(pa.float64()))
     else:
-        text = values.astype(pd.ArrowDtype(pa.string())).str.strip().str.replace(",", "", regex=False)
-        text = _blank_as_null(text)
-        parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        parsed = np.where(np.isfinite(parsed), parsed, np.nan)  # "inf" is no amount
+        text = _blank_as_null(values.astype(pd.ArrowDtype(pa.string())).str.strip())
+        # a value that does not follow the profile's separators is refused, never reinterpreted
+        written = text.str.fullmatch(number_pattern(profile.decimal, profile.thousands)).fillna(False)
+        plain = text.where(written)
+        if profile.thousands:
+            plain = plain.str.replace(profile.thousands, "", regex=False)
+        if profile.decimal != ".":
+            plain = plain.str.replace(profile.decimal, ".", regex=False)
+        parsed = pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         numbers = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(parsed, from_pandas=True)), index=text.index)
-        problems.add(_failed(text, numbers), rule.name, "unparseable", f"not a number (expected {rule.expected()})")
+        example = f"1{profile.thousands}234{profile.decimal}5" if rule.kind == "float" else f"1{profile.thousands}234"
+        failed = _failed(text, numbers)
+        if failed.any():  # a value with digits may be written with other separators: say which the profile expects
+            digits = np.asarray(text.str.contains(r"\d", regex=True).fillna(False), bool)
+            reasons = np.where(digits, f"not a number (expected {rule.expected()}, written like {example}; "
+                                       "set [format] decimal and thousands in the profile)", f"not a number (expected {rule.expected()})")
+            problems.add(failed, rule.name, "unparseable", reasons.astype(object))
     if rule.kind == "int":
         fractional = (numbers.notna() & (numbers != numbers.round())).fillna(False)
         problems.add(np.asarray(fractional, dtype=bool), rule.name, "unparseable", f"not a whole number (expected {rule.expected()})")
         numbers = numbers.mask(fractional).round()
     return numbers.astype(rule.dtype)
+
+
+def number_pattern(decimal: str = ".", thousands: str = ",") -> str:
+    """A number as the profile writes it: digits, grouped in threes by ``thousands`` or not
+    grouped at all, with an optional sign, ``decimal`` part and exponent."""
+    digits = r"\d+" if not thousands else rf"(?:\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+|\d+)"
+    return rf"[+-]?(?:{digits}(?:{re.escape(decimal)}\d*)?|{re.escape(decimal)}\d+)(?:[eE][+-]?\d+)?"
 
 
 def _map_taxonomy(values, rule: ColumnRule, mapping: dict, problems, unmapped, frame) -> pd.Series:

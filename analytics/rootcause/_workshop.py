@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics._markup import markdown_text
 from analytics.features._describe import PRACTICE_WORDS
 from analytics.io import History
 from analytics.rootcause._effects import OUTCOMES, PracticeEffects, practice_effects
@@ -47,14 +48,14 @@ class Workshop:
         if self.by_count is not None:
             few = self.by_count.vital_few
             lines.append(f"{len(few)} of {len(self.by_count.table)} {DISPUTE_BREAKDOWNS.get(self.by, self.by.replace('_', ' '))} groups make up "
-                         f"{few['share'].sum():.0%} of complaints: {', '.join(few[self.by].astype(str))}.")
+                         f"{few['share'].sum():.0%} of complaints: {', '.join(map(markdown_text, few[self.by]))}.")
         if self.by_cost is not None:
             top = self.by_cost.table.iloc[0]
             lines.append(f"Handling cost {self._money(self.by_cost.table['cost'].sum())} in all; the costliest group is "
-                         f"{top[self.by]} ({self._money(top['cost'])}, {top['share']:.0%}).")
+                         f"{markdown_text(top[self.by])} ({self._money(top['cost'])}, {top['share']:.0%}).")
         if self.repeat_rates is not None and len(self.repeat_rates):
             r = self.repeat_rates.iloc[0]
-            lines.append(f"Highest 90-day repeat rate: {r['trigger']}, {r['repeat_rate']:.0%} (95% CI {r['low']:.0%} to {r['high']:.0%}).")
+            lines.append(f"Highest 90-day repeat rate: {markdown_text(r['trigger'])}, {r['repeat_rate']:.0%} (95% CI {r['low']:.0%} to {r['high']:.0%}).")
         if self.effects is not None and len(self.effects.table):
             t = self.effects.table
             helpful = t.loc[(t["outcome"] == "repeat") & (t["high_pts"] < 0)].sort_values("effect_pts")
@@ -64,7 +65,7 @@ class Workshop:
         if self.disputes:
             column, table = next(iter(self.disputes.items()))
             top = table.iloc[0]
-            lines.append(f"Highest dispute rate by {DISPUTE_BREAKDOWNS.get(column, column)}: {top[column]}, {top['rate']:.0%} "
+            lines.append(f"Highest dispute rate by {DISPUTE_BREAKDOWNS.get(column, column)}: {markdown_text(top[column])}, {top['rate']:.0%} "
                          f"(95% CI {top['rate_low']:.0%} to {top['rate_high']:.0%}) of {int(top['complaints']):,} complaints.")
         return "\n".join(f"- {line}" for line in lines)
 
@@ -110,11 +111,16 @@ class Workshop:
         table = self.public[0]
         return styled(table, counts=["complaints"], percent=[c for c in table.columns if c not in ("moved", "complaints")])
 
-    def topics_table(self):
+    def topics_table(self, examples: bool = False):
+        """Each topic's top terms and complaint count; with ``examples``, the most typical
+        complaint texts too (redacted, but still a client's words: off by default)."""
         if self.topics is None:
             return None
-        examples = self.topics.examples.groupby("topic")["example"].apply(lambda s: " | ".join(s))
-        return styled(self.topics.terms.assign(examples=self.topics.terms["topic"].map(examples)), counts=["complaints"])
+        table = self.topics.terms
+        if examples:
+            shown = self.topics.examples.groupby("topic")["example"].apply(lambda s: " | ".join(s))
+            table = table.assign(examples=table["topic"].map(shown))
+        return styled(table, counts=["complaints"])
 
     def inferred_table(self):
         if self.inferred is None:

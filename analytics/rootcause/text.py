@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analytics.redaction import CONTACT_DETAILS, KINDS, redact
+from analytics.redaction import KINDS, PERSONAL_DETAILS, redact
 
-__all__ = ["CONTACT_DETAILS", "KINDS", "InferredTriggers", "Topics", "infer_triggers", "redact", "topics"]
+__all__ = ["KINDS", "PERSONAL_DETAILS", "InferredTriggers", "Topics", "infer_triggers", "redact", "topics"]
 
 @dataclass
 class Topics:

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analytics.io import History
+from analytics.tables import write_csv
 
 SAMPLE_CLIENTS = 600
 SAMPLE_SEED = 7
@@ -68,8 +69,8 @@ def write_export(history: History, folder, defects: float = 0.0, random_state=0)
     rng = np.random.default_rng(random_state)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    history.clients.to_csv(folder / "clients.csv", index=False)
-    history.interactions.to_csv(folder / "interactions.csv", index=False)
+    write_csv(history.clients, folder / "clients.csv")
+    write_csv(history.interactions, folder / "interactions.csv")
     complaints = history.complaints.astype(object).astype(str).replace({"<NA>": "", "NaT": ""})
     n = len(complaints)
     chosen = rng.choice(n, size=int(round(defects * n)), replace=False) if defects else np.array([], int)
@@ -92,7 +93,7 @@ def write_export(history: History, folder, defects: float = 0.0, random_state=0)
             log.append({"row": row + 1, "kind": kind})
     if extra:
         complaints = pd.concat([complaints, pd.DataFrame(extra)], ignore_index=True)
-    complaints.to_csv(folder / "complaints.csv", index=False)
+    write_csv(complaints, folder / "complaints.csv")
     injected = pd.DataFrame(log, columns=["row", "kind"])
     injected["column"] = injected["kind"].map(lambda k: DEFECTS[k][0])
     injected["check"] = injected["kind"].map(lambda k: DEFECTS[k][1])
