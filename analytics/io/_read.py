@@ -263,8 +263,12 @@ MAX_BLOCK = 1 << 30
 
 
 def _may_hide_broken_quotes(table: pa.Table) -> bool:
-    """Whether a value holds a line break or a quote: what a quote error leaves behind."""
-    return any(pc.any(pc.match_substring_regex(column, '[\r\n"]')).as_py() for column in table.columns)
+    """Whether the table shows what a quote error leaves behind: a last row holding line
+    breaks (a quote never closed runs to the end of the file), or a quote inside a value."""
+    last = table.slice(max(len(table) - 1, 0))
+    if any(pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py() for column in last.columns):
+        return True
+    return any(pc.any(pc.match_substring(column, '"')).as_py() for column in table.columns)
 
 
 def _read_csv_numbered(path, header, delimiter, encoding) -> RawTable:
