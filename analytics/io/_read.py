@@ -94,9 +94,12 @@ def kind_of(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _open_binary(path: Path):
+def _open(path: Path, encoding: str | None = None):
+    """The file's bytes, or with ``encoding`` its text (line endings untranslated), decompressed."""
     opener = COMPRESSED_SUFFIXES.get(path.suffix.lower())
-    return opener.open(path, "rb") if opener else path.open("rb")
+    if encoding is None:
+        return opener.open(path, "rb") if opener else path.open("rb")
+    return opener.open(path, "rt", encoding=encoding, newline="") if opener else path.open(encoding=encoding, newline="")
 
 
 def _read_file(path: Path, profile: Profile, progress: Progress | None) -> RawTable:
@@ -180,7 +183,7 @@ def sniff_delimiter(path: Path, text: str, wanted: str) -> str:
 
 
 def _read_csv(path: Path, profile: Profile, progress: Progress | None) -> RawTable:
-    with _open_binary(path) as handle:
+    with _open(path) as handle:
         try:
             sample = handle.read(1 << 20)
         except (OSError, EOFError, zlib.error) as error:  # a damaged gzip or bzip2 stream
@@ -210,7 +213,7 @@ def _read_csv(path: Path, profile: Profile, progress: Progress | None) -> RawTab
 def _refuse_nul_bytes(path: Path) -> None:
     """A NUL byte anywhere in a text export means a binary file or a damaged export: say where."""
     lines = 1
-    with _open_binary(path) as handle:
+    with _open(path) as handle:
         while chunk := handle.read(16 << 20):
             at = chunk.find(b"\x00")
             if at >= 0:
@@ -277,9 +280,7 @@ def _read_csv_numbered(path, header, delimiter, encoding) -> RawTable:
     it spans, and reading starts again on the line after the one it began on, so that rows
     an unclosed quote swallowed are read as rows and nothing is lost."""
     csv.field_size_limit(MAX_BLOCK)  # a long complaint text is a value, not an error
-    opener = COMPRESSED_SUFFIXES.get(path.suffix.lower())
-    with (opener.open(path, "rt", encoding=_decoder(encoding), newline="") if opener else
-          path.open(encoding=_decoder(encoding), newline="")) as handle:
+    with _open(path, "utf-8-sig" if encoding == "utf-8" else encoding) as handle:
         lines = handle.readlines()
     rows, numbers, malformed = [], [], []
     for number, (first, last, fields, problem) in enumerate(_records(lines, delimiter), start=1):
@@ -297,10 +298,6 @@ def _read_csv_numbered(path, header, delimiter, encoding) -> RawTable:
     for column in header:
         frame[column] = frame[column].mask(frame[column] == "")
     return _numbered(RawTable(str(path), frame, malformed, encoding, text=True), numbers)
-
-
-def _decoder(encoding: str) -> str:
-    return "utf-8-sig" if encoding == "utf-8" else encoding
 
 
 def _records(lines: list[str], delimiter: str):

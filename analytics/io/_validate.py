@@ -64,11 +64,9 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         raise LoadError(f"{raw.source}: has a header but no data rows; export it again with the {table} in it"
                         + (" (or leave the file out: clients are then derived from the complaints)" if table == "clients" else ""))
     frame, headers = _map_columns(raw, table, spec, rules)
-    frame = _missing_as_null(frame, profile.missing)
-    frame, notes = _visible_ids(frame, raw.source)
     problems = _Problems(len(frame))
     original = frame  # values as the export wrote them, for the quarantine
-    frame = frame.copy()
+    frame, notes = _visible_ids(_missing_as_null(frame.copy(), profile.missing), raw.source)
 
     id_column = ID_COLUMN[table]
     ids_unique = id_column in frame and _all_distinct(frame[id_column])
