@@ -160,4 +160,14 @@ def _page(title: str, body: str) -> str:
 
 
 def main() -> None:
-    app()
+    """The command; a problem with an input or an output is one line, never a traceback."""
+    from analytics.io import LoadError, ProfileError
+
+    try:
+        app()
+    except (LoadError, ProfileError) as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except OSError as error:
+        typer.echo(f"error: {error.filename or ''}: {error.strerror or error}", err=True)
+        sys.exit(2)

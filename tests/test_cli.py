@@ -7,7 +7,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from analytics.cli import app
-from tests.conftest import SAMPLE
+from tests.conftest import ROOT, SAMPLE
 
 runner = CliRunner()
 
@@ -66,6 +66,8 @@ def test_an_unusable_output_is_refused_at_once_without_a_traceback(tmp_path):
         (["report", "quarterly", "--out", "/proc/client-health"], "cannot write into /proc/client-health"),
         (["validate", SAMPLE, "--quarantine", "/proc/client-health/q.csv"], "cannot write into /proc/client-health"),
         (["validate", SAMPLE, "--quarantine", "/dev/full"], "cannot write /dev/full: No space left on device"),
+        (["profile", "init", ROOT / "tests/broken/nul_byte_inside/complaints.csv"], "line 3 holds a NUL byte"),
+        (["sample", "--out", "/proc/client-health", "--clients", "50"], "/proc/client-health"),
     ):
         done = _client_health(*arguments)
         assert done.returncode != 0 and expected in done.stderr, (arguments, done.stderr[-2000:])
