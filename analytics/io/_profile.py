@@ -60,7 +60,7 @@ class Profile:
     false_values: tuple[str, ...] = DEFAULT_FALSE
     decimal: str = "."
     thousands: str = ","
-    missing: tuple[str, ...] = ()  # cells meaning "no value" besides the empty cell
+    null_values: tuple[str, ...] = ()  # cells meaning "no value" besides the empty cell
     tables: dict[str, TableProfile] = field(default_factory=dict)
     path: Path | None = None
 
@@ -118,7 +118,7 @@ def _parse(raw: dict, path: Path) -> Profile:
         false_values=tuple(v.lower() for v in booleans.get("false", DEFAULT_FALSE)),
         decimal=decimal,
         thousands=thousands,
-        missing=tuple(str(v) for v in formats.get("missing", ())),
+        null_values=tuple(str(v) for v in formats.get("null_values", ())),
         tables=tables,
         path=path,
     )

@@ -236,7 +236,7 @@ def _read_csv_arrow(path, header, delimiter, encoding, progress, block_size=16 <
     )
     convert_options = pa_csv.ConvertOptions(
         column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True
-    )  # only the empty cell is missing here; a profile names its own ([format] missing)
+    )  # only the empty cell is missing here; a profile names its own ([format] null_values)
     total = path.stat().st_size
     try:
         reader = pa_csv.open_csv(str(path), read_options, parse_options, convert_options)  # decompresses .gz and .bz2

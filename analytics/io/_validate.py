@@ -66,7 +66,7 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
     frame, headers = _map_columns(raw, table, spec, rules)
     problems = _Problems(len(frame))
     original = frame  # values as the export wrote them, for the quarantine
-    frame, notes = _visible_ids(_missing_as_null(frame.copy(), profile.missing), raw.source)
+    frame, notes = _visible_ids(_missing_as_null(frame.copy(), profile.null_values), raw.source)
 
     id_column = ID_COLUMN[table]
     ids_unique = id_column in frame and _all_distinct(frame[id_column])
@@ -127,7 +127,7 @@ def _visible_ids(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[s
 
 
 def _missing_as_null(frame: pd.DataFrame, missing: tuple[str, ...]) -> pd.DataFrame:
-    """Cells the profile declares as meaning "no value" (``[format] missing``) become null;
+    """Cells the profile declares as meaning "no value" (``[format] null_values``) become null;
     nothing else does: a client called ``NA`` stays ``NA``."""
     if not missing:
         return frame
