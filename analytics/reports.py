@@ -31,7 +31,9 @@ TITLES = {
     "workshop": "Root-cause workshop",
     "review": "Relationship review",
 }
-NOTEBOOK_FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
+#: the notebooks: beside the package in the repository, inside it when installed from a wheel
+NOTEBOOK_FOLDER = next((p for p in (Path(__file__).resolve().parents[1] / "notebooks", Path(__file__).resolve().parent / "notebooks")
+                        if p.is_dir()), Path(__file__).resolve().parent / "notebooks")
 TEMPLATE_FOLDER = Path(__file__).resolve().parent / "report_template"
 PLOTLY = "application/vnd.plotly.v1+json"
 SAFE_KINDS = ("text/plain", "image/png", "image/jpeg")

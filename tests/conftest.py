@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
-REAL = ROOT.parent / "shared" / "real"
+REAL = ROOT / "data" / "real"
 CFPB = REAL / "cfpb_complaints_2012_2016" / "complaints.csv"
 
 
