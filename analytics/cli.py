@@ -95,8 +95,18 @@ def report(
     if kind not in NOTEBOOKS:
         typer.echo(f"error: the report must be one of {', '.join(NOTEBOOKS)}, not {kind!r}", err=True)
         raise typer.Exit(2)
-    if source is not None and Path(source).exists():
-        source = str(Path(source).resolve())  # the notebook runs in its own folder
+    from analytics.io import load_profile
+    from analytics.io._read import is_database_url
+
+    # the notebook runs in its own folder: paths are the caller's, and are checked before a kernel starts
+    if source is not None and not is_database_url(source):
+        if not Path(source).exists():
+            typer.echo(f"error: {source}: no such file or folder; give a folder of exports, a file, or a database URL", err=True)
+            raise typer.Exit(2)
+        source = str(Path(source).resolve())
+    if profile is not None:
+        profile = str(Path(profile).resolve()) if Path(profile).suffix else profile
+        load_profile(profile)  # a problem with it is one line now, not a failed cell later
     given = {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff}
     signal.signal(signal.SIGTERM, _exit_on_signal)  # a killed run cleans up as an interrupted one does
     try:

@@ -141,6 +141,11 @@ def test_excel_keeps_words_that_look_missing(tmp_path):
 @pytest.mark.parametrize(("profile", "message"), [
     ('[complaints.dates]\ntimezone = "Europe/Berln"\n', "timezone 'Europe/Berln' is not a time zone name; closest: Europe/Berlin"),
     ('[format]\ndecimal = ","\nthousands = ","\n', "decimal = ',' and thousands = ',' cannot both hold"),
+    ('[complaints.column]\nclient_id = "Account"\n', "unknown key 'complaints.column'; did you mean 'complaints.columns'?"),
+    ('[complaints.dates]\nfromat = "%d/%m/%Y"\n', "unknown key 'complaints.dates.fromat'; did you mean 'complaints.dates.format'?"),
+    ('extend = "cfpb"\n', "unknown key 'extend'; did you mean 'extends'?"),
+    ('extends = "cfbp"\n', "no profile named 'cfbp'; shipped profiles: cfpb, generic, helpdesk_events"),
+    ('[complaints.dates]\nformat = "mixed"\norder = "dmy"\n', "order = 'dmy'; expected \"day_first\" or \"month_first\""),
 ])
 def test_a_profile_that_cannot_hold_is_one_clear_error(tmp_path, profile, message):
     from analytics.io import ProfileError
@@ -149,3 +154,30 @@ def test_a_profile_that_cannot_hold_is_one_clear_error(tmp_path, profile, messag
     path.write_text(profile, encoding="utf-8")
     with pytest.raises(ProfileError, match=re.escape(message)):
         load_history(CORPUS / "semicolon_auto", path)
+
+
+def test_a_profile_extends_a_shipped_one_and_changes_only_what_differs(cfpb_path, tmp_path):
+    """A CFPB file whose headers were renamed loads in one step with a profile of a few lines."""
+    renames = {"Date received": "DateReceived", "Company": "CompanyName", "Consumer disputed?": "ConsumerDisputedSts",
+               "Company response to consumer": "CompanyResponse"}
+    pd.read_csv(cfpb_path, dtype=str, keep_default_na=False).head(500).rename(columns=renames).to_csv(tmp_path / "renamed.csv", index=False)
+    (tmp_path / "mine.toml").write_text(
+        'name = "cfpb renamed"\nextends = "cfpb"\n\n[complaints.columns]\nopened_at = "DateReceived"\nclient_id = "CompanyName"\n'
+        'disputed = "ConsumerDisputedSts"\nresolution = "CompanyResponse"\n', encoding="utf-8")
+    renamed = load_history(tmp_path / "renamed.csv", tmp_path / "mine.toml")
+    original = load_history(cfpb_path, "cfpb")
+    assert renamed.report.profile == "cfpb renamed" and renamed.report.rows_read == 500
+    first = original.complaints.head(len(renamed.complaints))
+    for column in ("opened_at", "client_id", "channel", "resolution", "disputed", "sla_met"):
+        assert renamed.complaints[column].tolist() == first[column].tolist(), column
+    assert renamed.complaints["resolution"].notna().mean() > 0.9  # the value maps came from the shipped profile
+
+
+def test_a_declared_day_order_quarantines_a_date_written_the_other_way(tmp_path):
+    (tmp_path / "complaints.csv").write_text("complaint_id,client_id,opened_at\nC1,CL1,12/31/2016\nC2,CL2,31/12/2016\nC3,CL3,01/02/2016\n")
+    (tmp_path / "us.toml").write_text('[complaints.dates]\nformat = "mixed"\norder = "month_first"\n')
+    history = load_history(tmp_path / "complaints.csv", tmp_path / "us.toml", now=NOW)
+    assert [str(t.date()) for t in history.complaints["opened_at"]] == ["2016-12-31", "2016-01-02"]
+    problem = history.quarantine.iloc[0]
+    assert len(history.quarantine) == 1 and (problem["row"], problem["column"], problem["check"]) == (2, "opened_at", "unparseable")
+    assert "written day first, but the profile's dates order says month first" in problem["reason"]

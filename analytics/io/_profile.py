@@ -44,6 +44,7 @@ class TableProfile:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     date_format: str = "ISO8601"
     timezone: str = "UTC"
+    day_first: bool | None = None  # for format "mixed": the order the export writes 05/03 in, if known
     id_from_row: bool = False
     files: tuple[str, ...] = ()
     sql: str | None = None
@@ -74,31 +75,81 @@ def available_profiles() -> list[str]:
 
 
 def load_profile(profile: str | Path | Profile) -> Profile:
-    """A shipped profile by name, or a profile TOML file by path."""
+    """A shipped profile by name, or a profile TOML file by path (relative to the current
+    folder). A profile may start from another with ``extends = "cfpb"`` (a shipped name, or
+    a path relative to the extending file) and change only what differs."""
     if isinstance(profile, Profile):
         return profile
-    path = Path(profile)
-    if not path.suffix:
-        path = PROFILE_DIR / f"{profile}.toml"
-        if not path.exists():
-            raise ProfileError(
-                f"no profile named {profile!r}; shipped profiles: "
-                f"{', '.join(available_profiles())}, or give the path of a .toml file"
-            )
-    if not path.exists():
-        raise ProfileError(f"profile file {path} does not exist")
+    raw, path = _read_with_bases(profile, Path.cwd(), seen=())
+    return _parse(raw, path)
+
+
+def _read_with_bases(profile: str | Path, folder: Path, seen: tuple) -> tuple[dict, Path]:
+    path = _locate(profile, folder)
+    if path in seen:
+        raise ProfileError(f"profile {path}: extends itself through {' -> '.join(map(str, seen))}")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ProfileError(f"profile {path} is not valid TOML: {error}") from error
-    return _parse(raw, path)
+    _check_keys(raw, SCHEMA, path, "")
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw, path
+    base_raw, _ = _read_with_bases(base, path.parent, (*seen, path))
+    base_raw.pop("name", None)
+    base_raw.pop("description", None)
+    return _merged(base_raw, raw), path
+
+
+def _locate(profile: str | Path, folder: Path) -> Path:
+    path = Path(profile)
+    if not path.suffix:
+        shipped = PROFILE_DIR / f"{profile}.toml"
+        if not shipped.exists():
+            raise ProfileError(
+                f"no profile named {profile!r}; shipped profiles: "
+                f"{', '.join(available_profiles())}, or give the path of a .toml file"
+            )
+        return shipped
+    path = path if path.is_absolute() else folder / path
+    if not path.exists():
+        raise ProfileError(f"profile file {path} does not exist")
+    return path.resolve()
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """``override`` laid over ``base``: tables of settings merge key by key, other values replace."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+#: every key a profile may hold; a dict is a section, ``...`` a section of free keys (column or value names)
+_TABLE = {"files": None, "sql": None, "id_from": None, "columns": ..., "optional_columns": ..., "values": ...,
+          "dates": {"format": None, "timezone": None, "order": None},
+          "events": {"ticket": None, "at": None, "status": None, "first_response": None, "resolved": None, "closed": None}}
+SCHEMA = {"name": None, "description": None, "extends": None, "csv": {"delimiter": None, "encoding": None},
+          "booleans": {"true": None, "false": None}, "format": {"decimal": None, "thousands": None, "null_values": None},
+          **{table: _TABLE for table in TABLES}}
+
+
+def _check_keys(raw: dict, schema: dict, path: Path, where: str) -> None:
+    """A misspelt key is an error naming the closest valid one, not a setting silently ignored."""
+    for key, value in raw.items():
+        name = f"{where}.{key}" if where else key
+        if key not in schema:
+            near = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
+            raise ProfileError(f"profile {path}: unknown key {name!r}" + (f"; did you mean {(where + '.' if where else '') + near[0]!r}?" if near
+                               else f"; expected one of {', '.join(schema)}"))
+        if isinstance(schema[key], dict):
+            if not isinstance(value, dict):
+                raise ProfileError(f"profile {path}: {name!r} must be a section ([{name}]), not {value!r}")
+            _check_keys(value, schema[key], path, name)
 
 
 def _parse(raw: dict, path: Path) -> Profile:
-    known = {"name", "description", "csv", "booleans", "format", *TABLES}
-    unknown = set(raw) - known
-    if unknown:
-        raise ProfileError(f"profile {path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
     csv = raw.get("csv", {})
     booleans = raw.get("booleans", {})
     formats = raw.get("format", {})
@@ -143,6 +194,9 @@ def _parse_table(raw: dict, table: str, path: Path) -> TableProfile:
         near = difflib.get_close_matches(timezone, sorted(available_timezones()), n=3)
         raise ProfileError(f"profile {path}: [{table}.dates] timezone {timezone!r} is not a time zone name"
                            + (f"; closest: {', '.join(near)}" if near else "; use an IANA name such as Europe/Berlin or UTC"))
+    order = dates.get("order")
+    if order not in (None, "day_first", "month_first"):
+        raise ProfileError(f"profile {path}: [{table}.dates] order = {order!r}; expected \"day_first\" or \"month_first\"")
     files = raw.get("files", [f"{table}.*"])
     return TableProfile(
         columns=dict(raw.get("columns", {})),
@@ -150,6 +204,7 @@ def _parse_table(raw: dict, table: str, path: Path) -> TableProfile:
         values={c: {str(k).strip().lower(): v for k, v in m.items()} for c, m in values.items()},
         date_format=dates.get("format", "ISO8601"),
         timezone=timezone,
+        day_first=None if order is None else order == "day_first",
         id_from_row=raw.get("id_from") == "row",
         files=tuple([files] if isinstance(files, str) else files),
         sql=raw.get("sql", table),

@@ -260,7 +260,7 @@ DAY_MONTH = r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"
 def _parse_dates(text, rule, spec, problems, frame, source) -> pd.Series:
     """Dates as the profile writes them; those written without an offset are in the profile's
     time zone, those with one keep it, and a failure says what was expected."""
-    dayfirst = _day_first(text, rule.name, frame, source) if spec.date_format == "mixed" else False
+    dayfirst = _day_first(text, rule.name, frame, source, spec.day_first, problems) if spec.date_format == "mixed" else False
     expected = "ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00Z" if spec.date_format == "ISO8601" else spec.date_format
     if spec.timezone == "UTC":
         parsed = pd.to_datetime(text, format=spec.date_format, errors="coerce", utc=True, dayfirst=dayfirst)
@@ -292,19 +292,25 @@ def _localize(naive: pd.Series, timezone: str, column: str, problems: _Problems)
     return local
 
 
-def _day_first(text: pd.Series, column: str, frame: pd.DataFrame, source: str) -> bool:
+def _day_first(text: pd.Series, column: str, frame: pd.DataFrame, source: str, declared: bool | None, problems: _Problems) -> bool:
     """Whether a column of mixed dates writes the day before the month. The column decides
-    as a whole, never value by value: a value only one order can read (13/03) settles it,
-    and a column that gives no such value, or both kinds, is reported."""
+    as a whole, never value by value: the profile's ``order``, else a value only one order
+    can read (13/03). A column that gives no such value, or both kinds, is reported; with a
+    declared order, a value written the other way is quarantined."""
     parts = text.astype(object).str.extract(DAY_MONTH)
     first, second = pd.to_numeric(parts[0]), pd.to_numeric(parts[1])
     rows = frame["_row"].to_numpy()
+    day_first, month_first = np.asarray((first > 12).fillna(False), bool), np.asarray((second > 12).fillna(False), bool)
+    if declared is not None:
+        problems.add(month_first if declared else day_first, column, "unparseable",
+                     f"not a valid date (written {'month' if declared else 'day'} first, but the profile's dates order says "
+                     f"{'day' if declared else 'month'} first)")
+        return declared
 
     def example(mask) -> str:
         i = int(np.flatnonzero(np.asarray(mask, bool))[0])
         return f"{text.iloc[i]!r} (row {rows[i]})"
 
-    day_first, month_first = (first > 12).fillna(False), (second > 12).fillna(False)
     if day_first.any() and month_first.any():
         raise LoadError(f"{source}: column {column} writes {example(day_first)} day first but {example(month_first)} month first; "
                         "export the dates in one order (ISO 8601 is safest)")
@@ -313,7 +319,7 @@ def _day_first(text: pd.Series, column: str, frame: pd.DataFrame, source: str) -
     both = (first.notna() & (first != second)).fillna(False)
     if both.any():
         raise LoadError(f"{source}: column {column}: dates such as {example(both)} read as day/month or month/day and no value tells which; "
-                        'set the format in the profile\'s dates section, format = "%d/%m/%Y" or "%m/%d/%Y"')
+                        'set order = "day_first" or "month_first" in the profile\'s dates section (or a format such as "%d/%m/%Y")')
     return False
 
 
