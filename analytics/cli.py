@@ -27,7 +27,7 @@ stdout = Console(width=None if sys.stdout.isatty() else 120)
 def validate(
     source: str = typer.Argument(..., help="A folder, a file, or a database URL."),
     profile: str = typer.Option("generic", "--profile", "-p", help="Shipped profile name or a .toml path."),
-    strict: bool = typer.Option(False, help="Exit non-zero when any row fails."),
+    strict: bool = typer.Option(False, help="Exit non-zero when any row or value fails."),
     quarantine: Path = typer.Option(Path("quarantine.csv"), help="Where to write the quarantined rows (CSV)."),
     html: Path | None = typer.Option(None, help="Also write the load report as an HTML page."),
 ) -> None:
@@ -51,17 +51,18 @@ def validate(
             raise typer.Exit(2) from error
     report = history.report
     table = Table(title=f"Load report (profile {report.profile})")
-    for column in ("table", "source", "read", "loaded", "quarantined", "exact dup."):
+    for column in ("table", "source", "read", "loaded", "quarantined", "cells emptied", "exact dup."):
         table.add_column(column, justify="left" if column in ("table", "source") else "right", no_wrap=True)
     for row in report.counts.itertuples():
-        table.add_row(row.table, Path(row.source).name, f"{row.rows_read:,}", f"{row.rows_loaded:,}", f"{row.rows_quarantined:,}", f"{row.exact_duplicates:,}")
+        table.add_row(row.table, Path(row.source).name, f"{row.rows_read:,}", f"{row.rows_loaded:,}", f"{row.rows_quarantined:,}",
+                      f"{row.cells_quarantined:,}", f"{row.exact_duplicates:,}")
     stdout.print(table)
     if len(report.reasons):
         reasons = Table(title="Quarantine reasons")
-        for column in ("table", "column", "check", "rows", "example"):
+        for column in ("table", "column", "check", "set aside", "rows", "example"):
             reasons.add_column(column)
         for row in report.reasons.itertuples():
-            reasons.add_row(row.table, row.column, row.check, f"{row.rows:,}", row.example)
+            reasons.add_row(row.table, row.column, row.check, row.level, f"{row.rows:,}", row.example)
         stdout.print(reasons)
     for note in report.notes:
         stdout.print(f"- {note}", highlight=False)
@@ -76,7 +77,7 @@ def validate(
     except OSError as error:
         typer.echo(f"error: cannot write {error.filename or quarantine}: {error.strerror or error}", err=True)
         raise typer.Exit(2) from None
-    if strict and report.rows_quarantined:
+    if strict and len(history.quarantine):
         raise typer.Exit(1)
 
 

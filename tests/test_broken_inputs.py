@@ -1,5 +1,6 @@
 """The corpus in tests/broken: each broken input gets the message or quarantine reason it should."""
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -46,8 +47,17 @@ def test_row_problem_is_quarantined_with_its_reason(name):
     assert problem["source"].endswith(f"{table}.csv")
     counts = history.report.counts.set_index("table").loc[table]
     assert counts["rows_read"] == case.get("rows", physical_rows(CORPUS / name / f"{table}.csv"))  # counted from the file itself
-    assert counts["rows_read"] == counts["rows_loaded"] + 1
     assert len(getattr(history, table)) == counts["rows_loaded"]
+    level = case.get("level", "row")
+    assert problem["level"] == level
+    if level == "row":
+        assert counts["rows_read"] == counts["rows_loaded"] + 1 and counts["cells_quarantined"] == 0
+    else:  # the row is loaded, with the bad value missing and every other value as written
+        assert counts["rows_read"] == counts["rows_loaded"] and counts["cells_quarantined"] == 1
+        loaded = getattr(history, table).iloc[case["row"] - 1]
+        assert pd.isna(loaded[case["column"]])
+        id_column = {"complaints": "complaint_id", "clients": "client_id", "interactions": "interaction_id"}[table]
+        assert loaded[id_column] == json.loads(problem["record"])[id_column]  # the same row, loaded
 
 
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if "unmapped" in c])

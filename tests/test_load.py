@@ -139,7 +139,7 @@ def test_strict_raises_one_error_listing_every_failure(tmp_path):
     with pytest.raises(ValidationFailed) as error:
         load_history(path, strict=True)
     message = str(error.value)
-    assert "3 of 4 rows failed validation" in message
+    assert "2 of 4 rows failed validation, and 1 values in optional columns (3 problems)" in message
     for fragment in ("row 2, column opened_at", "row 3, column severity", "row 4, column client_id"):
         assert fragment in message
     assert len(error.value.quarantine) == 3

@@ -24,7 +24,7 @@ TABLES = ("clients", "complaints", "interactions")
 class LoadReport:
     """What a load read, loaded and quarantined, per table and source."""
 
-    counts: pd.DataFrame  # table, source, rows_read, rows_loaded, rows_quarantined, exact_duplicates
+    counts: pd.DataFrame  # table, source, rows_read, rows_loaded, rows_quarantined, cells_quarantined, exact_duplicates
     unmapped: pd.DataFrame  # table, column, value, rows: values the profile could not map
     reasons: pd.DataFrame  # table, column, check, rows, example
     profile: str = "generic"
@@ -37,6 +37,11 @@ class LoadReport:
     @property
     def rows_quarantined(self) -> int:
         return int(self.counts["rows_quarantined"].sum())
+
+    @property
+    def cells_quarantined(self) -> int:
+        """Bad values in optional columns of loaded rows: made missing, each in the quarantine."""
+        return int(self.counts["cells_quarantined"].sum()) if "cells_quarantined" in self.counts else 0
 
     def to_markdown(self) -> str:
         parts = [f"**Load report** (profile `{self.profile}`)", "", self.counts.to_markdown(index=False)]
@@ -123,6 +128,7 @@ class History:
             ("complaints", f"{len(self.complaints):,}"),
             ("interactions", f"{len(self.interactions):,}"),
             ("quarantined rows", f"{self.quarantined_rows():,}"),
+            ("values set aside (row kept, value missing)", f"{0 if self.report is None else self.report.cells_quarantined:,}"),
         ]
         if span:
             rows.append(("complaints opened", f"{span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}"))

@@ -154,6 +154,7 @@ def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str]) -
             "rows_read": r.rows_read,
             "rows_loaded": r.rows_loaded,
             "rows_quarantined": r.rows_read - r.rows_loaded,
+            "cells_quarantined": r.cells_quarantined,
             "exact_duplicates": r.exact_duplicates,
             "records": len(r.loaded),  # differs from rows_loaded when an event log was folded
             "encoding": r.encoding or "",
@@ -171,18 +172,18 @@ def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str]) -
     if len(unmapped):
         unmapped = unmapped.groupby(["table", "column", "value"], as_index=False)["rows"].sum().sort_values("rows", ascending=False, ignore_index=True)
     reasons = (
-        quarantine.groupby(["table", "column", "check"], as_index=False)
+        quarantine.groupby(["table", "column", "check", "level"], as_index=False)
         .agg(rows=("row", "size"), example=("reason", "first"))
         .sort_values("rows", ascending=False, ignore_index=True)
-        if len(quarantine) else pd.DataFrame(columns=["table", "column", "check", "rows", "example"])
+        if len(quarantine) else pd.DataFrame(columns=["table", "column", "check", "level", "rows", "example"])
     )
     return LoadReport(counts=counts, unmapped=unmapped, reasons=reasons, profile=profile, notes=notes)
 
 
 def _strict_message(quarantine: pd.DataFrame, report: LoadReport, limit: int = 1000) -> str:
     lines = [
-        f"{report.rows_quarantined:,} of {report.rows_read:,} rows failed validation "
-        f"({len(quarantine):,} problems); every one is listed below and in error.quarantine:"
+        f"{report.rows_quarantined:,} of {report.rows_read:,} rows failed validation, and {report.cells_quarantined:,} "
+        f"values in optional columns ({len(quarantine):,} problems); every one is listed below and in error.quarantine:"
     ]
     for item in quarantine.head(limit).itertuples():
         lines.append(f"  {item.source}, row {item.row}, column {item.column}: {item.value!r}: {item.reason}")

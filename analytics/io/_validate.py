@@ -22,7 +22,7 @@ from analytics.io._read import RawTable
 from analytics.schemas import ID_COLUMN, ORDERED_AFTER_OPENING, ColumnRule, column_rules
 
 EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")
-QUARANTINE_COLUMNS = ["table", "source", "row", "column", "value", "check", "reason", "record"]
+QUARANTINE_COLUMNS = ["table", "source", "row", "column", "value", "check", "level", "reason", "record"]
 
 
 @dataclass
@@ -35,23 +35,36 @@ class TableResult:
     quarantine: pd.DataFrame
     rows_read: int
     rows_loaded: int
+    cells_quarantined: int = 0  # bad values in optional columns of loaded rows, made missing
     exact_duplicates: int = 0
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)  # column -> raw value -> rows
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)  # what was cleaned, for the load report
 
 
-class _Problems:
-    """Row-level failures found so far, as boolean masks over the table's rows."""
+#: checks of a single value: in an optional column they cost the cell, not the row
+CELL_CHECKS = ("unparseable", "out_of_range", "implausible_date", "future_date", "order", "nonexistent_time", "ambiguous_time")
 
-    def __init__(self, n: int):
+
+class _Problems:
+    """Failures found so far, as boolean masks over the table's rows. A failure of a value in
+    one of ``optional`` columns is a cell problem (the cell becomes missing, the row is
+    loaded); any other failure quarantines the row."""
+
+    def __init__(self, n: int, optional: frozenset = frozenset()):
         self.n = n
-        self.items: list[tuple[np.ndarray, str, str, str]] = []  # (mask, column, check, reason)
+        self.optional = optional
+        self.items: list[tuple[np.ndarray, str, str, str]] = []  # row problems: (mask, column, check, reason)
+        self.cells: list[tuple[np.ndarray, str, str, str]] = []  # cell problems, the same
         self.any = np.zeros(n, dtype=bool)
 
     def add(self, mask: np.ndarray, column: str, check: str, reason) -> None:
         """``reason`` is one text for all rows, or an array with a text for every row."""
-        if mask.any():
+        if not mask.any():
+            return
+        if column in self.optional and check in CELL_CHECKS:
+            self.cells.append((mask, column, check, reason))
+        else:
             self.items.append((mask, column, check, reason))
             self.any |= mask
 
@@ -64,7 +77,9 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         raise LoadError(f"{raw.source}: has a header but no data rows; export it again with the {table} in it"
                         + (" (or leave the file out: clients are then derived from the complaints)" if table == "clients" else ""))
     frame, headers = _map_columns(raw, table, spec, rules)
-    problems = _Problems(len(frame))
+    # event rows are folded into tickets: a bad event is set aside whole
+    optional = frozenset() if spec.events is not None else frozenset(name for name, rule in rules.items() if not rule.required)
+    problems = _Problems(len(frame), optional)
     original = frame  # values as the export wrote them, for the quarantine
     frame, notes = _visible_ids(_missing_as_null(frame.copy(), profile.null_values), raw.source)
 
@@ -86,6 +101,8 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
     if not ids_unique or spec.events is not None:  # unique ids, the common case, need no sort
         _check_ids(frame, table, problems)
 
+    for mask, column, _, _ in problems.cells:  # the bad value goes, the row stays
+        frame[column] = frame[column].mask(mask)
     quarantine = _quarantine(original, problems, table, raw.source, headers)
     if raw.malformed:
         quarantine = pd.concat([quarantine, _malformed(raw, table)], ignore_index=True)
@@ -100,6 +117,7 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         quarantine,
         rows_read=int(weights.sum()) + len(raw.malformed),
         rows_loaded=int(weights[~problems.any].sum()),
+        cells_quarantined=sum(int((mask & ~problems.any).sum()) for mask, _, _, _ in problems.cells),
         exact_duplicates=exact,
         unmapped=unmapped,
         encoding=raw.encoding,
@@ -559,19 +577,22 @@ def _reopened_after(events, log, latest_resolution) -> pd.Series:
 
 
 def _quarantine(original: pd.DataFrame, problems: _Problems, table: str, source: str, headers: dict[str, str]) -> pd.DataFrame:
-    if not problems.items:
+    if not problems.items and not problems.cells:
         return empty_quarantine()
     parts = []
-    for mask, column, check, reason in problems.items:
-        header = headers.get(column, column)
-        label = column if header == column else f"{column} ({header})"
-        reasons = reason[mask] if isinstance(reason, np.ndarray) else reason
-        parts.append(quarantine_rows(original.loc[mask], table, source, column, check, reasons, label))
+    for level, items in (("row", problems.items), ("cell", problems.cells)):
+        for mask, column, check, reason in items:
+            header = headers.get(column, column)
+            label = column if header == column else f"{column} ({header})"
+            reasons = reason[mask] if isinstance(reason, np.ndarray) else reason
+            parts.append(quarantine_rows(original.loc[mask], table, source, column, check, reasons, label, level))
     return pd.concat(parts, ignore_index=True).sort_values(["row", "column"], kind="stable", ignore_index=True)
 
 
-def quarantine_rows(rows: pd.DataFrame, table: str, source: str, column: str, check: str, reason, label: str | None = None) -> pd.DataFrame:
-    """One quarantine entry per row of ``rows`` (which carry ``_row``), failing ``check`` on ``column``."""
+def quarantine_rows(rows: pd.DataFrame, table: str, source: str, column: str, check: str, reason, label: str | None = None,
+                    level: str = "row") -> pd.DataFrame:
+    """One quarantine entry per row of ``rows`` (which carry ``_row``), failing ``check`` on
+    ``column``; ``level`` says what was set aside: the ``row``, or only the ``cell``."""
     values = rows[column].astype(str) if column in rows else pd.Series("", index=rows.index)
     return pd.DataFrame({
         "table": table,
@@ -580,6 +601,7 @@ def quarantine_rows(rows: pd.DataFrame, table: str, source: str, column: str, ch
         "column": label or column,
         "value": values.to_numpy(),
         "check": check,
+        "level": level,
         "reason": reason,
         "record": _records(rows),
     })
@@ -599,6 +621,7 @@ def _malformed(raw: RawTable, table: str) -> pd.DataFrame:
         "column": "(whole row)",
         "value": [text for _, text, _ in raw.malformed],
         "check": "malformed_row",
+        "level": "row",
         "reason": [reason for _, _, reason in raw.malformed],
         "record": [json.dumps({"text": text}) for _, text, _ in raw.malformed],
     })
