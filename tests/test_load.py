@@ -194,3 +194,25 @@ def test_arbitrary_junk_rows_are_loaded_or_quarantined_never_lost(tmp_path_facto
         return
     accounted_for(history)
     assert history.report.rows_read == len(rows)
+
+
+def test_validate_says_when_a_provided_column_gives_nothing(tmp_path):
+    """A profile that maps a column onto an empty export column, or values the taxonomy does
+    not know, loads every row; the report says so instead of staying silent."""
+    (tmp_path / "complaints.csv").write_text(
+        "Ticket,Account,Created,Outcome,Reason\n"
+        "T1,A,2024-01-01,,Late parcel\nT2,B,2024-01-02,,Wrong size\nT3,C,2024-01-03,,Late parcel\n", encoding="utf-8")
+    (tmp_path / "profile.toml").write_text(
+        '[complaints.columns]\ncomplaint_id = "Ticket"\nclient_id = "Account"\nopened_at = "Created"\nresolution = "Outcome"\ntrigger = "Reason"\n',
+        encoding="utf-8")
+    history = load_history(tmp_path / "complaints.csv", tmp_path / "profile.toml")
+    assert history.report.rows_read == 3 == len(history.complaints)
+    coverage = history.report.coverage.set_index("column")
+    assert coverage.loc["resolution", "filled"] == 0 and coverage.loc["trigger", "other"] == 1 and coverage.loc["client_id", "filled"] == 1
+    warnings = [n for n in history.report.notes if n.startswith("warning:")]
+    assert warnings == [
+        "warning: complaints.resolution is empty in every loaded row: check which export column the profile maps onto it",
+        "warning: complaints.trigger is 'other' in every loaded row: map the export's values in [complaints.values.trigger] "
+        "(the unmapped values are listed in the load report)",
+    ]
+    assert "Columns the export provides" in history.report.to_html()

@@ -29,6 +29,7 @@ class LoadReport:
     reasons: pd.DataFrame  # table, column, check, rows, example
     profile: str = "generic"
     notes: list[str] = field(default_factory=list)
+    coverage: pd.DataFrame | None = None  # table, column, filled, other: what each provided canonical column holds
 
     @property
     def rows_read(self) -> int:
@@ -49,6 +50,9 @@ class LoadReport:
             parts += ["", "**Quarantine reasons**", "", self.reasons.to_markdown(index=False)]
         if len(self.unmapped):
             parts += ["", "**Values mapped to `other` or left empty**", "", self.unmapped.to_markdown(index=False)]
+        if self.coverage is not None and len(self.coverage):
+            parts += ["", "**Columns the export provides** (share filled, share other)", "",
+                      self.coverage.to_markdown(index=False, floatfmt=".0%", missingval="")]
         parts += [f"- {note}" for note in self.notes]
         return "\n".join(parts)
 
@@ -58,6 +62,9 @@ class LoadReport:
             parts += ["<h5>Quarantine reasons</h5>", self.reasons.to_html(index=False)]
         if len(self.unmapped):
             parts += ["<h5>Values mapped to <code>other</code> or left empty</h5>", self.unmapped.to_html(index=False)]
+        if self.coverage is not None and len(self.coverage):
+            parts += ["<h5>Columns the export provides: share of rows with a value, and of those, share <code>other</code></h5>",
+                      self.coverage.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.0%}")]
         if self.notes:
             parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
         return "\n".join(parts)

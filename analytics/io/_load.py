@@ -13,7 +13,7 @@ from analytics.io._history import History, LoadReport
 from analytics.io._profile import Profile, load_profile
 from analytics.io._read import Progress, is_database_url, iter_tables, read_sources
 from analytics.io._validate import TableResult, distinct_values, empty_quarantine, quarantine_rows, validate_table
-from analytics.schemas import ID_COLUMN, empty_table
+from analytics.schemas import ID_COLUMN, column_rules, empty_table
 
 
 def load_history(
@@ -92,7 +92,13 @@ def load_history(
     notes += look_alike_ids(tables["clients"]["client_id"], "client_id")
 
     quarantine = pd.concat([r.quarantine for rs in results.values() for r in rs] or [empty_quarantine()], ignore_index=True)
+    provided: dict[str, tuple[str, ...]] = {}
+    for table, result in ((t, r) for t, rs in results.items() for r in rs):
+        provided[table] = tuple(dict.fromkeys((*provided.get(table, ()), *result.mapped)))
+    coverage = column_coverage(tables, provided)
+    notes += coverage_warnings(coverage)
     report = _report(results, quarantine, profile.name, notes)
+    report.coverage = coverage
     history = History(**tables, quarantine=quarantine, report=report, clients_derived=clients_derived)
     if strict and len(quarantine):
         raise ValidationFailed(_strict_message(quarantine, report), quarantine)
@@ -144,6 +150,32 @@ def _unique_across_sources(results: dict[str, list[TableResult]]) -> None:
             earlier = pd.concat([r.loaded[ID_COLUMN[table]] for r in parts[:later]])
             ids = result.loaded[ID_COLUMN[table]]
             _reject(result, ids.isin(earlier), ID_COLUMN[table], "duplicate_id", f"duplicate {ID_COLUMN[table]} (already loaded from an earlier source)")
+
+
+def column_coverage(tables: dict[str, pd.DataFrame], mapped: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """For every canonical column the export provided: the share of loaded rows with a value,
+    and for a taxonomy column the share that fell to ``other``."""
+    rows = []
+    for table, columns in mapped.items():
+        frame, rules = tables[table], column_rules(table)
+        for column in columns:
+            values = frame[column] if column in frame else pd.Series(dtype=object)
+            filled = float(values.notna().mean()) if len(values) else float("nan")
+            other = float((values == "other").sum() / max(values.notna().sum(), 1)) if rules[column].allowed and "other" in rules[column].allowed else float("nan")
+            rows.append({"table": table, "column": column, "filled": filled, "other": other})
+    return pd.DataFrame(rows, columns=["table", "column", "filled", "other"])
+
+
+def coverage_warnings(coverage: pd.DataFrame) -> list[str]:
+    """A column the export provides that gives nothing: empty in every row, or ``other`` in every row."""
+    warnings = []
+    for row in coverage.itertuples():
+        if row.filled == 0:
+            warnings.append(f"warning: {row.table}.{row.column} is empty in every loaded row: check which export column the profile maps onto it")
+        elif row.other == 1:
+            warnings.append(f"warning: {row.table}.{row.column} is 'other' in every loaded row: map the export's values in "
+                            f"[{row.table}.values.{row.column}] (the unmapped values are listed in the load report)")
+    return warnings
 
 
 def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str]) -> LoadReport:

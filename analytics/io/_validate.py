@@ -40,6 +40,7 @@ class TableResult:
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)  # column -> raw value -> rows
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)  # what was cleaned, for the load report
+    mapped: tuple[str, ...] = ()  # canonical columns the export provided
 
 
 #: checks of a single value: in an optional column they cost the cell, not the row
@@ -122,6 +123,7 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         unmapped=unmapped,
         encoding=raw.encoding,
         notes=notes,
+        mapped=tuple(c for c in headers if c in rules),
     )
 
 
