@@ -216,3 +216,20 @@ def test_validate_says_when_a_provided_column_gives_nothing(tmp_path):
         "(the unmapped values are listed in the load report)",
     ]
     assert "Columns the export provides" in history.report.to_html()
+
+
+def test_an_event_log_keeps_the_opening_time_its_export_provides(tmp_path):
+    """The export's own creation time wins over the first event's (which may be a later triage)."""
+    events = pd.DataFrame(
+        [("T1", "Acme", "2024-03-01 08:15:00", "2024-03-01 09:00:00", "new"), ("T1", "Acme", "2024-03-01 08:15:00", "2024-03-01 10:30:00", "pending"),
+         ("T1", "Acme", "2024-03-01 08:15:00", "2024-03-02 12:00:00", "solved"), ("T2", "Beta", "", "2024-03-05 09:00:00", "new")],
+        columns=["Ticket ID", "Organization", "Created", "Event Time", "Status"],
+    )
+    events = events.assign(**{"Via": "Mail", "Ticket Type": "Incident", "Priority": "high", "Group": "Tier 1", "Assignee": "ana"})
+    events.to_csv(tmp_path / "ticket_events.csv", index=False)
+    (tmp_path / "mine.toml").write_text('extends = "helpdesk_events"\n\n[complaints.optional_columns]\nopened_at = "Created"\n', encoding="utf-8")
+    history = load_history(tmp_path / "ticket_events.csv", tmp_path / "mine.toml")
+    tickets = history.complaints.set_index("complaint_id")
+    assert tickets.loc["T1", "opened_at"] == pd.Timestamp("2024-03-01 08:15", tz="Europe/London")  # the export's
+    assert tickets.loc["T2", "opened_at"] == pd.Timestamp("2024-03-05 09:00", tz="Europe/London")  # none given: the first event
+    assert tickets.loc["T1", "first_response_at"] == pd.Timestamp("2024-03-01 10:30", tz="Europe/London")

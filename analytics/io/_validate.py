@@ -97,7 +97,8 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         at = replace(rules["opened_at"], name=spec.events.at)
         frame[at.name] = _coerce(frame[at.name], at, spec, profile, problems, unmapped, frame, raw.text, raw.source)
         problems.add(_true(frame[at.name].isna()) & ~problems.any, at.name, "missing_required", f"missing required value (expected {at.expected()})")
-        frame, original, problems = _fold_events(frame, original, spec, problems)
+        provided = tuple(c for c in ("opened_at", "first_response_at", "resolved_at", "closed_at") if c in headers)
+        frame, original, problems = _fold_events(frame, original, spec, problems, provided)
     _check_rows(frame, rules, table, problems, now)
     if not ids_unique or spec.events is not None:  # unique ids, the common case, need no sort
         _check_ids(frame, table, problems)
@@ -466,11 +467,14 @@ def _exact_duplicates(frame: pd.DataFrame, table: str, spec: TableProfile, probl
     columns = [c for c in frame.columns if c != "_row" and not (spec.id_from_row and c == id_column)]
     if not columns or len(frame) < 2:
         return 0
-    hashes = pd.util.hash_pandas_object(frame[columns].astype(str), index=False)
-    repeated = hashes.duplicated(keep="first").to_numpy()
+    # each row as the codes of its values (exact: no hash can collide), compared as a whole
+    codes = np.column_stack([pd.factorize(frame[c], use_na_sentinel=True)[0] for c in columns])
+    _, first, group = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    repeated = np.ones(len(frame), bool)
+    repeated[first] = False
     if repeated.any():
-        first_row = frame["_row"].groupby(hashes.to_numpy()).transform("first")
-        reasons = "exact duplicate of row " + first_row.astype(str).to_numpy(dtype=object)
+        first_row = frame["_row"].to_numpy()[first[group.ravel()]]
+        reasons = "exact duplicate of row " + first_row.astype(str).astype(object)
         problems.add(repeated, "(all columns)", "exact_duplicate", reasons)
     return int(repeated.sum())
 
@@ -515,12 +519,13 @@ def _check_ids(frame: pd.DataFrame, table: str, problems: _Problems) -> None:
 # --- event logs --------------------------------------------------------------------------
 
 
-def _fold_events(frame, original, spec: TableProfile, problems: _Problems):
+def _fold_events(frame, original, spec: TableProfile, problems: _Problems, provided=()):
     """One row per ticket from one row per state change.
 
     ``opened_at`` is the first event, ``first_response_at`` the first event in a
     first-response status, ``resolved_at`` / ``closed_at`` the last event in those
-    statuses, and ``reopen_count`` counts moves out of a resolved status. Other
+    statuses, and ``reopen_count`` counts moves out of a resolved status; a time the
+    export itself provides (``provided``) wins over the one derived from the events. Other
     columns take the ticket's latest non-empty value. ``_rows`` counts the events a
     ticket stands for, so that every event row stays accounted for.
     """
@@ -539,7 +544,7 @@ def _fold_events(frame, original, spec: TableProfile, problems: _Problems):
         hit = events.loc[events["_status"].isin([s.lower() for s in statuses])]
         return hit.groupby(log.ticket)[log.at].max()
 
-    tickets = grouped.last()  # latest non-empty value of every column
+    tickets = _latest_values(events, log.ticket)
     tickets["_row"] = grouped["_row"].first()
     tickets["_rows"] = grouped.size()
     tickets["opened_at"] = grouped[log.at].min()
@@ -551,6 +556,9 @@ def _fold_events(frame, original, spec: TableProfile, problems: _Problems):
     latest_resolution = last_at(log.resolved)
     tickets["resolved_at"] = latest_resolution.where(~_reopened_after(events, log, latest_resolution))
     tickets["closed_at"] = last_at(log.closed)
+    exported = _latest_values(events[[log.ticket, *provided]], log.ticket) if provided else None
+    for column in provided:  # the export's own time, where it has one, over the events'
+        tickets[column] = exported[column].astype(tickets[column].dtype).fillna(tickets[column])
     tickets = tickets.drop(columns=["_status"]).reset_index()
     for column in ("opened_at", "first_response_at", "resolved_at", "closed_at"):
         tickets[column] = tickets[column].astype(frame["opened_at"].dtype)
@@ -566,6 +574,20 @@ def _fold_events(frame, original, spec: TableProfile, problems: _Problems):
     for mask, column, check, reason in problems.items:
         kept.add(np.concatenate([mask[bad_events], np.zeros(len(tickets), bool)]), column, check, reason)
     return folded, folded_original, kept
+
+
+def _latest_values(events: pd.DataFrame, ticket: str) -> pd.DataFrame:
+    """Each ticket's latest non-empty value of every column, from events sorted by ticket and
+    time: found by position, never by a Python function per group."""
+    codes, tickets = pd.factorize(events[ticket], sort=False)
+    latest = {}
+    for column in events.columns.drop(ticket):
+        present = np.flatnonzero(np.asarray(events[column].notna(), bool))
+        last = present[np.r_[codes[present][1:] != codes[present][:-1], True]] if len(present) else present
+        position = np.full(len(tickets), -1)
+        position[codes[last]] = last
+        latest[column] = events[column].array.take(position, allow_fill=True)
+    return pd.DataFrame(latest, index=pd.Index(tickets, name=ticket))
 
 
 def _reopened_after(events, log, latest_resolution) -> pd.Series:
