@@ -122,3 +122,25 @@ def test_repeat_classifier_is_judged_on_later_complaints(sample_history):
     curves = time_to_repeat(sample_history, "root_cause_fixed")
     fixed = curves.summary.set_index("group")
     assert fixed.loc["True", "repeated_90"] < fixed.loc["False", "repeated_90"]  # planted: fixing the root cause prevents repeats
+
+
+def test_missing_columns_give_the_sentence_that_names_them(cfpb_path):
+    """On an export without triggers, resolution times, handling minutes or a clients table,
+    each analysis names what it lacks, not something else."""
+    from analytics.features import repeats
+    from analytics.io import load_history
+    from analytics.models import time_to_repeat
+    from analytics.rootcause import pareto
+
+    cfpb = load_history(cfpb_path, "cfpb")
+    with pytest.raises(ValueError, match="cannot rank by cost: Handling cost needs handling minutes or credits"):
+        pareto(cfpb, "category_raw", "cost")
+    with pytest.raises(ValueError, match="cannot rank by churned_value: Churned value needs client status"):
+        pareto(cfpb, "category_raw", "churned_value")
+    assert len(pareto(cfpb, "category_raw").table) == cfpb.complaints["category_raw"].nunique()
+    with pytest.raises(ValueError, match="repeats need trigger and resolved_at on the complaints"):
+        repeats(cfpb)
+    with pytest.raises(ValueError, match="repeats need trigger and resolved_at"):
+        time_to_repeat(cfpb, "category_raw")
+    with pytest.raises(ValueError, match="no column 'region'"):
+        time_to_repeat(cfpb, "region")

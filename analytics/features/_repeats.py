@@ -31,6 +31,9 @@ def repeats(history: History, within: str = "90D", engine=None) -> pd.DataFrame:
     >>> bool(0 < flags["repeated"].mean() < 1)
     True
     """
+    lacking = [column for column in ("trigger", "resolved_at") if not history.has(column)]
+    if lacking:
+        raise ValueError(f"repeats need {' and '.join(lacking)} on the complaints, which this history does not record")
     window = pd.Timedelta(within)
     con = connect(engine)
     frame = history.complaints[["complaint_id", "client_id", "trigger", "opened_at", "resolved_at"]]

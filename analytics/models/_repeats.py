@@ -63,8 +63,12 @@ def time_to_repeat(history: History, by: str = "trigger", horizon_days: int = 36
     the data."""
     from lifelines import KaplanMeierFitter
 
+    if by not in history.complaints:
+        raise ValueError(f"the complaints have no column {by!r} to group time to repeat by")
     flags = repeats(history, f"{horizon_days}D").set_index("complaint_id")
     flags = flags.loc[flags["repeated"].notna()]
+    if flags.empty:
+        raise ValueError("time to repeat needs resolved complaints with a trigger; this history has none")
     end = data_end(history)
     followed = ((end - flags["resolved_at"]).dt.total_seconds() / 86400).clip(upper=horizon_days)
     days = flags["days_to_repeat"].where(flags["repeated"].astype(bool), followed).clip(lower=0)

@@ -63,7 +63,7 @@ def pareto(history: History, by: str = "trigger", measure: str = "complaints", h
     c = history.complaints
     if by not in c:
         raise ValueError(f"the complaints have no column {by!r}")
-    notes = []
+    notes, lacking = [], {}  # lacking: measure -> the sentence saying what it needs
     group = c[by].astype("string").fillna("not recorded")
     frame = pd.DataFrame({by: group, "complaints": 1})
     if history.has("handling_minutes") or history.has("credit_amount"):
@@ -71,7 +71,7 @@ def pareto(history: History, by: str = "trigger", measure: str = "complaints", h
         credits = c["credit_amount"].astype("float64").fillna(0) if history.has("credit_amount") else 0.0
         frame["cost"] = minutes / 60 * hourly_cost + credits
     else:
-        notes.append("Handling cost needs handling minutes or credits, which this history does not record.")
+        lacking["cost"] = "Handling cost needs handling minutes or credits, which this history does not record."
     table = frame.groupby(by).sum()
     if history.has("resolved_at", "trigger"):
         flags = repeats(history, "90D").set_index("complaint_id").reindex(c["complaint_id"])
@@ -79,14 +79,15 @@ def pareto(history: History, by: str = "trigger", measure: str = "complaints", h
         counts = pd.DataFrame({by: group.to_numpy(), "n": repeated.notna().to_numpy(), "k": repeated.fillna(False).astype(bool).to_numpy()}).groupby(by).sum()
         table = table.join(_with_interval(counts["k"], counts["n"], "repeat_rate"))
     else:
-        notes.append("Repeat rates need resolution times and triggers, which this history does not record.")
+        lacking["repeat_rate"] = "Repeat rates need resolution times and triggers, which this history does not record."
     if history.has("status", "ended_at", "annual_value", table="clients") and not history.clients_derived:
         table["churned_value"] = _churned_value(history, group, pd.Timedelta(churn_window))
         table["churned_value"] = table["churned_value"].fillna(0.0)
     else:
-        notes.append("Churned value needs client status, end dates and annual value, which this history does not record.")
+        lacking["churned_value"] = "Churned value needs client status, end dates and annual value, which this history does not record."
+    notes += lacking.values()
     if measure not in table:
-        raise ValueError(f"cannot rank by {measure}: {notes[-1]}")
+        raise ValueError(f"cannot rank by {measure}: {lacking[measure]}")
     table = table.sort_values(measure, ascending=False).reset_index()
     total = table[measure].sum()
     table["share"] = table[measure] / total if total else np.nan
