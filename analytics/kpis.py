@@ -54,6 +54,8 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
     - ``csat_satisfied``: share of CSAT answers of 4 or 5.
     - ``dispute_rate``: share of resolved complaints the client disputed.
 
+    Every rate has beside it ``<rate>_n``: how many complaints it is a share of.
+
     ``by`` groups further by a complaint column (``team``, ``trigger``, ``channel``) or a
     client column (``segment``).
 
@@ -76,7 +78,8 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
             notes.append(f"{name} needs the column(s) {', '.join(needs)}, which this history does not record.")
             return
         values = flag.where(where).astype("float64")
-        columns[name] = values.groupby([complaints[k] for k in keys]).mean()
+        grouped = values.groupby([complaints[k] for k in keys])
+        columns[name], columns[f"{name}_n"] = grouped.mean(), grouped.count()  # a rate with what it is out of
 
     share("reopen_rate", complaints["reopen_count"] > 0, resolved, ["reopen_count", "resolved_at"])
     share("escalation_rate", complaints["escalated"].astype("boolean"), complaints["escalated"].notna(), ["escalated"])
@@ -90,7 +93,8 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
         else:
             contact_after = _contact_within(history, complaints, pd.Timedelta("7D"))
         first_contact = (complaints["reopen_count"].fillna(0) == 0) & ~contact_after
-        columns["first_contact_resolution"] = first_contact.where(resolved).astype("float64").groupby([complaints[k] for k in keys]).mean()
+        grouped = first_contact.where(resolved).astype("float64").groupby([complaints[k] for k in keys])
+        columns["first_contact_resolution"], columns["first_contact_resolution_n"] = grouped.mean(), grouped.count()
     else:
         notes.append("first_contact_resolution needs resolved_at and reopen_count, which this history does not record.")
     for name, start, end in (("first_response_hours", "opened_at", "first_response_at"), ("resolution_hours", "opened_at", "resolved_at")):
@@ -111,6 +115,7 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
             flag = pd.Series(np.where(complete, (flags["days_to_repeat"] <= days).to_numpy(), np.nan), index=complaints.index)
             coverage = pd.Series(np.where(applicable, complete, np.nan), index=complaints.index).groupby(groups).mean()
             columns[f"repeat_rate_{days}"] = flag.groupby(groups).mean().where(coverage >= MIN_COVERAGE)
+            columns[f"repeat_rate_{days}_n"] = flag.groupby(groups).count().where(coverage >= MIN_COVERAGE)
     else:
         notes.append("repeat rates need resolved_at and trigger, which this history does not record.")
     table = pd.DataFrame(columns).reset_index()

@@ -133,10 +133,13 @@ class QuarterlyReview:
     def kpi_table(self):
         """KPIs of this quarter, the one before and the same quarter a year before."""
         table = self.kpis.copy()
-        for column in table.columns[2:]:
+        counted = [c for c in table.columns if c.endswith(" n")]
+        for column in [c for c in table.columns[2:] if c not in counted]:
             signed = column == CHANGE
-            table[column] = [_kpi_text(kind, value, signed) for kind, value in zip(table["kind"], table[column], strict=True)]
-        return styled(table.drop(columns="kind").rename(columns={"label": "KPI"}))
+            counts = table.get(f"{column} n", pd.Series(np.nan, index=table.index))
+            table[column] = [_kpi_text(kind, value, signed) + ("" if pd.isna(n) or signed else f" of {n:,.0f}")
+                             for kind, value, n in zip(table["kind"], table[column], counts, strict=True)]
+        return styled(table.drop(columns=["kind", *counted]).rename(columns={"label": "KPI"}))
 
     def backtest_table(self):
         overall = self.backtest.overall
@@ -260,7 +263,8 @@ def _kpi_comparison(history: History, quarter: pd.Period) -> tuple[pd.DataFrame,
         if column not in table:
             continue
         values = {period: table[column].get(period, np.nan) for period in periods}
-        rows.append({"label": name, "kind": kind, **values})
+        counts = {f"{period} n": table[f"{column}_n"].get(period, np.nan) if f"{column}_n" in table else np.nan for period in periods}
+        rows.append({"label": name, "kind": kind, **values, **counts})
     frame = pd.DataFrame(rows)
     frame[CHANGE] = frame[str(quarter)] - frame[str(quarter - 1)]
     return frame, complaints.notes + retention.notes

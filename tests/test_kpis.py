@@ -52,3 +52,13 @@ def test_real_cfpb_export_gets_the_kpis_it_can_and_sentences_for_the_rest(cfpb_p
     assert kpis.table["volume"].sum() == len(history.complaints)
     retention = retention_kpis(history)
     assert retention.table.empty and "logo churn" in retention.notes[0]
+
+
+def test_every_rate_carries_what_it_is_a_share_of(sample_history):
+    table = complaint_kpis(sample_history, "quarter").table.set_index("period")
+    opened = pd.to_datetime(sample_history.complaints["opened_at"].astype("datetime64[us, UTC]")).dt.tz_convert(None)
+    complaints = sample_history.complaints.assign(period=opened.dt.to_period("Q").astype(str).to_numpy())
+    answered = complaints.loc[complaints["csat"].notna()].groupby("period").size()
+    assert table["csat_satisfied_n"].astype(int).to_dict() == answered.to_dict()
+    rates = [c for c in table.columns if c.endswith(("_rate", "_satisfied", "_resolution", "sla_met"))]
+    assert rates and all(f"{rate}_n" in table for rate in rates)
