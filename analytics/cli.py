@@ -129,7 +129,7 @@ def profile_init(
     from analytics.io._read import read_sources
 
     raw = read_sources(file, load_profile("generic"))["complaints"][0]
-    draft = draft_profile([c for c in raw.frame.columns if c != "_row"], table)
+    draft = draft_profile(raw.frame, table)
     if out:
         out.write_text(draft, encoding="utf-8")
         console.print(f"draft profile written to {out}; check every line before using it")

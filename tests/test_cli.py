@@ -41,12 +41,55 @@ def test_profile_init_drafts_a_usable_profile_for_the_real_cfpb_export(cfpb_path
     result = runner.invoke(app, ["profile", "init", str(cfpb_path), "--out", str(draft)])
     assert result.exit_code == 0, result.output
     text = draft.read_text(encoding="utf-8")
-    for line in ('opened_at = "Date received"', 'client_id = "Company"', 'channel = "Submitted via"', 'id_from = "row"'):
-        assert line in text
+    assert 'extends = "cfpb"' in text and "[complaints.columns]" not in text  # the shipped profile fits as it is
     from analytics.io import load_history
 
     history = load_history(cfpb_path, draft)
-    assert history.report.rows_read == 20_000
+    assert history.report.rows_read == 20_000 and history.report.rows_quarantined == load_history(cfpb_path, "cfpb").report.rows_quarantined
+
+
+def test_profile_init_takes_a_renamed_export_to_a_working_profile_in_one_step(cfpb_path, tmp_path):
+    from analytics.io import load_history
+
+    renames = {"Date received": "DateReceived", "Company": "CompanyName", "Consumer disputed?": "ConsumerDisputedSts",
+               "Company response to consumer": "CompanyResponse"}
+    export = tmp_path / "renamed.csv"
+    pd.read_csv(cfpb_path, dtype=str, keep_default_na=False).head(3000).rename(columns=renames).to_csv(export, index=False)
+    assert runner.invoke(app, ["profile", "init", str(export), "--out", str(tmp_path / "draft.toml")]).exit_code == 0
+    text = (tmp_path / "draft.toml").read_text(encoding="utf-8")
+    assert 'extends = "cfpb"' in text and 'opened_at = "DateReceived"' in text and 'resolution = "CompanyResponse"' in text
+    history = load_history(export, tmp_path / "draft.toml")
+    assert history.report.rows_read == 3000 and history.complaints["resolution"].notna().all()
+    assert not [n for n in history.report.notes if n.startswith("warning:")]
+
+
+def test_profile_init_recognises_an_event_log_its_dates_and_its_missing_marker(tmp_path):
+    """An incident event log in the ServiceNow layout: ids repeat with a state, dates are
+    day-month-year, '?' means empty, priorities are '3 - Moderate'."""
+    from analytics.io import load_history
+
+    rows = []
+    for ticket in range(60):
+        opened = pd.Timestamp("2024-01-01 08:00") + pd.Timedelta(hours=37 * ticket)
+        for step, state in enumerate(["New", "In Progress", "Resolved", "Closed"][: 2 + ticket % 3]):
+            at = opened + pd.Timedelta(hours=5 * step)
+            rows.append({"number": f"INC{ticket:07d}", "company": f"Co {ticket % 7}", "incident_state": state,
+                         "sys_updated_on": f"{at:%d-%m-%Y %H:%M}", "opened_at": f"{opened:%d-%m-%Y %H:%M}",
+                         "resolved_at": f"{at:%d-%m-%Y %H:%M}" if state == "Resolved" else "?",
+                         "priority": ["1 - Critical", "2 - High", "3 - Moderate", "4 - Low"][ticket % 4],
+                         "contact_type": ["Phone", "Email", "Self service"][ticket % 3], "assigned_to": "?" if step == 0 else f"agent {ticket % 5}"})
+    export = tmp_path / "incident_event_log.csv"
+    pd.DataFrame(rows).to_csv(export, index=False)
+    assert runner.invoke(app, ["profile", "init", str(export), "--out", str(tmp_path / "draft.toml")]).exit_code == 0
+    text = (tmp_path / "draft.toml").read_text(encoding="utf-8")
+    for line in ('null_values = ["?"]', 'format = "%d-%m-%Y %H:%M"', "[complaints.events]", 'resolved = ["resolved"]', '"3 - Moderate" = "3"',
+                 '"Self service" = "web"'):
+        assert line in text, line
+    history = load_history(export, tmp_path / "draft.toml", now="2030-01-01")
+    assert history.report.rows_read == len(rows) and len(history.quarantine) == 0 and len(history.complaints) == 60
+    first = history.complaints.set_index("complaint_id").loc["INC0000002"]
+    assert first["opened_at"] == pd.Timestamp("2024-01-04 10:00", tz="UTC") and first["resolved_at"] == pd.Timestamp("2024-01-04 20:00", tz="UTC")
+    assert first["severity"] == 3 and first["channel"] == "web"
 
 
 def test_installed_console_script_runs():

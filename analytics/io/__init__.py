@@ -1,9 +1,10 @@
 """Loading complaint and resolution exports into the canonical tables."""
 
+from analytics.io._draft import draft_profile
 from analytics.io._errors import LoadError, ValidationFailed
 from analytics.io._history import History, LoadReport
 from analytics.io._load import load_history
-from analytics.io._profile import Profile, ProfileError, available_profiles, draft_profile, load_profile
+from analytics.io._profile import Profile, ProfileError, available_profiles, load_profile
 
 __all__ = [
     "History",

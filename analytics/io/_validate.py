@@ -78,9 +78,7 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         raise LoadError(f"{raw.source}: has a header but no data rows; export it again with the {table} in it"
                         + (" (or leave the file out: clients are then derived from the complaints)" if table == "clients" else ""))
     frame, headers = _map_columns(raw, table, spec, rules)
-    # event rows are folded into tickets: a bad event is set aside whole
-    optional = frozenset() if spec.events is not None else frozenset(name for name, rule in rules.items() if not rule.required)
-    problems = _Problems(len(frame), optional)
+    problems = _Problems(len(frame), frozenset(name for name, rule in rules.items() if not rule.required))
     original = frame  # values as the export wrote them, for the quarantine
     frame, notes = _visible_ids(_missing_as_null(frame.copy(), profile.null_values), raw.source)
 
@@ -98,14 +96,20 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         frame[at.name] = _coerce(frame[at.name], at, spec, profile, problems, unmapped, frame, raw.text, raw.source)
         problems.add(_true(frame[at.name].isna()) & ~problems.any, at.name, "missing_required", f"missing required value (expected {at.expected()})")
         provided = tuple(c for c in ("opened_at", "first_response_at", "resolved_at", "closed_at") if c in headers)
+        # a bad value of an event is set aside before the events are folded, where its row is still known
+        event_cells = _Problems(problems.n)
+        event_cells.cells = problems.cells
+        set_aside = _quarantine(original, event_cells, table, raw.source, headers)
+        set_aside_count = _cells_set_aside(frame, problems)
         frame, original, problems = _fold_events(frame, original, spec, problems, provided)
+    else:
+        set_aside, set_aside_count = empty_quarantine(), 0
     _check_rows(frame, rules, table, problems, now)
     if not ids_unique or spec.events is not None:  # unique ids, the common case, need no sort
         _check_ids(frame, table, problems)
 
-    for mask, column, _, _ in problems.cells:  # the bad value goes, the row stays
-        frame[column] = frame[column].mask(mask)
-    quarantine = _quarantine(original, problems, table, raw.source, headers)
+    cells_quarantined = set_aside_count + _cells_set_aside(frame, problems)
+    quarantine = pd.concat([set_aside, _quarantine(original, problems, table, raw.source, headers)], ignore_index=True)
     if raw.malformed:
         quarantine = pd.concat([quarantine, _malformed(raw, table)], ignore_index=True)
     loaded = frame.loc[~problems.any] if problems.any.any() else frame
@@ -119,7 +123,7 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         quarantine,
         rows_read=int(weights.sum()) + len(raw.malformed),
         rows_loaded=int(weights[~problems.any].sum()),
-        cells_quarantined=sum(int((mask & ~problems.any).sum()) for mask, _, _, _ in problems.cells),
+        cells_quarantined=cells_quarantined,
         exact_duplicates=exact,
         unmapped=unmapped,
         encoding=raw.encoding,
@@ -145,6 +149,13 @@ def _visible_ids(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[s
             notes.append(f"{source}: {int(hidden.sum()):,} {column} values held invisible zero-width characters, removed "
                          f"(first at row {frame.loc[hidden, '_row'].iloc[0]})")
     return frame, notes
+
+
+def _cells_set_aside(frame: pd.DataFrame, problems: _Problems) -> int:
+    """Empty every cell with a bad value (the row stays); how many cells of loaded rows that was."""
+    for mask, column, _, _ in problems.cells:
+        frame[column] = frame[column].mask(mask)
+    return sum(int((mask & ~problems.any).sum()) for mask, _, _, _ in problems.cells)
 
 
 def _missing_as_null(frame: pd.DataFrame, missing: tuple[str, ...]) -> pd.DataFrame:
@@ -387,7 +398,9 @@ def _coerce_number(values, arrow, rule, problems, profile: Profile) -> pd.Series
     if rule.kind == "int":
         fractional = (numbers.notna() & (numbers != numbers.round())).fillna(False)
         problems.add(np.asarray(fractional, dtype=bool), rule.name, "unparseable", f"not a whole number (expected {rule.expected()})")
-        numbers = numbers.mask(fractional).round()
+        huge = (numbers.abs() > 2**53).fillna(False)  # beyond what a whole number can hold exactly
+        problems.add(np.asarray(huge, dtype=bool), rule.name, "out_of_range", f"out of range (expected {rule.expected()})")
+        numbers = numbers.mask(fractional | huge).round()
     return numbers.astype(rule.dtype)
 
 
@@ -570,7 +583,7 @@ def _fold_events(frame, original, spec: TableProfile, problems: _Problems, provi
     bad = bad.assign(_rows=1)
     folded = pd.concat([bad, tickets], ignore_index=True)
     folded_original = pd.concat([original.loc[bad_events], original.loc[original["_row"].isin(tickets["_row"])].set_index("_row").loc[tickets["_row"]].reset_index()], ignore_index=True)
-    kept = _Problems(len(folded))
+    kept = _Problems(len(folded), problems.optional)
     for mask, column, check, reason in problems.items:
         kept.add(np.concatenate([mask[bad_events], np.zeros(len(tickets), bool)]), column, check, reason)
     return folded, folded_original, kept
