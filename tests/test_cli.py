@@ -82,14 +82,14 @@ def test_profile_init_recognises_an_event_log_its_dates_and_its_missing_marker(t
     pd.DataFrame(rows).to_csv(export, index=False)
     assert runner.invoke(app, ["profile", "init", str(export), "--out", str(tmp_path / "draft.toml")]).exit_code == 0
     text = (tmp_path / "draft.toml").read_text(encoding="utf-8")
-    for line in ('null_values = ["?"]', 'format = "%d-%m-%Y %H:%M"', "[complaints.events]", 'resolved = ["resolved"]', '"3 - Moderate" = "3"',
+    for line in ('null_values = ["?"]', 'format = "%d-%m-%Y %H:%M"', "[complaints.events]", 'resolved = ["resolved"]', '"3 - Moderate" = "2"', '"1 - Critical" = "4"',
                  '"Self service" = "web"'):
         assert line in text, line
     history = load_history(export, tmp_path / "draft.toml", now="2030-01-01")
     assert history.report.rows_read == len(rows) and len(history.quarantine) == 0 and len(history.complaints) == 60
     first = history.complaints.set_index("complaint_id").loc["INC0000002"]
     assert first["opened_at"] == pd.Timestamp("2024-01-04 10:00", tz="UTC") and first["resolved_at"] == pd.Timestamp("2024-01-04 20:00", tz="UTC")
-    assert first["severity"] == 3 and first["channel"] == "web"
+    assert first["severity"] == 2 and first["channel"] == "web"  # "3 - Moderate": the second least severe of four
 
 
 def test_installed_console_script_runs():

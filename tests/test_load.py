@@ -233,3 +233,27 @@ def test_an_event_log_keeps_the_opening_time_its_export_provides(tmp_path):
     assert tickets.loc["T1", "opened_at"] == pd.Timestamp("2024-03-01 08:15", tz="Europe/London")  # the export's
     assert tickets.loc["T2", "opened_at"] == pd.Timestamp("2024-03-05 09:00", tz="Europe/London")  # none given: the first event
     assert tickets.loc["T1", "first_response_at"] == pd.Timestamp("2024-03-01 10:30", tz="Europe/London")
+
+
+def test_a_servicenow_incident_event_log_loads_with_its_shipped_profile(tmp_path):
+    """The layout of ServiceNow's incident audit export: '?' for empty, day-first dates,
+    priorities like '3 - Moderate', one row per update of an incident."""
+    updates = [
+        ("INC0000045", "New", "Caller 2403", "29/2/2016 01:16", "29/2/2016 01:23", "?", "?", "Phone", "Category 55", "3 - Moderate", "Group 56", "?", "true"),
+        ("INC0000045", "Active", "Caller 2403", "29/2/2016 01:16", "29/2/2016 08:53", "?", "?", "Phone", "Category 55", "3 - Moderate", "Group 56", "Resolver 89", "true"),
+        ("INC0000045", "Resolved", "Caller 2403", "29/2/2016 01:16", "29/2/2016 11:29", "29/2/2016 11:29", "?", "Phone", "Category 55", "3 - Moderate", "Group 56", "Resolver 89", "true"),
+        ("INC0000045", "Closed", "Caller 2403", "29/2/2016 01:16", "5/3/2016 12:00", "29/2/2016 11:29", "5/3/2016 12:00", "Phone", "Category 55", "3 - Moderate", "Group 56", "Resolver 89", "true"),
+        ("INC0000047", "New", "Caller 2403", "29/2/2016 04:40", "29/2/2016 04:57", "?", "?", "Self service", "Category 40", "1 - Critical", "Group 70", "?", "false"),
+        ("INC0000047", "Active", "Caller 2403", "29/2/2016 04:40", "13/3/2016 06:43", "?", "?", "Self service", "Category 40", "1 - Critical", "Group 70", "Resolver 31", "false"),
+    ]
+    columns = ["number", "incident_state", "caller_id", "opened_at", "sys_updated_at", "resolved_at", "closed_at", "contact_type", "category",
+               "priority", "assignment_group", "assigned_to", "made_sla"]
+    pd.DataFrame(updates, columns=columns).to_csv(tmp_path / "incident_event_log.csv", index=False)
+    history = load_history(tmp_path / "incident_event_log.csv", "servicenow_incident_events", now="2030-01-01")
+    assert history.report.rows_read == 6 and len(history.quarantine) == 0
+    incidents = history.complaints.set_index("complaint_id")
+    closed, open_ = incidents.loc["INC0000045"], incidents.loc["INC0000047"]
+    assert closed["opened_at"] == pd.Timestamp("2016-02-29 01:16", tz="UTC") and closed["resolved_at"] == pd.Timestamp("2016-02-29 11:29", tz="UTC")
+    assert closed["first_response_at"] == pd.Timestamp("2016-02-29 08:53", tz="UTC") and closed["closed_at"] == pd.Timestamp("2016-03-05 12:00", tz="UTC")
+    assert (closed["severity"], closed["channel"], closed["agent"], bool(closed["sla_met"])) == (2, "phone", "Resolver 89", True)
+    assert pd.isna(open_["resolved_at"]) and open_["severity"] == 4 and open_["channel"] == "web"

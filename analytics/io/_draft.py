@@ -114,8 +114,8 @@ def _shipped_columns(name: str, table: str) -> dict[str, str]:
 
 
 def _closest_shipped(headers: list[str], table: str) -> tuple[str | None, dict[str, str]]:
-    """The shipped profile most of whose required headers the export has (at least half),
-    with the renames that map its other headers onto the export's closest ones."""
+    """The shipped profile whose headers the export has (at least half as they are, the rest
+    under close names), with the renames that map them onto the export's headers."""
     best, best_share, best_renames = None, 0.5, {}
     for name in available_profiles():
         required = load_profile(name).table(table).columns
@@ -128,6 +128,8 @@ def _closest_shipped(headers: list[str], table: str) -> tuple[str | None, dict[s
                 near = difflib.get_close_matches(snake_case(header), [snake_case(h) for h in headers], n=1, cutoff=0.6)
                 if near:
                     renames[canonical] = next(h for h in headers if snake_case(h) == near[0])
+        if len(present) + len(renames) < len(required):
+            continue  # a header it needs has no counterpart here: its profile would not load this export
         share = (len(present) + 0.5 * len(renames)) / len(required)
         if len(present) and share > best_share:
             best, best_share, best_renames = name, share, renames
@@ -188,8 +190,9 @@ def _header_like(headers, words: list[str]) -> str | None:
 
 #: words that say which taxonomy value an export's value means
 VALUE_WORDS = {
-    "severity": [(r"^\s*([1-4])\b", None), (r"critical|urgent|blocker", "4"), (r"high|major", "3"), (r"medium|moderate|normal", "2"),
-                 (r"low|minor|trivial", "1")],
+    # words first: "1 - Critical" is the most severe (4 here), whatever its leading digit says
+    "severity": [(r"critical|urgent|blocker", "4"), (r"high|major", "3"), (r"medium|moderate|normal", "2"),
+                 (r"low|minor|trivial", "1"), (r"^\s*([1-4])\b", None)],
     "channel": [(r"phone|voice|call|tel", "phone"), (r"e-?mail|mail", "email"), (r"chat|messag", "chat"),
                 (r"twitter|facebook|social|instagram|linkedin", "social_public"), (r"walk|in.person|visit|counter", "in_person"),
                 (r"web|portal|self.service|form|online", "web")],
