@@ -87,7 +87,7 @@ def draft_profile(export, table: str = "complaints") -> str:
         guesses = _value_map(column, frame[header]) if header in frame and not frame.empty else {}
         if guesses:
             lines += ["", f"[{table}.values.{column}]  # guessed from the values: check each"]
-            lines += [f"{_toml_key(value)} = \"{target}\"" for value, target in guesses.items()]
+            lines += [f"{_toml_string(value)} = \"{target}\"" for value, target in guesses.items()]
     if event:
         lines += ["", f"[{table}.events]  # one row per status change: folded into one row per ticket",
                   'ticket = "complaint_id"', f'at = "{event["at"]}"', f'status = "{event["status"]}"',
@@ -228,9 +228,9 @@ def _value_map(column: str, values: pd.Series) -> dict[str, str]:
     return guesses
 
 
-def _toml_key(value: str) -> str:
+def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "]"
+    return "[" + ", ".join(map(_toml_string, values)) + "]"
