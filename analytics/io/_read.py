@@ -364,13 +364,12 @@ def _read_database(url: str, profile: Profile) -> dict[str, list[RawTable]]:
 
 
 def masked_url(url: str) -> str:
-    """The URL as messages, reports and quarantine files name it: the password and every
-    query value (``?password=...``, tokens, keys) replaced by ``***``."""
+    """The URL as messages, reports and quarantine files name it: the user-info (user and
+    password) and every query value (``?password=...``, tokens, keys) replaced by ``***``."""
     parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        netloc = f"{userinfo.split(':', 1)[0]}:***@{host}" if ":" in userinfo else netloc
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
     query = "&".join(f"{key}=***" for key, _ in parse_qsl(parts.query, keep_blank_values=True))
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
