@@ -33,15 +33,11 @@ def validate(
 ) -> None:
     """Load SOURCE, print what was loaded and quarantined, and write the quarantine."""
     from analytics.io import LoadError, ProfileError, load_history
-    from analytics.reports import ReportFailed, writable_folder
+    from analytics.reports import writable_folder
 
-    try:  # before a long load, not after it
-        for target in (quarantine, html):
-            if target is not None:
-                writable_folder(target.parent)
-    except ReportFailed as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+    for target in (quarantine, html):  # before a long load, not after it
+        if target is not None:
+            writable_folder(target.parent)
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task("reading", total=None)
         try:
@@ -180,5 +176,5 @@ def main() -> None:
         typer.echo(f"error: {error}", err=True)
         sys.exit(2)
     except OSError as error:
-        typer.echo(f"error: {error.filename or ''}: {error.strerror or error}", err=True)
+        typer.echo(f"error: {error.filename}: {error.strerror}" if error.filename else f"error: {error}", err=True)
         sys.exit(2)

@@ -75,17 +75,21 @@ def render(report: str, out: Path | str = "reports", parameters: dict | None = N
     return target
 
 
+class FolderNotWritable(OSError):
+    """An output folder that is a file, or that nothing can be written into."""
+
+
 def writable_folder(folder: Path | str) -> Path:
     """``folder``, created if need be, once a file could be written in it: checked before a
     long run, so that a wrong ``--out`` fails at once and with its reason."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ReportFailed(f"{folder} is a file, not a folder; give a folder to write the report into")
+        raise FolderNotWritable(f"{folder} is a file, not a folder; give a folder to write into")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as error:
-        raise ReportFailed(f"cannot write into {folder}: {error.strerror or error}; give a folder you can write to") from None
+        raise FolderNotWritable(f"cannot write into {folder}: {error.strerror or error}; give a folder you can write to") from None
     return folder
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from analytics.models import ChurnModel, UntrustedModelFile
+from tests.test_cli import _client_health
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +73,6 @@ def test_a_damaged_model_file_gets_a_clear_error(tmp_path):
 SECRET = "hunter2-Zq9"
 
 
-def _cli(*arguments, cwd=None):
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "analytics", *map(str, arguments)], capture_output=True, text=True, timeout=600, cwd=cwd)
-
-
 def test_credentials_in_a_url_are_masked_wherever_the_source_is_named(sample_history, postgres_url, tmp_path):
     from analytics.io import LoadError, load_history
     from tests.test_databases import _write
@@ -92,9 +86,9 @@ def test_credentials_in_a_url_are_masked_wherever_the_source_is_named(sample_his
     _write(sample_history, postgres_url, clients=20)
     history = load_history(url)
     assert SECRET not in history.report.counts.to_csv() and "password=***" in history.report.counts["source"].iloc[0]
-    done = _cli("validate", url, "--quarantine", tmp_path / "q.csv", "--html", tmp_path / "q.html")
+    done = _client_health("validate", url, "--quarantine", tmp_path / "q.csv", "--html", tmp_path / "q.html")
     assert done.returncode == 0, done.stderr
-    report = _cli("report", "quality", "--source", url, "--out", tmp_path)
+    report = _client_health("report", "quality", "--source", url, "--out", tmp_path)
     assert report.returncode == 0, report.stderr[-2000:]
     for text in (done.stdout, done.stderr, report.stdout, report.stderr, *(tmp_path / name for name in ("q.csv", "q.html", "quality.html"))):
         assert SECRET not in (text.read_text(encoding="utf-8") if isinstance(text, type(tmp_path)) else text)
@@ -108,7 +102,7 @@ def test_quarantine_csv_cannot_run_as_a_spreadsheet_formula(tmp_path):
     formulas = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\t=1", "\r=2"]
     rows = [f"C{i},CL1,2025-01-0{i + 1},\"{value}\"" for i, value in enumerate(formulas)]
     (folder / "complaints.csv").write_text("complaint_id,client_id,opened_at,severity\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    done = _cli("validate", folder, "--quarantine", tmp_path / "q.csv")
+    done = _client_health("validate", folder, "--quarantine", tmp_path / "q.csv")
     assert done.returncode == 0, done.stderr
     with (tmp_path / "q.csv").open(newline="", encoding="utf-8") as handle:
         cells = [cell for row in csv.reader(handle) for cell in row]

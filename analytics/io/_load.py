@@ -92,13 +92,9 @@ def load_history(
     notes += look_alike_ids(tables["clients"]["client_id"], "client_id")
 
     quarantine = pd.concat([r.quarantine for rs in results.values() for r in rs] or [empty_quarantine()], ignore_index=True)
-    provided: dict[str, tuple[str, ...]] = {}
-    for table, result in ((t, r) for t, rs in results.items() for r in rs):
-        provided[table] = tuple(dict.fromkeys((*provided.get(table, ()), *result.mapped)))
-    coverage = column_coverage(tables, provided)
+    coverage = column_coverage(tables, {table: tuple(dict.fromkeys(c for r in rs for c in r.mapped)) for table, rs in results.items()})
     notes += coverage_warnings(coverage)
-    report = _report(results, quarantine, profile.name, notes)
-    report.coverage = coverage
+    report = _report(results, quarantine, profile.name, notes, coverage)
     history = History(**tables, quarantine=quarantine, report=report, clients_derived=clients_derived)
     if strict and len(quarantine):
         raise ValidationFailed(_strict_message(quarantine, report), quarantine)
@@ -178,7 +174,7 @@ def coverage_warnings(coverage: pd.DataFrame) -> list[str]:
     return warnings
 
 
-def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str]) -> LoadReport:
+def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str], coverage: pd.DataFrame) -> LoadReport:
     counts = pd.DataFrame([
         {
             "table": r.table,
@@ -209,7 +205,7 @@ def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str]) -
         .sort_values("rows", ascending=False, ignore_index=True)
         if len(quarantine) else pd.DataFrame(columns=["table", "column", "check", "level", "rows", "example"])
     )
-    return LoadReport(counts=counts, unmapped=unmapped, reasons=reasons, profile=profile, notes=notes)
+    return LoadReport(counts=counts, unmapped=unmapped, reasons=reasons, profile=profile, notes=notes, coverage=coverage)
 
 
 def _strict_message(quarantine: pd.DataFrame, report: LoadReport, limit: int = 1000) -> str:
