@@ -18,7 +18,15 @@ from analytics.features import data_end, snapshots
 from analytics.features._describe import label as feature_label
 from analytics.io import History
 from analytics.kpis import complaint_kpis, retention_kpis
-from analytics.models import Backtest, ChurnModel, RetentionCurves, backtest, retention_curves, training_data
+from analytics.models import (
+    Backtest,
+    ChurnModel,
+    RetentionCurves,
+    backtest,
+    fit_by_client,
+    retention_curves,
+    training_data,
+)
 from analytics.tables import amount, styled
 
 #: KPIs compared quarter on quarter: column -> (label, how it reads: "percent", "hours" or "count")
@@ -207,7 +215,7 @@ def quarterly_review(
 
     trust = backtest(rows, model, horizon, bootstrap=bootstrap, random_state=random_state, last=BACKTEST_QUARTERS)
     X, y = training_data(rows)
-    fitted = model.fit(X, y)
+    fitted = fit_by_client(model, X, y, rows.loc[X.index, "client_id"])
     now = rows[rows["cutoff"] == cutoff].reset_index(drop=True)
     features = now[X.columns]
     probability = fitted.predict_proba(features)[:, 1]

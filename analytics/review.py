@@ -23,7 +23,7 @@ from analytics.features import data_end, snapshots
 from analytics.features._describe import PRACTICE_WORDS
 from analytics.health import HealthScore
 from analytics.io import History
-from analytics.models import ChurnHazards, ChurnModel, training_data
+from analytics.models import ChurnHazards, ChurnModel, fit_by_client, training_data
 from analytics.redaction import PERSONAL_DETAILS, redact
 from analytics.tables import amount, styled
 
@@ -191,7 +191,7 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
     notes = []
 
     X, y = training_data(rows)
-    model = ChurnModel(random_state=random_state).fit(X, y)
+    model = fit_by_client(ChurnModel(random_state=random_state), X, y, rows.loc[X.index, "client_id"])
     health = HealthScore(horizon=horizon).fit(rows)
     scores = health.score(rows)
     current = scores.loc[pd.to_datetime(scores["cutoff"], utc=True) == cutoff].set_index("client_id")

@@ -13,7 +13,7 @@ Speed (about 2.2 million snapshot rows over 11 quarterly cutoffs; --speed):
   (about 263,000 active at some cutoff); simulating them needs about 22 GB of memory, so
   save the history once (``History.save``) and pass it with --history.
 
-Run: .venv/bin/python benchmarks/churn.py [--clients N] [--seed S] [--speed [--history SAVED_FOLDER]]
+Run: .venv/bin/python benchmarks/churn.py [--world realistic|subtle] [--clients N] [--seed S] [--speed [--history SAVED_FOLDER]]
 """
 
 import argparse
@@ -33,14 +33,14 @@ PLANTED = {
 }
 
 
-def truth(clients: int, seed: int) -> None:
+def truth(clients: int, seed: int, world: str) -> None:
     from analytics.features import snapshots
-    from analytics.models import ChurnModel, backtest, training_data
+    from analytics.models import ChurnModel, backtest, fit_by_client, training_data
     from analytics.sample import simulate
 
-    history, planted = simulate(clients, "2021-01-01", "2026-01-01", random_state=seed)
+    history, planted = simulate(clients, "2021-01-01", "2026-01-01", random_state=seed, world=world)
     rows = snapshots(history, "QE")
-    print(f"{clients:,} clients, {len(rows):,} snapshot rows, {rows['cutoff'].nunique()} cutoffs")
+    print(f"{world} world: {clients:,} clients, {len(rows):,} snapshot rows, {rows['cutoff'].nunique()} cutoffs")
     result = backtest(rows, bootstrap=100)
     pooled = result.predictions
     oracle = pd.concat([planted.churn_probability(c).rename("oracle").reset_index().assign(cutoff=c) for c in pooled["cutoff"].unique()])
@@ -53,7 +53,8 @@ def truth(clients: int, seed: int) -> None:
     print(result.per_cutoff[["cutoff", "train_rows", "test_rows", "churners", "roc_auc", "ece"]].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     known = rows.loc[~rows["censored"]]
     X, y = training_data(known.loc[known["cutoff"] < known["cutoff"].max()])
-    model = ChurnModel().fit(X, y)
+    model = fit_by_client(ChurnModel(), X, y, known.loc[X.index, "client_id"])
+    print(f"settings chosen: {model.best_params_}")
     latest, _ = training_data(known.loc[known["cutoff"] == known["cutoff"].max()])
     top = model.importance(latest).head(5)
     print("five most important features (mean absolute probability points):")
@@ -98,14 +99,15 @@ def speed(folder: str | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50_000)
-    parser.add_argument("--seed", type=int, default=11, help="the simulated world")
+    parser.add_argument("--seed", type=int, default=11, help="the simulated world's seed")
+    parser.add_argument("--world", default="realistic", help="the simulated world's setting: realistic or subtle")
     parser.add_argument("--speed", action="store_true", help="time the backtest on about 2.2 million snapshot rows and scoring 200,000 clients instead")
     parser.add_argument("--history", help="with --speed: a saved history to use instead of simulating 335,000 clients")
     args = parser.parse_args()
     if args.speed:
         speed(args.history)
     else:
-        truth(args.clients, args.seed)
+        truth(args.clients, args.seed, args.world)
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def _rewrite_after(history: History, cutoff: pd.Timestamp, seed: int) -> History
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), day=st.integers(120, 900))
 def test_nothing_at_or_after_the_cutoff_changes_its_features(seed, day):
-    history, _ = simulate(30, "2023-01-01", "2025-09-01", random_state=seed)
+    history, _ = simulate(60, "2023-01-01", "2025-09-01", random_state=seed)
     cutoff = pd.Timestamp("2023-01-01", tz="UTC") + pd.Timedelta(days=day, hours=seed % 24)
     before = snapshots(history, [cutoff])
     after = snapshots(_rewrite_after(history, cutoff, seed), [cutoff])
@@ -219,7 +219,7 @@ def test_repeat_flags_match_a_plain_pandas_computation(sample_history):
 def test_planted_repeats_are_found():
     from analytics.features import repeats
 
-    history, truth = simulate(200, random_state=4)
+    history, truth = simulate(800, random_state=4)
     flags = repeats(history).set_index("complaint_id")
     planted = truth.complaints.dropna(subset=["repeat_of"])
     complaints = history.complaints.set_index("complaint_id")

@@ -26,8 +26,10 @@ def accounted_for(history: History) -> None:
 def test_sample_loads_clean_and_matches_the_schemas(sample_history):
     accounted_for(sample_history)
     assert sample_history.quarantine.empty
-    assert len(sample_history.clients) == 600
-    assert 15_000 < len(sample_history.complaints) < 25_000
+    from analytics.sample._export import SAMPLE_CLIENTS
+
+    assert len(sample_history.clients) == SAMPLE_CLIENTS
+    assert 10_000 < len(sample_history.complaints) < 16_000
     Clients.validate(sample_history.clients)
     Complaints.validate(sample_history.complaints)
     Interactions.validate(sample_history.interactions)

@@ -50,6 +50,52 @@ def test_a_plain_churn_table_is_ranked_as_well_as_a_strong_reference(plain):
     assert ours >= theirs - 0.005 and ours >= best - 0.01, (ours, theirs, best)
 
 
+@pytest.mark.parametrize("shape", ["telecom", "bank", "ecommerce"])
+def test_the_model_chooses_its_capacity_from_the_data(shape):
+    """Additive, interacting and thresholded tables: a few thousand rows to learn from,
+    20,000 unseen rows to judge on (the AUC of a difference on them varies by about 0.003)."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from analytics.sample import churn_table
+
+    X, y, _ = churn_table(shape, 4000, random_state=0)
+    X_test, y_test, truth = churn_table(shape, 20_000, random_state=1)
+    model = ChurnModel().fit(X, y)
+    ours = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
+    as_categories = {c: "category" for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or X[c].dtype == bool}
+    trees = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0).fit(X.astype(as_categories), y)
+    numbers = [c for c in X.columns if c not in as_categories]
+    linear = make_pipeline(make_column_transformer(
+        (make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), numbers),
+        (OneHotEncoder(handle_unknown="ignore"), list(as_categories))), LogisticRegression(max_iter=5000)).fit(X.astype(as_categories), y)
+    references = {name: roc_auc_score(y_test, reference.predict_proba(X_test.astype(as_categories))[:, 1]) for name, reference in
+                  (("trees", trees), ("logistic", linear))}
+    assert ours >= max(references.values()) - 0.005, (ours, references, model.best_params_)
+    assert ours >= roc_auc_score(y_test, truth) - 0.03
+    # the choice is recorded: every candidate's fold AUC, and the settings the refit used
+    assert {r["kind"] for r in model.cv_results_} == {"boosting", "logistic"} and all(0.5 < r["auc"] < 1 for r in model.cv_results_)
+    if model.best_params_["kind"] == "boosting":
+        assert model.estimator_.get_booster().num_boosted_rounds() == model.best_params_["n_estimators"]
+
+
+def test_fixed_settings_are_kept_and_only_the_rest_is_chosen(plain):
+    X, y, _, _, _ = plain
+    model = ChurnModel(kind="boosting", max_depth=3, learning_rate=0.1).fit(X.head(3000), y.head(3000))
+    assert {r["max_depth"] for r in model.cv_results_} == {3} and {r["learning_rate"] for r in model.cv_results_} == {0.1}
+    assert len({r["min_child_weight"] for r in model.cv_results_}) >= 1 and model.best_params_["kind"] == "boosting"
+
+
+def test_a_large_table_stops_its_trees_on_rows_held_back(plain):
+    X, y, X_test, y_test, truth = plain
+    model = ChurnModel(search_rows=4000).fit(X, y)  # 20,000 rows: more than twice the search
+    if model.best_params_["kind"] == "boosting":
+        assert model.estimator_.best_iteration + 1 == model.best_params_["n_estimators"]
+    assert roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]) >= roc_auc_score(y_test, truth) - 0.01
+
+
 @pytest.mark.parametrize("kind", ["boosting", "logistic"])
 def test_probabilities_are_calibrated_on_unseen_clients(plain, kind):
     X, y, X_test, y_test, truth = plain
@@ -107,6 +153,7 @@ def test_saved_models_load_and_foreign_files_are_refused(plain, tmp_path):
     path = model.save(tmp_path / "churn.skops", notes={"Owner": "retention team"})
     card = path.with_suffix(".md").read_text()
     assert "tenure_months" in card and "retention team" in card and "n_estimators" in card
+    assert "Settings chosen by cross-validation" in card and "auc_sd" in card
     assert np.allclose(ChurnModel.load(path).predict_proba(X_test), model.predict_proba(X_test))
     skops.io.dump({"payload": NotAModel()}, tmp_path / "other.skops")
     with pytest.raises(ValueError, match="never contains"):
@@ -147,7 +194,9 @@ def test_the_model_ranks_churn_well_short_of_the_truth_it_cannot_see(world, test
     oracle = pd.concat([truth.churn_probability(c).rename("oracle").reset_index().assign(cutoff=c) for c in pooled["cutoff"].unique()])
     pooled = pooled.merge(oracle, on=["client_id", "cutoff"])
     model_auc, oracle_auc = roc_auc_score(pooled["churned"], pooled["probability"]), roc_auc_score(pooled["churned"], pooled["oracle"])
-    assert 0.55 < model_auc <= oracle_auc + 0.01
+    # the realistic world's oracle ranks at about 0.80; the model sees the planted drivers
+    # but not health, and 4,000 clients' backtest rows put the AUC's standard error near 0.01
+    assert oracle_auc - 0.04 <= model_auc <= oracle_auc + 0.01, (model_auc, oracle_auc)
 
 
 def test_survival_intervals_tile_each_clients_tenure(world):

@@ -1,7 +1,14 @@
 """Models fitted on snapshot tables: churn risk, its backtest, and time to churn."""
 
 from analytics.models._backtest import METRICS, Backtest, backtest, rolling_origin
-from analytics.models._churn import SAVED_TYPES, ChurnModel, UntrustedModelFile, model_card, training_data
+from analytics.models._churn import (
+    SAVED_TYPES,
+    ChurnModel,
+    UntrustedModelFile,
+    fit_by_client,
+    model_card,
+    training_data,
+)
 from analytics.models._repeats import (
     RepeatCurves,
     RepeatRisk,
@@ -14,6 +21,6 @@ from analytics.models._survival import ChurnHazards, RetentionCurves, retention_
 
 __all__ = [
     "METRICS", "SAVED_TYPES", "Backtest", "ChurnHazards", "ChurnModel", "RetentionCurves",
-    "RepeatCurves", "RepeatRisk", "backtest", "model_card", "rolling_origin", "repeat_features", "repeat_rates", "repeat_risk", "retention_curves",
+    "RepeatCurves", "RepeatRisk", "backtest", "fit_by_client", "model_card", "rolling_origin", "repeat_features", "repeat_rates", "repeat_risk", "retention_curves",
     "survival_table", "time_to_repeat", "training_data", "UntrustedModelFile",
 ]

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.base import clone
 
-from analytics.models._churn import NOT_FEATURES, ChurnModel
+from analytics.models._churn import NOT_FEATURES, ChurnModel, fit_by_client
 
 METRICS = {
     "roc_auc": "ROC AUC",
@@ -98,7 +98,8 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
         Test only the ``last`` cutoffs that can be tested (each costs one model fit).
     """
     model = ChurnModel(random_state=random_state) if model is None else model
-    features = snapshots[[c for c in snapshots.columns if c not in NOT_FEATURES]]  # columns once; rows per cutoff are cheap
+    # columns once, copied into contiguous blocks: taking a cutoff's rows from a column selection is ten times slower
+    features = snapshots[[c for c in snapshots.columns if c not in NOT_FEATURES]].copy()
     moments = _moments(snapshots)
     rng = np.random.default_rng(random_state)
     predictions, rows = [], []
@@ -106,7 +107,7 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
                 if len(np.unique(snapshots[label].to_numpy()[train])) == 2]
     for cutoff, train, test in testable[-last if last else None:]:
         y, seen = snapshots[label].to_numpy()[train].astype(int), moments[train]
-        fitted = clone(model).fit(features.loc[train], y)
+        fitted = fit_by_client(clone(model), features.loc[train], y, snapshots["client_id"].to_numpy()[train])
         y_test = snapshots[label].to_numpy()[test].astype(int)
         probability = fitted.predict_proba(features.loc[test])[:, 1]
         when = pd.Timestamp(cutoff, tz="UTC")

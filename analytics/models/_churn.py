@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -19,7 +23,13 @@ from analytics.features._describe import describe
 
 #: snapshot columns that identify a row or are labels: never features
 NOT_FEATURES = ("client_id", "cutoff", "churned", "ended_by_us", "censored")
-KINDS = ("boosting", "logistic")
+KINDS = ("auto", "boosting", "logistic")
+#: boosted-tree shapes the cross-validation compares, (max_depth, min_child_weight):
+#: from near-additive stumps to deep trees that can use strong interactions
+SHAPES = ((2, 1.0), (3, 10.0), (4, 20.0), (6, 1.0), (8, 5.0))
+#: learning rates: the first for every shape, the second tried on the best shape
+LEARNING_RATES = (0.1, 0.05)
+
 
 
 def training_data(snapshots: pd.DataFrame, label: str = "churned", include_censored: bool = False) -> tuple[pd.DataFrame, pd.Series]:
@@ -36,32 +46,47 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     missing values included; date columns and identifier-like text columns (a different
     value on every row) are left out (``dropped_columns_`` says which).
 
+    The model chooses its capacity from the data: every setting left as None is chosen by
+    stratified ``cv``-fold cross-validation on the training rows (grouped by client when
+    ``groups`` are given), among boosted trees of several shapes (:data:`SHAPES`) and a
+    logistic regression, by ROC AUC; boosting stops early inside each fold. The
+    probabilities are calibrated on the out-of-fold predictions of the chosen settings
+    (Platt scaling of the log-odds, which keeps the drivers additive), so no rows are held
+    out; then the model is refitted on all rows.
+
     Parameters
     ----------
-    kind : "boosting" or "logistic"
+    kind : "auto", "boosting" or "logistic"
         ``boosting``: gradient-boosted trees on histograms with native categorical splits
         (XGBoost). ``logistic``: an L2-regularised logistic regression on standardised
-        numbers and one-hot categories, the baseline.
-    n_estimators, learning_rate, max_depth, min_child_weight, reg_lambda, max_bin
-        Boosting settings (``n_estimators``: the most trees; ``max_bin``: histogram bins
-        per feature).
-    early_stopping_rounds : int or None
-        Boosting stops once this many trees in a row have not improved the log-loss on
-        a sixth of the training rows held back for it (None: all ``n_estimators`` trees).
+        numbers and one-hot categories. ``auto``: whichever cross-validates better.
+    max_depth, min_child_weight, learning_rate : number or None
+        Boosting settings; None: chosen by cross-validation.
+    n_estimators : int
+        The most trees; how many are used is chosen by early stopping in the folds.
+    reg_lambda, max_bin
+        L2 penalty on leaf weights; histogram bins per feature.
     C : float
         Inverse regularisation strength of the logistic regression.
+    cv : int
+        Folds of the cross-validation.
+    search_rows : int or None
+        The cross-validation uses at most this many training rows, drawn at random (the
+        refit uses them all): choosing settings needs far fewer rows than fitting.
+    early_stopping_rounds : int
+        Inside a fold, boosting stops once this many trees in a row have not improved the
+        log-loss on the fold's held-out rows.
     max_train_rows : int or None
-        Above this many training rows, every churner is kept and the clients who stayed
-        are sampled down to fill the rest: ranking barely suffers, fitting is much faster,
-        and the calibration (on held-out rows as they come) corrects the probabilities.
-    calibration_share : float
-        Share of the training rows held out to calibrate the probabilities (Platt scaling
-        of the model's log-odds, which keeps the drivers additive).
+        Above this many rows, the refit keeps every churner and a sample of the clients
+        who stayed, weighted up by the inverse of the share kept: ranking barely suffers,
+        fitting is much faster, and the probabilities keep their scale.
     random_state : int
 
     Attributes
     ----------
     estimator_ : the fitted XGBoost classifier or logistic pipeline
+    best_params_ : dict, the settings chosen (with ``n_estimators`` the trees used)
+    cv_results_ : list of dicts, each candidate's settings and fold ROC AUC (mean, sd)
     calibration_ : tuple (slope, intercept) applied to the model's log-odds
     transformed_mean_ : logistic only: training mean of each transformed column
     feature_names_in_, categories_, dropped_columns_
@@ -69,17 +94,18 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        kind: str = "boosting",
-        n_estimators: int = 500,
-        learning_rate: float = 0.05,
-        max_depth: int = 4,
-        min_child_weight: float = 20.0,
-        reg_lambda: float = 5.0,
-        max_bin: int = 64,
-        early_stopping_rounds: int | None = 20,
-        max_train_rows: int | None = 150_000,
-        C: float = 0.1,
-        calibration_share: float = 0.2,
+        kind: str = "auto",
+        n_estimators: int = 2000,
+        learning_rate: float | None = None,
+        max_depth: int | None = None,
+        min_child_weight: float | None = None,
+        reg_lambda: float = 1.0,
+        max_bin: int = 256,
+        C: float = 1.0,
+        cv: int = 3,
+        search_rows: int | None = 10_000,
+        early_stopping_rounds: int = 20,
+        max_train_rows: int | None = 100_000,
         random_state: int = 0,
     ):
         self.kind = kind
@@ -89,14 +115,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.min_child_weight = min_child_weight
         self.reg_lambda = reg_lambda
         self.max_bin = max_bin
+        self.C = C
+        self.cv = cv
+        self.search_rows = search_rows
         self.early_stopping_rounds = early_stopping_rounds
         self.max_train_rows = max_train_rows
-        self.C = C
-        self.calibration_share = calibration_share
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: pd.DataFrame, y) -> ChurnModel:
+    def fit(self, X: pd.DataFrame, y, groups=None) -> ChurnModel:
+        """Choose the settings, calibrate on out-of-fold predictions, refit on all rows.
+        ``groups`` (e.g. client ids, one per row) keep a group's rows in one fold."""
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
         X = pd.DataFrame(X)
@@ -106,44 +135,119 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if len(self.classes_) != 2:
             raise ValueError(f"churn needs both outcomes in the training rows; got only {self.classes_.tolist()}")
         rng = np.random.default_rng(self.random_state)
-        held_out = rng.random(len(y)) < self.calibration_share
-        if len(np.unique(y[held_out])) < 2 or len(np.unique(y[~held_out])) < 2:
-            held_out[:] = False  # too few rows to hold any out: calibrate on the training rows
-        train = _fewer_stayers(~held_out, y, self.max_train_rows, rng)
-        stopping = self._stopping_rows(train, y, rng)
-        if stopping is not None:
-            train &= ~stopping
+        searched = self._search(X, y, groups, rng)
+        stopping = self._stopping_rows(y, rng)
+        train, weight = _fewer_stayers(~stopping, y, self.max_train_rows, rng)
         rows = self._prepare(X.loc[train])  # only the rows used: sampling comes first
-        if stopping is None:
-            self.estimator_ = self._estimator().fit(rows, y[train])
-        else:
+        if stopping.any():  # a large table: as many trees as the held-back rows want
             watched = [(self._prepare(X.loc[stopping]), y[stopping])]
-            self.estimator_ = self._estimator(early_stopping_rounds=self.early_stopping_rounds).fit(rows, y[train], eval_set=watched, verbose=False)
-        if self.kind == "logistic":  # the centre its contributions are measured from
-            self.transformed_mean_ = _dense(self.estimator_[0].transform(rows)).mean(axis=0)
-        calibrate = held_out if held_out.any() else train
-        margin = self._margin(self._prepare(X.loc[calibrate]))
-        platt = LogisticRegression(C=1e6).fit(margin[:, None], y[calibrate])
+            self.estimator_ = self._estimator(dict(self.best_params_, n_estimators=self.n_estimators), early_stopping=True)
+            self.estimator_.fit(rows, y[train], sample_weight=weight[train], eval_set=watched, verbose=False)
+            self.best_params_["n_estimators"] = int(self.estimator_.best_iteration + 1)
+            searched = (self._margin(watched[0][0]), y[stopping])
+        elif self.best_params_["kind"] == "boosting":
+            self.estimator_ = self._estimator(self.best_params_).fit(rows, y[train], sample_weight=weight[train])
+        else:
+            self.estimator_ = self._estimator(self.best_params_).fit(rows, y[train], logisticregression__sample_weight=weight[train])
+            self.transformed_mean_ = np.average(_dense(self.estimator_[0].transform(rows)), axis=0, weights=weight[train])
+        if searched is None:  # too few rows of an outcome to cross-validate: calibrate in sample
+            searched = (self._margin(rows), y[train])
+        margin, outcome = searched
+        platt = LogisticRegression(C=1e6).fit(margin[:, None], outcome)
         self.calibration_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
         return self
 
-    def _stopping_rows(self, train: np.ndarray, y: np.ndarray, rng) -> np.ndarray | None:
-        """A sixth of the training rows, to tell boosting when to stop (None: no early stopping)."""
-        if self.kind != "boosting" or not self.early_stopping_rounds:
-            return None
-        stopping = train & (rng.random(len(y)) < 1 / 6)
-        both_outcomes = all(len(np.unique(y[rows])) == 2 for rows in (stopping, train & ~stopping))
-        return stopping if both_outcomes else None
+    def _stopping_rows(self, y: np.ndarray, rng) -> np.ndarray:
+        """Rows held back to stop boosting and calibrate when the table is larger than the
+        search used: the trees the cross-validation chose for a sample would underfit it.
+        None held back (all False) for small tables, logistic models and rare outcomes."""
+        none = np.zeros(len(y), bool)
+        if self.best_params_["kind"] != "boosting" or self.search_rows is None or len(y) <= 2 * self.search_rows:
+            return none
+        held = np.zeros(len(y), bool)
+        held[rng.choice(len(y), self.search_rows, replace=False)] = True
+        return held if len(np.unique(y[held])) == 2 else none
 
-    def _estimator(self, early_stopping_rounds: int | None = None):
-        if self.kind == "boosting":
+    def _candidates(self) -> list[dict]:
+        """The settings to compare: every combination the fixed parameters allow."""
+        candidates = []
+        if self.kind in ("auto", "boosting"):
+            shapes = [(d, w) for d, w in SHAPES if self.max_depth in (None, d) and self.min_child_weight in (None, w)]
+            if not shapes:
+                shapes = [(self.max_depth or 4, self.min_child_weight if self.min_child_weight is not None else 1.0)]
+            rate = self.learning_rate or LEARNING_RATES[0]
+            candidates += [{"kind": "boosting", "max_depth": d, "min_child_weight": float(w), "learning_rate": rate} for d, w in shapes]
+        if self.kind in ("auto", "logistic"):
+            candidates.append({"kind": "logistic", "C": self.C})
+        return candidates
+
+    def _search(self, X: pd.DataFrame, y: np.ndarray, groups, rng) -> tuple[np.ndarray, np.ndarray] | None:
+        """Cross-validate the candidates, set ``best_params_`` and ``cv_results_``, and
+        return the chosen settings' out-of-fold log-odds with their outcomes (None and a
+        default when an outcome has fewer rows than folds)."""
+        rows = np.arange(len(y))
+        if self.search_rows is not None and len(rows) > self.search_rows:
+            rows = np.sort(rng.choice(rows, self.search_rows, replace=False))
+        folds = _folds(y[rows], None if groups is None else np.asarray(groups)[rows], self.cv, self.random_state)
+        candidates = self._candidates()
+        if folds is None:
+            self.best_params_, self.cv_results_ = dict(candidates[0], n_estimators=min(self.n_estimators, 100)), []
+            return None
+        prepared, outcome = self._prepare(X.iloc[rows]), y[rows]
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # a fold model a core
+            trees = _FoldMatrices(prepared, outcome, folds, self.max_bin, pool) if any(c["kind"] == "boosting" for c in candidates) else None
+            results = self._cross_validate(candidates, prepared, outcome, folds, trees, pool)
+            best = max(range(len(results)), key=lambda i: results[i][0]["auc"])
+            if results[best][0]["kind"] == "boosting" and self.learning_rate is None:  # a slower rate on the best shape
+                slower = dict(candidates[best], learning_rate=LEARNING_RATES[1])
+                results += self._cross_validate([slower], prepared, outcome, folds, trees, pool)
+                best = best if results[best][0]["auc"] >= results[-1][0]["auc"] else len(results) - 1
+        self.cv_results_ = [result for result, _ in results]
+        self.best_params_ = {k: v for k, v in self.cv_results_[best].items() if k not in ("auc", "auc_sd")}
+        return results[best][1], outcome
+
+    def _cross_validate(self, candidates: list[dict], prepared: pd.DataFrame, y: np.ndarray, folds, trees, pool) -> list[tuple[dict, np.ndarray]]:
+        """Fold ROC AUC of each candidate (mean and sd) and its out-of-fold log-odds; every
+        (candidate, fold) pair is one task, so both cores stay busy."""
+
+        def fit(task):
+            params, (fit_rows, held), k = task
+            if params["kind"] == "boosting":
+                return trees.fit(k, self._booster_params(params), self.n_estimators, self.early_stopping_rounds)
+            return self._estimator(params).fit(prepared.iloc[fit_rows], y[fit_rows]).decision_function(prepared.iloc[held]), None
+
+        fitted = iter(pool.map(fit, [(params, fold, k) for params in candidates for k, fold in enumerate(folds)]))
+        results = []
+        for params in candidates:
+            margin, used = np.empty(len(y)), []
+            for _, held in folds:
+                margin[held], trees_used = next(fitted)
+                used.append(trees_used)
+            scores = [roc_auc_score(y[held], margin[held]) for _, held in folds]
+            result = dict(params, auc=float(np.mean(scores)), auc_sd=float(np.std(scores)))
+            if params["kind"] == "boosting":  # the refit sees a fold more rows than each fold model did
+                result["n_estimators"] = int(np.ceil(np.mean(used) * len(folds) / (len(folds) - 1)))
+            results.append((result, margin))
+        return results
+
+    def _booster_params(self, params: dict) -> dict:
+        """XGBoost's own names for a boosting candidate's settings (what the refit's XGBClassifier also gets)."""
+        return {
+            "objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist", "max_bin": self.max_bin,
+            "max_depth": params["max_depth"], "min_child_weight": params["min_child_weight"], "eta": params["learning_rate"],
+            "lambda": self.reg_lambda, "subsample": 0.8, "colsample_bytree": 0.8, "max_cat_to_onehot": 1,
+            "nthread": 1, "seed": self.random_state,  # folds run side by side, a core each
+        }
+
+    def _estimator(self, params: dict, early_stopping: bool = False):
+        if params["kind"] == "boosting":
             from xgboost import XGBClassifier
 
             return XGBClassifier(
-                n_estimators=self.n_estimators,
-                learning_rate=self.learning_rate,
-                max_depth=self.max_depth,
-                min_child_weight=self.min_child_weight,
+                n_estimators=params["n_estimators"],
+                learning_rate=params["learning_rate"],
+                max_depth=params["max_depth"],
+                min_child_weight=params["min_child_weight"],
                 reg_lambda=self.reg_lambda,
                 subsample=0.8,
                 colsample_bytree=0.8,
@@ -153,7 +257,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 max_cat_to_onehot=1,
                 random_state=self.random_state,
                 n_jobs=None,
-                early_stopping_rounds=early_stopping_rounds,
+                early_stopping_rounds=self.early_stopping_rounds if early_stopping else None,
                 eval_metric="logloss",
             )
         numeric = [c for c in self.feature_names_in_ if c not in self.categories_]
@@ -164,7 +268,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             ],
             verbose_feature_names_out=False,
         )
-        return make_pipeline(columns, LogisticRegression(C=self.C, max_iter=2000))
+        return make_pipeline(columns, LogisticRegression(C=params["C"], solver="newton-cholesky", max_iter=200))  # a few Newton steps: fast for a few hundred columns
 
     def _learn_columns(self, X: pd.DataFrame) -> None:
         self.dropped_columns_ = []
@@ -200,7 +304,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ predicting
     def _margin(self, prepared: pd.DataFrame) -> np.ndarray:
         """The uncalibrated model's log-odds."""
-        if self.kind == "boosting":
+        if self.best_params_["kind"] == "boosting":
             return self.estimator_.predict(prepared, output_margin=True).astype(np.float64)
         return self.estimator_.decision_function(prepared)
 
@@ -243,11 +347,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return points
 
     def _log_odds_contributions(self, prepared: pd.DataFrame, exact: bool) -> tuple[np.ndarray, np.ndarray]:
-        if self.kind == "boosting":
+        if self.best_params_["kind"] == "boosting":
             from xgboost import DMatrix
 
             matrix = DMatrix(prepared, enable_categorical=True)
-            trees = (0, self.estimator_.best_iteration + 1) if hasattr(self.estimator_, "best_iteration") else (0, 0)  # (0, 0): all
+            trees = (0, self.best_params_["n_estimators"])  # stopped early: the trees after the best are not used
             values = self.estimator_.get_booster().predict(matrix, pred_contribs=True, approx_contribs=not exact, iteration_range=trees).astype(np.float64)
             return values[:, :-1], values[:, -1]
         columns, logistic = self.estimator_[0], self.estimator_[-1]
@@ -300,7 +404,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         path = Path(path)
         skops.io.dump(self, path)
-        card = {"Model": {"kind": self.kind, **{k: v for k, v in self.get_params().items() if k != "kind"}, "calibration (slope, intercept)": self.calibration_}}
+        card = {"Model": {"kind": self.kind, **{k: v for k, v in self.get_params().items() if k != "kind"}, "calibration (slope, intercept)": self.calibration_},
+                "Settings chosen by cross-validation": self.best_params_}
+        if self.cv_results_:
+            card["Cross-validation (ROC AUC over the folds)"] = pd.DataFrame(self.cv_results_)
         if snapshots is not None:
             cutoffs = pd.to_datetime(snapshots["cutoff"], utc=True)
             card["Data"] = {
@@ -364,6 +471,15 @@ def model_card(card: dict) -> str:
     return "\n".join(lines)
 
 
+def fit_by_client(model, X: pd.DataFrame, y, clients) -> object:
+    """``model.fit(X, y)``, keeping each client's rows in one cross-validation fold when the
+    model cross-validates (a ChurnModel): rows of one client at several cutoffs resemble
+    each other, and split across folds they would flatter deep trees."""
+    if isinstance(model, ChurnModel):
+        return model.fit(X, y, groups=np.asarray(clients))
+    return model.fit(X, y)
+
+
 def _is_text(values: pd.Series) -> bool:
     dtype = values.dtype
     return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
@@ -381,15 +497,66 @@ def _owner(name: str, features, categories: dict) -> str:
     raise KeyError(name)
 
 
-def _fewer_stayers(rows: np.ndarray, y: np.ndarray, limit: int | None, rng) -> np.ndarray:
-    """``rows`` with every churner and at most enough stayers to stay within ``limit``."""
+def _fewer_stayers(rows: np.ndarray, y: np.ndarray, limit: int | None, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` with every churner and at most enough stayers to stay within ``limit``,
+    and row weights that give the stayers kept the weight of all of them."""
+    weight = np.ones(len(y))
     if limit is None or rows.sum() <= limit:
-        return rows
+        return rows, weight
     stayers = np.flatnonzero(rows & (y == 0))
-    room = max(limit - int((rows & (y == 1)).sum()), 0)
+    room = max(limit - int((rows & (y == 1)).sum()), 1)
     kept = rows & (y == 1)
     kept[rng.choice(stayers, size=min(room, len(stayers)), replace=False)] = True
-    return kept
+    weight[y == 0] = len(stayers) / min(room, len(stayers))
+    return kept, weight
+
+
+def _folds(y: np.ndarray, groups, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Stratified folds, and when ``groups`` are given each group's rows in one fold;
+    None if an outcome is too rare to be in every fold."""
+    if np.bincount(y, minlength=2).min() < folds:
+        return None
+    if groups is None:
+        splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    else:
+        # groups dealt to the folds in turn, those with a churn first: stratified by
+        # group, in one pass (scikit-learn's StratifiedGroupKFold loops over groups)
+        codes, _ = pd.factorize(pd.Series(groups), sort=False)
+        any_churn = np.bincount(codes, weights=y) > 0
+        order = np.random.default_rng(seed).permutation(len(any_churn))
+        order = np.concatenate([order[any_churn[order]], order[~any_churn[order]]])
+        fold_of_group = np.empty(len(order), dtype=np.int64)
+        fold_of_group[order] = np.arange(len(order)) % folds
+        fold = fold_of_group[codes]
+        splits = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
+    if any(len(np.unique(y[part])) < 2 for split in splits for part in split):
+        return None
+    return splits
+
+
+class _FoldMatrices:
+    """XGBoost's binned matrices of each fold, built once and shared by every candidate."""
+
+    def __init__(self, prepared: pd.DataFrame, y: np.ndarray, folds, max_bin: int, pool):
+        from xgboost import DMatrix, QuantileDMatrix
+
+        def build(fold):
+            fit_rows, held = fold
+            fit = QuantileDMatrix(prepared.iloc[fit_rows], y[fit_rows], enable_categorical=True, max_bin=max_bin, nthread=1)
+            # a plain matrix to evaluate on: XGBoost scores a binned one anew every round, three times slower
+            return fit, DMatrix(prepared.iloc[held], y[held], enable_categorical=True, nthread=1)
+
+        self.matrices = list(pool.map(build, folds))
+
+    def fit(self, k: int, params: dict, most_trees: int, patience: int) -> tuple[np.ndarray, int]:
+        """Boost on fold ``k`` until the held-out log-loss stops improving: the held-out
+        log-odds and the number of trees used."""
+        import xgboost
+
+        fit, held = self.matrices[k]
+        booster = xgboost.train(params, fit, most_trees, evals=[(held, "held")], early_stopping_rounds=patience, verbose_eval=False)
+        used = booster.best_iteration + 1
+        return booster.predict(held, output_margin=True, iteration_range=(0, used)), used
 
 
 def _dense(matrix) -> np.ndarray:

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from analytics.io import History
 from analytics.tables import write_csv
 
-SAMPLE_CLIENTS = 600
+SAMPLE_CLIENTS = 3000
 SAMPLE_SEED = 7
 SAMPLE_START, SAMPLE_END = "2023-01-01", "2026-01-01"
 

@@ -60,18 +60,15 @@ PRACTICES = [p.value for p in Practice]
 SEGMENTS = np.array(["smb", "mid_market", "enterprise"])
 SEGMENT_SHARE = [0.55, 0.30, 0.15]
 SEGMENT_VALUE = np.array([12_000.0, 60_000.0, 250_000.0])  # median annual value
-SEGMENT_RATE = np.array([0.18, 0.26, 0.38])  # complaints a week at health 0
 CHANNELS = np.array(["email", "phone", "chat", "web", "in_person", "social_public"])
 CHANNEL_SHARE = [0.34, 0.24, 0.18, 0.15, 0.05, 0.04]
 TEAMS = np.array(["Support North", "Support South", "Tier 2", "Billing Desk", "Field Service", "Social Care"])
 SLA_HOURS = np.array([48.0, 24.0, 8.0, 4.0])  # first response due, by severity 1-4
-DECAY = 0.93
-BURDEN_COEF, HEALTH_COEF, NOTICE_COEF, BASE_HAZARD = 0.8, 0.4, 1.2, 0.0012
 EXIT_HAZARD = 0.015
 
-#: Planted effect of each practice, on the logit (repeat, dispute, csat) or as a log
-#: multiplier of the complaint's churn burden (churn). Zero means no effect.
-EFFECTS = {
+#: The ``subtle`` world's planted effect of each practice, on the logit (repeat, dispute,
+#: csat) or as a log multiplier of the complaint's churn burden (churn). Zero: no effect.
+SUBTLE_EFFECTS = {
     "listened_validated": {"repeat": 0.0, "dispute": -0.5, "csat": 0.6, "churn": -0.2},
     "apologized": {"repeat": 0.0, "dispute": 0.0, "csat": 0.0, "churn": 0.0},
     "took_ownership": {"repeat": -0.3, "dispute": -0.6, "csat": 0.4, "churn": -0.2},
@@ -81,6 +78,78 @@ EFFECTS = {
     "followed_up": {"repeat": -0.6, "dispute": -0.2, "csat": 0.5, "churn": -0.4},
     "moved_private": {"repeat": 0.0, "dispute": -0.8, "csat": 0.4, "churn": -0.3},
 }
+#: The ``realistic`` world's: the same on repeats, disputes and CSAT; on churn, larger
+#: multipliers of a burden that itself weighs far more (see :data:`WORLDS`).
+REALISTIC_EFFECTS = {
+    practice: dict(effects, churn={"listened_validated": -0.3, "took_ownership": -0.4, "set_expectations": -0.2, "root_cause_fixed": -0.6,
+                                   "followed_up": -0.3, "moved_private": -0.5}.get(practice, 0.0))
+    for practice, effects in SUBTLE_EFFECTS.items()
+}
+
+
+@dataclass(frozen=True)
+class World:
+    """How strongly complaints and their handling move a simulated business.
+
+    Attributes
+    ----------
+    complaints_per_week : complaints a client of each segment (smb, mid-market,
+        enterprise) makes a week at health 0
+    churn_per_week : each segment's weekly churn hazard with no burden, health 0 and
+        outside the notice window
+    burden_coef, health_coef, notice_coef : log-hazard per unit of complaint burden, per
+        unit of health (lower health, more churn), and in the notice window before renewal
+    burden_per_severity : what a resolved, first, timely complaint of a client of each
+        segment adds to the burden per step of severity (x2 unresolved, x1.6 a repeat,
+        x1.4 slow): a large client, with more users, complains more often, and each
+        complaint weighs less
+    decay : the share of the burden left after a week
+    effects : each practice's planted effect per outcome (see :data:`SUBTLE_EFFECTS`)
+    followed_up_severe, followed_up_near_renewal : added to following up's churn effect
+        after a severe complaint (3 or 4), and for a client within 90 days of renewal
+    root_cause_technical : added to fixing the root cause's repeat effect on technical
+        failures
+    """
+
+    complaints_per_week: tuple
+    churn_per_week: tuple
+    burden_coef: float
+    health_coef: float
+    notice_coef: float
+    burden_per_severity: tuple
+    decay: float
+    effects: dict
+    followed_up_severe: float = 0.0
+    followed_up_near_renewal: float = 0.0
+    root_cause_technical: float = 0.0
+
+    def coefficient(self, practice: str, outcome: str, severity, technical, near_renewal):
+        """The planted effect of ``practice`` on ``outcome`` for complaints of the given
+        severity, technical or not, of clients near renewal or not."""
+        coefficient = self.effects[practice][outcome]
+        if practice == "followed_up" and outcome == "churn":
+            coefficient = coefficient + self.followed_up_severe * (np.asarray(severity) >= 3) + self.followed_up_near_renewal * np.asarray(near_renewal)
+        if practice == "root_cause_fixed" and outcome == "repeat":
+            coefficient = coefficient + self.root_cause_technical * np.asarray(technical)
+        return coefficient
+
+
+#: ``realistic`` (the default): annual logo churn and the complaint-churn relation in the
+#: published ranges cited in data/README.md; ``subtle``: the first simulator's world, in
+#: which churn is barely predictable and handling moves it by tenths of a point.
+WORLDS = {
+    "realistic": World(
+        complaints_per_week=(0.03, 0.04, 0.05), churn_per_week=(0.0005, 0.0002, 0.00008),
+        burden_coef=1.0, health_coef=0.7, notice_coef=2.2, burden_per_severity=(1.4, 1.1, 0.8), decay=0.95, effects=REALISTIC_EFFECTS,
+        followed_up_severe=-0.5, followed_up_near_renewal=-0.4, root_cause_technical=-0.8,
+    ),
+    "subtle": World(
+        complaints_per_week=(0.18, 0.26, 0.38), churn_per_week=(0.0012, 0.0012, 0.0012),
+        burden_coef=0.8, health_coef=0.4, notice_coef=1.2, burden_per_severity=(0.08, 0.08, 0.08), decay=0.93, effects=SUBTLE_EFFECTS,
+    ),
+}
+EFFECTS = WORLDS["realistic"].effects
+
 # how likely each practice is used: base logit, change per severity step
 USAGE = {
     "listened_validated": (0.6, 0.35),
@@ -124,7 +193,9 @@ class Truth:
         came back, if this is a planted repeat), ``p_repeat`` and ``p_dispute`` (the
         planted probabilities of a scheduled repeat and of a dispute), and
         ``repeat_scheduled`` (whether a repeat was scheduled; it comes only if the client
-        is still a client when it falls due, within the simulated period).
+        is still a client when it falls due, within the simulated period), ``true_severity``,
+        ``near_renewal`` (the client within 90 days of a renewal when it was opened) and
+        ``burden`` (what it added to its client's churn burden).
     hazard : ndarray
         Clients x weeks: the weekly churn hazard of each client (it applies while
         ``alive``).
@@ -143,6 +214,16 @@ class Truth:
     notice_days: np.ndarray
     alive: np.ndarray  # clients x weeks: active at the start of the week
     hazard: np.ndarray  # clients x weeks
+    base_hazard: np.ndarray  # per client: the segment's weekly hazard with no burden
+    world: World
+
+    def coefficient(self, practice: str, outcome: str) -> pd.Series:
+        """The planted effect of ``practice`` on ``outcome`` for each complaint (it varies
+        only where the world plants heterogeneity)."""
+        c = self.complaints
+        value = self.world.coefficient(practice, outcome, c["true_severity"].to_numpy(), (c["true_trigger"] == "technical_failure").to_numpy(),
+                                       c["near_renewal"].to_numpy())
+        return pd.Series(np.broadcast_to(value, len(c)), index=c.index, name=f"{practice}_{outcome}")
 
     @property
     def complaint_trigger(self) -> pd.Series:
@@ -161,11 +242,12 @@ class Truth:
         week = min(max(week, 0), self.burden.shape[1] - 1)
         alive = self.alive[:, week]
         steps = np.arange(weeks)
-        burden = self.burden[alive, week][:, None] * DECAY ** steps[None, :]
+        world = self.world
+        burden = self.burden[alive, week][:, None] * world.decay ** steps[None, :]
         cutoff_day = int(cutoff.tz_localize(None).to_datetime64().astype("datetime64[D]").astype(np.int64))
         days_in = cutoff_day + 7 * steps[None, :] - self.contract_start[alive].astype(np.int64)[:, None]
         notice = _in_notice_window(days_in, self.notice_days[alive][:, None])
-        hazard = BASE_HAZARD * np.exp(BURDEN_COEF * burden - HEALTH_COEF * self.health[alive, week][:, None] + NOTICE_COEF * notice)
+        hazard = self.base_hazard[alive][:, None] * np.exp(world.burden_coef * burden - world.health_coef * self.health[alive, week][:, None] + world.notice_coef * notice)
         return pd.Series(1 - np.exp(-hazard.sum(axis=1)), index=pd.Index(self.client_ids[alive], name="client_id"), name="true_churn_probability")
 
 
@@ -178,9 +260,9 @@ def _unresolved_logit(severity, took_ownership):
     return -3.2 + 0.4 * (severity - 2.5) - 1.0 * took_ownership
 
 
-def _burden(severity, unresolved, is_repeat, slow, churn_effect):
-    """What a complaint adds to its client's churn burden."""
-    return 0.08 * severity * (1 + 1.0 * unresolved) * (1 + 0.6 * is_repeat) * (1 + 0.4 * slow) * np.exp(churn_effect)
+def _burden(weight, severity, unresolved, is_repeat, slow, churn_effect):
+    """What a complaint adds to its client's churn burden (``weight``: per step of severity)."""
+    return weight * severity * (1 + 1.0 * unresolved) * (1 + 0.6 * is_repeat) * (1 + 0.4 * slow) * np.exp(churn_effect)
 
 
 def _sigmoid(x):
@@ -193,8 +275,9 @@ def _in_notice_window(days_in: np.ndarray, notice_days: np.ndarray) -> np.ndarra
     return (days_in >= 0) & ((365 - days_in % 365) <= notice_days)
 
 
-def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_state=0) -> tuple[History, Truth]:
-    """Simulate a service business; see the module docstring for the model.
+def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_state=0, world: str | World = "realistic") -> tuple[History, Truth]:
+    """Simulate a service business; see the module docstring for the model and
+    :data:`WORLDS` for the strengths ``world`` names (or pass a :class:`World`).
 
     Examples
     --------
@@ -202,6 +285,10 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
     >>> set(history.clients["status"]) <= {"active", "churned", "ended_by_us"}
     True
     """
+    if not isinstance(world, World):
+        if world not in WORLDS:
+            raise ValueError(f"world must be one of {', '.join(WORLDS)} or a World, not {world!r}")
+        world = WORLDS[world]
     rng = np.random.default_rng(random_state)
     start, end = utc(start), utc(end)
     n_weeks = int((end - start).days // 7)
@@ -220,6 +307,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
     trigger_mix = rng.dirichlet(np.full(len(TRIGGERS), 0.8), n)
     trigger_mix[:, list(TRIGGERS).index("other")] *= 0.3
     trigger_cum = np.cumsum(trigger_mix / trigger_mix.sum(1, keepdims=True), axis=1)
+    base_hazard = np.asarray(world.churn_per_week)[segment]
     rate_mult = np.where(abusive, 2.5, 1.0) * np.where(unprofitable, 2.5, 1.0)
     team_skill = rng.normal(0, 0.5, (len(TEAMS), len(PRACTICES)))
     team_of_segment = np.array([[0.4, 0.3, 0.05, 0.15, 0.05, 0.05], [0.3, 0.3, 0.15, 0.1, 0.1, 0.05], [0.15, 0.15, 0.35, 0.1, 0.2, 0.05]])
@@ -247,7 +335,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         burden_hist[:, week], health_hist[:, week], alive_hist[:, week] = burden, health, alive
 
         # new complaints, and repeats that fall due this week
-        rate = SEGMENT_RATE[segment] * np.exp(-0.5 * health) * rate_mult * alive
+        rate = np.asarray(world.complaints_per_week)[segment] * np.exp(-0.5 * health) * rate_mult * alive
         counts = rng.poisson(rate)
         new_client = np.repeat(np.arange(n), counts)
         new_trigger = (rng.random(len(new_client))[:, None] > trigger_cum[new_client]).sum(1)
@@ -259,11 +347,13 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         pending = {k: v[~due] for k, v in pending.items()}
         m = len(client)
         if m == 0:
-            burden *= DECAY
+            burden *= world.decay
             continue
         ids = np.arange(complaint_count, complaint_count + m)
         complaint_count += m
-        c = _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive, health, team_skill, team_of_segment)
+        days_in = week_day - start_day_number  # days since contract start
+        near_renewal = (days_in[client] >= 0) & (365 - days_in[client] % 365 <= 90)
+        c = _complaints(world, rng, client, trigger, parent, ids, week_start, segment, abusive, health, team_skill, team_of_segment, near_renewal)
 
         # a scheduled repeat comes back after resolution, within 90 days
         repeat = c["repeat_scheduled"]
@@ -277,9 +367,8 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
 
         # each complaint adds to its client's burden; the practices that help add less
         burden += np.bincount(client, weights=c["burden"], minlength=n)
-        days_in = week_day - start_day_number  # days since contract start
         notice = _in_notice_window(days_in, notice_days)
-        hazard = BASE_HAZARD * np.exp(BURDEN_COEF * burden - HEALTH_COEF * health + NOTICE_COEF * notice)
+        hazard = base_hazard * np.exp(world.burden_coef * burden - world.health_coef * health + world.notice_coef * notice)
         hazard_hist[:, week] = hazard
         churn = alive & (rng.random(n) < 1 - np.exp(-hazard))
         tenure_weeks = days_in / 7
@@ -288,7 +377,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
             ended |= mask
             status[mask] = label
             ended_at[mask] = week_start + (rng.uniform(0, 7, mask.sum()) * 86400).astype("timedelta64[s]")
-        burden *= DECAY
+        burden *= world.decay
         c["week"] = np.full(m, week)
         c["burden_before"] = burden_hist[client, week]
         batches.append(c)
@@ -298,7 +387,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         # the first week we may end an abusive or unprofitable client: after a year's tenure
         weeks_to_contract = (start_day_number - start_s.astype("datetime64[D]").astype(np.int64)) / 7
         exit_week = np.where(abusive | unprofitable, np.floor(52 + weeks_to_contract) + 1, np.inf)
-        effects = pool.submit(_planted_effects, complaints, hazard_hist, start, end, exit_week)
+        effects = pool.submit(_planted_effects, world, complaints, hazard_hist, start, end, exit_week)
         history, truth_frame = _assemble(pool, rng, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
         effects = effects.result()
     client_ids = history.clients["client_id"].to_numpy(dtype=object)
@@ -315,11 +404,13 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         notice_days=notice_days,
         alive=alive_hist,
         hazard=hazard_hist,
+        base_hazard=base_hazard,
+        world=world,
     )
     return history, truth
 
 
-def _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive, health, team_skill, team_of_segment) -> dict:
+def _complaints(world, rng, client, trigger, parent, ids, week_start, segment, abusive, health, team_skill, team_of_segment, near_renewal) -> dict:
     """Attributes and outcomes of one week's complaints."""
     m = len(client)
     trig = TRIGGERS[trigger]
@@ -339,7 +430,8 @@ def _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive,
             logit = logit - 0.8 * technical
         used[practice] = rng.random(m) < _sigmoid(logit)
     used["moved_private"] &= public
-    effect = {outcome: sum(EFFECTS[p][outcome] * used[p] for p in PRACTICES) for outcome in ("repeat", "dispute", "csat", "churn")}
+    effect = {outcome: sum(world.coefficient(p, outcome, severity, technical, near_renewal) * used[p] for p in PRACTICES)
+              for outcome in ("repeat", "dispute", "csat", "churn")}
     repeat_logit = REPEAT_BASE + REPEAT_BY_TRIGGER[trigger] + 0.3 * sev_step + effect["repeat"]
     repeat_scheduled = rng.random(m) < _sigmoid(repeat_logit)
 
@@ -353,7 +445,8 @@ def _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive,
     dispute_logit = DISPUTE_BASE + 0.3 * sev_step + 1.0 * unresolved + effect["dispute"]
     csat_eta = 0.6 - 0.35 * sev_step - 1.2 * unresolved - 0.4 * (parent >= 0) + effect["csat"]
     csat = 1 + (rng.logistic(csat_eta, 1.0, m)[:, None] > CSAT_CUTS[None, :]).sum(1)
-    burden = _burden(severity, unresolved, parent >= 0, resolution_days > SLOW_DAYS, effect["churn"])
+    burden_weight = np.asarray(world.burden_per_severity)[segment[client]]
+    burden = _burden(burden_weight, severity, unresolved, parent >= 0, resolution_days > SLOW_DAYS, effect["churn"])
     opened = week_start + (rng.uniform(0, 7, m) * 86400).astype("timedelta64[s]")
     return {
         "id": ids,
@@ -380,6 +473,8 @@ def _complaints(rng, client, trigger, parent, ids, week_start, segment, abusive,
         "escalated": rng.random(m) < _sigmoid(-2.8 + 0.7 * sev_step + 1.5 * abusive[client]),
         "handling_minutes": rng.lognormal(np.log(20 + 15 * severity), 0.6) * np.where(abusive[client], 3.0, 1.0),
         "burden": burden,
+        "near_renewal": near_renewal,
+        "burden_weight": burden_weight,
         **{f"p_{p}": used[p] for p in PRACTICES},
     }
 
@@ -474,6 +569,9 @@ def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_day
         "p_repeat": _sigmoid(c["repeat_logit"]),
         "repeat_scheduled": c["repeat_scheduled"],
         "p_dispute": _sigmoid(c["dispute_logit"]),
+        "true_severity": c["severity"],
+        "near_renewal": c["near_renewal"],
+        "burden": c["burden"],
     }, index=pd.Index(history.complaints["complaint_id"], name="complaint_id"))
     return history, truth
 
@@ -511,7 +609,9 @@ def _typed(arrays: dict[str, np.ndarray], table: str) -> pd.DataFrame:
     for name, values in arrays.items():
         dtype = rules[name].dtype if name in rules else pd.ArrowDtype(pa.string())
         if isinstance(values, np.ndarray) and values.dtype.kind == "M":
-            values = values.astype("datetime64[us]")
+            # a real null: NaT's INT64_MIN left under the null mask overflows Arrow's arithmetic
+            missing = np.isnat(values)
+            values = pa.array(np.where(missing, np.datetime64(0, "us"), values.astype("datetime64[us]")), mask=missing)
         array = values.cast(dtype.pyarrow_dtype) if isinstance(values, pa.Array) else pa.array(values, type=dtype.pyarrow_dtype, from_pandas=True)
         columns[name] = pd.arrays.ArrowExtensionArray(array)
     return pd.DataFrame(columns)[list(rules) + [c for c in arrays if c not in rules]]
@@ -548,18 +648,19 @@ def _company_names(rng, n) -> np.ndarray:
     return np.array([f"{first[i]}{second[j]} {kind[q]} {idx:04d}" for idx, (i, j, q) in enumerate(zip(a, b, k, strict=True))], dtype=object)
 
 
-def _planted_effects(c, hazard_hist, start, end, exit_week) -> pd.DataFrame:
+def _planted_effects(world, c, hazard_hist, start, end, exit_week) -> pd.DataFrame:
     """Average effect of each practice on each outcome's probability, over all complaints
     and over those whose outcomes the data records (resolved before the end)."""
     resolved = c["opened"] + (c["resolution_days"] * 86400).astype("timedelta64[s]")
     recorded = ~c["unresolved"] & (resolved < end.tz_localize(None).to_datetime64())
-    churn_window = _ChurnWindow(c, hazard_hist, start, exit_week)
+    churn_window = _ChurnWindow(world, c, hazard_hist, start, exit_week)
+    technical = TRIGGERS[c["trigger"]] == "technical_failure"
     rows = []
     for practice in PRACTICES:
         used = c[f"p_{practice}"].astype(float)
         applicable = np.ones(len(used), bool) if practice != "moved_private" else (CHANNELS[c["channel"]] == "social_public")
         for outcome in ("repeat", "dispute", "csat", "churn"):
-            coef = EFFECTS[practice][outcome]
+            coef = world.coefficient(practice, outcome, c["severity"], technical, c["near_renewal"])
             if outcome == "repeat":
                 base = c["repeat_logit"] - coef * used
                 on, off = _sigmoid(base + coef), _sigmoid(base)
@@ -571,14 +672,14 @@ def _planted_effects(c, hazard_hist, start, end, exit_week) -> pd.DataFrame:
                 on, off = _sigmoid(base + coef - CSAT_CUTS[2]), _sigmoid(base - CSAT_CUTS[2])
             else:
                 shown = applicable & recorded if practice in RECORDED_ONCE_RESOLVED else applicable
-                rows.append({"practice": practice, "outcome": outcome, "coefficient": coef,
+                rows.append({"practice": practice, "outcome": outcome, "coefficient": float(np.mean(coef)),
                              "ate": churn_window.effect(practice, used, applicable),
                              "ate_recorded": churn_window.effect(practice, used, shown), "usage": float(used[applicable].mean())})
                 continue
             rows.append({
                 "practice": practice,
                 "outcome": outcome,
-                "coefficient": coef,
+                "coefficient": float(np.mean(coef)),
                 "ate": float(np.mean((on - off)[applicable])),
                 "ate_recorded": float(np.mean((on - off)[applicable & recorded])),
                 "usage": float(used[applicable].mean()),
@@ -605,7 +706,8 @@ class _ChurnWindow:
 
     WEEKS = 27  # 180 days from any moment of a complaint's week end in the 27th week
 
-    def __init__(self, c, hazard_hist, start, exit_week):
+    def __init__(self, world, c, hazard_hist, start, exit_week):
+        self.world = world
         weeks = np.arange(self.WEEKS)
         child = np.full(len(c["id"]), -1)
         repeats = np.flatnonzero(c["parent"] >= 0)
@@ -613,7 +715,7 @@ class _ChurnWindow:
 
         eligible = np.flatnonzero(c["week"] + self.WEEKS <= hazard_hist.shape[1])
         k = self.k = np.random.default_rng(0).permutation(eligible)[:100_000]
-        self.decay = DECAY ** weeks
+        self.decay = world.decay ** weeks
         # the part of each week that falls in (opened, opened + 180 days]: a churn is
         # dated uniformly within its week
         days_in_week = (c["opened"][k] - start.tz_localize(None).to_datetime64()) / np.timedelta64(1, "D") - 7 * c["week"][k]
@@ -623,22 +725,25 @@ class _ChurnWindow:
         hazard = hazard_hist[c["client"][k][:, None], c["week"][k][:, None] + weeks].astype(float)
         ck = child[k]
         lag = np.where(ck >= 0, c["week"][ck] - c["week"][k], self.WEEKS)
-        actual_repeat = np.where(weeks >= lag[:, None], c["burden"][ck][:, None] * DECAY ** np.maximum(weeks - lag[:, None], 0), 0)
-        self.rest = hazard * np.exp(-BURDEN_COEF * (c["burden"][k][:, None] * self.decay + actual_repeat))
+        actual_repeat = np.where(weeks >= lag[:, None], c["burden"][ck][:, None] * world.decay ** np.maximum(weeks - lag[:, None], 0), 0)
+        self.rest = hazard * np.exp(-world.burden_coef * (c["burden"][k][:, None] * self.decay + actual_repeat))
 
         expected_delay = REPEAT_DELAY_DAYS * (1 - np.exp(-(REPEAT_WINDOW_DAYS - 1) / REPEAT_DELAY_DAYS))
         lag = np.ceil((c["resolution_days"][k] + expected_delay) / 7)
-        self.repeat = np.where(weeks >= lag[:, None], c["burden"][repeats].mean() * DECAY ** np.maximum(weeks - lag[:, None], 0), 0)
-        self.c = {key: c[key][k] for key in ("severity", "unresolved", "resolution_days", "repeat_logit")}
+        self.repeat = np.where(weeks >= lag[:, None], c["burden"][repeats].mean() * world.decay ** np.maximum(weeks - lag[:, None], 0), 0)
+        self.c = {key: c[key][k] for key in ("severity", "unresolved", "resolution_days", "repeat_logit", "near_renewal", "burden_weight")}
         self.c["is_repeat"] = c["parent"][k] >= 0
         self.c["technical"] = TRIGGERS[c["trigger"][k]] == "technical_failure"
-        self.c["churn_effect"] = sum(EFFECTS[p]["churn"] * c[f"p_{p}"][k] for p in PRACTICES)
+        self.c["churn_effect"] = sum(self._coefficient(p, "churn", self.c) * c[f"p_{p}"][k] for p in PRACTICES)
+
+    def _coefficient(self, practice, outcome, c):
+        return self.world.coefficient(practice, outcome, c["severity"], c["technical"], c["near_renewal"])
 
     def effect(self, practice, used, applicable) -> float:
         keep = applicable[self.k]
         c = {key: value[keep] for key, value in self.c.items()}
         used = used[self.k][keep]
-        coef = EFFECTS[practice]
+        coef = {outcome: self._coefficient(practice, outcome, c) for outcome in ("repeat", "churn")}
 
         def churn(arm):
             """Churn probability with the practice used (arm 1) or not (arm 0)."""
@@ -653,9 +758,9 @@ class _ChurnWindow:
             left = 0.0
             for unresolved, slow in ((0, 0), (0, 1), (1, 0), (1, 1)):
                 weight = np.where(unresolved, p_unresolved, 1 - p_unresolved) * np.where(slow, p_slow, 1 - p_slow)
-                own = _burden(c["severity"], unresolved, c["is_repeat"], slow, effect)
-                without = self.rest[keep] * np.exp(BURDEN_COEF * own[:, None] * self.decay)
-                with_repeat = without * np.exp(BURDEN_COEF * self.repeat[keep])
+                own = _burden(c["burden_weight"], c["severity"], unresolved, c["is_repeat"], slow, effect)
+                without = self.rest[keep] * np.exp(self.world.burden_coef * own[:, None] * self.decay)
+                with_repeat = without * np.exp(self.world.burden_coef * self.repeat[keep])
                 left = left + weight * ((1 - p_repeat) * self._churned(without, keep) + p_repeat * self._churned(with_repeat, keep))
             return left
 
