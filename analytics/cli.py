@@ -83,7 +83,8 @@ def report(
     client: str | None = typer.Option(None, help="The client for the relationship review."),
     source: str | None = typer.Option(None, help="A folder, a file or a database URL (default: the shipped sample)."),
     profile: str | None = typer.Option(None, "--profile", "-p", help="Shipped profile name or a .toml path."),
-    cutoff: str | None = typer.Option(None, help="Review as of this date (default: the end of the data)."),
+    cutoff: str | None = typer.Option(None, help="Review as of this date, YYYY-MM-DD (quarterly also takes a quarter, 2025Q4); "
+                                      "inside the data's range (default: the end of the data)."),
     out: Path = typer.Option(Path("reports"), help="Folder to write the report into."),
 ) -> None:
     """Run a report's notebook and write it as one standalone HTML file."""
@@ -104,14 +105,74 @@ def report(
     if profile is not None:
         profile = str(Path(profile).resolve()) if Path(profile).suffix else profile
         load_profile(profile)  # a problem with it is one line now, not a failed cell later
-    given = {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff}
+    given = {k: v for k, v in {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff}.items() if v is not None}
+    try:  # what the notebook would only find out after its kernel started
+        given |= _checked_inputs(kind, given)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     signal.signal(signal.SIGTERM, _exit_on_signal)  # a killed run cleans up as an interrupted one does
     try:
-        path = render(kind, out, {k: v for k, v in given.items() if v is not None})
+        path = render(kind, out, given)
     except (ReportFailed, OSError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
     stdout.print(f"{kind} report: {path.resolve()}", highlight=False)
+
+
+def _checked_inputs(kind: str, given: dict) -> dict:
+    """Check the options against what the report takes and, for a cutoff or a client,
+    against the data (loaded once here, in seconds for the sample); return corrections
+    (a client id in the data's own case). Raises ValueError with one line to show."""
+    import difflib
+
+    import pandas as pd
+
+    from analytics.reports import report_parameters
+
+    takes = report_parameters(kind)
+    foreign = [name for name in given if name not in takes]
+    if foreign:
+        options = ", ".join(f"--{name.removesuffix('_id')}" for name in takes if name in ("source", "profile", "cutoff", "client_id"))
+        raise ValueError(f"the {kind} report does not take {', '.join('--' + n.removesuffix('_id') for n in foreign)}; it takes {options}")
+    if "cutoff" not in given and "client_id" not in given:
+        return {}
+    cutoff = given.get("cutoff")
+    if cutoff is not None:
+        quarter = kind == "quarterly" and pd.Series([cutoff]).str.fullmatch(r"\d{4}Q[1-4]").iloc[0]
+        try:
+            moment = (pd.Period(cutoff, "Q").end_time if quarter else pd.Timestamp(cutoff)).tz_localize(None)
+        except (ValueError, TypeError):
+            raise ValueError(f"--cutoff {cutoff!r} is not a date; write it as YYYY-MM-DD"
+                             + (" or a quarter such as 2025Q4" if kind == "quarterly" else "")) from None
+    from analytics.features import data_end
+    from analytics.io import LoadError, ProfileError, load_history
+
+    try:
+        history = load_history(given.get("source", _sample_folder()), given.get("profile", "generic"))
+    except (LoadError, ProfileError) as error:
+        raise ValueError(str(error)) from None
+    corrections = {}
+    if cutoff is not None and history.span is not None:
+        first, last = (t.tz_convert(None) for t in (history.span[0], data_end(history)))
+        if not first < moment <= last + pd.Timedelta(days=1):
+            raise ValueError(f"--cutoff {cutoff} is outside the data, which runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}")
+    client = given.get("client_id")
+    if client is not None:
+        ids = history.clients["client_id"].astype(str)
+        exact = ids[ids.str.casefold() == client.casefold()]
+        if exact.empty:
+            close = difflib.get_close_matches(client.upper(), ids.str.upper().tolist(), n=3, cutoff=0.6)
+            hint = f"; close: {', '.join(ids[ids.str.upper().isin(close)])}" if close else ""
+            raise ValueError(f"--client {client}: no such client in the data ({len(ids):,} clients){hint}")
+        corrections["client_id"] = exact.iloc[0]
+    return corrections
+
+
+def _sample_folder() -> str:
+    from analytics.reports import NOTEBOOK_FOLDER
+
+    return str((NOTEBOOK_FOLDER / "../data/sample").resolve())
 
 
 @profile_app.command("init")

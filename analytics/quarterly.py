@@ -76,8 +76,10 @@ class QuarterlyReview:
 
     @property
     def at_risk(self) -> pd.DataFrame:
-        """The top tenth of active clients by churn probability."""
-        return self.clients.head(max(1, round(len(self.clients) * AT_RISK_SHARE)))
+        """The top tenth of active clients by churn probability, largest value at risk
+        first: the order in which to call them."""
+        top = self.clients.head(max(1, round(len(self.clients) * AT_RISK_SHARE)))
+        return top.sort_values(["value_at_risk", "client_id"], ascending=[False, True], kind="stable")
 
     def summary(self) -> str:
         """The headline in a few Markdown sentences; the same data always gives the same text."""

@@ -43,6 +43,18 @@ class ReportFailed(RuntimeError):
     """The notebook behind a report failed; no report was written."""
 
 
+def report_parameters(report: str, notebooks: Path | str = NOTEBOOK_FOLDER) -> dict[str, str]:
+    """The parameters the ``report``'s notebook takes, each with its comment (from the
+    cell tagged ``parameters``): what may be passed to :func:`render`."""
+    import ast
+
+    notebook = nbformat.read(Path(notebooks) / NOTEBOOKS[report], as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    lines = cell.source.splitlines()
+    return {node.targets[0].id: lines[node.lineno - 1].partition("#")[2].strip()
+            for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+
+
 def render(report: str, out: Path | str = "reports", parameters: dict | None = None, progress: bool = True,
            notebooks: Path | str = NOTEBOOK_FOLDER) -> Path:
     """Execute the ``report``'s notebook with ``parameters`` and write ``out/<report>.html``.

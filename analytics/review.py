@@ -147,7 +147,7 @@ class RelationshipReview:
         """Net value over the last 12 months against churn risk, by recommendation."""
         figure = go.Figure()
         colours = {"consider_exit": "#d62728", "renegotiate": "#ff7f0e", "repair": "#1f77b4", "invest": "#2ca02c"}
-        for recommendation in RECOMMENDATIONS:
+        for recommendation in reversed(RECOMMENDATIONS):  # drawn last, the clients to consider ending sit on top
             rows = self.clients.loc[self.clients["recommendation"] == recommendation]
             figure.add_trace(go.Scatter(
                 x=rows["churn_probability"], y=rows["net_value_12m"], mode="markers", name=recommendation.replace("_", " "),
@@ -155,7 +155,7 @@ class RelationshipReview:
                 hovertemplate="%{customdata}<br>risk %{x:.1%}<br>net value " + self.currency + "%{y:,.0f}<extra></extra>",
             ))
         figure.update_layout(title="Net value and churn risk, by recommendation", xaxis_title="churn risk, next 90 days",
-                             yaxis_title="net value, last 12 months", xaxis_tickformat=".0%")
+                             yaxis_title="net value, last 12 months", xaxis_tickformat=".0%", legend_traceorder="reversed")
         return figure
 
     def _money(self, value) -> str:

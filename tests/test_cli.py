@@ -117,6 +117,28 @@ def test_an_unusable_output_is_refused_at_once_without_a_traceback(tmp_path):
         assert "Traceback" not in done.stderr + done.stdout
 
 
+def test_report_inputs_are_checked_before_a_kernel_starts(tmp_path):
+    """Each error names what was wrong and what would do, and no report (nor kernel) is made."""
+    for arguments, expected in (
+        (["report", "quarterly", "--cutoff", "2030-01-01"], "outside the data, which runs from 2023-01-01 to 2025-12-31"),
+        (["report", "quarterly", "--cutoff", "2022-06-30"], "outside the data"),
+        (["report", "quarterly", "--cutoff", "the end of June"], "write it as YYYY-MM-DD or a quarter such as 2025Q4"),
+        (["report", "review", "--client", "CL999999"], "no such client in the data (3,000 clients); close: CL000999"),
+        (["report", "quarterly", "--client", "CL000001"], "the quarterly report does not take --client; it takes --source, --profile, --cutoff"),
+        (["report", "quality", "--cutoff", "2025-01-01"], "the quality report does not take --cutoff"),
+    ):
+        done = _client_health(*arguments, "--out", tmp_path)
+        assert done.returncode == 2 and expected in done.stderr, (arguments, done.stderr[-2000:])
+        assert "Traceback" not in done.stderr and "Executing" not in done.stderr and not list(tmp_path.iterdir())
+
+
+def test_a_client_id_in_another_case_is_the_data_s_own():
+    from analytics.cli import _checked_inputs
+
+    assert _checked_inputs("review", {"client_id": "cl000001"}) == {"client_id": "CL000001"}
+    assert _checked_inputs("quarterly", {"cutoff": "2025Q3"}) == {}
+
+
 def test_a_killed_report_run_leaves_no_scratch_notebook_kernel_or_partial_file(tmp_path):
     import os
     import signal

@@ -30,6 +30,10 @@ def test_active_clients_and_value_at_risk_come_from_the_clients_table(review, sa
     assert review.clients["probability"].is_monotonic_decreasing
     assert len(review.at_risk) == round(len(active) * AT_RISK_SHARE)
     assert review.at_risk["reason_1"].str.endswith(" pts").all()
+    # the list is the riskiest tenth, in the order to call them: largest value at risk first
+    riskiest = review.clients.nlargest(len(review.at_risk), "probability")
+    assert set(review.at_risk["client_id"]) == set(riskiest["client_id"])
+    assert review.at_risk["value_at_risk"].is_monotonic_decreasing
 
 
 def test_last_quarter_outcomes_are_the_clients_who_left_within_the_horizon(review, sample_history):
