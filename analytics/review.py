@@ -81,12 +81,14 @@ class RelationshipReview:
         needing a decision first (exit, then renegotiate, repair), largest value first."""
         rows = self.clients if recommendation is None else self.clients.loc[self.clients["recommendation"] == recommendation]
         order = rows["recommendation"].map({r: i for i, r in enumerate(RECOMMENDATIONS)})
+        everyone = len(rows)
         rows = rows.assign(_order=order).sort_values(["_order", "annual_value"], ascending=[True, False]).head(top)
+        caption = f"the first {len(rows):,} of {everyone:,} clients, by recommendation then annual value" if len(rows) < everyone else None
         table = rows[["client_id", "name", "recommendation", "annual_value", "cost_to_serve_12m", "net_value_12m", "abusive_contacts_365",
                       "churn_probability", "health_score", "reasons"]].rename(columns=_HEADERS)
         table[_HEADERS["recommendation"]] = table[_HEADERS["recommendation"]].str.replace("_", " ")
         return styled(table, money=[_HEADERS[c] for c in ("annual_value", "cost_to_serve_12m", "net_value_12m")], counts=[_HEADERS["abusive_contacts_365"], _HEADERS["health_score"]],
-                      percent=[_HEADERS["churn_probability"]], currency=self.currency)
+                      percent=[_HEADERS["churn_probability"]], currency=self.currency, caption=caption)
 
     def facts_table(self, client_id):
         """One client's figures, formatted."""

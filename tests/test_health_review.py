@@ -115,3 +115,11 @@ def test_memo_draft_states_obligations_and_never_runs_data(review):
     assert "<script>alert" not in page and "&lt;script&gt;" in page and "jo@example.com" not in page
     other = review.clients.loc[review.clients["recommendation"] == "invest", "client_id"].iloc[0]
     assert review.memo(other).startswith("No memo")
+
+
+def test_a_cut_client_table_says_how_much_is_left_out(review):
+    shown = review.portfolio_table(top=30).to_html()
+    assert f"the first 30 of {len(review.clients):,} clients" in shown
+    repair = int((review.clients["recommendation"] == "repair").sum())
+    assert f"of {repair:,} clients" in review.portfolio_table("repair", top=5).to_html()
+    assert "the first" not in review.portfolio_table(top=len(review.clients)).to_html()

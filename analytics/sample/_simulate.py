@@ -8,8 +8,8 @@ The generative model, week by week over ``[start, end)``:
    (standard normal) drifts as a slow random walk. 3% of clients are planted
    *abusive* (angry and abusive contacts, much longer handling) and 5% *unprofitable*
    (low value, many complaints).
-2. **Complaints** arrive as a Poisson process whose weekly rate rises as health falls
-   (x exp(-0.5 health)), x2.5 for abusive and x2.5 for unprofitable clients. Each has
+2. **Complaints** arrive as a Poisson process whose weekly rate (the world's, by segment)
+   rises as health falls (x exp(-0.5 health)), x2.5 for abusive and x2.5 for unprofitable clients. Each has
    a true trigger (from the client's own mix of the eight triggers), a channel (4% public
    social media), a severity 1-4 (technical failures run more severe), a team and agent.
 3. **Handling practices** are used with a probability set by the team (teams differ),
@@ -17,17 +17,20 @@ The generative model, week by week over ``[start, end)``:
    the exception: it is used mostly on mild, non-technical complaints and has no effect
    at all, so a naive comparison makes it look helpful. ``offered_options`` has no effect
    either. ``moved_private`` only applies to public complaints.
-4. **Outcomes** of each complaint follow logistic models with the planted coefficients
-   in :data:`EFFECTS`: a *scheduled repeat* (the same trigger comes back within 90 days
+4. **Outcomes** of each complaint follow logistic models with the world's planted
+   coefficients (:meth:`World.coefficient`; in the realistic world following up helps
+   more after severe complaints and near renewal, fixing the root cause more for
+   technical failures): a *scheduled repeat* (the same trigger comes back within 90 days
    of resolution; technical failures and severe complaints more often; fixing the root
    cause prevents it most), a *dispute*, and CSAT (ordered logit; P(CSAT >= 4) is the
    reported scale). Resolution type, response and resolution times, SLA, reopens,
    escalation, handling minutes and credits follow from severity, trigger and practices.
 5. **Churn**: each complaint adds to the client's *burden* (more for severe, unresolved,
    repeated and slow complaints; less with the practices that help, by
-   ``exp(EFFECTS[practice]["churn"])``); burden decays by 7% a week. The weekly churn
-   hazard is ``0.0012 * exp(0.8 * burden - 0.4 * health + 1.2 * in_notice_window)``,
-   where the notice window is the notice period before each renewal date. The business
+   ``exp(churn coefficient)``); the burden fades by the world's ``decay`` each week. The
+   weekly churn hazard is ``churn_per_week[segment] * exp(burden_coef * burden -
+   health_coef * health + notice_coef * in_notice_window)``, where the notice window is
+   the notice period before each renewal date (:data:`WORLDS` holds the strengths). The business
    ends relationships itself (``ended_by_us``) with planted abusive or unprofitable
    clients after a year, at 1.5% a week.
 6. **Text** per trigger from fragment pools; 6% carry an e-mail address or phone
