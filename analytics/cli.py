@@ -11,9 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from analytics._markup import sanitised
-from analytics.sample._export import SAMPLE_CLIENTS, SAMPLE_END, SAMPLE_SEED, SAMPLE_START
-from analytics.tables import write_csv
+from analytics.sample._settings import SAMPLE_CLIENTS, SAMPLE_END, SAMPLE_SEED, SAMPLE_START
 
 app = typer.Typer(help="Client Health Analytics: complaint history -> churn risk, root causes, reviews.", no_args_is_help=True)
 profile_app = typer.Typer(help="Profiles: how an export maps onto the canonical tables.", no_args_is_help=True)
@@ -32,8 +30,10 @@ def validate(
     html: Path | None = typer.Option(None, help="Also write the load report as an HTML page."),
 ) -> None:
     """Load SOURCE, print what was loaded and quarantined, and write the quarantine."""
+    from analytics._markup import sanitised
     from analytics.io import LoadError, ProfileError, load_history
     from analytics.reports import writable_folder
+    from analytics.tables import write_csv
 
     for target in (quarantine, html):  # before a long load, not after it
         if target is not None:
@@ -93,6 +93,12 @@ def report(
     if kind not in NOTEBOOKS:
         typer.echo(f"error: the report must be one of {', '.join(NOTEBOOKS)}, not {kind!r}", err=True)
         raise typer.Exit(2)
+    named = {k: v for k, v in {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff}.items() if v is not None}
+    try:
+        _options_taken(kind, named)  # first: it needs neither the data nor its libraries
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     from analytics.io import load_profile
     from analytics.io._read import is_database_url
 
@@ -126,17 +132,11 @@ def _checked_inputs(kind: str, given: dict) -> dict:
     (a client id in the data's own case). Raises ValueError with one line to show."""
     import difflib
 
-    import pandas as pd
-
-    from analytics.reports import report_parameters
-
-    takes = report_parameters(kind)
-    foreign = [name for name in given if name not in takes]
-    if foreign:
-        options = ", ".join(f"--{name.removesuffix('_id')}" for name in takes if name in ("source", "profile", "cutoff", "client_id"))
-        raise ValueError(f"the {kind} report does not take {', '.join('--' + n.removesuffix('_id') for n in foreign)}; it takes {options}")
+    _options_taken(kind, given)
     if "cutoff" not in given and "client_id" not in given:
         return {}
+    import pandas as pd
+
     cutoff = given.get("cutoff")
     if cutoff is not None:
         quarter = kind == "quarterly" and pd.Series([cutoff]).str.fullmatch(r"\d{4}Q[1-4]").iloc[0]
@@ -167,6 +167,17 @@ def _checked_inputs(kind: str, given: dict) -> dict:
             raise ValueError(f"--client {client}: no such client in the data ({len(ids):,} clients){hint}")
         corrections["client_id"] = exact.iloc[0]
     return corrections
+
+
+def _options_taken(kind: str, given: dict) -> None:
+    """Raise ValueError naming the options ``kind``'s notebook does not take, and those it does."""
+    from analytics.reports import report_parameters
+
+    takes = report_parameters(kind)
+    foreign = [name for name in given if name not in takes]
+    if foreign:
+        options = ", ".join(f"--{name.removesuffix('_id')}" for name in takes if name in ("source", "profile", "cutoff", "client_id"))
+        raise ValueError(f"the {kind} report does not take {', '.join('--' + n.removesuffix('_id') for n in foreign)}; it takes {options}")
 
 
 def _sample_folder() -> str:
@@ -203,6 +214,7 @@ def sample(
 ) -> None:
     """Rebuild the synthetic sample data (the default call reproduces data/sample exactly)."""
     from analytics.sample import simulate, write_export, write_sample
+    from analytics.tables import write_csv
 
     history, _ = simulate(clients, SAMPLE_START, SAMPLE_END, random_state=seed)
     if defects:

@@ -1,7 +1,20 @@
-"""A simulated service business with planted truth, plain churn tables, and the shipped sample data."""
+"""A simulated service business with planted truth, plain churn tables, and the shipped sample data.
 
-from analytics.sample._export import DEFECTS, write_export, write_sample
-from analytics.sample._simulate import EFFECTS, WORLDS, Truth, World, simulate
-from analytics.sample._tables import TABLE_SHAPES, churn_table
+Names are imported when first used: the command line reads the sample's settings without
+paying for the simulator's imports.
+"""
 
-__all__ = ["DEFECTS", "EFFECTS", "TABLE_SHAPES", "WORLDS", "Truth", "World", "churn_table", "simulate", "write_export", "write_sample"]
+import importlib
+
+_HOMES = {
+    "DEFECTS": "_export", "write_export": "_export", "write_sample": "_export",
+    "EFFECTS": "_simulate", "WORLDS": "_simulate", "Truth": "_simulate", "World": "_simulate", "simulate": "_simulate",
+    "TABLE_SHAPES": "_tables", "churn_table": "_tables",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"analytics.sample.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'analytics.sample' has no attribute {name!r}")

@@ -10,11 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analytics.io import History
+from analytics.sample._settings import SAMPLE_CLIENTS, SAMPLE_END, SAMPLE_SEED, SAMPLE_START  # noqa: F401 - named here too
 from analytics.tables import write_csv
-
-SAMPLE_CLIENTS = 3000
-SAMPLE_SEED = 7
-SAMPLE_START, SAMPLE_END = "2023-01-01", "2026-01-01"
 
 #: the cells each defect kind writes into its row (resolved_before_opened and the duplicates are built in code)
 NOT_YET_HAPPENED = {"first_response_at": "", "resolved_at": "", "closed_at": ""}
