@@ -241,13 +241,15 @@ def _page(title: str, body: str) -> str:
 
 def main() -> None:
     """The command; a problem with an input or an output is one line, never a traceback."""
-    from analytics.io import LoadError, ProfileError
-
     try:
         app()
-    except (LoadError, ProfileError) as error:
-        typer.echo(f"error: {error}", err=True)
-        sys.exit(2)
-    except OSError as error:
-        typer.echo(f"error: {error.filename}: {error.strerror}" if error.filename else f"error: {error}", err=True)
-        sys.exit(2)
+    except Exception as error:
+        from analytics.io import LoadError, ProfileError  # here: a command that needs no data starts without them
+
+        if isinstance(error, (LoadError, ProfileError)):
+            typer.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        if isinstance(error, OSError):
+            typer.echo(f"error: {error.filename}: {error.strerror}" if error.filename else f"error: {error}", err=True)
+            sys.exit(2)
+        raise

@@ -12,12 +12,15 @@ import copy
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
 import pandas as pd
 
 from analytics._markup import markdown_html, sanitised
 from analytics.redaction import PERSONAL_DETAILS, redact
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 NOTEBOOKS = {
     "quality": "00_data_quality.ipynb",
@@ -47,12 +50,15 @@ def report_parameters(report: str, notebooks: Path | str = NOTEBOOK_FOLDER) -> d
     """The parameters the ``report``'s notebook takes, each with its comment (from the
     cell tagged ``parameters``): what may be passed to :func:`render`."""
     import ast
+    import json
 
-    notebook = nbformat.read(Path(notebooks) / NOTEBOOKS[report], as_version=4)
-    cell = next(c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", []))
-    lines = cell.source.splitlines()
+    # plain JSON: nbformat's schema checks cost a second and a half of imports
+    notebook = json.loads((Path(notebooks) / NOTEBOOKS[report]).read_text(encoding="utf-8"))
+    cell = next(c for c in notebook["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    lines = source.splitlines()
     return {node.targets[0].id: lines[node.lineno - 1].partition("#")[2].strip()
-            for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+            for node in ast.parse(source).body if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
 
 
 def render(report: str, out: Path | str = "reports", parameters: dict | None = None, progress: bool = True,
@@ -61,6 +67,7 @@ def render(report: str, out: Path | str = "reports", parameters: dict | None = N
 
     Raises :class:`ReportFailed` naming the failed cell and the error; nothing is written then.
     """
+    import nbformat  # here: its schema checks cost a second and a half of imports
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -129,7 +136,7 @@ def _cmdline(process) -> list[str]:
         return []
 
 
-def to_html(notebook: nbformat.NotebookNode, title: str) -> str:
+def to_html(notebook: NotebookNode, title: str) -> str:
     """One standalone page from an executed notebook: outputs only, redacted, figures drawn
     by the embedded plotly.js."""
     from nbconvert import HTMLExporter
@@ -148,11 +155,12 @@ def to_html(notebook: nbformat.NotebookNode, title: str) -> str:
     return page
 
 
-def prepared(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def prepared(notebook: NotebookNode) -> NotebookNode:
     """The notebook as a report shows it: warnings on stderr dropped, contact details
     redacted in every output, each figure drawn from its (redacted) plotly data, and every
     other rich output turned into sanitised HTML (Markdown included), so that no output can
     carry a script: data is escaped where it is composed, and this is the second wall."""
+    import nbformat  # here: its schema checks cost a second and a half of imports
     import plotly.io as pio
 
     notebook = copy.deepcopy(notebook)

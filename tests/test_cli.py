@@ -172,3 +172,12 @@ def test_a_report_takes_a_profile_path_relative_to_the_callers_folder(cfpb_path,
                                 (["--source", "no-such-folder"], "no-such-folder: no such file or folder")):
         failed = _client_health("report", "quality", *arguments, cwd=tmp_path)
         assert failed.returncode == 2 and expected in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_an_option_a_report_does_not_take_is_refused_before_the_data_stack_loads():
+    """The error comes in about a second: neither the loaders nor nbformat (whose schema
+    checks alone take 1.5 s to import) are needed to say which options a report takes."""
+    code = ("import sys\nfrom analytics.cli import _options_taken\ntry:\n    _options_taken('quarterly', {'client_id': 'x'})\n"
+            "except ValueError as error:\n    print(error)\nprint(sorted(m for m in ('nbformat', 'analytics.io', 'duckdb') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["the quarterly report does not take --client; it takes --source, --profile, --cutoff", "[]"]
