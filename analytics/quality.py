@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from IPython.display import Markdown
 
 from analytics.io import History
 from analytics.tables import styled
@@ -25,14 +26,20 @@ def completeness_table(history: History):
     """Columns recorded on less than every row, formatted; fully recorded ones are left out."""
     table = completeness(history)
     gaps = table[table["share recorded"] < 1].sort_values(["table", "share recorded"])
+    if gaps.empty:
+        return Markdown("Every column is recorded on every row.")
     return styled(gaps, counts=["rows", "recorded"], percent=["share recorded"])
 
 
 def quarantine_table(history: History, top: int = 20):
     """The first ``top`` quarantined problems: source file, row, column, value and reason
     (the whole raw record is left out: it may hold complaint text)."""
+    if history.quarantine.empty:
+        return Markdown("No problems found: every row read was loaded, every value kept.")
     shown = history.quarantine.head(top).drop(columns=["record"], errors="ignore")
-    return styled(shown.assign(source=shown["source"].map(lambda s: str(s).rsplit("/", 1)[-1])))
+    caption = (f"the first {len(shown):,} of {len(history.quarantine):,} problems; client-health validate writes them all to a CSV file"
+               if len(shown) < len(history.quarantine) else None)
+    return styled(shown.assign(source=shown["source"].map(lambda s: str(s).rsplit("/", 1)[-1])), caption=caption)
 
 
 def volume_plot(history: History, freq: str = "M") -> go.Figure:

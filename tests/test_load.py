@@ -259,3 +259,13 @@ def test_a_servicenow_incident_event_log_loads_with_its_shipped_profile(tmp_path
     assert closed["first_response_at"] == pd.Timestamp("2016-02-29 08:53", tz="UTC") and closed["closed_at"] == pd.Timestamp("2016-03-05 12:00", tz="UTC")
     assert (closed["severity"], closed["channel"], closed["agent"], bool(closed["sla_met"])) == (2, "phone", "Resolver 89", True)
     assert pd.isna(open_["resolved_at"]) and open_["severity"] == 4 and open_["channel"] == "web"
+
+
+def test_quality_tables_say_when_there_is_nothing_to_show_and_when_they_are_cut(sample_history, cfpb_path):
+    from analytics.quality import completeness_table, quarantine_table
+
+    assert "No problems found" in quarantine_table(sample_history).data
+    real = load_history(cfpb_path, "cfpb")
+    cut = quarantine_table(real, top=5).to_html()
+    assert f"the first 5 of {len(real.quarantine):,} problems" in cut
+    assert "recorded" in completeness_table(real).to_html()
