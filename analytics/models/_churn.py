@@ -230,35 +230,26 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             results.append((result, margin))
         return results
 
-    def _booster_params(self, params: dict) -> dict:
-        """XGBoost's own names for a boosting candidate's settings (what the refit's XGBClassifier also gets)."""
+    def _tree_settings(self, params: dict) -> dict:
+        """A boosting candidate's settings, in names both XGBoost's training function and
+        its scikit-learn classifier take: the folds and the refit grow the same trees."""
         return {
-            "objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist", "max_bin": self.max_bin,
-            "max_depth": params["max_depth"], "min_child_weight": params["min_child_weight"], "eta": params["learning_rate"],
-            "lambda": self.reg_lambda, "subsample": 0.8, "colsample_bytree": 0.8, "max_cat_to_onehot": 1,
-            "nthread": 1, "seed": self.random_state,  # folds run side by side, a core each
+            "learning_rate": params["learning_rate"], "max_depth": params["max_depth"], "min_child_weight": params["min_child_weight"],
+            "reg_lambda": self.reg_lambda, "subsample": 0.8, "colsample_bytree": 0.8, "tree_method": "hist", "max_bin": self.max_bin,
+            "max_cat_to_onehot": 1, "eval_metric": "logloss",
         }
+
+    def _booster_params(self, params: dict) -> dict:
+        """The settings for a fold's booster: folds run side by side, a core each."""
+        return self._tree_settings(params) | {"objective": "binary:logistic", "nthread": 1, "seed": self.random_state}
 
     def _estimator(self, params: dict, early_stopping: bool = False):
         if params["kind"] == "boosting":
             from xgboost import XGBClassifier
 
             return XGBClassifier(
-                n_estimators=params["n_estimators"],
-                learning_rate=params["learning_rate"],
-                max_depth=params["max_depth"],
-                min_child_weight=params["min_child_weight"],
-                reg_lambda=self.reg_lambda,
-                subsample=0.8,
-                colsample_bytree=0.8,
-                tree_method="hist",
-                max_bin=self.max_bin,
-                enable_categorical=True,
-                max_cat_to_onehot=1,
-                random_state=self.random_state,
-                n_jobs=None,
-                early_stopping_rounds=self.early_stopping_rounds if early_stopping else None,
-                eval_metric="logloss",
+                n_estimators=params["n_estimators"], enable_categorical=True, random_state=self.random_state, n_jobs=None,
+                early_stopping_rounds=self.early_stopping_rounds if early_stopping else None, **self._tree_settings(params),
             )
         numeric = [c for c in self.feature_names_in_ if c not in self.categories_]
         columns = ColumnTransformer(
