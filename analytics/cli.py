@@ -126,6 +126,63 @@ def report(
     stdout.print(f"{kind} report: {path.resolve()}", highlight=False)
 
 
+@app.command()
+def actions(
+    source: str | None = typer.Option(None, help="A folder, a file or a database URL (default: the shipped sample)."),
+    profile: str = typer.Option("generic", "--profile", "-p", help="Shipped profile name or a .toml path."),
+    cutoff: str | None = typer.Option(None, help="As of this date, YYYY-MM-DD: what was known before it "
+                                      "(default: the day after the data's last)."),
+    out: Path = typer.Option(Path("reports"), help="Folder to write actions-<date>.csv and .xlsx into."),
+) -> None:
+    """Write the action list (at-risk clients, largest value at risk first, with their next
+    step) and the alerts as CSV and Excel: for a weekly run."""
+    import pandas as pd
+
+    from analytics.io import LoadError, ProfileError, load_history
+    from analytics.reports import writable_folder
+
+    moment = None
+    if cutoff is not None:
+        try:
+            moment = pd.Timestamp(cutoff)
+        except (ValueError, TypeError):
+            typer.echo(f"error: --cutoff {cutoff!r} is not a date; write it as YYYY-MM-DD", err=True)
+            raise typer.Exit(2) from None
+    if source is not None and not _is_url(source) and not Path(source).exists():
+        typer.echo(f"error: {source}: no such file or folder; give a folder of exports, a file, or a database URL", err=True)
+        raise typer.Exit(2)
+    writable_folder(out)
+    try:
+        history = load_history(source or _sample_folder(), profile)
+    except (LoadError, ProfileError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    from analytics.actions import action_list
+    from analytics.features import data_end
+
+    if moment is not None:
+        first, last = (t.tz_convert(None) for t in (history.span[0], data_end(history)))
+        if not first < moment.tz_localize(None) <= last + pd.Timedelta(days=1):
+            typer.echo(f"error: --cutoff {cutoff} is outside the data, which runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}", err=True)
+            raise typer.Exit(2)
+    with console.status("ranking clients and choosing next steps"):
+        result = action_list(history, moment)
+    stem = out / f"actions-{result.cutoff:%Y-%m-%d}"
+    written = [result.to_csv(stem.with_suffix(".csv")), result.to_excel(stem.with_suffix(".xlsx"))]
+    line = f"as of {result.cutoff:%Y-%m-%d}: {len(result.table):,} clients to call"
+    if result.previous is not None:
+        line += f"; since {result.previous:%Y-%m-%d}: " + ", ".join(f"{n:,} {kind}" for kind, n in result.alert_counts().items())
+    stdout.print(line, highlight=False)
+    for path in written:
+        stdout.print(f"written: {path.resolve()}", highlight=False)
+
+
+def _is_url(source: str) -> bool:
+    from analytics.io._read import is_database_url
+
+    return is_database_url(source)
+
+
 def _checked_inputs(kind: str, given: dict) -> dict:
     """Check the options against what the report takes and, for a cutoff or a client,
     against the data (loaded once here, in seconds for the sample); return corrections

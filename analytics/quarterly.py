@@ -14,8 +14,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics._time import utc
+from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, ActionList, actions_from
 from analytics.features import data_end, snapshots
 from analytics.features._describe import label as feature_label
+from analytics.health import HealthScore
 from analytics.io import History
 from analytics.kpis import complaint_kpis, retention_kpis
 from analytics.models import (
@@ -47,7 +49,6 @@ KPIS = {
 }
 CHANGE = "change on last quarter"
 BACKTEST_QUARTERS = 4  # the model is judged on the last year of quarters it never saw
-AT_RISK_SHARE = 0.10  # the at-risk list is the top tenth by churn probability, as the backtest's lift measures
 
 
 @dataclass
@@ -71,8 +72,15 @@ class QuarterlyReview:
     importance: pd.Series
     backtest: Backtest
     curves: RetentionCurves
+    actions: ActionList
+    trend: pd.DataFrame
     currency: str = "$"
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def period(self) -> str:
+        """The quarter under review, for the report's title and file name."""
+        return str(self.quarter)
 
     @property
     def at_risk(self) -> pd.DataFrame:
@@ -93,8 +101,10 @@ class QuarterlyReview:
             f"The {len(at_risk):,} clients at highest risk (top tenth) average a {at_risk['probability'].mean():.1%} chance of leaving, "
             f"against {c['probability'].mean():.1%} for all clients; {self._money(at_risk['value_at_risk'].sum())} of the value at risk is theirs.",
         ]
-        new = at_risk["previous_probability"].isna() | ~at_risk["client_id"].isin(self._previous_top())
-        lines.append(f"{int(new.sum()):,} of them were not on last quarter's list.")
+        counts = self.actions.alert_counts()
+        if self.actions.previous is not None:
+            lines.append(f"Since {self.quarter - 1}: {counts['newly at risk']:,} clients newly at risk, {counts['risk jumped']:,} whose risk rose "
+                         f"{RISK_JUMP_PTS:.0f} points or more, {counts['health fell a band']:,} whose health fell a band (alerts below).")
         if len(self.last_quarter):
             lq = self.last_quarter
             lines.append(
@@ -114,32 +124,10 @@ class QuarterlyReview:
         """What this review could not compute, as a Markdown list."""
         return "\n".join(f"- {note}" for note in self.notes) or "- Nothing: every KPI and model input was recorded."
 
-    def _previous_top(self) -> set:
-        before = self.last_quarter.sort_values("probability", ascending=False)
-        return set(before["client_id"].head(max(1, round(len(before) * AT_RISK_SHARE))))
-
     def _money(self, value: float) -> str:
         return amount(value, self.currency)
 
     # ------------------------------------------------------------------ tables
-    def at_risk_table(self, top: int = 50):
-        """The first ``top`` clients of the at-risk list, formatted for the meeting."""
-        rows = self.at_risk.head(top)
-        columns = ["client_id", "name", "segment", "annual_value", "probability", "change_pts", "value_at_risk", "days_to_renewal", "reason_1", "reason_2", "reason_3"]
-        table = rows[[c for c in columns if c in rows]].rename(columns=_HEADERS)
-        caption = f"{len(rows):,} of the {len(self.at_risk):,} clients on the at-risk list" if len(rows) < len(self.at_risk) else None
-        return styled(table, percent=[_HEADERS["probability"]], money=[_HEADERS["annual_value"], _HEADERS["value_at_risk"]],
-                      points=[_HEADERS["change_pts"]], counts=[_HEADERS["days_to_renewal"]], currency=self.currency, caption=caption)
-
-    def movers_table(self, top: int = 10):
-        """Clients whose risk rose most since last quarter, with what drives it now."""
-        risen = self.clients.dropna(subset=["change_pts"]).sort_values("change_pts", ascending=False).head(top)
-        risen = risen[risen["change_pts"] > 0]
-        columns = ["client_id", "name", "previous_probability", "probability", "change_pts", "annual_value", "reason_1", "reason_2"]
-        table = risen[[c for c in columns if c in risen]].rename(columns=_HEADERS)
-        return styled(table, percent=[_HEADERS["previous_probability"], _HEADERS["probability"]], points=[_HEADERS["change_pts"]],
-                      money=[_HEADERS["annual_value"]], currency=self.currency)
-
     def kpi_table(self):
         """KPIs of this quarter, the one before and the same quarter a year before."""
         table = self.kpis.copy()
@@ -149,15 +137,24 @@ class QuarterlyReview:
             counts = table.get(f"{column} n", pd.Series(np.nan, index=table.index))
             table[column] = [_kpi_text(kind, value, signed) + ("" if pd.isna(n) or signed else f" of {n:,.0f}")
                              for kind, value, n in zip(table["kind"], table[column], counts, strict=True)]
-        return styled(table.drop(columns=["kind", *counted]).rename(columns={"label": "KPI"}))
+        caption = None
+        if table[[c for c in table.columns[2:] if c not in counted]].eq("–").any().any():
+            caption = ("– : not known for that quarter: not recorded, or not complete yet (a repeat rate needs 90 days after "
+                       "each complaint, so the latest quarter's comes next quarter).")
+        return styled(table.drop(columns=["kind", *counted]).rename(columns={"label": "KPI"}), caption=caption)
 
     def backtest_table(self):
+        """The backtest's metrics, each estimate and its interval written the same way."""
         overall = self.backtest.overall
+        formats = {"captured_top_decile": "{:.0%}", "lift_top_decile": "{:.1f}×"}
+        written = [(formats.get(m, "{:.3f}"), v, lo, hi) for m, v, lo, hi in zip(overall["metric"], overall["value"], overall["low"], overall["high"], strict=True)]
         table = pd.DataFrame({
             "metric": overall["description"],
-            "value": overall["value"], "95% interval": [f"{lo:.3f} to {hi:.3f}" for lo, hi in zip(overall["low"], overall["high"], strict=True)],
+            "value": [f.format(v) for f, v, _, _ in written],
+            "95% interval": [f"{f.format(lo)} to {f.format(hi)}" for f, _, lo, hi in written],
+            "what it means": overall["metric"].map(METRIC_MEANINGS).fillna(""),
         })
-        return styled(table, decimals=["value"])
+        return styled(table)
 
     # ------------------------------------------------------------------ figures
     def risk_plot(self) -> go.Figure:
@@ -174,7 +171,24 @@ class QuarterlyReview:
             ))
         figure.update_layout(title=f"Churn risk and annual value, clients active at the end of {self.quarter}",
                              xaxis_title=f"probability of leaving within {pd.Timedelta(self.horizon).days} days", yaxis_title="annual value",
-                             xaxis_tickformat=".0%")
+                             xaxis_tickformat=".0%", yaxis_tickprefix=self.currency, yaxis_tickformat="~s")
+        return figure
+
+    def trend_plot(self) -> go.Figure:
+        """The last eight quarters: churn, revenue retention, clients in the at-risk health
+        band and the main complaint KPIs, one small chart each."""
+        from plotly.subplots import make_subplots
+
+        shown = [c for c in TREND if c in self.trend and self.trend[c].notna().any()]
+        rows = (len(shown) + 2) // 3
+        figure = make_subplots(rows=max(rows, 1), cols=3, subplot_titles=[TREND[c][0] for c in shown], vertical_spacing=0.18)
+        for i, column in enumerate(shown):
+            kind = TREND[column][1]
+            figure.add_trace(go.Scatter(x=list(self.trend.index), y=self.trend[column], mode="lines+markers", name=TREND[column][0],
+                                        showlegend=False, hovertemplate="%{x}: %{y" + {"percent": ":.1%", "hours": ":,.1f", "count": ":,.0f"}[kind] + "}<extra></extra>"),
+                             row=i // 3 + 1, col=i % 3 + 1)
+            figure.update_yaxes(tickformat=".0%" if kind == "percent" else ",.0f", rangemode="tozero", row=i // 3 + 1, col=i % 3 + 1)
+        figure.update_layout(title=f"The last {len(self.trend)} quarters, to {self.quarter}", height=300 * max(rows, 1) + 80)
         return figure
 
     def importance_plot(self, top: int = 12) -> go.Figure:
@@ -185,13 +199,6 @@ class QuarterlyReview:
         figure.update_layout(title="What moves churn risk, across all clients", xaxis_title="average size of the contribution (percentage points)",
                              margin={"l": 320})
         return figure
-
-
-_HEADERS = {
-    "client_id": "client", "annual_value": "annual value", "probability": "churn risk", "previous_probability": "last quarter",
-    "change_pts": "change", "value_at_risk": "value at risk", "days_to_renewal": "days to renewal",
-    "reason_1": "main reason", "reason_2": "second reason", "reason_3": "third reason",
-}
 
 
 def quarterly_review(
@@ -213,7 +220,7 @@ def quarterly_review(
     cutoffs = [utc((q + 1).start_time) for q in pd.period_range(start, quarter, freq="Q")]
     rows = snapshots(known, cutoffs, horizon)
     model = ChurnModel(random_state=random_state) if model is None else model
-    kpis, notes = _kpi_comparison(known, quarter)
+    kpis, by_quarter, notes = _kpi_comparison(known, quarter)
 
     trust = backtest(rows, model, horizon, bootstrap=bootstrap, random_state=random_state, last=BACKTEST_QUARTERS)
     X, y = training_data(rows)
@@ -241,11 +248,49 @@ def quarterly_review(
     exposed = "repeats_90" if "repeats_90" in rows else "complaints_90"
     what = "a repeated trigger" if exposed == "repeats_90" else "a complaint"
     groups = (rows[exposed] > 0).map({True: f"{what} in the 90 days before", False: "none in the 90 days before"})
+    actions = actions_from(known, rows, fitted, list(X.columns), cutoff, horizon, currency)
     return QuarterlyReview(
         quarter=quarter, cutoff=cutoff, horizon=horizon, clients=table, last_quarter=last.reset_index(drop=True),
         kpis=kpis, importance=fitted.importance(features) if len(features) else pd.Series(dtype=float),
-        backtest=trust, curves=retention_curves(known, rows, by=groups), currency=currency, notes=notes,
+        backtest=trust, curves=retention_curves(known, rows, by=groups), actions=actions,
+        trend=_trend(by_quarter, rows, trust, quarter), currency=currency, notes=notes + actions.notes,
     )
+
+
+#: each backtest metric in plain words
+METRIC_MEANINGS = {
+    "roc_auc": "chance that a client who left was ranked above one who stayed (0.5 is guessing, 1 is perfect)",
+    "pr_auc": "how well the ranking finds the clients who left; compare with the churn rate, which guessing would get",
+    "brier": "mean squared gap between probability and outcome (lower is better)",
+    "ece": "average gap between predicted and observed churn across probability bands (0 is perfectly calibrated)",
+    "lift_top_decile": "how many times more often the top tenth left than the average client",
+    "captured_top_decile": "share of the clients who left that the top tenth held",
+}
+TREND_QUARTERS = 8
+#: the history charts: column -> (title, how it reads)
+TREND = {
+    "logo_churn": ("clients who left (churned)", "percent"),
+    "gross_revenue_retention": ("gross revenue retention", "percent"),
+    "at_risk_health": ("clients in the at-risk health band", "count"),
+    "volume": ("complaints opened", "count"),
+    "repeat_rate_90": ("same trigger again within 90 days", "percent"),
+    "resolution_hours_median": ("median hours to resolution", "hours"),
+}
+
+
+def _trend(by_quarter: pd.DataFrame, rows: pd.DataFrame, trust: Backtest, quarter: pd.Period) -> pd.DataFrame:
+    """The last TREND_QUARTERS quarters of the trend KPIs, the count of clients in the
+    at-risk health band at each quarter's end, and the leavers the backtest expected."""
+    periods = [str(q) for q in pd.period_range(quarter - TREND_QUARTERS + 1, quarter, freq="Q")]
+    table = by_quarter.reindex(periods)[[c for c in TREND if c in by_quarter]].copy()
+    try:
+        health = HealthScore().fit(rows).score(rows)
+        at_quarter_end = health.loc[health["band"] == "at_risk"].groupby("cutoff").size()
+        ends = {str(pd.Period(pd.Timestamp(c).tz_convert(None) - pd.Timedelta(days=1), "Q")): n for c, n in at_quarter_end.items()}
+        table["at_risk_health"] = [ends.get(p, np.nan) for p in periods]
+    except ValueError:  # no health component recorded or predictive
+        pass
+    return table.rename_axis("quarter")
 
 
 def _quarter(history: History, quarter) -> pd.Period:
@@ -262,9 +307,9 @@ def _quarter(history: History, quarter) -> pd.Period:
     return pd.Period(moment.tz_convert(None) + pd.Timedelta(days=1), "Q") - 1
 
 
-def _kpi_comparison(history: History, quarter: pd.Period) -> tuple[pd.DataFrame, list[str]]:
+def _kpi_comparison(history: History, quarter: pd.Period) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """One row per KPI: this quarter, the previous one, a year before, and the change;
-    and the notes on KPIs the history cannot give."""
+    every KPI by quarter; and the notes on KPIs the history cannot give."""
     complaints, retention = complaint_kpis(history, "quarter"), retention_kpis(history, "quarter")
     table = complaints.table.merge(retention.table, on="period", how="outer").set_index("period")
     periods = [str(quarter - 4), str(quarter - 1), str(quarter)]
@@ -277,7 +322,7 @@ def _kpi_comparison(history: History, quarter: pd.Period) -> tuple[pd.DataFrame,
         rows.append({"label": name, "kind": kind, **values, **counts})
     frame = pd.DataFrame(rows)
     frame[CHANGE] = frame[str(quarter)] - frame[str(quarter - 1)]
-    return frame, complaints.notes + retention.notes
+    return frame, table, complaints.notes + retention.notes
 
 
 def _kpi_text(kind: str, value, signed: bool = False) -> str:

@@ -63,7 +63,9 @@ def report_parameters(report: str, notebooks: Path | str = NOTEBOOK_FOLDER) -> d
 
 def render(report: str, out: Path | str = "reports", parameters: dict | None = None, progress: bool = True,
            notebooks: Path | str = NOTEBOOK_FOLDER) -> Path:
-    """Execute the ``report``'s notebook with ``parameters`` and write ``out/<report>.html``.
+    """Execute the ``report``'s notebook with ``parameters`` and write ``out/<report>-<period>.html``
+    (``out/<report>.html`` when the notebook names no period), with the files the notebook
+    put beside it (:func:`beside_report`) named the same way: ``quarterly-2025Q4-actions.csv``.
 
     Raises :class:`ReportFailed` naming the failed cell and the error; nothing is written then.
     """
@@ -81,17 +83,46 @@ def render(report: str, out: Path | str = "reports", parameters: dict | None = N
     # file (with its key): all of it goes when the run ends, however it ends
     with tempfile.TemporaryDirectory(prefix="client-health-") as scratch, _kernel_in(scratch) as kernel:
         executed = Path(scratch) / notebook.name
+        attachments = Path(scratch) / "attachments"
+        attachments.mkdir()
+        parameters = dict(parameters or {})
+        if "attachments" in report_parameters(report, notebooks):
+            parameters["attachments"] = str(attachments)
         try:
             papermill.execute_notebook(
-                str(notebook), str(executed), parameters=parameters or {}, cwd=str(notebook.parent),
+                str(notebook), str(executed), parameters=parameters, cwd=str(notebook.parent),
                 kernel_name="python3", progress_bar=progress, log_output=False, km=kernel,
             )
         except PapermillExecutionError as error:
             raise ReportFailed(f"{notebook.name}: cell {error.cell_index} failed with {error.ename}: {error.evalue}; no report written") from None
-        page = to_html(nbformat.read(executed, as_version=4), TITLES[report])
-    target = out / f"{report}.html"
+        period_file = attachments / PERIOD_FILE
+        period = period_file.read_text(encoding="utf-8").strip() if period_file.exists() else None
+        period_file.unlink(missing_ok=True)
+        stem = f"{report}-{period}" if period else report
+        page = to_html(nbformat.read(executed, as_version=4), f"{TITLES[report]}, {period}" if period else TITLES[report])
+        for attachment in sorted(attachments.iterdir()):
+            _move_atomically(attachment, out / f"{stem}-{attachment.name}")
+    target = out / f"{stem}.html"
     _write_atomically(target, page)
     return target
+
+
+PERIOD_FILE = "period.txt"
+
+
+def beside_report(folder: Path | str | None, period: str | None = None, **action_lists) -> None:
+    """What a notebook hands to :func:`render` (which passes ``folder`` as the notebook's
+    ``attachments`` parameter): the ``period`` for the report's title and file name, and
+    each action list as CSV and Excel, to be written beside the report. Run by hand in
+    JupyterLab (``folder`` None), it does nothing."""
+    if folder is None:
+        return
+    folder = Path(folder)
+    if period:
+        (folder / PERIOD_FILE).write_text(str(period), encoding="utf-8")
+    for name, actions in action_lists.items():
+        actions.to_csv(folder / f"{name}.csv")
+        actions.to_excel(folder / f"{name}.xlsx")
 
 
 class FolderNotWritable(OSError):
@@ -114,13 +145,16 @@ def writable_folder(folder: Path | str) -> Path:
 
 @contextlib.contextmanager
 def _kernel_in(scratch: str):
-    """A kernel manager whose connection file (it holds the kernel's key) lies in ``scratch``;
-    no kernel started by the run outlives it, an interrupted run included."""
+    """A kernel manager whose connection file (it holds the kernel's key) and sockets lie in
+    ``scratch``: local sockets, not TCP ports, so no other user can connect and the kernel
+    has no unencrypted-TCP warning to print; no kernel started by the run outlives it, an
+    interrupted run included."""
     import psutil
     from jupyter_client.manager import AsyncKernelManager
 
     try:
-        yield AsyncKernelManager(kernel_name="python3", connection_file=str(Path(scratch) / "kernel.json"))
+        yield AsyncKernelManager(kernel_name="python3", connection_file=str(Path(scratch) / "kernel.json"), transport="ipc",
+                                 ip=str(Path(scratch) / "kernel"))
     finally:
         for child in psutil.Process().children(recursive=True):
             if any(scratch in part for part in _cmdline(child)):
@@ -146,13 +180,114 @@ def to_html(notebook: NotebookNode, title: str) -> str:
         template_name="lab", extra_template_paths=[str(TEMPLATE_FOLDER)], template_file="report.html.j2",
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
     )
+    from analytics.tables import INTERACTIVE
+
+    shown = prepared(notebook)
     resources = {
         "metadata": {"name": title},
         "plotly_js": get_plotlyjs(),
+        "interactive_class": INTERACTIVE,
         "footer": f"Client Health Analytics · generated {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC · e-mail addresses, phone numbers, card numbers and IBANs redacted",
     }
-    page, _ = exporter.from_notebook_node(prepared(notebook), resources=resources)
-    return page
+    if any(INTERACTIVE in output.get("data", {}).get("text/html", "") for cell in shown.cells for output in cell.get("outputs", [])):
+        resources |= _datatables()
+    page, _ = exporter.from_notebook_node(shown, resources=resources)
+    return navigable(page)
+
+
+def _datatables() -> dict:
+    """DataTables as itables packages it for offline use: the module (base64) and its styles."""
+    import base64
+    from importlib.resources import files
+
+    bundle = files("itables") / "html"
+    return {"datatables_js": base64.b64encode((bundle / "dt_bundle.js").read_bytes()).decode("ascii"),
+            "datatables_css": (bundle / "dt_bundle.css").read_text(encoding="utf-8")}
+
+
+#: statistical terms a report may use, each explained in a footnote where it first appears
+GLOSSARY = {
+    "ROC AUC": "the chance that a client who left was ranked above one who stayed; 0.5 is guessing, 1 is a perfect ranking.",
+    "PR AUC": "average precision: how well the ranking finds the clients who left; guessing scores the churn rate.",
+    "Brier score": "the mean squared gap between a probability and what happened (0 or 1); lower is better.",
+    "expected calibration error": "the average gap between predicted and observed churn across probability bands; 0 means a 10% risk leaves one client in ten.",
+    "95% CI": "95% confidence interval: the range that holds the true value in 95 of 100 samples like this one.",
+    "95% interval": "the range that holds the true value in 95 of 100 samples like this one.",
+    "Kaplan-Meier": "the share still with us (or not yet repeated) over time, counting each client only while we could observe it.",
+    "doubly robust": "an effect estimate adjusted for which complaints got the practice (AIPW: a model of the outcome and a model of who got the practice, each correcting the other), so the comparison is like for like.",
+    "naive": "the plain difference between complaints with and without the practice, not adjusted for which complaints got it.",
+    "propensity": "the estimated chance that a complaint got the practice given its severity, trigger, channel, team, segment and history; values near 0 or 1 mean there were few comparable complaints without (or with) it.",
+    "macro-F1": "the classifier's accuracy averaged over triggers, so rare triggers count as much as common ones (1 is perfect).",
+    "Wilson": "Wilson score interval: a 95% interval for a rate that stays honest for small groups.",
+    "pts": "percentage points: the difference between two percentages (20% to 25% is +5 pts).",
+    "lift": "how many times more often the highest-risk tenth left than the average client.",
+}
+
+
+def navigable(page: str) -> str:
+    """``page`` with a table of contents linking to every section, and a footnote on the
+    first use of each statistical term (:data:`GLOSSARY`), explained at the end."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    sections = [(h["id"], h.get_text(" ", strip=True).removesuffix("¶").strip()) for h in soup.select("h2[id]")]
+    title = soup.find("h1")
+    if sections and title is not None:
+        nav = soup.new_tag("nav", attrs={"class": "report-contents", "aria-label": "Contents"})
+        nav.append(soup.new_tag("strong", string="Contents"))
+        items = soup.new_tag("ol")
+        for anchor, text in [*sections, ("terms-used", "Terms used")]:
+            item = soup.new_tag("li")
+            item.append(soup.new_tag("a", href=f"#{anchor}", string=text))
+            items.append(item)
+        nav.append(items)
+        title.insert_after(nav)
+    _footnotes(soup)
+    return str(soup)
+
+
+def _footnotes(soup) -> None:
+    import re
+
+    from bs4 import NavigableString
+
+    body = soup.find("main") or soup.body
+    if body is None:
+        return
+    patterns = {term: re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])") for term in GLOSSARY}
+    skipped = ["script", "style", "nav", "sup", "a", "h1", "h2", "h3", "title", "footer"]
+    queue = [t for t in body.find_all(string=True) if type(t) is NavigableString and t.find_parent(skipped) is None]
+    used = []
+    while queue:
+        text = queue.pop(0)
+        value = str(text)
+        hits = [(m.start(), m.end(), term) for term, pattern in patterns.items() if term not in used and (m := pattern.search(value))]
+        if not hits:
+            continue
+        _, end, term = min(hits)
+        used.append(term)
+        before, after = soup.new_string(value[:end]), soup.new_string(value[end:])
+        mark = soup.new_tag("sup", attrs={"class": "term-note"})
+        mark.append(soup.new_tag("a", href=f"#term-{len(used)}", string=str(len(used))))
+        text.replace_with(before)
+        before.insert_after(mark)
+        mark.insert_after(after)
+        queue.insert(0, after)  # the rest of the text may hold other terms
+    section = soup.new_tag("section", attrs={"id": "terms-used", "class": "report-terms"})
+    heading = soup.new_tag("h2", string="Terms used")
+    section.append(heading)
+    if used:
+        notes = soup.new_tag("ol")
+        for number, term in enumerate(used, start=1):
+            item = soup.new_tag("li", attrs={"id": f"term-{number}"})
+            item.append(soup.new_tag("strong", string=term))
+            item.append(f": {GLOSSARY[term]}")
+            notes.append(item)
+        section.append(notes)
+    else:
+        section.append(soup.new_tag("p", string="No statistical terms."))
+    footer = body.find(class_="report-footer")
+    footer.insert_before(section) if footer is not None else body.append(section)
 
 
 def prepared(notebook: NotebookNode) -> NotebookNode:
@@ -204,12 +339,17 @@ def _redacted(value):
     return value
 
 
-def _write_atomically(target: Path, text: str) -> None:
+def _move_atomically(source: Path, target: Path) -> None:
+    """Copy beside the target and rename, with an ordinary file's permissions."""
+    _write_atomically(target, source.read_bytes())
+
+
+def _write_atomically(target: Path, text: str | bytes) -> None:
     """Write beside the target and rename: readers see the old file or the new, never half."""
     handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+        with os.fdopen(handle, "wb") as file:
+            file.write(text.encode("utf-8") if isinstance(text, str) else text)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(partial, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file

@@ -44,6 +44,11 @@ class RelationshipReview:
     currency: str = "$"
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def period(self) -> str:
+        """The last day the review knew about, for its title and file name."""
+        return f"{self.cutoff - pd.Timedelta(days=1):%Y-%m-%d}"
+
     def pick(self, client_id=None):
         """``client_id`` when given, else the client most in need of a decision: the
         largest annual value among those to consider ending, then to renegotiate, ..."""
@@ -56,6 +61,40 @@ class RelationshipReview:
         """Each health component of the client: value, points deducted, and why."""
         table = self.health.explain(client_id, self.cutoff)
         return styled(table.drop(columns="weight"), decimals=["points"])
+
+    def health_plot(self, client_id) -> go.Figure:
+        """The client's health score at every cutoff, against the band thresholds."""
+        scores = self.health.scores_
+        mine = scores.loc[scores["client_id"] == client_id].sort_values("cutoff")
+        days = pd.to_datetime(mine["cutoff"], utc=True) - pd.Timedelta(days=1)  # a cutoff's score is of the day before
+        figure = go.Figure(go.Scatter(x=days.dt.strftime("%Y-%m-%d"), y=mine["score"], mode="lines+markers", name="health score",
+                                      hovertemplate="%{x}: %{y:.0f}<extra></extra>"))
+        healthy, watch = self.health.thresholds_
+        figure.add_hline(y=healthy, line_dash="dot", annotation_text="healthy above", annotation_position="top left")
+        figure.add_hline(y=watch, line_dash="dot", annotation_text="at risk below", annotation_position="bottom left")
+        figure.update_layout(title=f"Health of {client_id} over time", xaxis_title="quarter end", yaxis_title="health score (100: nothing wrong)",
+                             yaxis_range=[0, 105], showlegend=False)
+        return figure
+
+    def plan(self, client_id) -> str:
+        """What to do next with a client that is not to be ended, in Markdown: the
+        recommendation's reasons and, for a client to repair or renegotiate, the next step
+        its complaints and this data's measured practice effects point to."""
+        from analytics.actions import next_steps
+
+        c = self.client(client_id)
+        words = c["recommendation"].replace("_", " ")
+        lines = [f"**Plan for {markdown_text(client_id)}: {words}**", "", f"- Because: {markdown_text(c['reasons'])}."]
+        if c["recommendation"] in ("repair", "renegotiate"):
+            step = next_steps(self.history, pd.DataFrame({"client_id": [client_id], "notice_date": [c["notice_by"]]}), self.cutoff).iloc[0]
+            lines.append(f"- Next step: {markdown_text(step['next_step'])} ({markdown_text(step['evidence'])}).")
+        if c["recommendation"] == "renegotiate":
+            lines.append(f"- Renegotiate before {c['notice_by']:%Y-%m-%d} (notice date for the {c['renewal_date']:%Y-%m-%d} renewal): "
+                         "price, scope or service level, so that serving the client stops taking most of its margin.")
+        if c["recommendation"] == "invest":
+            lines.append("- Keep the relationship as it is; look for room to grow it at the renewal.")
+        lines.append(_disagreement(c, self.policy))
+        return redact("\n".join(line for line in lines if line), kinds=PERSONAL_DETAILS)
 
     def client(self, client_id) -> pd.Series:
         rows = self.clients.loc[self.clients["client_id"] == client_id]
@@ -76,19 +115,19 @@ class RelationshipReview:
                 f"- Clients to consider ending bring {self._money(counts.loc['consider_exit', 'annual_value'])} of annual value and "
                 f"{self._money(counts.loc['consider_exit', 'net_value'])} of net value over the last 12 months.")
 
-    def portfolio_table(self, recommendation: str | None = None, top: int = 30):
+    def portfolio_table(self, recommendation: str | None = None, top: int | None = None):
         """Clients with their figures and the reasons for the recommendation, the ones
         needing a decision first (exit, then renegotiate, repair), largest value first."""
         rows = self.clients if recommendation is None else self.clients.loc[self.clients["recommendation"] == recommendation]
         order = rows["recommendation"].map({r: i for i, r in enumerate(RECOMMENDATIONS)})
         everyone = len(rows)
-        rows = rows.assign(_order=order).sort_values(["_order", "annual_value"], ascending=[True, False]).head(top)
+        rows = rows.assign(_order=order).sort_values(["_order", "annual_value"], ascending=[True, False]).head(top or everyone)
         caption = f"the first {len(rows):,} of {everyone:,} clients, by recommendation then annual value" if len(rows) < everyone else None
         table = rows[["client_id", "name", "recommendation", "annual_value", "cost_to_serve_12m", "net_value_12m", "abusive_contacts_365",
                       "churn_probability", "health_score", "reasons"]].rename(columns=_HEADERS)
         table[_HEADERS["recommendation"]] = table[_HEADERS["recommendation"]].str.replace("_", " ")
         return styled(table, money=[_HEADERS[c] for c in ("annual_value", "cost_to_serve_12m", "net_value_12m")], counts=[_HEADERS["abusive_contacts_365"], _HEADERS["health_score"]],
-                      percent=[_HEADERS["churn_probability"]], currency=self.currency, caption=caption)
+                      percent=[_HEADERS["churn_probability"]], currency=self.currency, caption=caption, interactive=True)
 
     def facts_table(self, client_id):
         """One client's figures, formatted."""
@@ -103,7 +142,7 @@ class RelationshipReview:
             ("angry and abusive contacts, trend", f"{c['tone_trend']:+.1f} a quarter against the year's average"),
             ("churn risk, next 90 days", _percent(c["churn_probability"])),
             ("expected net value, next 12 months", m(c["expected_net_value_12m"])),
-            ("health score", f"{c['health_score']:.0f} ({c['health_band'].replace('_', ' ')})"),
+            ("health score", f"{c['health_score']:.0f} ({c['health_band'].replace('_', ' ')}; 100: nothing wrong)"),
             ("next renewal", f"{c['renewal_date']:%Y-%m-%d}"), ("notice period", f"{c['notice_days']:.0f} days: notice by {c['notice_by']:%Y-%m-%d}"),
         ]
         if pd.notna(c.get("contract_end")):
@@ -118,8 +157,7 @@ class RelationshipReview:
         to check and decide on; contact details are redacted and nothing is sent."""
         c = self.client(client_id)
         if c["recommendation"] != "consider_exit":
-            text = (f"No memo: the recommendation for {markdown_text(client_id)} is **{c['recommendation'].replace('_', ' ')}**, not to consider ending "
-                    f"the relationship ({markdown_text(c['reasons'])}).")
+            text = self.plan(client_id)
         else:
             text = _memo(c, self._tried(client_id), self._money, self.cutoff)
         text = redact(text, kinds=PERSONAL_DETAILS)
@@ -271,6 +309,21 @@ def _recommend(c, policy: dict, currency: str) -> tuple[str, list[str]]:
     if reasons:
         return "repair", reasons
     return "invest", [f"profitable (net value {money(c.net_value_12m)} over 12 months), churn risk {c.churn_probability:.0%}, health {c.health_score:.0f}"]
+
+
+def _disagreement(c, policy: dict) -> str:
+    """A sentence when health and churn risk point different ways, saying why they can."""
+    low_health = pd.notna(c["health_score"]) and c["health_score"] < policy["repair"]["health_below"]
+    high_risk = c["churn_probability"] >= policy["repair"]["churn_risk"]
+    if low_health == high_risk:
+        return ""
+    renewal = (c["renewal_date"] - c["notice_by"]).days if pd.notna(c["notice_by"]) else None
+    timing = f"; its renewal is on {c['renewal_date']:%Y-%m-%d}" + (f" with {renewal} days' notice" if renewal else "")
+    if low_health:
+        return (f"- Health {c['health_score']:.0f} but churn risk only {c['churn_probability']:.1%}: health scores the complaint experience of "
+                f"recent months, while churn risk also weighs when the client can leave and how often clients like it did{timing}.")
+    return (f"- Churn risk {c['churn_probability']:.1%} despite health {c['health_score']:.0f}: churn risk also weighs when the client can "
+            f"leave and how often clients like it did{timing}, which the health score leaves out.")
 
 
 def _percent(value) -> str:

@@ -8,23 +8,29 @@ import csv
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from analytics.labels import column_label, value_label
 from analytics.redaction import PERSONAL_DETAILS, redact
 
 
 def styled(
-    frame: pd.DataFrame, *, percent=(), money=(), points=(), dates=(), counts=(), decimals=(),
-    currency: str = "$", caption: str | None = None,
+    frame: pd.DataFrame, *, percent=(), money=(), points=(), dates=(), counts=(), decimals=(), signed=(),
+    currency: str = "$", caption: str | None = None, interactive: bool = False,
 ) -> Styler:
     """``frame`` as a Styler: ``percent`` columns as 12.3%, ``money`` as $12,345,
     ``points`` as signed percentage points (+4.1 pts), ``dates`` as 2025-06-30, ``counts``
-    as 1,234, ``decimals`` as 1.23. Every other column is text: e-mail addresses and phone
-    numbers redacted, and HTML-escaped so that data shows as text and never runs."""
-    frame = frame.reset_index(drop=True)
-    formatted = set(percent) | set(money) | set(points) | set(dates) | set(counts) | set(decimals)
+    as 1,234, ``decimals`` as 1.23, ``signed`` as +12. Every other column is text: e-mail addresses and phone
+    numbers redacted, and HTML-escaped so that data shows as text and never runs. Column
+    names, taxonomy values and booleans are shown in words (:mod:`analytics.labels`).
+    ``interactive`` tables can be sorted, filtered and searched in a report."""
+    words = {c: column_label(c) for c in frame.columns}
+    frame = frame.reset_index(drop=True).rename(columns=words)
+    percent, money, points, dates, counts, decimals, signed = ([words.get(c, c) for c in kind] for kind in (percent, money, points, dates, counts, decimals, signed))
+    formatted = set(percent) | set(money) | set(points) | set(dates) | set(counts) | set(decimals) | set(signed)
     text = [c for c in frame.columns if c not in formatted]
-    frame = frame.assign(**{c: frame[c].map(lambda v: redact(v, kinds=PERSONAL_DETAILS), na_action="ignore") for c in text if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])})
+    frame = frame.assign(**{c: frame[c].astype(object).map(lambda v: redact(value_label(v), kinds=PERSONAL_DETAILS), na_action="ignore")
+                            for c in text if frame[c].dtype in (object, bool) or pd.api.types.is_string_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])})
     formats = {c: "{:.1%}" for c in percent} | {c: (lambda v: amount(v, currency)) for c in money} | {c: "{:+.1f} pts" for c in points}
-    formats |= {c: "{:,.0f}" for c in counts} | {c: "{:,.2f}" for c in decimals} | {c: _date for c in dates}
+    formats |= {c: "{:,.0f}" for c in counts} | {c: "{:,.2f}" for c in decimals} | {c: _date for c in dates} | {c: _signed for c in signed}
     style = frame.style.hide(axis="index").format(formats, na_rep="–").format(escape="html", subset=text, na_rep="–").format_index(escape="html", axis=1)
     style = style.set_table_styles([
         {"selector": "th", "props": "text-align: left; padding: 4px 8px; border-bottom: 1px solid #999;"},
@@ -32,7 +38,21 @@ def styled(
     ])
     style = style.set_properties(subset=[c for c in frame.columns if c in formatted], **{"text-align": "right"})
     style = style.set_properties(subset=text, **{"text-align": "left"})
+    if interactive:
+        style = style.set_table_attributes(f'class="{INTERACTIVE}"')
+        wide = [c for c in text if frame[c].astype("string").str.len().max() > WIDE_TEXT]  # sentences get room; numbers stay narrow
+        if wide:
+            style = style.set_td_classes(pd.DataFrame("wide", index=frame.index, columns=wide))
     return style.set_caption(caption) if caption else style
+
+
+#: the class of tables a report makes sortable, filterable and searchable
+INTERACTIVE = "interactive-table"
+WIDE_TEXT = 40  # characters from which a text column gets the room of a sentence
+
+
+def _signed(value) -> str:
+    return "–" if pd.isna(value) else f"{round(value) + 0:+,.0f}"
 
 
 def amount(value, currency: str = "$") -> str:

@@ -167,7 +167,7 @@ def test_a_report_takes_a_profile_path_relative_to_the_callers_folder(cfpb_path,
     (tmp_path / "mine.toml").write_text('extends = "cfpb"\n', encoding="utf-8")
     done = _client_health("report", "quality", "--source", cfpb_path, "--profile", "mine.toml", "--out", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "read with profile 'mine' from complaints.csv" in (tmp_path / "out" / "quality.html").read_text(encoding="utf-8")
+    assert "Read from complaints.csv with the mine profile." in (tmp_path / "out" / "quality.html").read_text(encoding="utf-8")
     for arguments, expected in ((["--profile", "nope.toml"], "profile file"), (["--profile", "cfbp"], "no profile named 'cfbp'"),
                                 (["--source", "no-such-folder"], "no-such-folder: no such file or folder")):
         failed = _client_health("report", "quality", *arguments, cwd=tmp_path)

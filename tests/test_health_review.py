@@ -114,10 +114,39 @@ def test_memo_draft_states_obligations_and_never_runs_data(review):
     page = review.memo(client, format="html")
     assert "<script>alert" not in page and "&lt;script&gt;" in page and "jo@example.com" not in page
     other = review.clients.loc[review.clients["recommendation"] == "invest", "client_id"].iloc[0]
-    assert review.memo(other).startswith("No memo")
+    assert review.memo(other).startswith(f"**Plan for {other}: invest**")
 
 
-def test_a_cut_client_table_says_how_much_is_left_out(review):
+def test_a_client_to_repair_gets_a_plan_with_a_next_step(review):
+    repair = review.clients.loc[review.clients["recommendation"] == "repair"]
+    for client in repair["client_id"].head(5):
+        plan = review.memo(client)
+        assert plan.startswith(f"**Plan for {client}: repair**") and "- Next step: " in plan
+        assert review.client(client)["reasons"].split(";")[0] in plan
+
+
+def test_health_and_risk_that_disagree_are_explained(review):
+    policy = review.policy["repair"]
+    c = review.clients
+    unhealthy_but_safe = c.loc[(c["health_score"] < policy["health_below"]) & (c["churn_probability"] < policy["churn_risk"]), "client_id"]
+    agreeing = c.loc[(c["health_score"] >= policy["health_below"]) & (c["churn_probability"] < policy["churn_risk"]), "client_id"]
+    assert len(unhealthy_but_safe) and len(agreeing)
+    assert "but churn risk only" in review.plan(unhealthy_but_safe.iloc[0])
+    assert "churn risk only" not in review.plan(agreeing.iloc[0]) and "despite health" not in review.plan(agreeing.iloc[0])
+
+
+def test_a_clients_health_over_time_is_its_score_at_every_cutoff(review):
+    client = review.pick()
+    figure = review.health_plot(client)
+    days, scores = list(figure.data[0].x), np.asarray(figure.data[0].y, dtype=float)
+    assert len(days) >= 2 and days == sorted(days)
+    for day, score in zip(days, scores, strict=True):  # the score is 100 less the points its components took off
+        cutoff = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
+        assert score == pytest.approx(100 + review.health.explain(client, cutoff)["points"].sum())
+
+
+def test_the_client_table_holds_every_client_unless_cut_and_then_says_so(review):
+    assert "the first" not in review.portfolio_table().to_html() and "interactive-table" in review.portfolio_table().to_html()
     shown = review.portfolio_table(top=30).to_html()
     assert f"the first 30 of {len(review.clients):,} clients" in shown
     repair = int((review.clients["recommendation"] == "repair").sum())

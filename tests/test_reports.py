@@ -1,6 +1,7 @@
 """Reports end to end: the CLI runs a notebook, writes one HTML file, and a real headless
 Chromium opens it offline."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
+from analytics.labels import TAXONOMY_VALUES, VALUE_WORDS
 from analytics.reports import NOTEBOOK_FOLDER, ReportFailed, prepared, render
 from tests.conftest import ROOT, SAMPLE, need_debian_package
 
@@ -119,6 +121,12 @@ def open_report(browser, path: Path, screenshot: str) -> dict:
     seen["attacked"] = page.evaluate("window.attacked === undefined ? null : window.attacked")
     seen["unsafe"] = page.evaluate(UNSAFE_ELEMENTS)
     seen["text"] = page.inner_text("body")
+    seen["raw"] = plain_words_problems(page)
+    seen["links"] = page.evaluate(LINKS)
+    seen["contents"] = page.locator("nav.report-contents a").count()
+    seen["first_rows"] = page.evaluate("""[...document.querySelectorAll('table.interactive-table')].map(t =>
+        [[...t.querySelectorAll('thead th')].map(th => th.innerText.trim()), [...t.querySelectorAll('tbody tr')].map(tr => [...tr.children].map(td => td.innerText.trim()))])""")
+    seen["table_info"] = [e.inner_text() for e in page.locator(".dt-info").all()]
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=ARTEFACTS / screenshot, full_page=True)
     page.close()
@@ -129,12 +137,41 @@ def run_report(kind: str, source: Path, out: Path) -> Path:
     done = subprocess.run([sys.executable, "-m", "analytics", "report", kind, "--source", str(source), "--out", str(out)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    path = out / f"{kind}.html"
-    assert str(path.resolve()) in done.stdout
+    assert "IPKernelApp" not in done.stderr and "WARNING" not in done.stderr  # no kernel noise on the terminal
+    path = Path(re.search(rf"^{kind} report: (.+\.html)$", done.stdout, re.MULTILINE)[1])
+    assert path.parent == out.resolve() and path.exists()
     return path
 
 
-@pytest.mark.parametrize(("kind", "figures"), [("quarterly", 5), ("quality", 1), ("review", 1), ("workshop", 5)])
+#: what a manager must never read in a table: raw names (technical_failure, repeat_rate) and raw values
+RAW_TEXT = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+RAW_VALUES = {"True", "False", "nan", "NaN", "None", "<NA>", "NaT"}
+TABLE_TEXT = """[...document.querySelectorAll('table')].map(table => {
+    const headers = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
+    const cells = [...table.querySelectorAll('tbody tr')].flatMap(tr => [...tr.children].map((td, i) => [headers[i] || '', td.innerText.trim()]));
+    return {headers, cells};
+})"""
+LINKS = """[...document.querySelectorAll('a[href^="#"]')].map(a => [a.getAttribute('href'), !!document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1)))])"""
+
+
+def plain_words_problems(page) -> list[str]:
+    """Headers in snake_case, and cells holding a raw taxonomy value (the package knows its
+    words), a raw boolean or a missing marker; text the data itself wrote (a laced category)
+    is shown as written. Under two headers of the data quality report raw names are the point: a
+    canonical "column" name is what a profile maps, and a "value as exported" is what
+    the export wrote."""
+    problems = []
+    for table in page.evaluate(TABLE_TEXT):
+        problems += [f"header {h!r}" for h in table["headers"] if RAW_TEXT.search(h)]
+        for header, text in table["cells"]:
+            if text in RAW_VALUES:
+                problems.append(f"{header}: {text!r}")
+            elif header not in ("column", "value as exported") and RAW_TEXT.fullmatch(text) and (text in TAXONOMY_VALUES or text in VALUE_WORDS):
+                problems.append(f"{header}: {text[:80]!r}")  # a value the package knows, left untranslated
+    return problems
+
+
+@pytest.mark.parametrize(("kind", "figures"), [("quarterly", 6), ("quality", 1), ("review", 2), ("workshop", 5)])
 def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hostile_sample, chromium, tmp_path):
     path = run_report(kind, hostile_sample, tmp_path)
     page = path.read_text(encoding="utf-8")
@@ -155,6 +192,17 @@ def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hos
         assert TEXT_ATTACK not in seen["text"] and not [text for text in SYNC_TEXTS if text in seen["text"]]
         assert any(payload in seen["text"] for payload in PAYLOADS)  # laced categories and teams shown as text
     assert "Traceback" not in seen["text"] and "def " not in seen["text"]  # code cells are hidden
+    assert seen["raw"] == []  # plain words in every table
+    assert seen["contents"] >= 4 and seen["links"] and all(found for _, found in seen["links"])  # contents and footnotes lead somewhere
+    if kind == "quarterly":  # the action list: first thing after the brief, ordered by value at risk, the same as its CSV
+        assert path.name.startswith("quarterly-") and re.fullmatch(r"quarterly-\d{4}Q[1-4]\.html", path.name)
+        csv = pd.read_csv(path.with_name(path.stem + "-actions.csv"), keep_default_na=False, na_values=[""])
+        assert csv["value at risk"].is_monotonic_decreasing and csv["rank"].tolist() == list(range(1, len(csv) + 1))
+        headers, rows = seen["first_rows"][0]
+        shown = pd.DataFrame(rows, columns=headers)
+        assert shown["client"].tolist() == csv["client"].head(len(shown)).tolist() and len(shown) == min(25, len(csv))
+        assert seen["table_info"][0].endswith(f"of {len(csv):,} entries")
+        assert seen["text"].index("Action list") < seen["text"].index("Alerts") < seen["text"].index("Who is at risk")
 
 
 def test_a_failing_notebook_writes_no_report_and_names_the_cell(tmp_path):
@@ -197,7 +245,7 @@ def test_workshop_report_on_the_real_cfpb_export_says_what_it_lacks(cfpb_path, c
     done = subprocess.run([sys.executable, "-m", "analytics", "report", "workshop", "--source", str(cfpb_path), "--profile", "cfpb",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    seen = open_report(chromium, tmp_path / "workshop.html", "workshop_cfpb.png")
+    seen = open_report(chromium, next(tmp_path.glob("workshop-*.html")), "workshop_cfpb.png")
     assert seen["errors"] == [] and seen["figures"] == seen["drawn"] >= 2
     text = seen["text"]
     assert "Mortgage" in text and "Bank of America" in text  # dispute rates by product, most disputed companies

@@ -104,6 +104,22 @@ def test_topics_show_redacted_examples(sample_history):
     assert found.examples.groupby("topic")["example"].apply(lambda s: s.is_unique).all()
 
 
+def test_a_text_sharing_no_word_with_any_topic_has_none(sample_history):
+    texts = pd.concat([sample_history.complaints["text"].dropna().head(400), pd.Series(["Xylophone quagmire.", "Zebra"], index=[-1, -2])])
+    found = topics(texts, n_topics=4)
+    assert found.topic.loc[[-1, -2]].tolist() == [-1, -1]  # not counted in the first topic
+    assert found.terms["complaints"].sum() == (found.topic >= 0).sum() == len(texts) - 2
+
+
+def test_practices_left_out_on_purpose_are_not_called_unrecorded(sample_history):
+    effects = practice_effects(sample_history, outcome="repeat", practices=["followed_up"], bootstrap=20)
+    assert effects.table["practice"].tolist() == ["followed_up"]
+    assert not [note for note in effects.notes if "not recorded" in note]
+    lacking = History(sample_history.clients, sample_history.complaints.drop(columns=["apologized"]), sample_history.interactions)
+    notes = practice_effects(lacking, outcome="repeat", practices=["followed_up", "apologized"], bootstrap=20).notes
+    assert "Practices not recorded in this history, so not estimated: apologised." in notes
+
+
 def test_inferred_triggers_never_overwrite_and_report_macro_f1(sample_history):
     before = sample_history.complaints["trigger"].copy()
     inferred = infer_triggers(sample_history)

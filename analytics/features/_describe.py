@@ -90,7 +90,7 @@ FIXED = {
     "complaints_to_date": lambda v: f"{_count(v, 'complaint')} since the relationship began",
     "complaint_rate_per_year": lambda v: f"{v:.1f} complaints a year over the relationship",
     "complaint_rate_vs_segment": lambda v: f"{v:.1f} times its segment's average complaint rate over the last year",
-    "severity_load": lambda v: f"severity-weighted complaint load {v:.1f} (weights halve every 90 days)",
+    "severity_load": lambda v: f"severity-weighted recent complaints {v:.1f} (half-life 90 days)",
     "trend_90": lambda v: f"{int(v):+d} complaints against the 90 days before",
     "days_since_last_complaint": lambda v: f"last complaint {v:,.0f} days ago",
     "csat_latest": lambda v: f"latest CSAT {v:.0f}",

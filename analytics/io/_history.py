@@ -57,14 +57,21 @@ class LoadReport:
         return "\n".join(parts)
 
     def to_html(self) -> str:
-        parts = [f"<h4>Load report (profile <code>{html.escape(self.profile)}</code>)</h4>", self.counts.to_html(index=False)]
+        from analytics.tables import styled  # here: tables are for showing, loading never needs them
+
+        counts = self.counts.assign(source=self.counts["source"].map(lambda s: str(s).rsplit("/", 1)[-1]))
+        numbers = [c for c in counts.columns if c.startswith("rows_") or c in ("cells_quarantined", "exact_duplicates", "records")]
+        parts = [f"<h4>Load report (profile <code>{html.escape(self.profile)}</code>)</h4>", styled(counts, counts=numbers).to_html()]
         if len(self.reasons):
-            parts += ["<h5>Quarantine reasons</h5>", self.reasons.to_html(index=False)]
+            parts += ["<h5>Quarantine reasons</h5>", styled(self.reasons, counts=["rows"]).to_html()]
         if len(self.unmapped):
-            parts += ["<h5>Values mapped to <code>other</code> or left empty</h5>", self.unmapped.to_html(index=False)]
+            unmapped = self.unmapped.rename(columns={"value": "value as exported"})
+            parts += ["<h5>Values mapped to <code>other</code> or left empty</h5>", styled(unmapped, counts=["rows"]).to_html()]
         if self.coverage is not None and len(self.coverage):
+            coverage = self.coverage.rename(columns={"filled": "share filled", "other": "share other"})
             parts += ["<h5>Columns the export provides: share of rows with a value, and of those, share <code>other</code></h5>",
-                      self.coverage.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.0%}")]
+                      styled(coverage, percent=["share filled", "share other"],
+                             caption="– in share other: the column has no fixed list of values").to_html()]
         if self.notes:
             parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
         return "\n".join(parts)
@@ -140,7 +147,7 @@ class History:
         if span:
             rows.append(("complaints opened", f"{span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}"))
         practices = [p for p in PRACTICES if self.has(p)]
-        rows.append(("handling practices recorded", ", ".join(practices) or "none"))
+        rows.append(("handling practices recorded", ", ".join(p.replace("_", " ") for p in practices) or "none"))
         body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
         return f"<table><caption>History</caption>{body}</table>"
 

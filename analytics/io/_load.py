@@ -78,7 +78,7 @@ def load_history(
             _reject(result, (result.loaded["at"] < opened).fillna(False), "at", "order", "at is before its complaint was opened (opened_at of complaint_id)")
 
     tables = {table: _combine(results.get(table), table) for table in ("clients", "complaints", "interactions")}
-    notes = [f"read with profile {profile.name!r} from {'a database' if is_database_url(source) else Path(source).name}"]
+    notes = [f"Read from {'a database' if is_database_url(source) else Path(source).name} with the {profile.name} profile."]
     if clients_derived:
         ids = sorted(distinct_values(tables["complaints"]["client_id"]))
         clients = empty_table("clients").reindex(range(len(ids)))

@@ -12,6 +12,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from analytics._stats import wilson
 from analytics.features import data_end, prior_count, repeats
 from analytics.io import History
+from analytics.labels import column_label, group_label
 from analytics.models._churn import ChurnModel
 from analytics.schemas import PRACTICES
 
@@ -49,9 +50,10 @@ class RepeatCurves:
     def plot(self) -> go.Figure:
         figure = go.Figure()
         for group, curve in self.curves.groupby("group", sort=False):
-            figure.add_trace(go.Scatter(x=curve["days"], y=curve["repeated"], mode="lines", line_shape="hv", name=str(group),
-                                        hovertemplate="%{x:.0f} days: %{y:.1%} came back<extra>" + str(group) + "</extra>"))
-        figure.update_layout(title=f"Time to a repeat of the same trigger, by {self.by.replace('_', ' ')}", xaxis_title="days since resolution",
+            name = group_label(self.by, group)
+            figure.add_trace(go.Scatter(x=curve["days"], y=curve["repeated"], mode="lines", line_shape="hv", name=name,
+                                        hovertemplate="%{x:.0f} days: %{y:.1%} came back<extra>" + name + "</extra>"))
+        figure.update_layout(title=f"Time to a repeat of the same trigger, by {column_label(self.by)}", xaxis_title="days since resolution",
                              yaxis_title="share come back", yaxis_tickformat=".0%")
         return figure
 

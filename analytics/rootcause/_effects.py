@@ -93,10 +93,11 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
     """
     outcomes = list(OUTCOMES) if outcome is None else [outcome] if isinstance(outcome, str) else list(outcome)
     frame, notes = _complaint_outcomes(history, outcomes)
-    practices = [p for p in (practices or PRACTICES) if p in frame and frame[p].notna().any()]
-    missing = [p for p in PRACTICES if p not in practices]
+    asked = list(practices or PRACTICES)
+    practices = [p for p in asked if p in frame and frame[p].notna().any()]
+    missing = [p for p in asked if p not in practices]
     if missing:
-        notes.append(f"Practices not recorded in this history, so not estimated: {', '.join(missing)}.")
+        notes.append(f"Practices not recorded in this history, so not estimated: {', '.join(PRACTICE_WORDS[p] for p in missing)}.")
     confounders = [c for c in CONFOUNDERS if c in frame and frame[c].notna().any()]
     design = _design(frame[confounders])  # encoded once: the models refit on row subsets
     rng = np.random.default_rng(random_state)

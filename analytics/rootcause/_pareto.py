@@ -13,6 +13,7 @@ from analytics._stats import wilson
 from analytics._time import naive_utc
 from analytics.features import repeats
 from analytics.io import History
+from analytics.labels import column_label, value_label
 
 MEASURES = {"complaints": "complaints", "cost": "handling cost", "churned_value": "churned annual value"}
 
@@ -35,15 +36,18 @@ class Pareto:
 
     def plot(self) -> go.Figure:
         t = self.table
+        groups = t[self.by].map(value_label)
         figure = go.Figure([
-            go.Bar(x=t[self.by], y=t[self.measure], name=MEASURES[self.measure], hovertemplate="%{x}: %{y:,.0f}<extra></extra>"),
-            go.Scatter(x=t[self.by], y=t["cumulative_share"], name="cumulative share", yaxis="y2", mode="lines+markers",
+            go.Bar(x=groups, y=t[self.measure], name=MEASURES[self.measure], hovertemplate="%{x}: %{y:,.0f}<extra></extra>"),
+            go.Scatter(x=groups, y=t["cumulative_share"], name="cumulative share", yaxis="y2", mode="lines+markers",
                        hovertemplate="%{x}: %{y:.0%} cumulative<extra></extra>"),
         ])
         figure.add_hline(y=0.8, line_dash="dot", yref="y2", annotation_text="80%")
-        figure.update_layout(title=f"{MEASURES[self.measure].capitalize()} by {self.by.replace('_', ' ')}",
+        figure.update_layout(title=f"{MEASURES[self.measure].capitalize()} by {column_label(self.by)}",
                              yaxis={"title": MEASURES[self.measure]},
-                             yaxis2={"title": "cumulative share", "overlaying": "y", "side": "right", "tickformat": ".0%", "range": [0, 1.05]})
+                             yaxis2={"title": "cumulative share", "overlaying": "y", "side": "right", "tickformat": ".0%", "range": [0, 1.05],
+                                     "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1.0]},
+                             legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1})
         return figure
 
 
@@ -117,8 +121,8 @@ def trend(history: History, by: str = "trigger", period: str = "Q", top: int = 8
 
 
 def trend_plot(table: pd.DataFrame) -> go.Figure:
-    figure = go.Figure([go.Scatter(x=table.index, y=table[column], mode="lines+markers", name=str(column)) for column in table.columns])
-    figure.update_layout(title=f"Complaints per period by {table.columns.name.replace('_', ' ')}", xaxis_title="period", yaxis_title="complaints")
+    figure = go.Figure([go.Scatter(x=table.index, y=table[column], mode="lines+markers", name=str(value_label(column))) for column in table.columns])
+    figure.update_layout(title=f"Complaints per period by {column_label(table.columns.name)}", xaxis_title="period", yaxis_title="complaints")
     return figure
 
 

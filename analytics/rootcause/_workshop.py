@@ -83,8 +83,10 @@ class Workshop:
         if p is None:
             return None
         columns = [c for c in (self.by, "complaints", "cost", "repeat_rate", "churned_value", "share", "cumulative_share") if c in p.table]
+        caption = ("The annual value of clients who left counts a client under every kind of complaint it made before leaving: "
+                   "that column does not add up to a total." if "churned_value" in columns else None)
         return styled(p.table[columns], counts=["complaints"], money=[c for c in ("cost", "churned_value") if c in columns],
-                      percent=[c for c in ("repeat_rate", "share", "cumulative_share") if c in columns], currency=self.currency)
+                      percent=[c for c in ("repeat_rate", "share", "cumulative_share") if c in columns], currency=self.currency, caption=caption)
 
     def trend_plot(self) -> go.Figure | None:
         return None if self.trend is None else trend_plot(self.trend)
@@ -102,8 +104,9 @@ class Workshop:
         t["95% CI"] = [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in zip(t["low_pts"], t["high_pts"], strict=True)]
         t["propensity range"] = [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(t["propensity_min"], t["propensity_max"], strict=True)]
         shown = t[["practice", "complaints", "rate_without", "rate_with", "effect_pts", "95% CI", "naive_pts", "propensity range"]]
-        return styled(shown, counts=["complaints"], percent=["rate_without", "rate_with"], decimals=["effect_pts", "naive_pts"],
-                      caption=f"Effect on: {OUTCOMES[outcome]} (percentage points)")
+        shown = shown.rename(columns={"effect_pts": "effect", "naive_pts": "naive difference", "95% CI": "95% CI (pts)"})
+        return styled(shown, counts=["complaints"], percent=["rate_without", "rate_with"], points=["effect", "naive difference"],
+                      caption=f"Effect on: {OUTCOMES[outcome]} (percentage points), estimate and interval to one decimal")
 
     def public_table(self):
         if not self.public or self.public[0].empty:
@@ -120,7 +123,9 @@ class Workshop:
         if examples:
             shown = self.topics.examples.groupby("topic")["example"].apply(lambda s: " | ".join(s))
             table = table.assign(examples=table["topic"].map(shown))
-        return styled(table, counts=["complaints"])
+        unmatched = int((self.topics.topic < 0).sum())
+        caption = f"{unmatched:,} complaint texts share no word with any topic and are left out." if unmatched else None
+        return styled(table, counts=["complaints"], caption=caption)
 
     def inferred_table(self):
         if self.inferred is None:
@@ -142,6 +147,11 @@ class Workshop:
 
     def _money(self, value) -> str:
         return amount(value, self.currency)
+
+    @property
+    def period(self) -> str | None:
+        """The day of the last complaint the workshop read, for its title and file name."""
+        return f"{self.span[1]:%Y-%m-%d}" if self.span else None
 
 
 def root_cause_workshop(history: History, by: str | None = None, hourly_cost: float = 60.0, currency: str = "$",
@@ -201,6 +211,9 @@ def root_cause_workshop(history: History, by: str | None = None, hourly_cost: fl
                 if table is not None and len(table):
                     w.disputes[column] = table
         w.disputed_most = attempt("disputes", lambda: most(history, "client_id"))
+        if w.disputed_most is not None and history.has("name", table="clients") and not history.clients_derived:
+            names = history.clients.set_index("client_id")["name"]
+            w.disputed_most.insert(1, "name", w.disputed_most["client_id"].map(names))
     else:
         w.notes["disputes"] = ["This history records no disputes."]
     return w

@@ -12,10 +12,14 @@ from analytics.redaction import KINDS, PERSONAL_DETAILS, redact
 
 __all__ = ["KINDS", "PERSONAL_DETAILS", "InferredTriggers", "Topics", "infer_triggers", "redact", "topics"]
 
+SAME_EXAMPLE = 0.6  # share of words in common (Jaccard) from which two examples say the same thing
+
+
 @dataclass
 class Topics:
     """``terms``: one row per topic with its top terms and complaint count; ``examples``:
-    a few redacted snippets per topic; ``topic``: the topic of each complaint (by row)."""
+    a few redacted snippets per topic; ``topic``: the topic of each complaint (by row), -1
+    for a text that shares no word with any topic."""
 
     terms: pd.DataFrame
     examples: pd.DataFrame
@@ -39,20 +43,24 @@ def topics(texts: pd.Series, n_topics: int = 8, top_terms: int = 8, examples: in
     model = NMF(n_components=n_topics, init="nndsvda", random_state=random_state, max_iter=400)
     weights = model.fit_transform(matrix)
     vocabulary = vectorizer.get_feature_names_out()
-    topic = pd.Series(weights.argmax(axis=1), index=texts.index, name="topic")
+    # a text with none of the topics' words has no topic, rather than the first one
+    matched = weights.max(axis=1) > 0
+    topic = pd.Series(np.where(matched, weights.argmax(axis=1), -1), index=texts.index, name="topic")
     terms = pd.DataFrame({
         "topic": range(n_topics),
         "terms": [", ".join(vocabulary[np.argsort(-row)[:top_terms]]) for row in model.components_],
-        "complaints": np.bincount(topic, minlength=n_topics),
+        "complaints": np.bincount(topic[matched], minlength=n_topics),
     })
     rows = []
     for k in range(n_topics):
-        shown = []
-        for i in np.argsort(-weights[:, k]):  # the most typical texts first, each shown once
+        shown, words = [], []
+        for i in np.argsort(-weights[:, k])[:2000]:  # the most typical texts first, each saying something new
             text = texts.iloc[i]
             text = text if len(text) <= snippet else text[: snippet - 1].rsplit(" ", 1)[0] + "…"
-            if text not in shown:
+            mine = set(text.lower().split())
+            if all(len(mine & seen) < SAME_EXAMPLE * len(mine | seen) for seen in words):
                 shown.append(text)
+                words.append(mine)
             if len(shown) == examples:
                 break
         rows += [{"topic": k, "example": text} for text in shown]

@@ -1,0 +1,404 @@
+"""The action list: which at-risk clients to call first, why this client, and what to do.
+
+At-risk clients (the top tenth by churn probability) are ordered by value at risk. Each
+row gives the owner, the renewal and notice dates, health and its change, the reason that
+sets this client apart (not one every at-risk client shares) and a next step drawn from
+the client's complaints and from what the business's own data shows works
+(:func:`analytics.rootcause.practice_effects`). Alerts name the clients newly at risk,
+whose risk jumped, or whose health fell a band since the previous cutoff, and what moved it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics._time import utc
+from analytics.features import data_end, snapshots
+from analytics.features._describe import PRACTICE_WORDS, describe, label
+from analytics.health import HealthScore
+from analytics.io import History
+from analytics.labels import value_label
+from analytics.models import ChurnModel, fit_by_client, training_data
+from analytics.redaction import PERSONAL_DETAILS, redact
+from analytics.tables import amount, styled, write_csv
+
+AT_RISK_SHARE = 0.10  # the at-risk list is the top tenth by churn probability, as the backtest's lift measures
+RISK_JUMP_PTS = 5.0  # a rise in churn risk worth an alert, in percentage points
+SEVERE = 3  # severity (1-4) from which a complaint wants a follow-up
+RECENT = pd.Timedelta(days=90)  # complaints this recent decide the next step
+NOTICE_SOON = pd.Timedelta(days=90)  # a notice date this close makes renewal the next step
+#: the practices a next step may ask for, and the outcomes that must show they work here
+PRACTICES_FOR_STEPS = ("root_cause_fixed", "followed_up", "took_ownership")
+EVIDENCE_OUTCOMES = {"repeat": "repeats", "churn": "churn"}
+BANDS = {"healthy": 2, "watch": 1, "at_risk": 0}
+
+#: the action list's columns, in words, as the CSV and Excel files carry them
+COLUMNS = {
+    "rank": "rank", "client_id": "client", "name": "name", "owner": "owner", "segment": "segment",
+    "annual_value": "annual value", "probability": "churn risk", "value_at_risk": "value at risk",
+    "renewal_date": "renewal date", "notice_date": "notice date", "health": "health", "health_change": "health change",
+    "main_reason": "main reason", "next_step": "next step", "evidence": "why this step (measured here)",
+}
+
+
+@dataclass
+class ActionList:
+    """``table``: the at-risk clients, largest value at risk first, with their next step.
+    ``alerts``: clients newly at risk, whose risk jumped or whose health fell a band since
+    ``previous``. ``evidence``: the practice effects the next steps rest on."""
+
+    cutoff: pd.Timestamp
+    previous: pd.Timestamp | None
+    horizon: str
+    table: pd.DataFrame
+    alerts: pd.DataFrame
+    evidence: pd.DataFrame
+    currency: str = "$"
+    notes: list[str] = field(default_factory=list)
+
+    def readable(self) -> pd.DataFrame:
+        """The table with its columns in words: what the CSV and Excel files hold."""
+        shown = self.table[[c for c in COLUMNS if c in self.table]].copy()
+        for column in ("name", "owner"):  # the files leave the building too: contact details redacted, as in a report
+            if column in shown:
+                shown[column] = shown[column].map(lambda v: redact(str(v), kinds=PERSONAL_DETAILS), na_action="ignore")
+        shown["segment"] = shown["segment"].map(value_label, na_action="ignore") if "segment" in shown else None
+        for column in ("renewal_date", "notice_date"):
+            if column in shown:
+                shown[column] = pd.to_datetime(shown[column], utc=True).dt.strftime("%Y-%m-%d")
+        # as precise as anyone reads them: cents, a tenth of a percentage point, a tenth of a health point
+        shown = shown.round({"annual_value": 2, "value_at_risk": 2, "probability": 4, "health": 1, "health_change": 1})
+        return shown.rename(columns=COLUMNS)
+
+    def to_csv(self, path) -> Path:
+        path = Path(path)
+        write_csv(self.readable(), path)
+        return path
+
+    def to_excel(self, path) -> Path:
+        from analytics.tables import spreadsheet_safe
+
+        path = Path(path)
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            spreadsheet_safe(self.readable()).to_excel(writer, sheet_name="actions", index=False)
+            if len(self.alerts):
+                spreadsheet_safe(self.alerts_readable()).to_excel(writer, sheet_name="alerts", index=False)
+        return path
+
+    def alerts_readable(self) -> pd.DataFrame:
+        rounded = self.alerts.round({"probability_before": 4, "probability": 4, "health_before": 1, "health": 1})
+        return rounded.rename(columns=ALERT_COLUMNS)
+
+    def table_html(self, top: int | None = None):
+        """The action list for the report: every row unless ``top`` cuts it, with a caption
+        saying so."""
+        shown = self.readable().drop(columns=[COLUMNS["segment"]])  # in the files; the page needs the room
+        caption = None
+        if top is not None and len(shown) > top:
+            caption = f"Showing the first {top:,} of {len(shown):,} clients; all of them are in the CSV and Excel files."
+            shown = shown.head(top)
+        return styled(shown, percent=["churn risk"], money=["annual value", "value at risk"], counts=["rank", "health"],
+                      decimals=[], points=[], currency=self.currency, caption=caption, interactive=True,
+                      signed=["health change"])
+
+    def alerts_html(self, top: int | None = 30):
+        if self.alerts.empty:
+            return None
+        shown, caption = self.alerts_readable(), None
+        if top is not None and len(shown) > top:
+            caption = f"Showing the {top:,} alerts with the largest rise in value at risk, of {len(shown):,}; all of them are in the Excel file."
+            shown = shown.head(top)
+        return styled(shown, caption=caption, percent=["churn risk then", "churn risk now"], counts=["health then", "health now"],
+                      currency=self.currency, interactive=True)
+
+    def summary(self) -> str:
+        """What the list says, in Markdown sentences."""
+        t = self.table
+        if t.empty:
+            return "- No active client to rank at this cutoff."
+        lines = [
+            f"{len(t):,} clients to call, largest value at risk first; together {amount(t['value_at_risk'].sum(), self.currency)} "
+            f"of annual value at risk over the next {pd.Timedelta(self.horizon).days} days.",
+        ]
+        soon = t["notice_date"].notna() & (t["notice_date"] < self.cutoff + NOTICE_SOON)
+        if soon.any():
+            lines.append(f"{int(soon.sum()):,} of them reach their notice date within {NOTICE_SOON.days} days.")
+        return "\n".join(f"- {line}" for line in lines)
+
+    def alert_counts(self) -> pd.Series:
+        """How many clients each kind of alert names (a client may have several)."""
+        kinds = {"newly at risk": "newly at risk", "risk jumped": "risk up", "health fell a band": "health fell"}
+        alerts = self.alerts["alert"].astype("string") if len(self.alerts) else pd.Series(dtype="string")
+        return pd.Series({kind: int(alerts.str.contains(marker, regex=False).sum()) for kind, marker in kinds.items()})
+
+
+ALERT_COLUMNS = {
+    "client_id": "client", "name": "name", "owner": "owner", "alert": "alert", "probability_before": "churn risk then",
+    "probability": "churn risk now", "health_before": "health then", "health": "health now", "moved_by": "what moved it",
+}
+
+
+def action_list(history: History, cutoff=None, horizon: str = "90D", model=None, currency: str = "$", random_state: int = 0) -> ActionList:
+    """The action list as of ``cutoff`` (a date: what was known before it; default: the day
+    after the data's last), for a weekly run: snapshots at every quarter end before it and
+    at the cutoff itself, a churn model trained on the rows whose outcome was known by
+    then, and the health score."""
+    cutoff = data_end(history).normalize() + pd.Timedelta(days=1) if cutoff is None else utc(cutoff)
+    known = history.as_of(cutoff)
+    start = pd.Period(known.span[0], "Q")
+    quarter_ends = [utc((q + 1).start_time) for q in pd.period_range(start, pd.Period(cutoff.tz_convert(None), "Q"), freq="Q")]
+    grid = sorted({c for c in quarter_ends if c < cutoff} | {cutoff})
+    rows = snapshots(known, grid, horizon)
+    X, y = training_data(rows)
+    model = ChurnModel(random_state=random_state) if model is None else model
+    fitted = fit_by_client(model, X, y, rows.loc[X.index, "client_id"])
+    return actions_from(known, rows, fitted, list(X.columns), cutoff, horizon, currency)
+
+
+def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str], cutoff: pd.Timestamp, horizon: str = "90D",
+                 currency: str = "$") -> ActionList:
+    """The action list from snapshot ``rows`` (with one cutoff at ``cutoff``) and a churn
+    model already fitted on them, over what ``history`` knew before ``cutoff``."""
+    cutoff = utc(cutoff)
+    earlier = rows.loc[rows["cutoff"] < cutoff, "cutoff"]
+    previous = earlier.max() if len(earlier) else None
+    now = rows.loc[rows["cutoff"] == cutoff].reset_index(drop=True)
+    before = rows.loc[rows["cutoff"] == previous].reset_index(drop=True) if previous is not None else rows.iloc[:0]
+    notes = []
+    if now.empty:
+        return ActionList(cutoff, previous, horizon, pd.DataFrame(columns=list(COLUMNS)), pd.DataFrame(columns=list(ALERT_COLUMNS)),
+                          pd.DataFrame(), currency, ["No client was active at this cutoff."])
+
+    points_now = fitted.drivers(now[columns]).drop(columns="baseline")
+    probability = fitted.predict_proba(now[columns])[:, 1]
+    scored = _clients(history, now, probability, cutoff)
+    health_now, health_before = _health(rows, cutoff, previous)
+    scored["health"] = scored["client_id"].map(health_now["score"])
+    scored["health_change"] = scored["health"] - scored["client_id"].map(health_before["score"])
+
+    top = max(1, round(len(scored) * AT_RISK_SHARE))
+    ranked = scored.sort_values(["probability", "client_id"], ascending=[False, True], kind="stable")
+    at_risk = ranked.head(top).copy()
+    at_risk["main_reason"] = _main_reasons(points_now.loc[at_risk.index], now.loc[at_risk.index])
+
+    effects, evidence_notes = _evidence(history)
+    notes += evidence_notes
+    steps = next_steps(history, at_risk, cutoff, effects)
+    at_risk = at_risk.join(steps)
+    table = at_risk.sort_values(["value_at_risk", "probability", "client_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+
+    alerts = _alerts(fitted, columns, now, before, scored, ranked, top, health_now, health_before) if len(before) else pd.DataFrame(columns=list(ALERT_COLUMNS))
+    if previous is None:
+        notes.append("No earlier cutoff to compare with: the data starts this quarter, so there are no alerts.")
+    return ActionList(cutoff, previous, horizon, table, alerts, effects, currency, notes)
+
+
+def _clients(history: History, now: pd.DataFrame, probability: np.ndarray, cutoff: pd.Timestamp) -> pd.DataFrame:
+    clients = history.clients.set_index("client_id")
+
+    def attribute(column):
+        return now["client_id"].map(clients[column]).astype(object) if column in clients else pd.Series(pd.NA, index=now.index, dtype=object)
+
+    scored = pd.DataFrame({"client_id": now["client_id"].astype(object), "name": attribute("name"), "owner": attribute("owner"),
+                           "segment": attribute("segment")}, index=now.index)
+    value = now["annual_value"].astype("float64") if "annual_value" in now else pd.Series(np.nan, index=now.index)
+    scored["annual_value"] = value
+    scored["probability"] = probability
+    scored["value_at_risk"] = probability * value.to_numpy()
+    days = now["days_to_renewal"].astype("float64") if "days_to_renewal" in now else pd.Series(np.nan, index=now.index)
+    scored["renewal_date"] = cutoff.normalize() + pd.to_timedelta(days, unit="D")
+    notice = now["notice_days"].astype("float64") if "notice_days" in now else pd.Series(np.nan, index=now.index)
+    scored["notice_date"] = scored["renewal_date"] - pd.to_timedelta(notice, unit="D")
+    return scored
+
+
+def _health(rows: pd.DataFrame, cutoff, previous) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Health scores at the cutoff and the previous one, by client, from a score fitted on every row."""
+    try:
+        health = HealthScore().fit(rows)
+    except ValueError:  # no component predicts churn, or none is recorded
+        empty = pd.DataFrame(columns=["score", "band"])
+        return empty, empty
+    wanted = rows.loc[rows["cutoff"].isin([cutoff] if previous is None else [cutoff, previous])]
+    scores = health.score(wanted)
+    health.movement_ = health.movement(scores)
+    by_cutoff = {c: group.set_index("client_id")[["score", "band"]] for c, group in scores.groupby("cutoff")}
+    empty = pd.DataFrame(columns=["score", "band"])
+    now, before = by_cutoff.get(cutoff, empty), by_cutoff.get(previous, empty)
+    moved = health.movement_.loc[health.movement_["cutoff"] == cutoff].set_index("client_id")["moved_by"]
+    return now.assign(moved_by=moved), before
+
+
+def _main_reasons(points: pd.DataFrame, features: pd.DataFrame) -> list[str]:
+    """Per at-risk client, the driver that most sets it apart from the other at-risk
+    clients: its contribution minus the median contribution of that feature among them."""
+    values = points.to_numpy()
+    apart = values - np.median(values, axis=0)
+    apart[values <= 0.0005] = -np.inf  # only a driver that raises this client's risk
+    best = np.argmax(apart, axis=1)
+    reasons = []
+    for i, j in enumerate(best):
+        if not np.isfinite(apart[i, j]):
+            reasons.append("no single feature stands out")
+            continue
+        name = points.columns[j]
+        value = features[name].iloc[i]
+        reasons.append(f"{describe(name, _plain_value(value))}: {values[i, j] * 100:+.1f} pts")
+    return reasons
+
+
+def _plain_value(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return None if pd.isna(value) else value
+
+
+def _evidence(history: History) -> tuple[pd.DataFrame, list[str]]:
+    """The practice effects the next steps rest on: each practice's adjusted effect on
+    repeats and churn in this business's data, with its 95% interval."""
+    from analytics.rootcause import practice_effects
+
+    practices = [p for p in PRACTICES_FOR_STEPS if p in history.complaints]
+    if not practices:
+        return pd.DataFrame(), ["The history records no handling practices, so next steps rest on the complaints alone, not on measured effects."]
+    effects = practice_effects(history, outcome=list(EVIDENCE_OUTCOMES), practices=practices, bootstrap=200)
+    return effects.table, list(effects.notes)
+
+
+def _works(effects: pd.DataFrame, practice: str) -> str | None:
+    """The evidence that ``practice`` helps here, in words, or None when no outcome's whole
+    95% interval shows a benefit."""
+    if effects.empty:
+        return None
+    rows = effects.loc[(effects["practice"] == practice) & (effects["high_pts"] < 0)].sort_values("effect_pts")
+    if rows.empty:
+        return None
+    best = rows.iloc[0]  # the largest measured benefit
+    return (f"{PRACTICE_WORDS[practice]}: {EVIDENCE_OUTCOMES[best.outcome]} {best.effect_pts:+.1f} pts "
+            f"(95% CI {best.low_pts:+.1f} to {best.high_pts:+.1f})")
+
+
+def next_steps(history: History, clients: pd.DataFrame, cutoff, effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """For each of ``clients`` (``client_id`` and ``notice_date`` columns), from what
+    ``history`` knew before ``cutoff``, the first rule that applies and the evidence behind it
+    (``effects``: practice effects; default: measured on ``history``):
+
+    1. an open complaint: resolve it (taking ownership, when that shows to help);
+    2. a trigger repeated within 90 days and its root cause not fixed: fix the root cause;
+    3. a severe complaint of the last 90 days not followed up: follow up;
+    4. the notice date within 90 days: the renewal conversation;
+    5. otherwise: a check-in call before the notice date.
+    Steps 2 and 3 are only suggested when the practice measurably helps in this data.
+    """
+    cutoff, at_risk = utc(cutoff), clients
+    effects = _evidence(history)[0] if effects is None else effects
+    c = history.complaints
+    c = c.loc[c["client_id"].isin(at_risk["client_id"])].sort_values("opened_at")
+    by_client = dict(tuple(c.groupby("client_id", sort=False))) if len(c) else {}
+    fix, follow, own = (_works(effects, p) for p in ("root_cause_fixed", "followed_up", "took_ownership"))
+    steps, evidence = [], []
+    for row in at_risk.itertuples():
+        mine = by_client.get(row.client_id, c.iloc[:0])
+        step, why = _step(mine, cutoff, row.notice_date, fix, follow, own)
+        steps.append(step)
+        evidence.append(why)
+    return pd.DataFrame({"next_step": steps, "evidence": evidence}, index=at_risk.index)
+
+
+def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own) -> tuple[str, str]:
+    recent = complaints.loc[complaints["opened_at"] >= cutoff - RECENT]
+    trigger = complaints["trigger"].astype("string") if "trigger" in complaints else pd.Series(pd.NA, index=complaints.index, dtype="string")
+    open_ = complaints.iloc[:0]
+    if "resolved_at" in complaints:  # neither resolved nor closed (a complaint closed unresolved is not waiting on anyone)
+        waiting = complaints["resolved_at"].isna() & (complaints["closed_at"].isna() if "closed_at" in complaints else True)
+        open_ = complaints.loc[waiting]
+    if len(open_):
+        oldest = open_.iloc[0]
+        what = _what(trigger.get(oldest.name))
+        days = (cutoff - oldest["opened_at"]).days
+        return (f"Take ownership of the open {what}complaint of {oldest['opened_at']:%Y-%m-%d} ({days:,} day{'' if days == 1 else 's'} open) and resolve it",
+                own or "an open complaint is what a client at risk waits on first")
+    if fix and "root_cause_fixed" in recent and len(recent):
+        counts = trigger.loc[recent.index].value_counts()
+        repeated = counts[counts >= 2]
+        for name, n in repeated.items():
+            latest = recent.loc[trigger.loc[recent.index] == name].iloc[-1]
+            if not _done(latest["root_cause_fixed"]):
+                return f"Fix the root cause of the repeated {_what(name)}complaints ({n} in the last {RECENT.days} days)", fix
+    if follow and "followed_up" in recent and "severity" in recent:
+        severe = recent.loc[(recent["severity"].astype("float64") >= SEVERE) & (recent["followed_up"].astype("boolean") == False)]  # noqa: E712
+        if len(severe):
+            last = severe.iloc[-1]
+            return (f"Follow up on the {_what(trigger.get(last.name))}complaint of {last['opened_at']:%Y-%m-%d} "
+                    f"(severity {int(last['severity'])}, not followed up)", follow)
+    if pd.notna(notice_date) and notice_date < cutoff:
+        return (f"Renewal conversation now: the notice period opened on {notice_date:%Y-%m-%d}",
+                "inside the notice period the client can leave at the renewal date")
+    if pd.notna(notice_date) and notice_date < cutoff + NOTICE_SOON:
+        return (f"Renewal conversation before the notice date, {notice_date:%Y-%m-%d}",
+                "the notice period is when a client can leave; the conversation must come before it")
+    when = f" before the notice date, {notice_date:%Y-%m-%d}" if pd.notna(notice_date) else ""
+    return f"Check-in call from the owner{when}", "no open complaint, repeat or unfollowed severe complaint to act on"
+
+
+def _done(flag) -> bool:
+    return bool(flag) if pd.notna(flag) else False
+
+
+def _what(trigger) -> str:
+    return "" if trigger is None or pd.isna(trigger) or trigger == "other" else f"{value_label(trigger)} "
+
+
+def _alerts(fitted, columns, now, before, scored, ranked, top, health_now, health_before) -> pd.DataFrame:
+    """Clients newly at risk, whose risk rose by RISK_JUMP_PTS or more, or whose health fell a
+    band; risk then and now both from the current model, so the change is the client's data
+    moving, and what moved it is the features whose contributions rose most."""
+    kept = before.loc[before["client_id"].isin(now["client_id"])].reset_index(drop=True)
+    if kept.empty:
+        return pd.DataFrame(columns=list(ALERT_COLUMNS))
+    points_before = fitted.drivers(kept[columns])
+    then = pd.Series(fitted.predict_proba(kept[columns])[:, 1], index=kept["client_id"].to_numpy())
+    all_before = fitted.predict_proba(before[columns])[:, 1]
+    top_before = set(before["client_id"].to_numpy()[np.argsort(-all_before, kind="stable")[:max(1, round(len(before) * AT_RISK_SHARE))]])
+    top_now = set(ranked["client_id"].head(top))
+    s = scored.set_index("client_id")
+    s["probability_before"] = then
+    s["health_before"] = health_before["score"] if len(health_before) else np.nan
+    band_now = health_now["band"].map(BANDS) if len(health_now) else pd.Series(dtype=float)
+    band_then = health_before["band"].map(BANDS) if len(health_before) else pd.Series(dtype=float)
+    fell = (band_now.reindex(s.index) < band_then.reindex(s.index)).fillna(False)
+    newly = s.index.isin(list(top_now - top_before)) & s["probability_before"].notna()
+    jumped = ((s["probability"] - s["probability_before"]) * 100 >= RISK_JUMP_PTS).fillna(False)
+    flagged = s.loc[newly | jumped.to_numpy() | fell.to_numpy()]
+    if flagged.empty:
+        return pd.DataFrame(columns=list(ALERT_COLUMNS))
+    points_now = fitted.drivers(now.set_index("client_id").loc[flagged.index, columns]).drop(columns="baseline")
+    points_then = points_before.drop(columns="baseline").set_axis(kept["client_id"].to_numpy()).reindex(flagged.index)
+    rise = (points_now - points_then).to_numpy()
+    rows = []
+    for i, client in enumerate(flagged.index):
+        kinds = []
+        if client in top_now and client not in top_before:
+            kinds.append("newly at risk")
+        change = (flagged.at[client, "probability"] - flagged.at[client, "probability_before"]) * 100
+        if change >= RISK_JUMP_PTS:
+            kinds.append(f"risk up {change:.0f} pts")
+        if fell.get(client, False):
+            kinds.append(f"health fell to {value_label(health_now.at[client, 'band'])}")
+        order = np.argsort(-np.nan_to_num(rise[i], nan=-np.inf))[:2]
+        risk_moves = [f"{label(points_now.columns[j])} {rise[i, j] * 100:+.1f} pts" for j in order if rise[i, j] * 100 >= 0.5]
+        health_moves = health_now["moved_by"].get(client, "") if "moved_by" in health_now else ""
+        moved = "; ".join(part for part in ("risk: " + ", ".join(risk_moves) if risk_moves else "",
+                                            f"health: {health_moves}" if health_moves and fell.get(client, False) else "") if part)
+        rows.append({"client_id": client, "name": flagged.at[client, "name"], "owner": flagged.at[client, "owner"], "alert": "; ".join(kinds),
+                     "probability_before": flagged.at[client, "probability_before"], "probability": flagged.at[client, "probability"],
+                     "health_before": flagged.at[client, "health_before"], "health": flagged.at[client, "health"], "moved_by": moved or "–"})
+    alerts = pd.DataFrame(rows)
+    # the largest rise in value at risk first: where a call is worth most
+    alerts["order"] = ((alerts["probability"] - alerts["probability_before"]) * alerts["client_id"].map(s["annual_value"])).fillna(0)
+    return alerts.sort_values(["order", "client_id"], ascending=[False, True]).drop(columns="order").reset_index(drop=True)
