@@ -262,7 +262,8 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
 def _figures(now: pd.DataFrame, value: dict) -> pd.DataFrame:
     """Value, cost to serve and conduct of each client at the cutoff, from its snapshot."""
     def cost(days: int) -> pd.Series:
-        escalations = (now[f"escalation_rate_{days}"].fillna(0) * now[f"complaints_{days}"]) if f"escalation_rate_{days}" in now else 0
+        # whole escalations, as the facts and the memo state them (the rate times the count is not always whole)
+        escalations = (now[f"escalation_rate_{days}"].fillna(0) * now[f"complaints_{days}"]).round() if f"escalation_rate_{days}" in now else 0
         credits = now[f"credits_{days}"].fillna(0) if f"credits_{days}" in now else 0
         minutes = now[f"handling_minutes_{days}"].fillna(0) if f"handling_minutes_{days}" in now else 0
         return minutes / 60 * value["hourly_cost"] + credits + escalations * value["escalation_cost"]

@@ -93,8 +93,14 @@ def _cutoff_dates(span, cutoffs) -> list[pd.Timestamp]:
             raise ValueError("the history has no complaints, so a frequency gives no cutoffs; pass dates")
         first, last = span
         dates = pd.date_range(first.normalize(), last, freq=cutoffs, tz="UTC")
+        if dates.empty:
+            raise ValueError(f"no {cutoffs!r} period ends between the first and last complaint ({first:%Y-%m-%d} to {last:%Y-%m-%d}); "
+                             "pass the cutoff dates instead")
         return [d + pd.Timedelta(days=1) if d.hour == 0 else d for d in dates]  # a period's end is inclusive
-    return sorted(utc(c) for c in cutoffs)
+    dates = sorted(utc(c) for c in cutoffs)
+    if not dates:
+        raise ValueError("no cutoff given: pass at least one date or a frequency such as 'QE'")
+    return dates
 
 
 def data_end(history: History) -> pd.Timestamp:

@@ -1,0 +1,148 @@
+"""The rules users rely on, each checked on a case worked out by hand (tiny histories, known
+values), so that a broken rule fails here: these are the tests mutation testing found
+missing (see the README's contributing section for ``mutmut``)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics._stats import wilson
+from analytics.features import snapshots
+from analytics.io import History
+from analytics.models import rolling_origin
+from analytics.redaction import redact
+from analytics.rootcause import practice_effects
+from analytics.schemas import empty_table
+
+
+def _history(complaints: list[dict], start="2023-01-01", end_events=()) -> History:
+    """One client "A" from ``start``; ``complaints`` as dicts of canonical columns
+    (timestamps as strings); ``end_events``: timestamps of contacts that extend the data."""
+    clients = empty_table("clients").reindex(range(1))
+    clients["client_id"] = pd.array(["A"], dtype=clients["client_id"].dtype)
+    clients["contract_start"] = pd.array([pd.Timestamp(start, tz="UTC")], dtype=clients["contract_start"].dtype)
+    table = empty_table("complaints").reindex(range(len(complaints)))
+    for column in {key for row in complaints for key in row}:
+        values = [row.get(column) for row in complaints]
+        if column.endswith("_at"):
+            values = [pd.Timestamp(v, tz="UTC") if v is not None else None for v in values]
+        table[column] = pd.array(values, dtype=table[column].dtype)
+    table["complaint_id"] = pd.array([f"C{i}" for i in range(len(complaints))], dtype=table["complaint_id"].dtype)
+    table["client_id"] = pd.array(["A"] * len(complaints), dtype=table["client_id"].dtype)
+    contacts = empty_table("interactions").reindex(range(len(end_events)))
+    if len(end_events):
+        contacts["interaction_id"] = pd.array([f"I{i}" for i in range(len(end_events))], dtype=contacts["interaction_id"].dtype)
+        contacts["complaint_id"] = pd.array(["C0"] * len(end_events), dtype=contacts["complaint_id"].dtype)
+        contacts["client_id"] = pd.array(["A"] * len(end_events), dtype=contacts["client_id"].dtype)
+        contacts["at"] = pd.array([pd.Timestamp(t, tz="UTC") for t in end_events], dtype=contacts["at"].dtype)
+    return History(clients, table, contacts)
+
+
+@pytest.mark.parametrize(("opened", "counted"), [
+    ("2024-04-01 00:00:00", 0),  # exactly at the cutoff: not yet known
+    ("2024-03-31 23:59:59.999999", 1),  # a microsecond before it: known
+    ("2024-04-01", 0),  # a date without a time is midnight: at the cutoff
+    ("2024-03-31", 1),
+])
+def test_a_complaint_counts_only_at_cutoffs_after_it_opened(opened, counted):
+    history = _history([{"opened_at": opened, "resolved_at": "2024-04-05", "trigger": "billing", "severity": 2}], end_events=["2024-12-01"])
+    row = snapshots(history, ["2024-04-01"]).iloc[0]
+    assert row["complaints_90"] == counted and row["complaints_to_date"] == counted
+    assert row["open_complaints"] == counted  # resolved after the cutoff: still open then
+
+
+def test_monthly_cutoffs_put_a_complaint_in_the_first_month_after_it():
+    # opened 2024-03-15: 17 days before the April cutoff, 47 before May, 78 before June, 108 before July
+    history = _history([{"opened_at": "2024-03-15", "resolved_at": "2024-03-16", "trigger": "billing", "severity": 2}], end_events=["2024-12-01"])
+    months = pd.date_range("2024-02-01", "2024-07-01", freq="MS", tz="UTC")
+    rows = snapshots(history, list(months)).set_index(pd.to_datetime(snapshots(history, list(months))["cutoff"]).dt.strftime("%Y-%m-%d"))
+    assert rows.loc["2024-03-01", "complaints_30"] == 0 and rows.loc["2024-04-01", "complaints_30"] == 1
+    assert rows.loc["2024-05-01", "complaints_30"] == 0 and rows.loc["2024-05-01", "complaints_90"] == 1
+    assert rows.loc["2024-06-01", "complaints_90"] == 1 and rows.loc["2024-07-01", "complaints_90"] == 0
+
+
+def test_a_frequency_without_a_period_end_in_the_data_is_named():
+    history = _history([{"opened_at": "2024-03-01", "resolved_at": "2024-03-02", "trigger": "billing"}])
+    with pytest.raises(ValueError, match=r"no 'ME' period ends between the first and last complaint \(2024-03-01 to 2024-03-01\)"):
+        snapshots(history, "ME")
+    with pytest.raises(ValueError, match="no cutoff given"):
+        snapshots(history, [])
+
+
+@pytest.mark.parametrize(("cutoff", "censored"), [
+    ("2024-04-01", True),  # the data ends 2024-05-01, a month into the 90-day horizon
+    ("2024-02-02", True),  # the horizon ends 2024-05-02, a day after the data
+    ("2024-02-01", False),  # it ends as the data does: the outcome is known
+    ("2024-01-31", False),
+])
+def test_a_label_is_censored_when_its_horizon_runs_past_the_data(cutoff, censored):
+    history = _history([{"opened_at": "2023-06-01", "resolved_at": "2023-06-02", "trigger": "billing"}], end_events=["2024-05-01"])
+    assert bool(snapshots(history, [cutoff], "90D").iloc[0]["censored"]) == censored
+
+
+@pytest.mark.parametrize("cutoffs", ["ME", "QE"])
+def test_backtest_trains_only_on_labels_ended_by_the_test_cutoff(cutoffs):
+    moments = pd.date_range("2023-01-01", "2025-01-01", freq="MS" if cutoffs == "ME" else "QS", tz="UTC")
+    rows = pd.DataFrame({"cutoff": np.repeat(moments, 3), "client_id": np.tile(["A", "B", "C"], len(moments)), "censored": False})
+    horizon = pd.Timedelta("90D")
+    splits = list(rolling_origin(rows, "90D"))
+    assert splits
+    for cutoff, train, test in splits:
+        trained_on = pd.to_datetime(rows.loc[train, "cutoff"])
+        assert (trained_on + horizon <= pd.Timestamp(cutoff, tz="UTC")).all()
+        # every row whose horizon ended by then is used: the rule is not stricter than it says
+        assert train.sum() == int((pd.to_datetime(rows["cutoff"]) + horizon <= pd.Timestamp(cutoff, tz="UTC")).sum())
+        assert (pd.to_datetime(rows.loc[test, "cutoff"]) == pd.Timestamp(cutoff, tz="UTC")).all()
+
+
+def test_wilson_intervals_are_the_textbook_95_percent_ones():
+    # Wilson (1927) score interval at z = 1.959964: 5/10 -> 0.2366 to 0.7634; 0/10 -> 0 to 0.2775; 10/10 -> 0.7225 to 1
+    low, high = wilson([5, 0, 10, 0], [10, 10, 10, 0])
+    np.testing.assert_allclose(low[:3], [0.236593, 0.0, 0.722467], atol=1e-6)
+    np.testing.assert_allclose(high[:3], [0.763407, 0.277533, 1.0], atol=1e-6)
+    assert np.isnan(low[3]) and np.isnan(high[3])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("card 4111 1111 1111 1111", "card [card]"),  # passes the Luhn check
+    ("card 4111 1111 1111 1112", "card 4111 1111 1111 1112"),  # fails it: a reference number, kept
+    ("ref 1234567812345678", "ref 1234567812345678"),
+])
+def test_only_numbers_passing_the_luhn_check_are_cards(text, expected):
+    assert redact(text, kinds=("card",)) == expected  # cards alone: a failed card may still read as a phone number
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("account ACC-123456 locked", "account [number] locked"),  # six digits: an account-like number
+    ("account ACC-12345 locked", "account ACC-12345 locked"),  # five: kept
+    ("order 123456", "order [number]"),
+])
+def test_account_like_numbers_start_at_six_digits(text, expected):
+    assert redact(text) == expected
+
+
+def test_the_churn_outcome_counts_only_complaints_followed_for_180_days(sample_history):
+    effects = practice_effects(sample_history, outcome="churn", practices=["followed_up"], bootstrap=20)
+    c = sample_history.complaints
+    moments = [c[column].max() for column in ("opened_at", "first_response_at", "resolved_at", "closed_at")]
+    end = max([*moments, sample_history.interactions["at"].max(), sample_history.clients["ended_at"].max()])
+    followed = c["followed_up"].notna() & (c["opened_at"] + pd.Timedelta(days=180) <= end)
+    assert effects.table.loc[0, "complaints"] == int(followed.sum())
+
+
+def test_cost_to_serve_charges_every_escalation_of_the_last_year(sample_history):
+    from analytics.review import load_policy, relationship_review
+
+    policy = load_policy()
+    cheap = relationship_review(sample_history, policy=policy | {"value": policy["value"] | {"escalation_cost": 0.0}})
+    dear = relationship_review(sample_history, policy=policy | {"value": policy["value"] | {"escalation_cost": 1000.0}})
+    extra = (dear.clients["cost_to_serve_12m"] - cheap.clients["cost_to_serve_12m"]).to_numpy()
+    # escalations counted from the history itself: complaints of the last year marked escalated
+    known = sample_history.as_of(dear.cutoff).complaints
+    year = known.loc[known["opened_at"] >= dear.cutoff - pd.Timedelta(days=365)]
+    escalated = year.loc[year["escalated"].fillna(False).astype(bool)].groupby("client_id").size()
+    counted = dear.clients["client_id"].map(escalated).fillna(0).to_numpy()
+    assert extra.sum() > 0 and (extra >= 0).all()
+    np.testing.assert_allclose(extra, 1000.0 * dear.clients["escalations_365"].to_numpy())
+    # the review estimates the count from the escalation rate; it must agree with the history's within one
+    assert np.mean(np.abs(extra / 1000.0 - counted) <= 1) > 0.97
