@@ -27,6 +27,7 @@ from analytics.redaction import PERSONAL_DETAILS, redact
 from analytics.tables import amount, styled, write_csv
 
 AT_RISK_SHARE = 0.10  # the at-risk list is the top tenth by churn probability, as the backtest's lift measures
+EVIDENCE_COMPLAINTS = 100_000  # a larger history measures the next steps' practice effects on a sample of whole clients
 RISK_JUMP_PTS = 5.0  # a rise in churn risk worth an alert, in percentage points
 SEVERE = 3  # severity (1-4) from which a complaint wants a follow-up
 RECENT = pd.Timedelta(days=90)  # complaints this recent decide the next step
@@ -93,9 +94,10 @@ class ActionList:
         rounded = self.alerts.round({"probability_before": 4, "probability": 4, "health_before": 1, "health": 1})
         return rounded.rename(columns=ALERT_COLUMNS)
 
-    def table_html(self, top: int | None = None):
-        """The action list for the report: every row unless ``top`` cuts it, with a caption
-        saying so."""
+    def table_html(self, top: int | None = 200):
+        """The action list for the report: the first ``top`` rows (None: all), with a caption
+        saying where the rest are. A meeting works through the top of the list; a page of
+        thousands of rows is slow to write and to open."""
         shown = self.readable().drop(columns=[COLUMNS["segment"]])  # in the files; the page needs the room
         caption = None
         if top is not None and len(shown) > top:
@@ -266,8 +268,26 @@ def _evidence(history: History) -> tuple[pd.DataFrame, list[str]]:
     practices = [p for p in PRACTICES_FOR_STEPS if p in history.complaints]
     if not practices:
         return pd.DataFrame(), ["The history records no handling practices, so next steps rest on the complaints alone, not on measured effects."]
+    notes = []
+    if len(history.complaints) > EVIDENCE_COMPLAINTS:
+        measured = _whole_clients(history, EVIDENCE_COMPLAINTS)
+        notes.append(f"The practice effects behind the next steps were measured on the complaints of a random {len(measured.clients):,} of "
+                     f"{len(history.clients):,} clients ({len(measured.complaints):,} of {len(history.complaints):,} complaints): "
+                     "enough for their intervals, in seconds; the workshop measures them on every complaint.")
+        history = measured
     effects = practice_effects(history, outcome=list(EVIDENCE_OUTCOMES), practices=practices, bootstrap=200)
-    return effects.table, list(effects.notes)
+    return effects.table, notes + list(effects.notes)
+
+
+def _whole_clients(history: History, complaints: int, random_state: int = 0) -> History:
+    """The history of randomly chosen clients holding about ``complaints`` complaints: whole
+    clients, so effects and their client-clustered intervals stay honest."""
+    per_client = history.complaints["client_id"].value_counts()
+    order = per_client.sample(frac=1.0, random_state=random_state)
+    chosen = order.index[: max(1, int(np.searchsorted(order.cumsum().to_numpy(), complaints)))]
+    keep = {name: table.loc[table["client_id"].isin(chosen)].reset_index(drop=True)
+            for name, table in (("clients", history.clients), ("complaints", history.complaints), ("interactions", history.interactions))}
+    return History(keep["clients"], keep["complaints"], keep["interactions"], history.quarantine, history.report, history.clients_derived)
 
 
 def _works(effects: pd.DataFrame, practice: str) -> str | None:

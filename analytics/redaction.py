@@ -26,6 +26,7 @@ KINDS = ("url", "email", "iban", "card", "phone", "number")
 PERSONAL_DETAILS = ("email", "iban", "card", "phone")
 #: national phone formats tried, besides international ones (+44 ..., 0049 ...): each pass finds that country's
 REGIONS = ("US", "GB", "DE", "FR", "IN", "AU")
+PHONE_DIGITS = 7  # no country's phone numbers are shorter in practice
 
 
 def redact(text, regions=REGIONS, kinds=KINDS) -> str:
@@ -54,7 +55,7 @@ def redact(text, regions=REGIONS, kinds=KINDS) -> str:
         text = IBAN.sub(_iban, text)
     if "card" in kinds:
         text = CARD.sub(lambda m: "[card]" if _luhn(m.group()) else m.group(), text)
-    if "phone" in kinds and any(c.isdigit() for c in text):
+    if "phone" in kinds and sum(c.isdigit() for c in text) >= PHONE_DIGITS:  # fewer digits cannot hold a phone number: skip the matcher
         text = _phones(text, (regions,) if isinstance(regions, str) else regions)
     if "number" in kinds:
         text = NUMBER.sub(lambda m: m.group() if _is_date(m.group()) or DECIMAL.fullmatch(m.group()) else "[number]", text)
@@ -108,7 +109,7 @@ def _looks_like_phone(text: str, start: int, end: int) -> bool:
     if _is_date(raw):
         return False
     digits = sum(c.isdigit() for c in raw)
-    if digits < 7:
+    if digits < PHONE_DIGITS:
         return False
     if raw.isdigit():
         return digits >= 10

@@ -110,19 +110,25 @@ def render(report: str, out: Path | str = "reports", parameters: dict | None = N
 PERIOD_FILE = "period.txt"
 
 
-def beside_report(folder: Path | str | None, period: str | None = None, **action_lists) -> None:
+def beside_report(folder: Path | str | None, period: str | None = None, **tables) -> None:
     """What a notebook hands to :func:`render` (which passes ``folder`` as the notebook's
     ``attachments`` parameter): the ``period`` for the report's title and file name, and
-    each action list as CSV and Excel, to be written beside the report. Run by hand in
-    JupyterLab (``folder`` None), it does nothing."""
+    each table (a DataFrame or an action list) as CSV and Excel, to be written beside the
+    report. Run by hand in JupyterLab (``folder`` None), it does nothing."""
     if folder is None:
         return
     folder = Path(folder)
     if period:
         (folder / PERIOD_FILE).write_text(str(period), encoding="utf-8")
-    for name, actions in action_lists.items():
-        actions.to_csv(folder / f"{name}.csv")
-        actions.to_excel(folder / f"{name}.xlsx")
+    from analytics.tables import spreadsheet_safe, write_csv
+
+    for name, table in tables.items():
+        if isinstance(table, pd.DataFrame):
+            write_csv(table, folder / f"{name}.csv")
+            spreadsheet_safe(table).to_excel(folder / f"{name}.xlsx", index=False)
+        else:  # an action list: its own columns and sheets
+            table.to_csv(folder / f"{name}.csv")
+            table.to_excel(folder / f"{name}.xlsx")
 
 
 class FolderNotWritable(OSError):
@@ -231,29 +237,31 @@ def navigable(page: str) -> str:
 
     soup = BeautifulSoup(page, "html.parser")
     sections = [(h["id"], h.get_text(" ", strip=True).removesuffix("¶").strip()) for h in soup.select("h2[id]")]
+    if _footnotes(soup):
+        sections.append(("terms-used", "Terms used"))
     title = soup.find("h1")
     if sections and title is not None:
         nav = soup.new_tag("nav", attrs={"class": "report-contents", "aria-label": "Contents"})
         nav.append(soup.new_tag("strong", string="Contents"))
         items = soup.new_tag("ol")
-        for anchor, text in [*sections, ("terms-used", "Terms used")]:
+        for anchor, text in sections:
             item = soup.new_tag("li")
             item.append(soup.new_tag("a", href=f"#{anchor}", string=text))
             items.append(item)
         nav.append(items)
         title.insert_after(nav)
-    _footnotes(soup)
     return str(soup)
 
 
-def _footnotes(soup) -> None:
+def _footnotes(soup) -> int:
+    """Mark the first use of each glossary term and explain them at the end; how many."""
     import re
 
     from bs4 import NavigableString
 
     body = soup.find("main") or soup.body
     if body is None:
-        return
+        return 0
     patterns = {term: re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])") for term in GLOSSARY}
     skipped = ["script", "style", "nav", "sup", "a", "h1", "h2", "h3", "title", "footer"]
     queue = [t for t in body.find_all(string=True) if type(t) is NavigableString and t.find_parent(skipped) is None]
@@ -273,21 +281,20 @@ def _footnotes(soup) -> None:
         before.insert_after(mark)
         mark.insert_after(after)
         queue.insert(0, after)  # the rest of the text may hold other terms
+    if not used:
+        return 0
     section = soup.new_tag("section", attrs={"id": "terms-used", "class": "report-terms"})
-    heading = soup.new_tag("h2", string="Terms used")
-    section.append(heading)
-    if used:
-        notes = soup.new_tag("ol")
-        for number, term in enumerate(used, start=1):
-            item = soup.new_tag("li", attrs={"id": f"term-{number}"})
-            item.append(soup.new_tag("strong", string=term))
-            item.append(f": {GLOSSARY[term]}")
-            notes.append(item)
-        section.append(notes)
-    else:
-        section.append(soup.new_tag("p", string="No statistical terms."))
+    section.append(soup.new_tag("h2", string="Terms used"))
+    notes = soup.new_tag("ol")
+    for number, term in enumerate(used, start=1):
+        item = soup.new_tag("li", attrs={"id": f"term-{number}"})
+        item.append(soup.new_tag("strong", string=term))
+        item.append(f": {GLOSSARY[term]}")
+        notes.append(item)
+    section.append(notes)
     footer = body.find(class_="report-footer")
     footer.insert_before(section) if footer is not None else body.append(section)
+    return len(used)
 
 
 def prepared(notebook: NotebookNode) -> NotebookNode:

@@ -115,17 +115,27 @@ class RelationshipReview:
                 f"- Clients to consider ending bring {self._money(counts.loc['consider_exit', 'annual_value'])} of annual value and "
                 f"{self._money(counts.loc['consider_exit', 'net_value'])} of net value over the last 12 months.")
 
-    def portfolio_table(self, recommendation: str | None = None, top: int | None = None):
-        """Clients with their figures and the reasons for the recommendation, the ones
-        needing a decision first (exit, then renegotiate, repair), largest value first."""
+    def portfolio(self, recommendation: str | None = None) -> pd.DataFrame:
+        """Every client (or those of one ``recommendation``) with its figures and reasons, the
+        ones needing a decision first (exit, then renegotiate, repair), largest value first;
+        columns in words: what the report's table and its CSV and Excel files hold."""
         rows = self.clients if recommendation is None else self.clients.loc[self.clients["recommendation"] == recommendation]
         order = rows["recommendation"].map({r: i for i, r in enumerate(RECOMMENDATIONS)})
-        everyone = len(rows)
-        rows = rows.assign(_order=order).sort_values(["_order", "annual_value"], ascending=[True, False]).head(top or everyone)
-        caption = f"the first {len(rows):,} of {everyone:,} clients, by recommendation then annual value" if len(rows) < everyone else None
+        rows = rows.assign(_order=order).sort_values(["_order", "annual_value", "client_id"], ascending=[True, False, True])
         table = rows[["client_id", "name", "recommendation", "annual_value", "cost_to_serve_12m", "net_value_12m", "abusive_contacts_365",
                       "churn_probability", "health_score", "reasons"]].rename(columns=_HEADERS)
         table[_HEADERS["recommendation"]] = table[_HEADERS["recommendation"]].str.replace("_", " ")
+        table[_HEADERS["name"]] = table[_HEADERS["name"]].map(lambda v: redact(str(v), kinds=PERSONAL_DETAILS), na_action="ignore")
+        return table.reset_index(drop=True)
+
+    def portfolio_table(self, recommendation: str | None = None, top: int | None = 500):
+        """The first ``top`` clients of :meth:`portfolio` (None: all), sortable and searchable,
+        with a caption saying where the rest are."""
+        table = self.portfolio(recommendation)
+        everyone = len(table)
+        table = table.head(top or everyone)
+        caption = (f"the first {len(table):,} of {everyone:,} clients, by recommendation then annual value; all of them are in the CSV "
+                   "and Excel files beside this report" if len(table) < everyone else None)
         return styled(table, money=[_HEADERS[c] for c in ("annual_value", "cost_to_serve_12m", "net_value_12m")], counts=[_HEADERS["abusive_contacts_365"], _HEADERS["health_score"]],
                       percent=[_HEADERS["churn_probability"]], currency=self.currency, caption=caption, interactive=True)
 
@@ -205,7 +215,7 @@ class RelationshipReview:
 _HEADERS = {
     "client_id": "client", "annual_value": "annual value", "cost_to_serve_12m": "cost to serve (12 m)", "net_value_12m": "net value (12 m)",
     "abusive_contacts_365": "abusive contacts (12 m)", "churn_probability": "churn risk", "health_score": "health", "reasons": "reasons",
-    "recommendation": "recommendation",
+    "recommendation": "recommendation", "name": "name",
 }
 
 

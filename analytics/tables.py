@@ -40,9 +40,12 @@ def styled(
     style = style.set_properties(subset=text, **{"text-align": "left"})
     if interactive:
         style = style.set_table_attributes(f'class="{INTERACTIVE}"')
-        wide = [c for c in text if frame[c].astype("string").str.len().max() > WIDE_TEXT]  # sentences get room; numbers stay narrow
-        if wide:
-            style = style.set_td_classes(pd.DataFrame("wide", index=frame.index, columns=wide))
+        # sentences get room; numbers and dates stay on one line
+        wide = [c for c in text if frame[c].astype("string").str.len().max() > WIDE_TEXT]
+        classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        classes[wide] = "wide"
+        classes[[c for c in frame.columns if c in formatted]] = "number"
+        style = style.set_td_classes(classes)
     return style.set_caption(caption) if caption else style
 
 

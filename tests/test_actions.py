@@ -124,3 +124,14 @@ def test_csv_and_excel_hold_the_list_as_shown(actions, tmp_path):
     np.testing.assert_allclose(csv["value at risk"], shown["value at risk"])
     assert csv["value at risk"].is_monotonic_decreasing
     assert len(excel["alerts"]) == len(actions.alerts)
+
+
+def test_a_large_history_measures_the_evidence_on_whole_clients(sample_history, monkeypatch):
+    import analytics.actions as actions_module
+
+    monkeypatch.setattr(actions_module, "EVIDENCE_COMPLAINTS", 4000)
+    table, notes = actions_module._evidence(sample_history)
+    measured = re.search(r"random ([\d,]+) of ([\d,]+) clients \(([\d,]+) of ([\d,]+) complaints\)", notes[0])
+    clients, complaints = int(measured[1].replace(",", "")), int(measured[3].replace(",", ""))
+    assert 3000 < complaints <= 4000 and clients < len(sample_history.clients)
+    assert table["complaints"].max() <= complaints and len(table)

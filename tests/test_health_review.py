@@ -145,10 +145,17 @@ def test_a_clients_health_over_time_is_its_score_at_every_cutoff(review):
         assert score == pytest.approx(100 + review.health.explain(client, cutoff)["points"].sum())
 
 
-def test_the_client_table_holds_every_client_unless_cut_and_then_says_so(review):
-    assert "the first" not in review.portfolio_table().to_html() and "interactive-table" in review.portfolio_table().to_html()
+def test_a_cut_client_table_says_where_the_rest_are(review, tmp_path):
+    from analytics.reports import beside_report
+
+    assert "interactive-table" in review.portfolio_table().to_html()
     shown = review.portfolio_table(top=30).to_html()
+    assert "all of them are in the CSV and Excel files" in shown
     assert f"the first 30 of {len(review.clients):,} clients" in shown
     repair = int((review.clients["recommendation"] == "repair").sum())
     assert f"of {repair:,} clients" in review.portfolio_table("repair", top=5).to_html()
-    assert "the first" not in review.portfolio_table(top=len(review.clients)).to_html()
+    assert "the first" not in review.portfolio_table(top=None).to_html()
+    beside_report(tmp_path, period=review.period, clients=review.portfolio())
+    files = pd.read_csv(tmp_path / "clients.csv"), pd.read_excel(tmp_path / "clients.xlsx")
+    assert all(len(f) == len(review.clients) and f["client"].tolist() == review.portfolio()["client"].tolist() for f in files)
+    assert (tmp_path / "period.txt").read_text() == review.period

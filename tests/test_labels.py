@@ -37,3 +37,13 @@ def test_a_page_gets_contents_and_a_footnote_on_each_terms_first_use():
     assert '<a href="#Brief">Brief</a>' in shown and '<a href="#terms-used">Terms used</a>' in shown
     assert shown.index('id="terms-used"') < shown.index("report-footer")
     assert f"ROC AUC</strong>: {GLOSSARY['ROC AUC']}" in shown
+
+
+def test_the_workshop_brief_names_groups_in_words(sample_history):
+    import re
+
+    from analytics.rootcause import root_cause_workshop
+
+    brief = root_cause_workshop(sample_history, bootstrap=20).summary()
+    raw = [word for word in re.findall(r"[a-z]+(?:\\?_[a-z]+)+", brief) if word.replace("\\", "") in TAXONOMY_VALUES]
+    assert raw == [] and "technical failure" in brief

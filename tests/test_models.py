@@ -247,3 +247,16 @@ def test_the_model_card_gives_data_range_features_and_backtest(world, tested, tm
     card = path.with_suffix(".md").read_text()
     first, last = rows["cutoff"].min(), rows["cutoff"].max()
     assert f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}" in card and "roc_auc" in card and "severity_load" in card
+
+
+def test_a_step_curve_is_drawn_once_a_day_with_each_days_last_value():
+    from analytics.models._survival import daily_steps
+
+    rng = np.random.default_rng(0)
+    days = np.sort(rng.uniform(0, 365, 50_000))
+    curve = pd.DataFrame({"days": days, "retained": np.linspace(1, 0.5, len(days))})
+    drawn = daily_steps(curve, "retained")
+    assert len(drawn) <= 2 * 366
+    last_of_day = curve.groupby(np.floor(curve["days"]))["retained"].last()
+    shown = drawn.groupby(np.floor(drawn["days"]))["retained"].last()
+    pd.testing.assert_series_equal(shown, last_of_day)

@@ -14,6 +14,7 @@ from analytics.features import data_end, prior_count, repeats
 from analytics.io import History
 from analytics.labels import column_label, group_label
 from analytics.models._churn import ChurnModel
+from analytics.models._survival import daily_steps
 from analytics.schemas import PRACTICES
 
 #: what is known about a complaint once it is resolved
@@ -51,6 +52,7 @@ class RepeatCurves:
         figure = go.Figure()
         for group, curve in self.curves.groupby("group", sort=False):
             name = group_label(self.by, group)
+            curve = daily_steps(curve, "repeated")
             figure.add_trace(go.Scatter(x=curve["days"], y=curve["repeated"], mode="lines", line_shape="hv", name=name,
                                         hovertemplate="%{x:.0f} days: %{y:.1%} came back<extra>" + name + "</extra>"))
         figure.update_layout(title=f"Time to a repeat of the same trigger, by {column_label(self.by)}", xaxis_title="days since resolution",

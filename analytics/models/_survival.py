@@ -58,6 +58,7 @@ class RetentionCurves:
     def plot(self) -> go.Figure:
         figure = go.Figure()
         for group, curve in self.curves.groupby("group", sort=False):
+            curve = daily_steps(curve, "retained")
             figure.add_trace(go.Scatter(x=curve["days"], y=curve["retained"], mode="lines", line_shape="hv", name=str(group),
                                         hovertemplate="%{x:.0f} days: %{y:.1%} retained<extra>" + str(group) + "</extra>"))
         figure.update_layout(title="Clients retained after the cutoff", xaxis_title="days after the cutoff", yaxis_title="retained", yaxis_tickformat=".0%")
@@ -65,6 +66,15 @@ class RetentionCurves:
 
     def _repr_html_(self) -> str:
         return self.summary.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+
+
+def daily_steps(curve: pd.DataFrame, value: str) -> pd.DataFrame:
+    """A step curve drawn at most once a day: the value each day ends on (a curve of a
+    million complaints has a step for nearly each of them; a page needs a few hundred)."""
+    days = np.floor(curve["days"].to_numpy(dtype=float))
+    last = np.r_[days[1:] != days[:-1], True]
+    first = np.r_[True, days[1:] != days[:-1]]
+    return curve.loc[last | first, ["days", value]] if len(curve) > 2 else curve[["days", value]]
 
 
 def retention_curves(history: History, snapshots: pd.DataFrame, cutoff=None, by=None) -> RetentionCurves:

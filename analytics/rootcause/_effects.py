@@ -202,8 +202,11 @@ def _folds(clients: np.ndarray, rows: np.ndarray, folds: int, random_state: int)
     """A fold per complaint, whole clients at a time (-1 outside ``rows``)."""
     fold = np.full(len(clients), -1)
     index = np.flatnonzero(rows)
-    splitter = GroupKFold(n_splits=min(folds, len(np.unique(clients[index]))), shuffle=True, random_state=random_state)
-    for k, (_, test) in enumerate(splitter.split(index, groups=clients[index])):
+    # integer codes in the ids' sorted order: the same folds as the ids give, without comparing
+    # strings (on a million complaints that comparison took six minutes)
+    names, groups = np.unique(clients[index], return_inverse=True)
+    splitter = GroupKFold(n_splits=min(folds, len(names)), shuffle=True, random_state=random_state)
+    for k, (_, test) in enumerate(splitter.split(index, groups=groups)):
         fold[index[test]] = k
     return fold
 

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from analytics._markup import markdown_text
 from analytics.features._describe import PRACTICE_WORDS
 from analytics.io import History
+from analytics.labels import value_label
 from analytics.rootcause._effects import OUTCOMES, PracticeEffects, practice_effects
 from analytics.rootcause._pareto import Pareto, most, pareto, public_to_private, rates, trend, trend_plot
 from analytics.rootcause.text import InferredTriggers, Topics, infer_triggers, topics
@@ -48,14 +49,14 @@ class Workshop:
         if self.by_count is not None:
             few = self.by_count.vital_few
             lines.append(f"{len(few)} of {len(self.by_count.table)} {DISPUTE_BREAKDOWNS.get(self.by, self.by.replace('_', ' '))} groups make up "
-                         f"{few['share'].sum():.0%} of complaints: {', '.join(map(markdown_text, few[self.by]))}.")
+                         f"{few['share'].sum():.0%} of complaints: {', '.join(markdown_text(value_label(v)) for v in few[self.by])}.")
         if self.by_cost is not None:
             top = self.by_cost.table.iloc[0]
             lines.append(f"Handling cost {self._money(self.by_cost.table['cost'].sum())} in all; the costliest group is "
-                         f"{markdown_text(top[self.by])} ({self._money(top['cost'])}, {top['share']:.0%}).")
+                         f"{markdown_text(value_label(top[self.by]))} ({self._money(top['cost'])}, {top['share']:.0%}).")
         if self.repeat_rates is not None and len(self.repeat_rates):
             r = self.repeat_rates.iloc[0]
-            lines.append(f"Highest 90-day repeat rate: {markdown_text(r['trigger'])}, {r['repeat_rate']:.0%} (95% CI {r['low']:.0%} to {r['high']:.0%}).")
+            lines.append(f"Highest 90-day repeat rate: {markdown_text(value_label(r['trigger']))}, {r['repeat_rate']:.0%} (95% CI {r['low']:.0%} to {r['high']:.0%}).")
         if self.effects is not None and len(self.effects.table):
             t = self.effects.table
             helpful = t.loc[(t["outcome"] == "repeat") & (t["high_pts"] < 0)].sort_values("effect_pts")
@@ -65,7 +66,7 @@ class Workshop:
         if self.disputes:
             column, table = next(iter(self.disputes.items()))
             top = table.iloc[0]
-            lines.append(f"Highest dispute rate by {DISPUTE_BREAKDOWNS.get(column, column)}: {markdown_text(top[column])}, {top['rate']:.0%} "
+            lines.append(f"Highest dispute rate by {DISPUTE_BREAKDOWNS.get(column, column)}: {markdown_text(value_label(top[column]))}, {top['rate']:.0%} "
                          f"(95% CI {top['rate_low']:.0%} to {top['rate_high']:.0%}) of {int(top['complaints']):,} complaints.")
         return "\n".join(f"- {line}" for line in lines)
 
