@@ -10,7 +10,7 @@ from analytics._stats import wilson
 from analytics.features import snapshots
 from analytics.io import History
 from analytics.models import rolling_origin
-from analytics.redaction import redact
+from analytics.redaction import PERSONAL_DETAILS, redact
 from analytics.rootcause import practice_effects
 from analytics.schemas import empty_table
 
@@ -101,6 +101,8 @@ def test_wilson_intervals_are_the_textbook_95_percent_ones():
     np.testing.assert_allclose(low[:3], [0.236593, 0.0, 0.722467], atol=1e-6)
     np.testing.assert_allclose(high[:3], [0.763407, 0.277533, 1.0], atol=1e-6)
     assert np.isnan(low[3]) and np.isnan(high[3])
+    with pytest.raises(ValueError):  # successes without their trials are a caller's mistake, not a shorter answer
+        wilson([1, 2], [3])
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -146,3 +148,17 @@ def test_cost_to_serve_charges_every_escalation_of_the_last_year(sample_history)
     np.testing.assert_allclose(extra, 1000.0 * dear.clients["escalations_365"].to_numpy())
     # the review estimates the count from the escalation rate; it must agree with the history's within one
     assert np.mean(np.abs(extra / 1000.0 - counted) <= 1) > 0.97
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("call 555-0199 today", "call [phone] today"),  # seven digits: the shortest phone number redacted
+    ("call (212) 155-0199", "call [phone]"),  # possible but not an assigned number: still redacted
+    ("call 212.555.0199 now", "call [phone] now"),  # dots between groups, not a decimal
+    ("x +44.20.7946.0959", "x [phone]"),
+    ("iban NO93 8601 1117 947 ok", "iban [iban] ok"),  # the shortest IBAN (Norway, 15 characters)
+    ("total 1234567.89 due", "total 1234567.89 due"),  # an amount, not a phone number
+    ("paid 1,234,567,890 in total", "paid 1,234,567,890 in total"),
+    ("ref 0.1234567", "ref 0.1234567"),
+])
+def test_phone_numbers_and_ibans_at_the_edges(text, expected):
+    assert redact(text, kinds=PERSONAL_DETAILS) == expected
