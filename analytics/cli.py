@@ -144,7 +144,7 @@ def actions(
     moment = None
     if cutoff is not None:
         try:
-            moment = pd.Timestamp(cutoff)
+            moment = _iso_date(cutoff)
         except (ValueError, TypeError):
             typer.echo(f"error: --cutoff {cutoff!r} is not a date; write it as YYYY-MM-DD", err=True)
             raise typer.Exit(2) from None
@@ -177,6 +177,18 @@ def actions(
         stdout.print(f"written: {path.resolve()}", highlight=False)
 
 
+def _iso_date(text: str):
+    """``text`` as a date if written YYYY-MM-DD: 01/02/2025 means January to some and
+    February to others, so only the one unambiguous form is taken."""
+    import re
+
+    import pandas as pd
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise ValueError(text)
+    return pd.Timestamp(text.strip())
+
+
 def _is_url(source: str) -> bool:
     from analytics.io._read import is_database_url
 
@@ -198,7 +210,7 @@ def _checked_inputs(kind: str, given: dict) -> dict:
     if cutoff is not None:
         quarter = kind == "quarterly" and pd.Series([cutoff]).str.fullmatch(r"\d{4}Q[1-4]").iloc[0]
         try:
-            moment = (pd.Period(cutoff, "Q").end_time if quarter else pd.Timestamp(cutoff)).tz_localize(None)
+            moment = (pd.Period(cutoff, "Q").end_time if quarter else _iso_date(cutoff)).tz_localize(None)
         except (ValueError, TypeError):
             raise ValueError(f"--cutoff {cutoff!r} is not a date; write it as YYYY-MM-DD"
                              + (" or a quarter such as 2025Q4" if kind == "quarterly" else "")) from None

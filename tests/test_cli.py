@@ -123,6 +123,9 @@ def test_report_inputs_are_checked_before_a_kernel_starts(tmp_path):
         (["report", "quarterly", "--cutoff", "2030-01-01"], "outside the data, which runs from 2023-01-01 to 2025-12-31"),
         (["report", "quarterly", "--cutoff", "2022-06-30"], "outside the data"),
         (["report", "quarterly", "--cutoff", "the end of June"], "write it as YYYY-MM-DD or a quarter such as 2025Q4"),
+        (["report", "review", "--cutoff", "01/02/2025"], "is not a date; write it as YYYY-MM-DD"),  # January or February?
+        (["actions", "--cutoff", "31/12/2025"], "is not a date; write it as YYYY-MM-DD"),
+        (["actions", "--cutoff", "2031-01-01"], "outside the data, which runs from 2023-01-01 to 2025-12-31"),
         (["report", "review", "--client", "CL999999"], "no such client in the data (3,000 clients); close: CL000999"),
         (["report", "quarterly", "--client", "CL000001"], "the quarterly report does not take --client; it takes --source, --profile, --cutoff"),
         (["report", "quality", "--cutoff", "2025-01-01"], "the quality report does not take --cutoff"),
