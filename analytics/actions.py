@@ -162,9 +162,10 @@ def action_list(history: History, cutoff=None, horizon: str = "90D", model=None,
 
 
 def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str], cutoff: pd.Timestamp, horizon: str = "90D",
-                 currency: str = "$") -> ActionList:
+                 currency: str = "$", health: HealthScore | None = None) -> ActionList:
     """The action list from snapshot ``rows`` (with one cutoff at ``cutoff``) and a churn
-    model already fitted on them, over what ``history`` knew before ``cutoff``."""
+    model already fitted on them, over what ``history`` knew before ``cutoff``; ``health``:
+    a health score already fitted on ``rows`` (default: fitted here)."""
     cutoff = utc(cutoff)
     earlier = rows.loc[rows["cutoff"] < cutoff, "cutoff"]
     previous = earlier.max() if len(earlier) else None
@@ -178,7 +179,7 @@ def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str
     points_now = fitted.drivers(now[columns]).drop(columns="baseline")
     probability = fitted.predict_proba(now[columns])[:, 1]
     scored = _clients(history, now, probability, cutoff)
-    health_now, health_before = _health(rows, cutoff, previous)
+    health_now, health_before = _health(rows, cutoff, previous, fitted_health(rows) if health is None else health)
     scored["health"] = scored["client_id"].map(health_now["score"])
     scored["health_change"] = scored["health"] - scored["client_id"].map(health_before["score"])
 
@@ -219,20 +220,24 @@ def _clients(history: History, now: pd.DataFrame, probability: np.ndarray, cutof
     return scored
 
 
-def _health(rows: pd.DataFrame, cutoff, previous) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Health scores at the cutoff and the previous one, by client, from a score fitted on every row."""
+def fitted_health(rows: pd.DataFrame) -> HealthScore | None:
+    """The health score fitted on every snapshot row, or None when no component is recorded or predictive."""
     try:
-        health = HealthScore().fit(rows)
-    except ValueError:  # no component predicts churn, or none is recorded
-        empty = pd.DataFrame(columns=["score", "band"])
-        return empty, empty
-    wanted = rows.loc[rows["cutoff"].isin([cutoff] if previous is None else [cutoff, previous])]
-    scores = health.score(wanted)
-    health.movement_ = health.movement(scores)
-    by_cutoff = {c: group.set_index("client_id")[["score", "band"]] for c, group in scores.groupby("cutoff")}
+        return HealthScore().fit(rows)
+    except ValueError:
+        return None
+
+
+def _health(rows: pd.DataFrame, cutoff, previous, health: HealthScore | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Health scores at the cutoff and the previous one, by client, and what moved each since."""
     empty = pd.DataFrame(columns=["score", "band"])
+    if health is None:
+        return empty, empty
+    scores = health.score(rows.loc[rows["cutoff"].isin([cutoff] if previous is None else [cutoff, previous])])
+    movement = health.movement(scores)
+    by_cutoff = {c: group.set_index("client_id")[["score", "band"]] for c, group in scores.groupby("cutoff")}
     now, before = by_cutoff.get(cutoff, empty), by_cutoff.get(previous, empty)
-    moved = health.movement_.loc[health.movement_["cutoff"] == cutoff].set_index("client_id")["moved_by"]
+    moved = movement.loc[movement["cutoff"] == cutoff].set_index("client_id")["moved_by"]
     return now.assign(moved_by=moved), before
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics._time import utc
-from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, ActionList, actions_from
+from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, ActionList, actions_from, fitted_health
 from analytics.features import data_end, snapshots
 from analytics.features._describe import label as feature_label
 from analytics.health import HealthScore
@@ -248,12 +248,13 @@ def quarterly_review(
     exposed = "repeats_90" if "repeats_90" in rows else "complaints_90"
     what = "a repeated trigger" if exposed == "repeats_90" else "a complaint"
     groups = (rows[exposed] > 0).map({True: f"{what} in the 90 days before", False: "none in the 90 days before"})
-    actions = actions_from(known, rows, fitted, list(X.columns), cutoff, horizon, currency)
+    health = fitted_health(rows)  # once, for the action list and the history charts
+    actions = actions_from(known, rows, fitted, list(X.columns), cutoff, horizon, currency, health=health)
     return QuarterlyReview(
         quarter=quarter, cutoff=cutoff, horizon=horizon, clients=table, last_quarter=last.reset_index(drop=True),
         kpis=kpis, importance=fitted.importance(features) if len(features) else pd.Series(dtype=float),
         backtest=trust, curves=retention_curves(known, rows, by=groups), actions=actions,
-        trend=_trend(by_quarter, rows, trust, quarter), currency=currency, notes=notes + actions.notes,
+        trend=_trend(by_quarter, rows, health, quarter), currency=currency, notes=notes + actions.notes,
     )
 
 
@@ -278,18 +279,16 @@ TREND = {
 }
 
 
-def _trend(by_quarter: pd.DataFrame, rows: pd.DataFrame, trust: Backtest, quarter: pd.Period) -> pd.DataFrame:
-    """The last TREND_QUARTERS quarters of the trend KPIs, the count of clients in the
-    at-risk health band at each quarter's end, and the leavers the backtest expected."""
+def _trend(by_quarter: pd.DataFrame, rows: pd.DataFrame, health: HealthScore | None, quarter: pd.Period) -> pd.DataFrame:
+    """The last TREND_QUARTERS quarters of the trend KPIs and the count of clients in the
+    at-risk health band at each quarter's end."""
     periods = [str(q) for q in pd.period_range(quarter - TREND_QUARTERS + 1, quarter, freq="Q")]
     table = by_quarter.reindex(periods)[[c for c in TREND if c in by_quarter]].copy()
-    try:
-        health = HealthScore().fit(rows).score(rows)
-        at_quarter_end = health.loc[health["band"] == "at_risk"].groupby("cutoff").size()
+    if health is not None:
+        scores = health.score(rows)
+        at_quarter_end = scores.loc[scores["band"] == "at_risk"].groupby("cutoff").size()
         ends = {str(pd.Period(pd.Timestamp(c).tz_convert(None) - pd.Timedelta(days=1), "Q")): n for c, n in at_quarter_end.items()}
         table["at_risk_health"] = [ends.get(p, np.nan) for p in periods]
-    except ValueError:  # no health component recorded or predictive
-        pass
     return table.rename_axis("quarter")
 
 
