@@ -44,13 +44,18 @@ COLUMNS = {
     "renewal_date": "renewal date", "notice_date": "notice date", "health": "health", "health_change": "health change",
     "main_reason": "main reason", "next_step": "next step", "evidence": "why this step (measured here)",
 }
+#: the open complaints' advice, as the CSV and Excel files carry it
+OPEN_COLUMNS = {"complaint_id": "complaint", "client_id": "client", "opened_at": "opened", "trigger": "trigger", "severity": "severity",
+                "advice": "practice to add (measured here)"}
 
 
 @dataclass
 class ActionList:
     """``table``: the at-risk clients, largest value at risk first, with their next step.
     ``alerts``: clients newly at risk, whose risk jumped or whose health fell a band since
-    ``previous``. ``evidence``: the practice effects the next steps rest on."""
+    ``previous``. ``evidence``: the practice effects the next steps rest on.
+    ``open_complaints``: every complaint still open, with the practice to add that most
+    cuts its repeat risk in this business's data (:class:`analytics.rootcause.NextBestAction`)."""
 
     cutoff: pd.Timestamp
     previous: pd.Timestamp | None
@@ -60,6 +65,7 @@ class ActionList:
     evidence: pd.DataFrame
     currency: str = "$"
     notes: list[str] = field(default_factory=list)
+    open_complaints: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(OPEN_COLUMNS)))
 
     def readable(self) -> pd.DataFrame:
         """The table with its columns in words: what the CSV and Excel files hold."""
@@ -88,7 +94,34 @@ class ActionList:
             spreadsheet_safe(self.readable()).to_excel(writer, sheet_name="actions", index=False)
             if len(self.alerts):
                 spreadsheet_safe(self.alerts_readable()).to_excel(writer, sheet_name="alerts", index=False)
+            if len(self.open_complaints):
+                spreadsheet_safe(self.open_readable()).to_excel(writer, sheet_name="open complaints", index=False)
         return path
+
+    def to_open_csv(self, path) -> Path:
+        path = Path(path)
+        write_csv(self.open_readable(), path)
+        return path
+
+    def open_readable(self) -> pd.DataFrame:
+        shown = self.open_complaints[[c for c in OPEN_COLUMNS if c in self.open_complaints]].copy()
+        if "opened_at" in shown:
+            shown["opened_at"] = pd.to_datetime(shown["opened_at"], utc=True).dt.strftime("%Y-%m-%d")
+        if "trigger" in shown:
+            shown["trigger"] = shown["trigger"].map(value_label, na_action="ignore")
+        return shown.rename(columns=OPEN_COLUMNS)
+
+    def open_complaints_html(self, top: int | None = 30):
+        """The open complaints with a reliable practice to add, largest expected cut first."""
+        advised = self.open_complaints
+        if advised.empty:
+            return None
+        reliable = advised.loc[advised["reliable"]].sort_values("effect_pts")
+        shown, caption = self.open_readable().loc[reliable.index], None
+        if top is not None and len(shown) > top:
+            caption = f"Showing the {top:,} with the largest expected cut, of {len(reliable):,} with a reliable one; all {len(advised):,} open complaints are in the Excel file."
+            shown = shown.head(top)
+        return styled(shown.reset_index(drop=True), caption=caption, interactive=True, counts=["severity"])
 
     def alerts_readable(self) -> pd.DataFrame:
         rounded = self.alerts.round({"probability_before": 4, "probability": 4, "health_before": 1, "health": 1})
@@ -190,7 +223,9 @@ def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str
 
     effects, evidence_notes = _evidence(history)
     notes += evidence_notes
-    steps = next_steps(history, at_risk, cutoff, effects)
+    measured, open_advice, handling_notes = _handling(history, at_risk, cutoff)
+    notes += handling_notes
+    steps = next_steps(history, at_risk, cutoff, effects, measured)
     at_risk = at_risk.join(steps)
     table = at_risk.sort_values(["value_at_risk", "probability", "client_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
@@ -198,7 +233,35 @@ def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str
     alerts = _alerts(fitted, columns, now, before, scored, ranked, top, health_now, health_before) if len(before) else pd.DataFrame(columns=list(ALERT_COLUMNS))
     if previous is None:
         notes.append("No earlier cutoff to compare with: the data starts this quarter, so there are no alerts.")
-    return ActionList(cutoff, previous, horizon, table, alerts, effects, currency, notes)
+    return ActionList(cutoff, previous, horizon, table, alerts, effects, currency, notes, open_advice)
+
+
+def _handling(history: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """From :class:`analytics.rootcause.NextBestAction`: per at-risk client with no open
+    complaint, the practice to add to its latest complaint of the last 90 days that most
+    cuts churn (one row per client); and for every open complaint, the one that most cuts
+    repeats."""
+    from analytics.rootcause import NextBestAction
+    from analytics.rootcause._next_action import open_complaints
+
+    empty = pd.DataFrame(columns=list(OPEN_COLUMNS))
+    measured = _whole_clients(history, EVIDENCE_COMPLAINTS) if len(history.complaints) > EVIDENCE_COMPLAINTS else history
+    try:
+        nba = NextBestAction(outcomes=("repeat", "churn")).fit(measured)
+    except ValueError as error:
+        return empty, empty, [f"No practice to add is suggested: {error}"]
+    fitted = {outcome for _, outcome in nba.effects_}
+    c = history.complaints
+    is_open = open_complaints(c)
+    advised = nba.recommend(history, c.loc[is_open, "complaint_id"], outcome="repeat").table if "repeat" in fitted else empty
+    outcome = "churn" if "churn" in fitted else "repeat"
+    mine = c.loc[c["client_id"].isin(at_risk["client_id"]) & ~is_open & (c["opened_at"] >= cutoff - RECENT)]
+    mine = mine.loc[~mine["client_id"].isin(c.loc[is_open, "client_id"])]  # an open complaint comes first
+    latest = mine.sort_values(["client_id", "opened_at"]).drop_duplicates("client_id", keep="last")
+    if latest.empty or outcome not in fitted:
+        return empty, advised, list(nba.notes_)
+    per_client = nba.recommend(history, latest["complaint_id"], outcome=outcome).table
+    return per_client.set_index("client_id"), advised, list(nba.notes_)
 
 
 def _clients(history: History, now: pd.DataFrame, probability: np.ndarray, cutoff: pd.Timestamp) -> pd.DataFrame:
@@ -308,34 +371,44 @@ def _works(effects: pd.DataFrame, practice: str) -> str | None:
             f"(95% CI {best.low_pts:+.1f} to {best.high_pts:+.1f})")
 
 
-def next_steps(history: History, clients: pd.DataFrame, cutoff, effects: pd.DataFrame | None = None) -> pd.DataFrame:
+def next_steps(history: History, clients: pd.DataFrame, cutoff, effects: pd.DataFrame | None = None,
+               measured: pd.DataFrame | None = None) -> pd.DataFrame:
     """For each of ``clients`` (``client_id`` and ``notice_date`` columns), from what
     ``history`` knew before ``cutoff``, the first rule that applies and the evidence behind it
-    (``effects``: practice effects; default: measured on ``history``):
+    (``effects``: practice effects; default: measured on ``history``; ``measured``: per
+    client, the practice to add to its latest complaint, from
+    :meth:`analytics.rootcause.NextBestAction.recommend`, indexed by client):
 
     1. an open complaint: resolve it (taking ownership, when that shows to help);
-    2. a trigger repeated within 90 days and its root cause not fixed: fix the root cause;
-    3. a severe complaint of the last 90 days not followed up: follow up;
+    2. a practice not yet used on the latest complaint of the last 90 days that reliably
+       cuts churn for complaints like it, in this data: add it;
+    3. (without ``measured``) a trigger repeated within 90 days and its root cause not
+       fixed: fix the root cause; a severe complaint of the last 90 days not followed up:
+       follow up; each only when the practice measurably helps in this data;
     4. the notice date within 90 days: the renewal conversation;
     5. otherwise: a check-in call before the notice date.
-    Steps 2 and 3 are only suggested when the practice measurably helps in this data.
     """
     cutoff, at_risk = utc(cutoff), clients
     effects = _evidence(history)[0] if effects is None else effects
+    if measured is not None and len(measured):
+        measured = measured.loc[measured["reliable"]]
     c = history.complaints
     c = c.loc[c["client_id"].isin(at_risk["client_id"])].sort_values("opened_at")
     by_client = dict(tuple(c.groupby("client_id", sort=False))) if len(c) else {}
     fix, follow, own = (_works(effects, p) for p in ("root_cause_fixed", "followed_up", "took_ownership"))
+    if measured is not None:
+        fix = follow = None  # the measured advice replaces the fixed rules
     steps, evidence = [], []
     for row in at_risk.itertuples():
         mine = by_client.get(row.client_id, c.iloc[:0])
-        step, why = _step(mine, cutoff, row.notice_date, fix, follow, own)
+        advice = measured.loc[row.client_id] if measured is not None and row.client_id in measured.index else None
+        step, why = _step(mine, cutoff, row.notice_date, fix, follow, own, advice)
         steps.append(step)
         evidence.append(why)
     return pd.DataFrame({"next_step": steps, "evidence": evidence}, index=at_risk.index)
 
 
-def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own) -> tuple[str, str]:
+def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own, advice=None) -> tuple[str, str]:
     recent = complaints.loc[complaints["opened_at"] >= cutoff - RECENT]
     trigger = complaints["trigger"].astype("string") if "trigger" in complaints else pd.Series(pd.NA, index=complaints.index, dtype="string")
     open_ = complaints.iloc[:0]
@@ -348,6 +421,14 @@ def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own) -> tu
         days = (cutoff - oldest["opened_at"]).days
         return (f"Take ownership of the open {what}complaint of {oldest['opened_at']:%Y-%m-%d} ({days:,} day{'' if days == 1 else 's'} open) and resolve it",
                 own or "an open complaint is what a client at risk waits on first")
+    if advice is not None:
+        from analytics.rootcause._next_action import ADVICE
+
+        opened = pd.Timestamp(advice["opened_at"])
+        measured_effect = advice["advice"].split(": ", 1)[1]
+        soon = f", before the notice date, {notice_date:%Y-%m-%d}" if pd.notna(notice_date) and notice_date < cutoff + NOTICE_SOON else ""
+        return (f"{ADVICE[advice['practice']]} on the {_what(advice.get('trigger'))}complaint of {opened:%Y-%m-%d}{soon}",
+                f"{PRACTICE_WORDS[advice['practice']]}, for complaints like it here: {measured_effect}")
     if fix and "root_cause_fixed" in recent and len(recent):
         counts = trigger.loc[recent.index].value_counts()
         repeated = counts[counts >= 2]

@@ -135,7 +135,8 @@ def actions(
     out: Path = typer.Option(Path("reports"), help="Folder to write actions-<date>.csv and .xlsx into."),
 ) -> None:
     """Write the action list (at-risk clients, largest value at risk first, with their next
-    step) and the alerts as CSV and Excel: for a weekly run."""
+    step), the alerts, and each open complaint's practice to add, as CSV and Excel: for a
+    weekly run."""
     import pandas as pd
 
     from analytics.io import LoadError, ProfileError, load_history
@@ -169,7 +170,11 @@ def actions(
         result = action_list(history, moment)
     stem = out / f"actions-{result.cutoff:%Y-%m-%d}"
     written = [result.to_csv(stem.with_suffix(".csv")), result.to_excel(stem.with_suffix(".xlsx"))]
+    if len(result.open_complaints):
+        written.append(result.to_open_csv(out / f"open-complaints-{result.cutoff:%Y-%m-%d}.csv"))
     line = f"as of {result.cutoff:%Y-%m-%d}: {len(result.table):,} clients to call"
+    if len(result.open_complaints):
+        line += f"; {len(result.open_complaints):,} open complaints, {int(result.open_complaints['reliable'].sum()):,} with a practice that reliably helps"
     if result.previous is not None:
         line += f"; since {result.previous:%Y-%m-%d}: " + ", ".join(f"{n:,} {kind}" for kind, n in result.alert_counts().items())
     stdout.print(line, highlight=False)

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, SEVERE, action_list
+from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, action_list
+from analytics.features._describe import PRACTICE_WORDS
 from analytics.health import HealthScore
 from analytics.quarterly import quarterly_review
+from analytics.rootcause._next_action import ADVICE
 
 CUTOFF = pd.Timestamp("2026-01-01", tz="UTC")
 
@@ -61,20 +63,19 @@ def test_each_next_step_is_true_of_the_client(actions, known):
             continue
         assert (mine["resolved_at"].notna() | mine["closed_at"].notna()).all(), f"{row.client_id} has an open complaint, which comes first: {step}"
         recent = mine.loc[mine["opened_at"] >= CUTOFF - pd.Timedelta(days=90)]
-        if step.startswith("Fix the root cause of the repeated"):
-            n = int(re.search(r"\((\d+) in the last 90 days\)", step)[1])
-            counts = recent["trigger"].value_counts()
-            assert n in counts.tolist() and n >= 2
-            assert "fixed the root cause" in row.evidence
-        elif step.startswith("Follow up on the"):
-            match = recent.loc[recent["opened_at"].dt.strftime("%Y-%m-%d") == opened[1]]
-            assert ((match["severity"] >= SEVERE) & (match["followed_up"] == False)).any(), step  # noqa: E712
-            assert "followed up" in row.evidence
+        added = next((p for p, words in ADVICE.items() if step.startswith(f"{words} on the")), None)
+        if added:  # a practice not yet used on the client's latest complaint of the last 90 days
+            latest = recent.loc[recent["opened_at"] == recent["opened_at"].max()]
+            assert latest["opened_at"].dt.strftime("%Y-%m-%d").iloc[0] == opened[1], step
+            assert not latest[added].fillna(False).astype(bool).any(), step
+            assert row.evidence.startswith(PRACTICE_WORDS[added]) and "churn risk (180 days)" in row.evidence
+            if row.notice_date < CUTOFF + pd.Timedelta(days=90):
+                assert f"before the notice date, {row.notice_date:%Y-%m-%d}" in step
         elif step.startswith("Renewal conversation"):
             assert row.notice_date < CUTOFF + pd.Timedelta(days=90)
         else:
             assert step.startswith("Check-in call") and not row.notice_date < CUTOFF + pd.Timedelta(days=90)
-    kinds = actions.table["next_step"].str.extract(r"^(Take|Fix|Follow|Renewal|Check-in)")[0]
+    kinds = actions.table["next_step"].str.extract(r"^(Take|Fix|Follow|Renewal|Check-in|Set|Offer|Move)")[0]
     assert kinds.notna().all() and kinds.nunique() >= 4  # the sample calls for every kind of step
 
 
@@ -124,6 +125,18 @@ def test_csv_and_excel_hold_the_list_as_shown(actions, tmp_path):
     np.testing.assert_allclose(csv["value at risk"], shown["value at risk"])
     assert csv["value at risk"].is_monotonic_decreasing
     assert len(excel["alerts"]) == len(actions.alerts)
+
+
+def test_every_open_complaint_gets_a_practice_to_add_or_is_told_none_helps(actions, known):
+    c = known.complaints
+    waiting = c.loc[c["resolved_at"].isna() & c["closed_at"].isna(), "complaint_id"]
+    advised = actions.open_complaints
+    assert len(waiting) and set(advised["complaint_id"]) == set(waiting)
+    reliable = advised.loc[advised["reliable"]]
+    assert (reliable["high_pts"] < 0).all() and reliable["advice"].str.contains("repeat risk").all()
+    assert advised.loc[~advised["reliable"], "advice"].str.startswith("No practice shows a reliable benefit").all()
+    shown = actions.open_readable()
+    assert list(shown.columns)[-1] == "practice to add (measured here)" and len(shown) == len(waiting)
 
 
 def test_a_large_history_measures_the_evidence_on_whole_clients(sample_history, monkeypatch):

@@ -1,5 +1,6 @@
 """The client-health command, as a user runs it."""
 
+import re
 import subprocess
 import sys
 
@@ -184,3 +185,16 @@ def test_an_option_a_report_does_not_take_is_refused_before_the_data_stack_loads
             "except ValueError as error:\n    print(error)\nprint(sorted(m for m in ('nbformat', 'analytics.io', 'duckdb') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == ["the quarterly report does not take --client; it takes --source, --profile, --cutoff", "[]"]
+
+
+def test_the_weekly_actions_run_writes_the_list_and_the_open_complaints(tmp_path):
+    result = runner.invoke(app, ["actions", "--cutoff", "2025-10-01", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["actions-2025-10-01.csv", "actions-2025-10-01.xlsx", "open-complaints-2025-10-01.csv"]
+    advised = pd.read_csv(tmp_path / "open-complaints-2025-10-01.csv")
+    counted = re.search(r"([\d,]+) open complaints, ([\d,]+) with a practice that reliably helps", result.output)
+    assert int(counted[1].replace(",", "")) == len(advised)
+    reliable = ~advised["practice to add (measured here)"].str.startswith("No practice")
+    assert int(counted[2].replace(",", "")) == reliable.sum()
+    assert set(pd.to_datetime(advised["opened"])) and pd.to_datetime(advised["opened"]).max() < pd.Timestamp("2025-10-01")

@@ -1,12 +1,13 @@
 """Root causes: what keeps coming back, what it costs, and complaint text made safe to show."""
 
 from analytics.rootcause._effects import OUTCOMES, PositivityWarning, PracticeEffects, practice_effects
+from analytics.rootcause._next_action import NextBestAction, Recommendations
 from analytics.rootcause._pareto import Pareto, most, pareto, public_to_private, rates, trend
 from analytics.rootcause._workshop import Workshop, root_cause_workshop
 from analytics.rootcause.text import InferredTriggers, Topics, infer_triggers, redact, topics
 
 __all__ = [
-    "OUTCOMES", "InferredTriggers", "Pareto", "PositivityWarning", "PracticeEffects", "Topics", "Workshop",
+    "OUTCOMES", "InferredTriggers", "NextBestAction", "Pareto", "PositivityWarning", "PracticeEffects", "Recommendations", "Topics", "Workshop",
     "infer_triggers", "most", "pareto", "practice_effects", "public_to_private", "rates", "redact", "root_cause_workshop",
     "topics", "trend",
 ]

@@ -197,8 +197,9 @@ class Truth:
         planted probabilities of a scheduled repeat and of a dispute), and
         ``repeat_scheduled`` (whether a repeat was scheduled; it comes only if the client
         is still a client when it falls due, within the simulated period), ``true_severity``,
-        ``near_renewal`` (the client within 90 days of a renewal when it was opened) and
-        ``burden`` (what it added to its client's churn burden).
+        ``near_renewal`` (the client within 90 days of a renewal when it was opened),
+        ``channel``, ``burden`` (what it added to its client's churn burden) and
+        ``used_<practice>`` for every practice (also where the data hides it).
     hazard : ndarray
         Clients x weeks: the weekly churn hazard of each client (it applies while
         ``alive``).
@@ -227,6 +228,18 @@ class Truth:
         value = self.world.coefficient(practice, outcome, c["true_severity"].to_numpy(), (c["true_trigger"] == "technical_failure").to_numpy(),
                                        c["near_renewal"].to_numpy())
         return pd.Series(np.broadcast_to(value, len(c)), index=c.index, name=f"{practice}_{outcome}")
+
+    def added_effect(self, practice: str, outcome: str) -> pd.Series:
+        """The planted change in each complaint's probability of a repeat or a dispute had
+        ``practice`` been added to its handling: 0 where it was used already, or cannot
+        be (moving a complaint private that was not public)."""
+        c = self.complaints
+        probability = {"repeat": c["p_repeat"], "dispute": c["p_dispute"]}[outcome].to_numpy(float)
+        used = c[f"used_{practice}"].to_numpy(bool)
+        logit = np.log(probability / (1 - probability))
+        change = _sigmoid(logit + self.coefficient(practice, outcome).to_numpy()) - probability
+        applicable = c["channel"].to_numpy() == "social_public" if practice == "moved_private" else np.ones(len(c), bool)
+        return pd.Series(np.where(used | ~applicable, 0.0, change), index=c.index, name=f"{practice}_{outcome}")
 
     @property
     def complaint_trigger(self) -> pd.Series:
@@ -574,7 +587,9 @@ def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_day
         "p_dispute": _sigmoid(c["dispute_logit"]),
         "true_severity": c["severity"],
         "near_renewal": c["near_renewal"],
+        "channel": CHANNELS[c["channel"]],
         "burden": c["burden"],
+        **{f"used_{p}": c[f"p_{p}"] for p in PRACTICES},  # every practice used, also where the data does not show it
     }, index=pd.Index(history.complaints["complaint_id"], name="complaint_id"))
     return history, truth
 
