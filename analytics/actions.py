@@ -45,7 +45,7 @@ COLUMNS = {
     "main_reason": "main reason", "next_step": "next step", "evidence": "why this step (measured here)",
 }
 #: the open complaints' advice, as the CSV and Excel files carry it
-OPEN_COLUMNS = {"complaint_id": "complaint", "client_id": "client", "opened_at": "opened", "trigger": "trigger", "severity": "severity",
+OPEN_COLUMNS = {"complaint_id": "complaint", "client_id": "client", "opened_at": "opened", "days_open": "days open", "trigger": "trigger", "severity": "severity",
                 "advice": "practice to add (measured here)"}
 
 
@@ -116,12 +116,12 @@ class ActionList:
         advised = self.open_complaints
         if advised.empty:
             return None
-        reliable = advised.loc[advised["reliable"]].sort_values("effect_pts")
+        reliable = advised.loc[advised["reliable"]].sort_values(["effect_pts", "days_open"], ascending=[True, False], kind="stable")
         shown, caption = self.open_readable().loc[reliable.index], None
         if top is not None and len(shown) > top:
             caption = f"Showing the {top:,} with the largest expected cut, of {len(reliable):,} with a reliable one; all {len(advised):,} open complaints are in the Excel file."
             shown = shown.head(top)
-        return styled(shown.reset_index(drop=True), caption=caption, interactive=True, counts=["severity"])
+        return styled(shown.reset_index(drop=True), caption=caption, interactive=True, counts=["severity", "days open"])
 
     def alerts_readable(self) -> pd.DataFrame:
         rounded = self.alerts.round({"probability_before": 4, "probability": 4, "health_before": 1, "health": 1})
@@ -245,7 +245,7 @@ def _handling(history: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> 
     from analytics.rootcause._next_action import open_complaints
 
     empty = pd.DataFrame(columns=list(OPEN_COLUMNS))
-    measured = _whole_clients(history, EVIDENCE_COMPLAINTS) if len(history.complaints) > EVIDENCE_COMPLAINTS else history
+    measured = history.whole_clients(EVIDENCE_COMPLAINTS)
     try:
         nba = NextBestAction(outcomes=("repeat", "churn")).fit(measured)
     except ValueError as error:
@@ -254,6 +254,8 @@ def _handling(history: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> 
     c = history.complaints
     is_open = open_complaints(c)
     advised = nba.recommend(history, c.loc[is_open, "complaint_id"], outcome="repeat").table if "repeat" in fitted else empty
+    if len(advised):
+        advised["days_open"] = (cutoff - pd.to_datetime(advised["opened_at"], utc=True)).dt.days
     outcome = "churn" if "churn" in fitted else "repeat"
     mine = c.loc[c["client_id"].isin(at_risk["client_id"]) & ~is_open & (c["opened_at"] >= cutoff - RECENT)]
     mine = mine.loc[~mine["client_id"].isin(c.loc[is_open, "client_id"])]  # an open complaint comes first
@@ -338,24 +340,13 @@ def _evidence(history: History) -> tuple[pd.DataFrame, list[str]]:
         return pd.DataFrame(), ["The history records no handling practices, so next steps rest on the complaints alone, not on measured effects."]
     notes = []
     if len(history.complaints) > EVIDENCE_COMPLAINTS:
-        measured = _whole_clients(history, EVIDENCE_COMPLAINTS)
+        measured = history.whole_clients(EVIDENCE_COMPLAINTS)
         notes.append(f"The practice effects behind the next steps were measured on the complaints of a random {len(measured.clients):,} of "
                      f"{len(history.clients):,} clients ({len(measured.complaints):,} of {len(history.complaints):,} complaints): "
                      "enough for their intervals, in seconds; the workshop measures them on every complaint.")
         history = measured
     effects = practice_effects(history, outcome=list(EVIDENCE_OUTCOMES), practices=practices, bootstrap=200)
     return effects.table, notes + list(effects.notes)
-
-
-def _whole_clients(history: History, complaints: int, random_state: int = 0) -> History:
-    """The history of randomly chosen clients holding about ``complaints`` complaints: whole
-    clients, so effects and their client-clustered intervals stay honest."""
-    per_client = history.complaints["client_id"].value_counts()
-    order = per_client.sample(frac=1.0, random_state=random_state)
-    chosen = order.index[: max(1, int(np.searchsorted(order.cumsum().to_numpy(), complaints)))]
-    keep = {name: table.loc[table["client_id"].isin(chosen)].reset_index(drop=True)
-            for name, table in (("clients", history.clients), ("complaints", history.complaints), ("interactions", history.interactions))}
-    return History(keep["clients"], keep["complaints"], keep["interactions"], history.quarantine, history.report, history.clients_derived)
 
 
 def _works(effects: pd.DataFrame, practice: str) -> str | None:
@@ -425,10 +416,15 @@ def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own, advic
         from analytics.rootcause._next_action import ADVICE
 
         opened = pd.Timestamp(advice["opened_at"])
-        measured_effect = advice["advice"].split(": ", 1)[1]
-        soon = f", before the notice date, {notice_date:%Y-%m-%d}" if pd.notna(notice_date) and notice_date < cutoff + NOTICE_SOON else ""
-        return (f"{ADVICE[advice['practice']]} on the {_what(advice.get('trigger'))}complaint of {opened:%Y-%m-%d}{soon}",
-                f"{PRACTICE_WORDS[advice['practice']]}, for complaints like it here: {measured_effect}")
+        when = ""
+        if pd.notna(notice_date) and notice_date < cutoff:
+            when = f", in the notice period since {notice_date:%Y-%m-%d}"
+        elif pd.notna(notice_date) and notice_date < cutoff + NOTICE_SOON:
+            when = f", before the notice date, {notice_date:%Y-%m-%d}"
+        # the effect alone: the complaint-level churn risk is another model's figure than the list's
+        return (f"{ADVICE[advice['practice']]} on the {_what(advice.get('trigger'))}complaint of {opened:%Y-%m-%d}{when}",
+                f"{PRACTICE_WORDS[advice['practice']]}, for complaints like it here: churn within 180 days "
+                f"{advice['effect_pts']:+.1f} pts (95% CI {advice['low_pts']:+.1f} to {advice['high_pts']:+.1f})")
     if fix and "root_cause_fixed" in recent and len(recent):
         counts = trigger.loc[recent.index].value_counts()
         repeated = counts[counts >= 2]

@@ -68,8 +68,10 @@ def test_each_next_step_is_true_of_the_client(actions, known):
             latest = recent.loc[recent["opened_at"] == recent["opened_at"].max()]
             assert latest["opened_at"].dt.strftime("%Y-%m-%d").iloc[0] == opened[1], step
             assert not latest[added].fillna(False).astype(bool).any(), step
-            assert row.evidence.startswith(PRACTICE_WORDS[added]) and "churn risk (180 days)" in row.evidence
-            if row.notice_date < CUTOFF + pd.Timedelta(days=90):
+            assert row.evidence.startswith(PRACTICE_WORDS[added]) and "churn within 180 days" in row.evidence
+            if row.notice_date < CUTOFF:
+                assert f"in the notice period since {row.notice_date:%Y-%m-%d}" in step
+            elif row.notice_date < CUTOFF + pd.Timedelta(days=90):
                 assert f"before the notice date, {row.notice_date:%Y-%m-%d}" in step
         elif step.startswith("Renewal conversation"):
             assert row.notice_date < CUTOFF + pd.Timedelta(days=90)
@@ -137,6 +139,8 @@ def test_every_open_complaint_gets_a_practice_to_add_or_is_told_none_helps(actio
     assert advised.loc[~advised["reliable"], "advice"].str.startswith("No practice shows a reliable benefit").all()
     shown = actions.open_readable()
     assert list(shown.columns)[-1] == "practice to add (measured here)" and len(shown) == len(waiting)
+    opened = pd.to_datetime(advised["opened_at"], utc=True)
+    assert (advised["days_open"] == (CUTOFF - opened).dt.days).all()
 
 
 def test_a_large_history_measures_the_evidence_on_whole_clients(sample_history, monkeypatch):

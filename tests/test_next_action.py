@@ -85,7 +85,7 @@ def test_subgroup_intervals_cover_the_planted_effect_of_fixing_the_root_cause(wo
     history, truth = world
     known = history.as_of(SPLIT)
     table = fitted.summary()
-    rows = table.loc[(table["practice"] == "root_cause_fixed") & (table["outcome"] == "repeat")]
+    rows = table.loc[(table["practice"] == "root_cause_fixed") & (table["outcome"] == "repeat") & (table["by"] == "severity x trigger")]
     from analytics.rootcause._next_action import complaint_frame
 
     frame = complaint_frame(known, ["repeat"])[0].set_index("complaint_id")

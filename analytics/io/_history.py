@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analytics._time import utc
@@ -176,6 +177,18 @@ class History:
         clients["end_reason"] = clients["end_reason"].mask(later)
         interactions = self.interactions.loc[self.interactions["at"] < moment]
         return History(clients.reset_index(drop=True), complaints.reset_index(drop=True), interactions.reset_index(drop=True), self.quarantine, self.report, self.clients_derived)
+
+    def whole_clients(self, complaints: int, random_state: int = 0) -> History:
+        """The history of randomly chosen clients holding about ``complaints`` complaints
+        (all of it when it holds no more): whole clients, so effects and their
+        client-clustered intervals stay honest on a sample."""
+        if len(self.complaints) <= complaints:
+            return self
+        per_client = self.complaints["client_id"].value_counts()
+        order = per_client.sample(frac=1.0, random_state=random_state)
+        chosen = order.index[: max(1, int(np.searchsorted(order.cumsum().to_numpy(), complaints)))]
+        keep = {name: getattr(self, name).loc[getattr(self, name)["client_id"].isin(chosen)].reset_index(drop=True) for name in TABLES}
+        return History(keep["clients"], keep["complaints"], keep["interactions"], self.quarantine, self.report, self.clients_derived)
 
     def save(self, folder) -> Path:
         """Write the history to a folder of Parquet files (and the report as JSON)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import false_discovery_control, norm
 from scipy.stats import t as t_dist
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
@@ -45,7 +45,9 @@ ADVICE = {
 }
 RISK_WORDS = {"repeat": "repeat risk", "dispute": "dispute risk", "churn": "churn risk (180 days)", "csat": "chance of CSAT 4 or 5"}
 MODIFIERS = ["severity", "trigger", "segment", "near_renewal"]  # what the effect may depend on
-SUBGROUPS = ("severity", "trigger")
+#: the groupings subgroup effects are measured in: each modifier alone, then severity x trigger
+SUBGROUPS = (("trigger",), ("severity",), ("segment",), ("near_renewal",), ("severity", "trigger"))
+MEASURED_COMPLAINTS = 100_000  # a larger history is measured on whole clients holding about this many complaints
 MIN_LEVEL = 30  # a modifier's level with fewer complaints is pooled with its reference level
 MIN_SUBGROUP = 50  # subgroups with fewer complaints are not estimated
 RENEWAL_NEAR_DAYS = 90
@@ -170,8 +172,10 @@ class NextBestAction:
                 coef, cov = _shrunk(*_clustered_least_squares(encoder.transform(data), psi, clusters), encoder.modifier_of)
                 risk = _fit_risk(design[rows][~treated], y[~treated])
                 self.effects_[practice, outcome] = _Effect(encoder, risk, coef, cov, int(rows.sum()), int(clusters.max() + 1), float(psi.mean()))
-                subgroups.append(_subgroups(data, psi, clusters, practice, outcome, self.alpha))
+                subgroups += [_subgroups(data, psi, clusters, practice, outcome, self.alpha, keys) for keys in SUBGROUPS]
         self.subgroups_ = pd.concat(subgroups, ignore_index=True) if subgroups else pd.DataFrame()
+        if len(self.subgroups_):  # many subgroups are examined at once: q-values keep the false discoveries' share in check
+            self.subgroups_["q_value"] = false_discovery_control(self.subgroups_["p_value"].to_numpy())
         self._confounders = confounders
         return self
 
@@ -236,7 +240,8 @@ class NextBestAction:
 
     def summary(self) -> pd.DataFrame:
         """Subgroup effects (severity x trigger) per practice and outcome, in percentage
-        points, and whether each differs from the practice's average at this level."""
+        points; whether each ``differs`` from the practice's average at this level, its
+        ``p_value`` and its ``q_value`` over every subgroup examined (Benjamini-Hochberg)."""
         self._check_fitted()
         return self.subgroups_
 
@@ -373,12 +378,13 @@ def _shrunk(coef: np.ndarray, cov: np.ndarray, modifier_of: np.ndarray) -> tuple
     return coef * factor, cov * np.outer(factor, factor)
 
 
-def _subgroups(data: pd.DataFrame, psi: np.ndarray, clusters: np.ndarray, practice: str, outcome: str, alpha: float) -> pd.DataFrame:
-    """Mean DR score per severity x trigger subgroup, with intervals, and its difference
-    from the average over every complaint."""
-    keys = [k for k in SUBGROUPS if k in data]
-    if not keys:
+def _subgroups(data: pd.DataFrame, psi: np.ndarray, clusters: np.ndarray, practice: str, outcome: str, alpha: float,
+               keys: tuple) -> pd.DataFrame:
+    """Mean DR score per subgroup of ``keys`` (e.g. severity x trigger), with intervals,
+    and its difference from the average over every complaint."""
+    if not all(k in data and data[k].nunique() > 1 for k in keys):
         return pd.DataFrame()
+    keys = list(keys)
     labels = data[keys].astype("string").fillna("not recorded").agg(" / ".join, axis=1).to_numpy()
     names, group = np.unique(labels, return_inverse=True)
     Z = np.eye(len(names))[group]
@@ -390,15 +396,17 @@ def _subgroups(data: pd.DataFrame, psi: np.ndarray, clusters: np.ndarray, practi
         if sizes[g] < MIN_SUBGROUP:
             continue
         # a subgroup's interval rests on its own clients: Student's t with their number less one
-        z = t_dist.ppf(1 - alpha / 2, max(len(np.unique(clusters[group == g])) - 1, 1))
+        freedom = max(len(np.unique(clusters[group == g])) - 1, 1)
+        z = t_dist.ppf(1 - alpha / 2, freedom)
         contrast = -weights.copy()
         contrast[g] += 1
         se, se_diff = np.sqrt(cov[g, g]), np.sqrt(contrast @ cov @ contrast)
         difference = coef[g] - weights @ coef
         values = dict(zip(keys, data.loc[group == g, keys].iloc[0], strict=True))
-        rows.append({"practice": practice, "outcome": outcome, **values, "subgroup": name, "complaints": int(sizes[g]),
+        rows.append({"practice": practice, "outcome": outcome, "by": " x ".join(keys), **values, "subgroup": name, "complaints": int(sizes[g]),
                      "effect_pts": 100 * coef[g], "low_pts": 100 * (coef[g] - z * se), "high_pts": 100 * (coef[g] + z * se),
-                     "difference_pts": 100 * difference, "differs": bool(abs(difference) > z * se_diff)})
+                     "difference_pts": 100 * difference, "differs": bool(abs(difference) > z * se_diff),
+                     "p_value": float(2 * t_dist.sf(abs(difference) / se_diff, freedom)) if se_diff > 0 else 1.0})
     return pd.DataFrame(rows)
 
 
@@ -430,7 +438,10 @@ def _advice(row, outcome: str, level: float) -> str:
     return f"{NO_BENEFIT} (best guess: {ADVICE[row.practice].lower()}, {interval})"
 
 
-def subgroup_label(subgroup: str) -> str:
-    """'3 / technical_failure' in words: 'severity 3, technical failure'."""
-    severity, _, trigger = subgroup.partition(" / ")
-    return f"severity {severity}, {value_label(trigger)}" if trigger else subgroup
+def subgroup_label(by: str, subgroup: str) -> str:
+    """A subgroup in words: ('severity x trigger', '3 / technical_failure') is
+    'severity 3, technical failure'."""
+    words = {"severity": lambda v: f"severity {v}", "near_renewal": lambda v: {"True": "renewal within 90 days",
+             "False": "renewal further off"}.get(v, "renewal date not recorded")}
+    parts = [words.get(key, value_label)(value) for key, value in zip(by.split(" x "), subgroup.split(" / "), strict=True)]
+    return ", ".join(parts)

@@ -14,9 +14,18 @@ from analytics.features._describe import PRACTICE_WORDS
 from analytics.io import History
 from analytics.labels import value_label
 from analytics.rootcause._effects import OUTCOMES, PracticeEffects, practice_effects
+from analytics.rootcause._next_action import (
+    ADVICE,
+    MEASURED_COMPLAINTS,
+    NextBestAction,
+    Recommendations,
+    subgroup_label,
+)
 from analytics.rootcause._pareto import Pareto, most, pareto, public_to_private, rates, trend, trend_plot
 from analytics.rootcause.text import InferredTriggers, Topics, infer_triggers, topics
 from analytics.tables import amount, styled
+
+FALSE_DISCOVERIES = 0.10  # the share of false findings allowed among the subgroups shown
 
 #: columns a dispute rate can be broken down by, in the order a workshop reads them
 DISPUTE_BREAKDOWNS = {"category_raw": "product / raw category", "sub_product": "sub-product", "resolution": "company response / resolution",
@@ -35,6 +44,8 @@ class Workshop:
     repeat_curves: dict = field(default_factory=dict)
     repeat_risk: object | None = None
     effects: PracticeEffects | None = None
+    next_action: NextBestAction | None = None
+    open_advice: Recommendations | None = None
     public: tuple | None = None
     topics: Topics | None = None
     inferred: InferredTriggers | None = None
@@ -63,6 +74,12 @@ class Workshop:
             if len(helpful):
                 lines.append("Practices that measurably cut repeats here: "
                              + ", ".join(f"{PRACTICE_WORDS[p]} ({e:+.1f} pts)" for p, e in zip(helpful["practice"], helpful["effect_pts"], strict=True)) + ".")
+        if self.open_advice is not None and len(self.open_advice.table):
+            t = self.open_advice.table
+            reliable = t.loc[t["reliable"], "practice"].map(ADVICE)
+            most_often = f" (most often: {reliable.value_counts().index[0].lower()})" if len(reliable) else ""
+            lines.append(f"{len(t):,} complaints are open; for {len(reliable):,} of them a practice not yet used reliably cuts "
+                         f"the repeat risk here{most_often}.")
         if self.disputes:
             column, table = next(iter(self.disputes.items()))
             top = table.iloc[0]
@@ -108,6 +125,45 @@ class Workshop:
         shown = shown.rename(columns={"effect_pts": "effect", "naive_pts": "naive difference", "95% CI": "95% CI (pts)"})
         return styled(shown, counts=["complaints"], percent=["rate_without", "rate_with"], points=["effect", "naive difference"],
                       caption=f"Effect on: {OUTCOMES[outcome]} (percentage points), estimate and interval to one decimal")
+
+    def subgroups_table(self):
+        """The subgroups (severity x trigger) where a practice's effect differs from its
+        average at the 95% level, with how many would by chance alone."""
+        if self.next_action is None:
+            return None
+        s = self.next_action.summary()
+        if s.empty:
+            return None
+        found = s.loc[s["q_value"] < FALSE_DISCOVERIES].sort_values(["outcome", "practice", "effect_pts"])
+        caption = (f"Of {len(s):,} subgroup effects examined (each practice and outcome by trigger, severity, segment, renewal nearness, "
+                   "and severity and trigger together; each subgroup with at least 50 complaints), "
+                   f"{int(s['differs'].sum()):,} differ from their practice's average at the 95% level, where about {0.05 * len(s):.0f} "
+                   f"would by chance alone. Shown: the {len(found):,} that hold with at most {FALSE_DISCOVERIES:.0%} of them false "
+                   "(Benjamini-Hochberg).")
+        differs = found
+        if differs.empty:
+            return styled(pd.DataFrame({"finding": ["No practice works measurably differently in any group of complaints, "
+                                                    "once the number of groups examined is allowed for."]}), caption=caption)
+        shown = pd.DataFrame({
+            "practice": differs["practice"].map(PRACTICE_WORDS), "outcome": differs["outcome"].map(OUTCOMES),
+            "complaints like": [subgroup_label(by, g) for by, g in zip(differs["by"], differs["subgroup"], strict=True)],
+            "complaints": differs["complaints"],
+            "effect": differs["effect_pts"], "95% CI (pts)": [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in zip(differs["low_pts"], differs["high_pts"], strict=True)],
+            "against the practice's average": differs["difference_pts"],
+        })
+        return styled(shown, counts=["complaints"], points=["effect", "against the practice's average"], caption=caption, interactive=True)
+
+    def open_advice_table(self):
+        """The open complaints by the practice that would most cut their repeat risk."""
+        if self.open_advice is None or self.open_advice.table.empty:
+            return None
+        t = self.open_advice.table
+        practice = t["practice"].map(ADVICE).where(t["reliable"], "none reliably helps")
+        counts = practice.value_counts().rename_axis("practice to add").reset_index(name="open complaints")
+        effect = t.loc[t["reliable"]].groupby(practice[t["reliable"]])["effect_pts"].median()
+        counts["median expected cut in repeat risk"] = counts["practice to add"].map(effect)
+        return styled(counts, counts=["open complaints"], points=["median expected cut in repeat risk"],
+                      caption="Every open complaint, with its advice, is in the weekly run's file (client-health actions).")
 
     def public_table(self):
         if not self.public or self.public[0].empty:
@@ -195,6 +251,16 @@ def root_cause_workshop(history: History, by: str | None = None, hourly_cost: fl
         w.effects = attempt("effects", lambda: practice_effects(history, bootstrap=bootstrap, random_state=random_state))
         if w.effects is not None:
             w.notes.setdefault("effects", []).extend(w.effects.notes)
+        measured = history.whole_clients(MEASURED_COMPLAINTS, random_state)
+        if len(measured.complaints) < len(history.complaints):
+            w.notes.setdefault("next_action", []).append(
+                f"Subgroup effects were measured on the complaints of a random {len(measured.clients):,} of {len(history.clients):,} clients "
+                f"({len(measured.complaints):,} complaints).")
+        w.next_action = attempt("next_action", lambda: NextBestAction(random_state=random_state).fit(measured))
+        if w.next_action is not None:
+            w.notes.setdefault("next_action", []).extend(w.next_action.notes_)
+            if any(o == "repeat" for _, o in w.next_action.effects_):
+                w.open_advice = attempt("next_action", lambda: w.next_action.recommend(history, outcome="repeat"))
     else:
         w.notes["effects"] = ["This history records no handling practices, so their effects cannot be estimated."]
     w.public = attempt("public", lambda: public_to_private(history))
