@@ -161,3 +161,14 @@ def test_a_history_without_practices_is_told_why(sample_history):
         NextBestAction().fit(bare)
     with pytest.raises(ValueError, match="not fitted"):
         NextBestAction().recommend(sample_history)
+
+
+def test_the_uplift_curve_starts_at_nothing_and_ends_where_treating_everyone_does(world, fitted):
+    """Treating every later complaint prevents the same whatever the order: the ranked and
+    the random curve meet at 100%, and both start at 0."""
+    history, _ = world
+    curve = fitted.uplift(history, "root_cause_fixed", "repeat", complaints=_later(history), points=10)
+    assert curve["share_treated"].tolist() == pytest.approx(np.linspace(0, 1, 11).tolist())
+    assert curve.iloc[0][["prevented_per_100_model", "prevented_per_100_random"]].tolist() == [0.0, 0.0]
+    assert curve.iloc[-1]["prevented_per_100_model"] == pytest.approx(curve.iloc[-1]["prevented_per_100_random"])
+    assert curve.iloc[-1]["prevented_per_100_random"] > 0  # fixing the root cause prevents repeats

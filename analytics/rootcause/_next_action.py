@@ -108,9 +108,9 @@ class NextBestAction:
     >>> from analytics.sample import simulate
     >>> history, _ = simulate(n_clients=300, random_state=1)
     >>> nba = NextBestAction(outcomes=("repeat",)).fit(history)
-    >>> advice = nba.recommend(history, outcome="repeat")
-    >>> sorted(advice.table.columns)[:3]
-    ['advice', 'client_id', 'complaint_id']
+    >>> advice = nba.recommend(history, outcome="repeat")  # the complaints open at the data's end
+    >>> advice.table["advice"].str.startswith(("Fix the root cause", "Follow up", "Take ownership", "Set realistic", "No practice")).all()
+    np.True_
     """
 
     outcomes: tuple = ("repeat", "dispute", "churn")
