@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analytics.features import data_end
 from analytics.io import History, ValidationFailed, load_history
 from analytics.schemas import Clients, Complaints, Interactions
 
@@ -246,7 +247,7 @@ def test_a_servicenow_incident_event_log_loads_with_its_shipped_profile(tmp_path
         ("INC0000045", "Resolved", "Caller 2403", "29/2/2016 01:16", "29/2/2016 11:29", "29/2/2016 11:29", "?", "Phone", "Category 55", "3 - Moderate", "Group 56", "Resolver 89", "true"),
         ("INC0000045", "Closed", "Caller 2403", "29/2/2016 01:16", "5/3/2016 12:00", "29/2/2016 11:29", "5/3/2016 12:00", "Phone", "Category 55", "3 - Moderate", "Group 56", "Resolver 89", "true"),
         ("INC0000047", "New", "Caller 2403", "29/2/2016 04:40", "29/2/2016 04:57", "?", "?", "Self service", "Category 40", "1 - Critical", "Group 70", "?", "false"),
-        ("INC0000047", "Active", "Caller 2403", "29/2/2016 04:40", "13/3/2016 06:43", "?", "?", "Self service", "Category 40", "1 - Critical", "Group 70", "Resolver 31", "false"),
+        ("INC0000047", "Active", "Caller 2403", "29/2/2016 04:40", "13/3/2016 06:43", "?", "20/3/2016 09:00", "Self service", "Category 40", "1 - Critical", "Group 70", "Resolver 31", "false"),
     ]
     columns = ["number", "incident_state", "caller_id", "opened_at", "sys_updated_at", "resolved_at", "closed_at", "contact_type", "category",
                "priority", "assignment_group", "assigned_to", "made_sla"]
@@ -259,6 +260,29 @@ def test_a_servicenow_incident_event_log_loads_with_its_shipped_profile(tmp_path
     assert closed["first_response_at"] == pd.Timestamp("2016-02-29 08:53", tz="UTC") and closed["closed_at"] == pd.Timestamp("2016-03-05 12:00", tz="UTC")
     assert (closed["severity"], closed["channel"], closed["agent"], bool(closed["sla_met"])) == (2, "phone", "Resolver 89", True)
     assert pd.isna(open_["resolved_at"]) and open_["severity"] == 4 and open_["channel"] == "web"
+    # the export's last event, not a later date one of its columns carries, is where the data ends
+    assert history.seen_until == pd.Timestamp("2016-03-13 06:43", tz="UTC") == data_end(history)
+    assert data_end(history.as_of("2016-03-01")) == pd.Timestamp("2016-03-01", tz="UTC")
+    assert History.read(history.save(tmp_path / "saved")).seen_until == history.seen_until
+
+
+def test_a_profile_parses_only_the_columns_it_maps(tmp_path):
+    """An export header named like a canonical column ('resolved_at', holding '?' here) is
+    not parsed when the profile maps columns and leaves it out: it is kept as written, and
+    no row is lost over it. With a profile that maps nothing, canonical headers are used."""
+    (tmp_path / "complaints.csv").write_text(
+        "Ticket,Account,Created,resolved_at,severity\n"
+        "T1,A,2024-01-01,?,urgent\nT2,B,2024-01-02,2024-01-03,3\n", encoding="utf-8")
+    (tmp_path / "profile.toml").write_text('[complaints.columns]\ncomplaint_id = "Ticket"\nclient_id = "Account"\nopened_at = "Created"\n',
+                                           encoding="utf-8")
+    history = load_history(tmp_path / "complaints.csv", tmp_path / "profile.toml")
+    assert history.report.rows_read == 2 == len(history.complaints) and history.report.cells_quarantined == 0
+    c = history.complaints
+    assert c["resolved_at"].isna().all() and c["severity"].isna().all()  # not mapped: not read
+    assert c["export_resolved_at"].tolist() == ["?", "2024-01-03"] and c["export_severity"].astype(str).tolist() == ["urgent", "3"]
+
+    (tmp_path / "canonical.csv").write_text("complaint_id,client_id,opened_at,resolved_at\nT1,A,2024-01-01,2024-01-02\n", encoding="utf-8")
+    assert load_history(tmp_path / "canonical.csv", "generic").complaints["resolved_at"].notna().all()
 
 
 def test_quality_tables_say_when_there_is_nothing_to_show_and_when_they_are_cut(sample_history, cfpb_path):

@@ -7,6 +7,7 @@ cutoffs x clients array in numpy, so no complaint is read again for each cutoff.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import ibis
@@ -104,7 +105,10 @@ def _cutoff_dates(span, cutoffs) -> list[pd.Timestamp]:
 
 
 def data_end(history: History) -> pd.Timestamp:
-    """The last moment the history has seen anything happen."""
+    """The last moment the history has seen anything happen: an event log's last event,
+    otherwise the latest date it holds."""
+    if history.seen_until is not None:
+        return utc(history.seen_until)
     moments = [history.complaints[c].max() for c in ("opened_at", "first_response_at", "resolved_at", "closed_at") if c in history.complaints]
     moments += [history.interactions["at"].max(), history.clients["ended_at"].max()]
     return max(utc(m) for m in moments if pd.notna(m))
@@ -239,6 +243,10 @@ class _Source:
         if "closed_at" in complaints.columns:  # as data_end counts it
             moments.append(con.execute(complaints.closed_at.cast("timestamp('UTC')").max()))
         self.end = max(utc(m) for m in moments if pd.notna(m))
+        meta = folder / "history.json"
+        seen = json.loads(meta.read_text(encoding="utf-8")).get("seen_until") if meta.exists() else None
+        if seen:  # an event log's last event, as data_end counts it
+            self.end = utc(seen)
 
     def has(self, *columns: str, table: str = "complaints") -> bool:
         return all(c in self._recorded[table] for c in columns)

@@ -105,7 +105,9 @@ class History:
 
     ``quarantine`` has one row per problem found (table, source, row, column, value,
     reason, and the whole row as exported in ``record``); ``report`` counts what was
-    read, loaded and quarantined.
+    read, loaded and quarantined. ``seen_until``: for an event log, its last event: the
+    export saw nothing after it, whatever later dates its columns carry (a scheduled
+    closing), so the data ends there.
     """
 
     clients: pd.DataFrame
@@ -114,6 +116,7 @@ class History:
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
     report: LoadReport | None = None
     clients_derived: bool = False
+    seen_until: pd.Timestamp | None = None
 
     def __repr__(self) -> str:
         return (
@@ -176,7 +179,9 @@ class History:
         clients["ended_at"] = clients["ended_at"].mask(later)
         clients["end_reason"] = clients["end_reason"].mask(later)
         interactions = self.interactions.loc[self.interactions["at"] < moment]
-        return History(clients.reset_index(drop=True), complaints.reset_index(drop=True), interactions.reset_index(drop=True), self.quarantine, self.report, self.clients_derived)
+        seen = None if self.seen_until is None else min(utc(self.seen_until), moment)
+        return History(clients.reset_index(drop=True), complaints.reset_index(drop=True), interactions.reset_index(drop=True), self.quarantine,
+                       self.report, self.clients_derived, seen)
 
     def whole_clients(self, complaints: int, random_state: int = 0) -> History:
         """The history of randomly chosen clients holding about ``complaints`` complaints
@@ -188,7 +193,8 @@ class History:
         order = per_client.sample(frac=1.0, random_state=random_state)
         chosen = order.index[: max(1, int(np.searchsorted(order.cumsum().to_numpy(), complaints)))]
         keep = {name: getattr(self, name).loc[getattr(self, name)["client_id"].isin(chosen)].reset_index(drop=True) for name in TABLES}
-        return History(keep["clients"], keep["complaints"], keep["interactions"], self.quarantine, self.report, self.clients_derived)
+        return History(keep["clients"], keep["complaints"], keep["interactions"], self.quarantine, self.report, self.clients_derived,
+                       self.seen_until)
 
     def save(self, folder) -> Path:
         """Write the history to a folder of Parquet files (and the report as JSON)."""
@@ -197,7 +203,8 @@ class History:
         for table in TABLES:
             getattr(self, table).to_parquet(folder / f"{table}.parquet", index=False)
         self.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
-        meta = {"clients_derived": self.clients_derived, "report": self.report.to_dict() if self.report else None}
+        meta = {"clients_derived": self.clients_derived, "report": self.report.to_dict() if self.report else None,
+                "seen_until": None if self.seen_until is None else utc(self.seen_until).isoformat()}
         (folder / "history.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         return folder
 
@@ -212,4 +219,5 @@ class History:
             quarantine=pd.read_parquet(folder / "quarantine.parquet"),
             report=LoadReport.from_dict(meta["report"]) if meta["report"] else None,
             clients_derived=meta["clients_derived"],
+            seen_until=pd.Timestamp(meta["seen_until"]) if meta.get("seen_until") else None,
         )

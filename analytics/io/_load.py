@@ -95,7 +95,8 @@ def load_history(
     coverage = column_coverage(tables, {table: tuple(dict.fromkeys(c for r in rs for c in r.mapped)) for table, rs in results.items()})
     notes += coverage_warnings(coverage)
     report = _report(results, quarantine, profile.name, notes, coverage)
-    history = History(**tables, quarantine=quarantine, report=report, clients_derived=clients_derived)
+    events = [r.last_event for rs in results.values() for r in rs if r.last_event is not None]
+    history = History(**tables, quarantine=quarantine, report=report, clients_derived=clients_derived, seen_until=max(events) if events else None)
     if strict and len(quarantine):
         raise ValidationFailed(_strict_message(quarantine, report), quarantine)
     return history

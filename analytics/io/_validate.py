@@ -41,6 +41,7 @@ class TableResult:
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)  # what was cleaned, for the load report
     mapped: tuple[str, ...] = ()  # canonical columns the export provided
+    last_event: pd.Timestamp | None = None  # an event log's last event: how far the export has seen
 
 
 #: checks of a single value: in an optional column they cost the cell, not the row
@@ -101,9 +102,10 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         event_cells.cells = problems.cells
         set_aside = _quarantine(original, event_cells, table, raw.source, headers)
         set_aside_count = _cells_set_aside(frame, problems)
+        last_event = frame.loc[~problems.any, at.name].max()
         frame, original, problems = _fold_events(frame, original, spec, problems, provided)
     else:
-        set_aside, set_aside_count = empty_quarantine(), 0
+        set_aside, set_aside_count, last_event = empty_quarantine(), 0, None
     _check_rows(frame, rules, table, problems, now)
     if not ids_unique or spec.events is not None:  # unique ids, the common case, need no sort
         _check_ids(frame, table, problems)
@@ -129,6 +131,7 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         encoding=raw.encoding,
         notes=notes,
         mapped=tuple(c for c in headers if c in rules),
+        last_event=None if last_event is None or pd.isna(last_event) else last_event,
     )
 
 
@@ -199,11 +202,15 @@ def _map_columns(raw: RawTable, table: str, spec: TableProfile, rules) -> tuple[
     headers = {canonical: header for canonical, header in spec.columns.items()}
     headers.update({c: h for c, h in spec.optional_columns.items() if h in present and c not in headers})
     taken = set(headers.values())
-    for column in present:  # headers already canonical, in any case or spacing
-        key = snake_case(column)
-        if column not in taken and key in rules and key not in headers:
-            headers[key] = column
-            taken.add(column)
+    # headers already canonical, in any case or spacing, count only where the profile maps
+    # nothing for this table: a profile that maps columns says which ones to parse, and a
+    # header it leaves out (ServiceNow's own "opened_at") is kept as it is, never parsed
+    if not spec.columns and not spec.optional_columns:
+        for column in present:
+            key = snake_case(column)
+            if column not in taken and key in rules and key not in headers:
+                headers[key] = column
+                taken.add(column)
     renames = {header: canonical for canonical, header in headers.items()}
     for column in present:
         if column not in taken:
