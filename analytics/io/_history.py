@@ -191,7 +191,11 @@ class History:
             return self
         per_client = self.complaints["client_id"].value_counts()
         order = per_client.sample(frac=1.0, random_state=random_state)
-        chosen = order.index[: max(1, int(np.searchsorted(order.cumsum().to_numpy(), complaints)))]
+        return self.of_clients(order.index[: max(1, int(np.searchsorted(order.cumsum().to_numpy(), complaints)))])
+
+    def of_clients(self, client_ids) -> History:
+        """The history of these clients only, all of it."""
+        chosen = pd.Index(client_ids)
         keep = {name: getattr(self, name).loc[getattr(self, name)["client_id"].isin(chosen)].reset_index(drop=True) for name in TABLES}
         return History(keep["clients"], keep["complaints"], keep["interactions"], self.quarantine, self.report, self.clients_derived,
                        self.seen_until)

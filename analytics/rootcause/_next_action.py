@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.stats import false_discovery_control, norm
 from scipy.stats import t as t_dist
 from sklearn.compose import ColumnTransformer
@@ -185,6 +186,9 @@ class NextBestAction:
         it (percentage points) and its interval. The intervals hold together over the
         practices compared for an outcome (Bonferroni), since advice picks the best of them."""
         self._check_fitted()
+        if complaints is not None:  # their clients' histories hold all their features need
+            c = history.complaints
+            history = history.of_clients(c.loc[c["complaint_id"].isin(pd.Index(complaints)), "client_id"].unique())
         frame, _ = complaint_frame(history, [])
         if complaints is not None:
             frame = frame.loc[frame["complaint_id"].isin(pd.Index(complaints))]
@@ -357,8 +361,8 @@ def _clustered_least_squares(Z: np.ndarray, y: np.ndarray, clusters: np.ndarray)
     residual = y - Z @ coef
     present, index = np.unique(clusters, return_inverse=True)
     groups = len(present)
-    scores = np.zeros((groups, Z.shape[1]))
-    np.add.at(scores, index, Z * residual[:, None])
+    membership = sparse.csr_matrix((np.ones(len(index)), (index, np.arange(len(index)))), shape=(groups, len(index)))
+    scores = membership @ (Z * residual[:, None])  # each client's summed score
     n, k = Z.shape
     correction = groups / max(groups - 1, 1) * (n - 1) / max(n - k, 1)
     return coef, correction * bread @ (scores.T @ scores) @ bread
@@ -385,7 +389,8 @@ def _subgroups(data: pd.DataFrame, psi: np.ndarray, clusters: np.ndarray, practi
     if not all(k in data and data[k].nunique() > 1 for k in keys):
         return pd.DataFrame()
     keys = list(keys)
-    labels = data[keys].astype("string").fillna("not recorded").agg(" / ".join, axis=1).to_numpy()
+    parts = [data[k].astype("string").fillna("not recorded") for k in keys]
+    labels = parts[0].str.cat(parts[1:], sep=" / ").to_numpy(dtype=object) if len(parts) > 1 else parts[0].to_numpy(dtype=object)
     names, group = np.unique(labels, return_inverse=True)
     Z = np.eye(len(names))[group]
     coef, cov = _clustered_least_squares(Z, psi, clusters)
