@@ -247,7 +247,7 @@ def _handling(history: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> 
     empty = pd.DataFrame(columns=list(OPEN_COLUMNS))
     measured = history.whole_clients(EVIDENCE_COMPLAINTS)
     try:
-        nba = NextBestAction(outcomes=("repeat", "churn")).fit(measured)
+        nba = NextBestAction(outcomes=("repeat", "churn"), subgroups=False).fit(measured)
     except ValueError as error:
         return empty, empty, [f"No practice to add is suggested: {error}"]
     fitted = {outcome for _, outcome in nba.effects_}

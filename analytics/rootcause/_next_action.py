@@ -103,6 +103,7 @@ class NextBestAction:
     practices : which practices to consider (default: the six of :data:`ADVICE`)
     folds : cross-fitting folds, whole clients at a time
     alpha : 1 - the intervals' level
+    subgroups : measure the subgroup effects :meth:`summary` gives (advice alone needs none)
 
     Examples
     --------
@@ -119,6 +120,7 @@ class NextBestAction:
     folds: int = 3
     alpha: float = 0.05
     random_state: int = 0
+    subgroups: bool = True
     effects_: dict = field(default_factory=dict, init=False, repr=False)
     subgroups_: pd.DataFrame = field(default=None, init=False, repr=False)
     notes_: list = field(default_factory=list, init=False, repr=False)
@@ -173,7 +175,8 @@ class NextBestAction:
                 coef, cov = _shrunk(*_clustered_least_squares(encoder.transform(data), psi, clusters), encoder.modifier_of)
                 risk = _fit_risk(design[rows][~treated], y[~treated])
                 self.effects_[practice, outcome] = _Effect(encoder, risk, coef, cov, int(rows.sum()), int(clusters.max() + 1), float(psi.mean()))
-                subgroups += [_subgroups(data, psi, clusters, practice, outcome, self.alpha, keys) for keys in SUBGROUPS]
+                if self.subgroups:
+                    subgroups += [_subgroups(data, psi, clusters, practice, outcome, self.alpha, keys) for keys in SUBGROUPS]
         self.subgroups_ = pd.concat(subgroups, ignore_index=True) if subgroups else pd.DataFrame()
         if len(self.subgroups_):  # many subgroups are examined at once: q-values keep the false discoveries' share in check
             self.subgroups_["q_value"] = false_discovery_control(self.subgroups_["p_value"].to_numpy())
@@ -247,6 +250,8 @@ class NextBestAction:
         points; whether each ``differs`` from the practice's average at this level, its
         ``p_value`` and its ``q_value`` over every subgroup examined (Benjamini-Hochberg)."""
         self._check_fitted()
+        if not self.subgroups:
+            raise ValueError("This NextBestAction was fitted with subgroups=False: fit it with subgroups=True for subgroup effects.")
         return self.subgroups_
 
     def uplift(self, history: History, practice: str, outcome: str = "repeat", complaints=None, points: int = 20) -> pd.DataFrame:

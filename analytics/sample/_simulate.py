@@ -198,7 +198,7 @@ class Truth:
         ``repeat_scheduled`` (whether a repeat was scheduled; it comes only if the client
         is still a client when it falls due, within the simulated period), ``true_severity``,
         ``near_renewal`` (the client within 90 days of a renewal when it was opened),
-        ``channel``, ``burden`` (what it added to its client's churn burden) and
+        ``true_channel``, ``burden`` (what it added to its client's churn burden) and
         ``used_<practice>`` for every practice (also where the data hides it).
     hazard : ndarray
         Clients x weeks: the weekly churn hazard of each client (it applies while
@@ -238,7 +238,7 @@ class Truth:
         used = c[f"used_{practice}"].to_numpy(bool)
         logit = np.log(probability / (1 - probability))
         change = _sigmoid(logit + self.coefficient(practice, outcome).to_numpy()) - probability
-        applicable = c["channel"].to_numpy() == "social_public" if practice == "moved_private" else np.ones(len(c), bool)
+        applicable = c["true_channel"].to_numpy() == "social_public" if practice == "moved_private" else np.ones(len(c), bool)
         return pd.Series(np.where(used | ~applicable, 0.0, change), index=c.index, name=f"{practice}_{outcome}")
 
     @property
@@ -587,7 +587,7 @@ def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_day
         "p_dispute": _sigmoid(c["dispute_logit"]),
         "true_severity": c["severity"],
         "near_renewal": c["near_renewal"],
-        "channel": CHANNELS[c["channel"]],
+        "true_channel": CHANNELS[c["channel"]],
         "burden": c["burden"],
         **{f"used_{p}": c[f"p_{p}"] for p in PRACTICES},  # every practice used, also where the data does not show it
     }, index=pd.Index(history.complaints["complaint_id"], name="complaint_id"))
