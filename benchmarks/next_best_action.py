@@ -4,13 +4,14 @@ Each seed simulates a business, fits :class:`analytics.rootcause.NextBestAction`
 was known two years in (``history.as_of``), and judges it on the complaints opened after
 that, which it never saw:
 
-- **Policy value** (repeats and disputes, where the simulator plants each complaint's own
-  effect): per later complaint, the planted change in its probability had the recommended
+- **Policy value** (repeats, disputes and churn within 180 days; the simulator plants each
+  complaint's own effect, for churn on the complaints it follows for 180 days): per later
+  complaint, the planted change in its probability had the recommended
   practice been added (0 when none is recommended or it was done already). Against it,
   the *oracle* (each complaint's truly best practice not yet done) and the *best single
   practice* (the one practice that helps most on average, added to every complaint). The
   share of the oracle's gain over the best single practice that the recommendations get
-  is the figure the last line prints.
+  is the figure the last line prints (repeats and disputes; churn is printed beside it).
 - **Subgroup intervals** (severity x trigger, on the complaints the model was fitted on):
   how often they cover the planted subgroup effect. The planted effect is on the chance of
   a *scheduled* repeat; the data records a repeat only when both complaints' triggers were
@@ -89,7 +90,11 @@ def main() -> None:
     captured = pd.DataFrame(captured)
     print("\nrealistic world, oracle gain captured per seed:")
     print(captured.pivot(index="seed", columns="outcome", values="captured").round(3).to_string())
-    total = (captured["ours"] - captured["single"]).sum() / (captured["oracle"] - captured["single"]).sum()
+    churn = captured.loc[captured["outcome"] == "churn"]
+    print(f"churn within 180 days, pooled: {(churn['ours'] - churn['single']).sum() / (churn['oracle'] - churn['single']).sum():.0%} "
+          f"(ours {churn['ours'].mean():+.2f}, single {churn['single'].mean():+.2f}, oracle {churn['oracle'].mean():+.2f} pts)")
+    main = captured.loc[captured["outcome"] != "churn"]
+    total = (main["ours"] - main["single"]).sum() / (main["oracle"] - main["single"]).sum()
     print(f"oracle gain captured: {total:.0%}")
 
 
@@ -99,14 +104,15 @@ def judge(history, truth, seed) -> dict:
 
     split = pd.Timestamp("2025-01-01", tz="UTC")
     known = history.as_of(split)
-    nba = NextBestAction(outcomes=("repeat", "dispute"), random_state=seed).fit(known)
+    nba = NextBestAction(outcomes=("repeat", "dispute", "churn"), random_state=seed).fit(known)
     opened = pd.to_datetime(history.complaints["opened_at"], utc=True)
     later = history.complaints.loc[opened >= split, "complaint_id"]
     practices = sorted({p for p, _ in nba.effects_})
     policy = {}
-    for outcome in ("repeat", "dispute"):
+    for outcome in ("repeat", "dispute", "churn"):
         planted = pd.DataFrame({p: truth.added_effect(p, outcome).reindex(later).to_numpy() for p in practices}, index=later) * 100
-        advice = nba.recommend(history, later, outcome=outcome).table.set_index("complaint_id").reindex(later)
+        planted = planted.dropna()  # churn: the complaints the truth follows for 180 days
+        advice = nba.recommend(history, planted.index, outcome=outcome).table.set_index("complaint_id").reindex(planted.index)
         ours = np.array([planted.at[c, p] if isinstance(p, str) else 0.0 for c, p in advice["practice"].items()])
         reliable_only = np.where(advice["reliable"].to_numpy(bool), ours, 0.0)
         oracle = np.minimum(planted.min(axis=1).to_numpy(), 0.0)

@@ -209,6 +209,28 @@ def test_handling_helps_more_where_the_world_plants_it(world):
     assert cut[True] > cut[False] + 0.05, cut
 
 
+def test_each_complaints_added_effect_is_what_was_planted_for_it(world):
+    """Per complaint: no gain from a practice already used, none from moving a complaint
+    private that was not public; on repeats the logistic change computed here; on churn,
+    following up helps more after severe complaints near renewal, as planted."""
+    _, truth = world
+    c = truth.complaints
+    for practice in ("followed_up", "root_cause_fixed", "moved_private"):
+        for outcome in ("repeat", "dispute", "churn"):
+            added = truth.added_effect(practice, outcome)
+            assert (added[c[f"used_{practice}"]].dropna() == 0).all()
+            if practice == "moved_private":
+                assert (added[c["true_channel"] != "social_public"].dropna() == 0).all()
+    fresh = ~c["used_root_cause_fixed"]
+    logit = np.log(c["p_repeat"] / (1 - c["p_repeat"]))
+    by_hand = 1 / (1 + np.exp(-(logit + truth.coefficient("root_cause_fixed", "repeat")))) - c["p_repeat"]
+    np.testing.assert_allclose(truth.added_effect("root_cause_fixed", "repeat")[fresh], by_hand[fresh])
+    follow = truth.added_effect("followed_up", "churn")
+    sampled = follow.notna() & ~c["used_followed_up"]
+    severe_near = c["true_severity"].ge(3) & c["near_renewal"].astype(bool)
+    assert sampled.sum() > 1000 and follow[sampled & severe_near].mean() < 2 * follow[sampled & ~severe_near].mean() < 0
+
+
 def test_an_unknown_world_is_named():
     with pytest.raises(ValueError, match="realistic, subtle"):
         simulate(10, world="harsh")

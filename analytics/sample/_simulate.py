@@ -220,6 +220,7 @@ class Truth:
     hazard: np.ndarray  # clients x weeks
     base_hazard: np.ndarray  # per client: the segment's weekly hazard with no burden
     world: World
+    churn_added: pd.DataFrame | None = None  # sampled complaint ids x practices: see added_effect
 
     def coefficient(self, practice: str, outcome: str) -> pd.Series:
         """The planted effect of ``practice`` on ``outcome`` for each complaint (it varies
@@ -232,8 +233,13 @@ class Truth:
     def added_effect(self, practice: str, outcome: str) -> pd.Series:
         """The planted change in each complaint's probability of a repeat or a dispute had
         ``practice`` been added to its handling: 0 where it was used already, or cannot
-        be (moving a complaint private that was not public)."""
+        be (moving a complaint private that was not public). For churn within 180 days,
+        the same for the complaints the churn window samples (up to 100,000 followed for
+        the full 180 days; NaN for the others)."""
         c = self.complaints
+        if outcome == "churn":
+            sampled = c.index.isin(self.churn_added.index)
+            return self.churn_added[practice].reindex(c.index).fillna(0.0).where(sampled).rename(f"{practice}_churn")
         probability = {"repeat": c["p_repeat"], "dispute": c["p_dispute"]}[outcome].to_numpy(float)
         used = c[f"used_{practice}"].to_numpy(bool)
         logit = np.log(probability / (1 - probability))
@@ -405,7 +411,11 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         exit_week = np.where(abusive | unprofitable, np.floor(52 + weeks_to_contract) + 1, np.inf)
         effects = pool.submit(_planted_effects, world, complaints, hazard_hist, start, end, exit_week)
         history, truth_frame = _assemble(pool, rng, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
-        effects = effects.result()
+        effects, churn_added = effects.result()
+        # simulation order -> the exported order of complaint ids
+        position = np.empty(len(complaints["opened"]), dtype=np.int64)
+        position[np.argsort(complaints["opened"], kind="stable")] = np.arange(len(position))
+        churn_added.index = pd.Index(truth_frame.index[position[churn_added.index.to_numpy()]], name="complaint_id")
     client_ids = history.clients["client_id"].to_numpy(dtype=object)
     truth = Truth(
         effects=effects,
@@ -422,6 +432,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         hazard=hazard_hist,
         base_hazard=base_hazard,
         world=world,
+        churn_added=churn_added,
     )
     return history, truth
 
@@ -666,14 +677,16 @@ def _company_names(rng, n) -> np.ndarray:
     return np.array([f"{first[i]}{second[j]} {kind[q]} {idx:04d}" for idx, (i, j, q) in enumerate(zip(a, b, k, strict=True))], dtype=object)
 
 
-def _planted_effects(world, c, hazard_hist, start, end, exit_week) -> pd.DataFrame:
+def _planted_effects(world, c, hazard_hist, start, end, exit_week) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Average effect of each practice on each outcome's probability, over all complaints
-    and over those whose outcomes the data records (resolved before the end)."""
+    and over those whose outcomes the data records (resolved before the end); and, for the
+    complaints the churn window samples, each one's change in churn within 180 days had the
+    practice been added (0 where it was used; NaN where it cannot be)."""
     resolved = c["opened"] + (c["resolution_days"] * 86400).astype("timedelta64[s]")
     recorded = ~c["unresolved"] & (resolved < end.tz_localize(None).to_datetime64())
     churn_window = _ChurnWindow(world, c, hazard_hist, start, exit_week)
     technical = TRIGGERS[c["trigger"]] == "technical_failure"
-    rows = []
+    rows, added = [], {}
     for practice in PRACTICES:
         used = c[f"p_{practice}"].astype(float)
         applicable = np.ones(len(used), bool) if practice != "moved_private" else (CHANNELS[c["channel"]] == "social_public")
@@ -693,6 +706,7 @@ def _planted_effects(world, c, hazard_hist, start, end, exit_week) -> pd.DataFra
                 rows.append({"practice": practice, "outcome": outcome, "coefficient": float(np.mean(coef)),
                              "ate": churn_window.effect(practice, used, applicable),
                              "ate_recorded": churn_window.effect(practice, used, shown), "usage": float(used[applicable].mean())})
+                added[practice] = churn_window.added(practice, used, applicable)
                 continue
             rows.append({
                 "practice": practice,
@@ -702,7 +716,7 @@ def _planted_effects(world, c, hazard_hist, start, end, exit_week) -> pd.DataFra
                 "ate_recorded": float(np.mean((on - off)[applicable & recorded])),
                 "usage": float(used[applicable].mean()),
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), pd.DataFrame(added, index=pd.Index(churn_window.k, name="simulated"))
 
 
 class _ChurnWindow:
@@ -758,6 +772,19 @@ class _ChurnWindow:
         return self.world.coefficient(practice, outcome, c["severity"], c["technical"], c["near_renewal"])
 
     def effect(self, practice, used, applicable) -> float:
+        """The average change in churn, over the sampled complaints where ``applicable``."""
+        return float(np.nanmean(self._change(practice, used, applicable)))
+
+    def added(self, practice, used, applicable) -> np.ndarray:
+        """Per sampled complaint, the change in churn had the practice been added: 0 where it
+        was used, NaN where it does not apply."""
+        change = self._change(practice, used, applicable)
+        return np.where(used[self.k] > 0, 0.0, change)
+
+    def _change(self, practice, used, applicable) -> np.ndarray:
+        """Churn with the practice less churn without it, per sampled complaint (NaN where
+        not ``applicable``)."""
+        change = np.full(len(self.k), np.nan)
         keep = applicable[self.k]
         c = {key: value[keep] for key, value in self.c.items()}
         used = used[self.k][keep]
@@ -782,7 +809,8 @@ class _ChurnWindow:
                 left = left + weight * ((1 - p_repeat) * self._churned(without, keep) + p_repeat * self._churned(with_repeat, keep))
             return left
 
-        return float(np.mean(churn(1) - churn(0)))
+        change[keep] = churn(1) - churn(0)
+        return change
 
     def _churned(self, hazard, keep):
         """Probability of a churn in the counted part of the window: the client must still
