@@ -1,0 +1,96 @@
+"""Shipped profiles for the exports people have: each is tried on a file written in its
+product's export layout (headers, date format, value spellings), loaded in one step, and
+recognised by `client-health profile init`."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from analytics.cli import app
+from analytics.io import load_history
+
+runner = CliRunner()
+ROWS = 40
+
+
+def _times(rng, fmt: str):
+    opened = pd.Timestamp("2024-03-01 08:00") + pd.to_timedelta(rng.integers(0, 60 * 24 * 90, ROWS), unit="min")
+    resolved = opened + pd.to_timedelta(rng.integers(30, 60 * 24 * 10, ROWS), unit="min")
+    resolved = pd.Series(resolved.strftime(fmt)).where(np.arange(ROWS) % 5 != 0, "")  # every fifth still open
+    return pd.Series(opened.strftime(fmt)), resolved
+
+
+def zendesk(rng) -> pd.DataFrame:
+    opened, solved = _times(rng, "%Y-%m-%d %H:%M:%S +0000")
+    return pd.DataFrame({
+        "Summation column": 1, "Id": np.arange(1001, 1001 + ROWS), "Requester": "Jo Doe", "Requester id": rng.integers(1, 99, ROWS),
+        "Assignee": rng.choice(["Ana", "Ben"], ROWS), "Group": rng.choice(["Support", "Billing"], ROWS), "Subject": "Printer offline again",
+        "Tags": "hardware", "Status": np.where(solved == "", "open", "solved"), "Priority": rng.choice(["Low", "Normal", "High", "Urgent"], ROWS),
+        "Via": rng.choice(["Web form", "Email", "Phone call (incoming)", "Chat", "Twitter"], ROWS),
+        "Ticket type": rng.choice(["Incident", "Problem", "Question"], ROWS), "Created at": opened, "Updated at": opened,
+        "Organization": rng.choice(["Acme", "Globex", "Initech"], ROWS), "Solved at": solved,
+        "Satisfaction Score": rng.choice(["Good", "Bad", "Offered", "Unoffered"], ROWS), "Reopens": rng.integers(0, 3, ROWS),
+        "First reply time in minutes": rng.integers(1, 600, ROWS),
+    })
+
+
+def freshdesk(rng) -> pd.DataFrame:
+    opened, resolved = _times(rng, "%Y-%m-%d %H:%M:%S")
+    first = (pd.to_datetime(opened) + pd.Timedelta(minutes=45)).dt.strftime("%Y-%m-%d %H:%M:%S")
+    return pd.DataFrame({
+        "Ticket ID": np.arange(1, ROWS + 1), "Subject": "Invoice charged twice", "Status": np.where(resolved == "", "Open", "Resolved"),
+        "Priority": rng.choice(["Low", "Medium", "High", "Urgent"], ROWS), "Source": rng.choice(["Email", "Portal", "Phone", "Chat", "Twitter"], ROWS),
+        "Type": rng.choice(["Incident", "Question", "Problem"], ROWS), "Agent": rng.choice(["Ana", "Ben", "--"], ROWS),
+        "Group": rng.choice(["Billing", "Tier 1"], ROWS), "Created time": opened, "Due by Time": opened, "Resolved time": resolved,
+        "Closed time": resolved, "Last update time": opened, "Initial response time": first, "Time tracked": "00:15:00",
+        "First response time (in hrs)": "0.75", "Resolution status": np.where(resolved == "", "", rng.choice(["Within SLA", "SLA Violated"], ROWS)),
+        "First response status": "Within SLA", "Tags": "", "Survey results": "", "Company Name": rng.choice(["Acme", "Globex"], ROWS),
+        "Full name": "Jo Doe", "Email": "jo@example.com",
+    })
+
+
+def jira_service_management(rng) -> pd.DataFrame:
+    opened, resolved = _times(rng, "%d/%b/%y %-I:%M %p")
+    return pd.DataFrame({
+        "Summary": "VPN drops every hour", "Issue key": [f"SD-{k}" for k in range(1, ROWS + 1)], "Issue id": np.arange(10_000, 10_000 + ROWS),
+        "Issue Type": "Incident", "Status": np.where(resolved == "", "Waiting for support", "Resolved"),
+        "Priority": rng.choice(["Lowest", "Low", "Medium", "High", "Highest"], ROWS), "Resolution": np.where(resolved == "", "", "Done"),
+        "Assignee": rng.choice(["ana", "ben"], ROWS), "Reporter": "jo", "Created": opened, "Updated": opened, "Resolved": resolved,
+        "Custom field (Organizations)": rng.choice(["Acme", "Globex"], ROWS),
+        "Custom field (Request Type)": rng.choice(["Report a system problem", "Get IT help"], ROWS),
+    })
+
+
+LAYOUTS = {"zendesk": zendesk, "freshdesk": freshdesk, "jira_service_management": jira_service_management}
+
+
+@pytest.mark.parametrize("product", LAYOUTS)
+def test_a_products_export_loads_with_its_shipped_profile_in_one_step(product, tmp_path):
+    export = LAYOUTS[product](np.random.default_rng(0))
+    path = tmp_path / f"{product}_tickets.csv"
+    export.to_csv(path, index=False)
+    history = load_history(path, product, now="2030-01-01")
+    c = history.complaints
+    assert history.report.rows_read == ROWS == len(c) and len(history.quarantine) == 0
+    assert not [n for n in history.report.notes if n.startswith("warning:")]  # no mapped column empty or all 'other'
+    assert c["opened_at"].notna().all() and c["resolved_at"].notna().sum() == ROWS - ROWS // 5
+    assert (c["resolved_at"] >= c["opened_at"]).fillna(True).all()
+    assert c["severity"].between(1, 4).all() and c["client_id"].nunique() >= 2
+    if "channel" in history.report.coverage["column"].tolist():
+        assert c["channel"].isin(["web", "email", "phone", "chat", "social_public"]).all()
+    if product == "zendesk":
+        rated = export["Satisfaction Score"].isin(["Good", "Bad"]).to_numpy()
+        assert c["csat"].notna().to_numpy().tolist() == rated.tolist() and set(c["csat"].dropna()) <= {1, 5}
+    if product == "freshdesk":
+        assert c["first_response_at"].notna().all() and c["sla_met"].notna().sum() == ROWS - ROWS // 5
+
+
+@pytest.mark.parametrize("product", LAYOUTS)
+def test_profile_init_recognises_the_product(product, tmp_path):
+    path = tmp_path / "export.csv"
+    LAYOUTS[product](np.random.default_rng(1)).to_csv(path, index=False)
+    draft = tmp_path / "draft.toml"
+    assert runner.invoke(app, ["profile", "init", str(path), "--out", str(draft)]).exit_code == 0
+    assert f'extends = "{product}"' in draft.read_text(encoding="utf-8")
+    assert len(load_history(path, draft, now="2030-01-01").complaints) == ROWS
