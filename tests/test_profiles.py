@@ -62,7 +62,22 @@ def jira_service_management(rng) -> pd.DataFrame:
     })
 
 
-LAYOUTS = {"zendesk": zendesk, "freshdesk": freshdesk, "jira_service_management": jira_service_management}
+def servicenow_incidents(rng) -> pd.DataFrame:
+    opened, resolved = _times(rng, "%Y-%m-%d %H:%M:%S")
+    return pd.DataFrame({
+        "number": [f"INC{k:07d}" for k in range(1, ROWS + 1)], "opened_at": opened, "short_description": "Email not syncing",
+        "caller_id": rng.choice(["Jo Doe", "Al Roe"], ROWS), "company": rng.choice(["Acme", "Globex"], ROWS),
+        "priority": rng.choice(["1 - Critical", "2 - High", "3 - Moderate", "4 - Low", "5 - Planning"], ROWS),
+        "state": np.where(resolved == "", "In Progress", "Resolved"), "category": rng.choice(["Software", "Hardware", "Network"], ROWS),
+        "contact_type": rng.choice(["Phone", "Email", "Self-service", "Walk-in", "Chat"], ROWS),
+        "assignment_group": rng.choice(["Service Desk", "Network"], ROWS), "assigned_to": rng.choice(["Ana", "Ben", ""], ROWS),
+        "sys_updated_on": opened, "resolved_at": resolved, "closed_at": resolved.where(np.arange(ROWS) % 3 == 0, ""), "reopen_count": rng.integers(0, 2, ROWS),
+        "made_sla": rng.choice(["true", "false"], ROWS),
+    })
+
+
+LAYOUTS = {"zendesk": zendesk, "freshdesk": freshdesk, "jira_service_management": jira_service_management,
+           "servicenow_incidents": servicenow_incidents}
 
 
 @pytest.mark.parametrize("product", LAYOUTS)
@@ -78,7 +93,7 @@ def test_a_products_export_loads_with_its_shipped_profile_in_one_step(product, t
     assert (c["resolved_at"] >= c["opened_at"]).fillna(True).all()
     assert c["severity"].between(1, 4).all() and c["client_id"].nunique() >= 2
     if "channel" in history.report.coverage["column"].tolist():
-        assert c["channel"].isin(["web", "email", "phone", "chat", "social_public"]).all()
+        assert c["channel"].isin(["web", "email", "phone", "chat", "social_public", "in_person"]).all()
     if product == "zendesk":
         rated = export["Satisfaction Score"].isin(["Good", "Bad"]).to_numpy()
         assert c["csat"].notna().to_numpy().tolist() == rated.tolist() and set(c["csat"].dropna()) <= {1, 5}
