@@ -76,7 +76,31 @@ def servicenow_incidents(rng) -> pd.DataFrame:
     })
 
 
-LAYOUTS = {"zendesk": zendesk, "freshdesk": freshdesk, "jira_service_management": jira_service_management,
+def salesforce_cases(rng) -> pd.DataFrame:
+    opened, closed = _times(rng, "%-m/%-d/%Y %-I:%M %p")
+    return pd.DataFrame({
+        "Case Owner": rng.choice(["Ana Lee", "Ben Ito"], ROWS), "Subject": "Unit stopped working", "Date/Time Opened": opened,
+        "Case Number": [f"{k:08d}" for k in range(1001, 1001 + ROWS)], "Account Name": rng.choice(["Acme", "Globex", "Initech"], ROWS),
+        "Status": np.where(closed == "", "Working", "Closed"), "Priority": rng.choice(["Low", "Medium", "High", "Critical"], ROWS),
+        "Case Origin": rng.choice(["Phone", "Email", "Web"], ROWS), "Type": rng.choice(["Problem", "Question", "Feature Request"], ROWS),
+        "Case Reason": rng.choice(["Installation", "Performance", "Breakdown", "Feedback", "New problem"], ROWS),
+        "Date/Time Closed": closed, "Escalated": rng.choice(["0", "1"], ROWS), "Closed": np.where(closed == "", "0", "1"),
+    })
+
+
+def hubspot_tickets(rng) -> pd.DataFrame:
+    opened, closed = _times(rng, "%Y-%m-%d %H:%M")
+    return pd.DataFrame({
+        "Ticket ID": rng.permutation(np.arange(1_000_000, 1_000_000 + ROWS)), "Ticket name": "Cannot log in",
+        "Pipeline": "Support Pipeline", "Ticket status": np.where(closed == "", "Waiting on us", "Closed"), "Create date": opened,
+        "Close date": closed, "Priority": rng.choice(["Low", "Medium", "High", "Urgent"], ROWS),
+        "Source": rng.choice(["Chat", "Email", "Form", "Phone"], ROWS), "Ticket owner": rng.choice(["Ana Lee", "Ben Ito"], ROWS),
+        "Category": rng.choice(["Product issue", "Billing issue", "General inquiry"], ROWS),
+        "Associated Company": rng.choice(["Acme", "Globex"], ROWS),
+    })
+
+
+LAYOUTS = {"salesforce_cases": salesforce_cases, "hubspot_tickets": hubspot_tickets, "zendesk": zendesk, "freshdesk": freshdesk, "jira_service_management": jira_service_management,
            "servicenow_incidents": servicenow_incidents}
 
 
