@@ -161,8 +161,8 @@ class Workshop:
         practice = t["practice"].map(ADVICE).where(t["reliable"], "none reliably helps")
         counts = practice.value_counts().rename_axis("practice to add").reset_index(name="open complaints")
         effect = t.loc[t["reliable"]].groupby(practice[t["reliable"]])["effect_pts"].median()
-        counts["median expected cut in repeat risk"] = counts["practice to add"].map(effect)
-        return styled(counts, counts=["open complaints"], points=["median expected cut in repeat risk"],
+        counts["median expected change in repeat risk"] = counts["practice to add"].map(effect)
+        return styled(counts, counts=["open complaints"], points=["median expected change in repeat risk"],
                       caption="Every open complaint, with its advice, is in the weekly run's file (client-health actions).")
 
     def public_table(self):
