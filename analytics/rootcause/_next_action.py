@@ -195,7 +195,6 @@ class NextBestAction:
         frame, _ = complaint_frame(history, [])
         if complaints is not None:
             frame = frame.loc[frame["complaint_id"].isin(pd.Index(complaints))]
-        compared = pd.Series([o for _, o in self.effects_]).value_counts()
         design = self._design_encoder.transform(_categories(frame[self._confounders]))
         parts = []
         for (practice, outcome), effect in self.effects_.items():
@@ -206,7 +205,7 @@ class NextBestAction:
             if not possible.any():
                 continue
             rows = frame.loc[possible]
-            z = norm.ppf(1 - self.alpha / (2 * compared[outcome]))
+            z = self._z(outcome)
             Z = effect.encoder.transform(rows)
             change = Z @ effect.coef
             se = np.sqrt(np.einsum("ij,jk,ik->i", Z, effect.cov, Z))
@@ -239,16 +238,22 @@ class NextBestAction:
         options = self.effects(history, chosen["complaint_id"])
         options = options.loc[options["outcome"] == outcome].reset_index(drop=True)
         options["reliable"] = options["high_pts"] < 0
-        best = _choose(options.loc[options["effect_pts"] < 0], norm.ppf(1 - self.alpha / (2 * options["practice"].nunique() or 1)))
+        best = _choose(options.loc[options["effect_pts"] < 0], self._z(outcome))
         table = chosen.join(best.drop(columns=["client_id", "outcome"]), on="complaint_id")
         table["reliable"] = table["reliable"].astype("boolean").fillna(False).astype(bool)
         table["advice"] = [_advice(r, outcome, self.level) for r in table.itertuples()]
         return Recommendations(outcome, self.level, table.reset_index(drop=True), options)
 
+    def _z(self, outcome: str) -> float:
+        """The normal quantile of intervals held together over the practices compared on ``outcome``."""
+        compared = sum(o == outcome for _, o in self.effects_)
+        return float(norm.ppf(1 - self.alpha / (2 * max(compared, 1))))
+
     def summary(self) -> pd.DataFrame:
-        """Subgroup effects (severity x trigger) per practice and outcome, in percentage
-        points; whether each ``differs`` from the practice's average at this level, its
-        ``p_value`` and its ``q_value`` over every subgroup examined (Benjamini-Hochberg)."""
+        """Subgroup effects per practice and outcome, in percentage points, grouped ``by``
+        trigger, severity, segment, renewal nearness, and severity x trigger; whether each
+        ``differs`` from the practice's average at this level, its ``p_value`` and its
+        ``q_value`` over every subgroup examined (Benjamini-Hochberg)."""
         self._check_fitted()
         if not self.subgroups:
             raise ValueError("This NextBestAction was fitted with subgroups=False: fit it with subgroups=True for subgroup effects.")
