@@ -154,7 +154,7 @@ def test_excel_keeps_words_that_look_missing(tmp_path):
     ('[complaints.column]\nclient_id = "Account"\n', "unknown key 'complaints.column'; did you mean 'complaints.columns'?"),
     ('[complaints.dates]\nfromat = "%d/%m/%Y"\n', "unknown key 'complaints.dates.fromat'; did you mean 'complaints.dates.format'?"),
     ('extend = "cfpb"\n', "unknown key 'extend'; did you mean 'extends'?"),
-    ('extends = "cfbp"\n', "no profile named 'cfbp'; shipped profiles: cfpb, generic, helpdesk_events"),
+    ('extends = "cfbp"\n', "no profile named 'cfbp'; shipped profiles: cfpb, freshdesk, generic, helpdesk_events, hubspot_tickets"),
     ('[complaints.dates]\nformat = "mixed"\norder = "dmy"\n', "order = 'dmy'; expected \"day_first\" or \"month_first\""),
 ])
 def test_a_profile_that_cannot_hold_is_one_clear_error(tmp_path, profile, message):
