@@ -24,10 +24,11 @@ from analytics.io import History
 from analytics.labels import value_label
 from analytics.models import ChurnModel, fit_by_client, training_data
 from analytics.redaction import PERSONAL_DETAILS, redact
+from analytics.rootcause._next_action import ADVICE, MEASURED_COMPLAINTS, NextBestAction, open_complaints
 from analytics.tables import amount, styled, write_csv
 
 AT_RISK_SHARE = 0.10  # the at-risk list is the top tenth by churn probability, as the backtest's lift measures
-EVIDENCE_COMPLAINTS = 100_000  # a larger history measures the next steps' practice effects on a sample of whole clients
+EVIDENCE_COMPLAINTS = MEASURED_COMPLAINTS  # a larger history measures the next steps' practice effects on a sample of whole clients
 RISK_JUMP_PTS = 5.0  # a rise in churn risk worth an alert, in percentage points
 SEVERE = 3  # severity (1-4) from which a complaint wants a follow-up
 RECENT = pd.Timedelta(days=90)  # complaints this recent decide the next step
@@ -241,9 +242,6 @@ def _handling(history: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> 
     complaint, the practice to add to its latest complaint of the last 90 days that most
     cuts churn (one row per client); and for every open complaint, the one that most cuts
     repeats."""
-    from analytics.rootcause import NextBestAction
-    from analytics.rootcause._next_action import open_complaints
-
     empty = pd.DataFrame(columns=list(OPEN_COLUMNS))
     measured = history.whole_clients(EVIDENCE_COMPLAINTS)
     try:
@@ -404,8 +402,7 @@ def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own, advic
     trigger = complaints["trigger"].astype("string") if "trigger" in complaints else pd.Series(pd.NA, index=complaints.index, dtype="string")
     open_ = complaints.iloc[:0]
     if "resolved_at" in complaints:  # neither resolved nor closed (a complaint closed unresolved is not waiting on anyone)
-        waiting = complaints["resolved_at"].isna() & (complaints["closed_at"].isna() if "closed_at" in complaints else True)
-        open_ = complaints.loc[waiting]
+        open_ = complaints.loc[open_complaints(complaints)]
     if len(open_):
         oldest = open_.iloc[0]
         what = _what(trigger.get(oldest.name))
@@ -413,8 +410,6 @@ def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own, advic
         return (f"Take ownership of the open {what}complaint of {oldest['opened_at']:%Y-%m-%d} ({days:,} day{'' if days == 1 else 's'} open) and resolve it",
                 own or "an open complaint is what a client at risk waits on first")
     if advice is not None:
-        from analytics.rootcause._next_action import ADVICE
-
         opened = pd.Timestamp(advice["opened_at"])
         when = ""
         if pd.notna(notice_date) and notice_date < cutoff:

@@ -191,11 +191,20 @@ def _complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataF
 
 def _design(X: pd.DataFrame) -> np.ndarray:
     """Confounders as a numeric matrix: categories one-hot (rare ones pooled), numbers scaled."""
+    return _encoder(X).transform(_categories(X))
+
+
+def _encoder(X: pd.DataFrame) -> ColumnTransformer:
+    """The encoding of :func:`_design`, fitted on ``X``, for other rows later (unseen categories: all zeros)."""
     categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
     numeric = [c for c in X.columns if c not in categorical]
     columns = ColumnTransformer([("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=20, sparse_output=False), categorical),
                                  ("numbers", StandardScaler(), numeric)])
-    return columns.fit_transform(X.astype({c: "object" for c in categorical}))
+    return columns.fit(_categories(X))
+
+
+def _categories(X: pd.DataFrame) -> pd.DataFrame:
+    return X.astype({c: "object" for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])})
 
 
 def _folds(clients: np.ndarray, rows: np.ndarray, folds: int, random_state: int) -> np.ndarray:

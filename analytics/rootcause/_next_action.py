@@ -7,9 +7,10 @@ score, whose mean is the practice's average effect, is regressed by least square
 a team lead sees when handling it (severity, trigger, the client's segment, a renewal
 within 90 days). The fitted line is the effect conditional on those features; its
 intervals come from the client-clustered sandwich covariance, so a client with many
-complaints counts as one client. Subgroup effects (severity x trigger) are the mean
-scores in each subgroup, with the same covariance, and a subgroup is called different
-only when the interval of its difference from the average excludes zero.
+complaints counts as one client. Subgroup effects (by each modifier, and severity x
+trigger) are the mean scores in each subgroup, with the same covariance; a subgroup
+differs when the interval of its difference from the average excludes zero, and q-values
+(Benjamini-Hochberg) say which differences hold once every subgroup examined is counted.
 
 EconML's DRLearner is this estimator, but EconML pins an older scikit-learn; the
 nuisance models are those of :func:`analytics.rootcause.practice_effects`.
@@ -25,14 +26,22 @@ import pandas as pd
 from scipy import sparse
 from scipy.stats import false_discovery_control, norm
 from scipy.stats import t as t_dist
-from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from analytics.features._describe import PRACTICE_WORDS
 from analytics.io import History
 from analytics.labels import value_label
-from analytics.rootcause._effects import CONFOUNDERS, OUTCOMES, _aipw, _complaint_outcomes, _folds, _out_of_fold
+from analytics.rootcause._effects import (
+    CONFOUNDERS,
+    OUTCOMES,
+    _aipw,
+    _categories,
+    _complaint_outcomes,
+    _design,
+    _encoder,
+    _folds,
+    _out_of_fold,
+)
 from analytics.tables import write_csv
 
 #: the practices a team lead can still add to a complaint's handling, as an instruction
@@ -149,7 +158,7 @@ class NextBestAction:
         if not outcomes:
             raise ValueError(" ".join(notes) or "The history records none of the outcomes asked for.")
         confounders = [c for c in CONFOUNDERS + ["near_renewal"] if c in frame and frame[c].notna().any()]
-        self._design_encoder = _encoder(frame[confounders]).fit(_categories(frame[confounders]))
+        self._design_encoder = _encoder(frame[confounders])
         design = self._design_encoder.transform(_categories(frame[confounders]))
         modifiers = [m for m in MODIFIERS if m in frame and frame[m].nunique() > 1]
         self.effects_, subgroups, self.notes_ = {}, [], list(notes)
@@ -275,7 +284,7 @@ class NextBestAction:
                              f"{OUTCOMES.get(outcome, outcome)} to judge the ranking.")
         frame = frame.loc[rows].reset_index(drop=True)
         confounders = [c for c in self._confounders if c in frame]
-        design = _encoder(frame[confounders]).fit_transform(_categories(frame[confounders]))
+        design = _design(frame[confounders])
         treated = frame[practice].astype(bool).to_numpy()
         fold = _folds(frame["client_id"].to_numpy(), np.ones(len(frame), bool), self.folds, self.random_state)
         propensity = _out_of_fold(design, treated, fold, np.ones(len(frame), bool))
@@ -321,17 +330,6 @@ def open_complaints(complaints: pd.DataFrame) -> pd.Series:
         if column in complaints:
             waiting &= complaints[column].isna()
     return waiting
-
-
-def _categories(X: pd.DataFrame) -> pd.DataFrame:
-    return X.astype({c: "object" for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])})
-
-
-def _encoder(X: pd.DataFrame) -> ColumnTransformer:
-    categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-    numeric = [c for c in X.columns if c not in categorical]
-    return ColumnTransformer([("categories", OneHotEncoder(handle_unknown="ignore", min_frequency=20, sparse_output=False), categorical),
-                              ("numbers", StandardScaler(), numeric)])
 
 
 class _Modifiers:
