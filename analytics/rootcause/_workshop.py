@@ -135,21 +135,21 @@ class Workshop:
         if s.empty:
             return None
         found = s.loc[s["q_value"] < FALSE_DISCOVERIES].sort_values(["outcome", "practice", "effect_pts"])
+        kept = (f"Shown: the {len(found):,} that {'holds' if len(found) == 1 else 'hold'} with at most {FALSE_DISCOVERIES:.0%} of them false (Benjamini-Hochberg)." if len(found) else
+                f"None holds with at most {FALSE_DISCOVERIES:.0%} of such findings false (Benjamini-Hochberg).")
         caption = (f"Of {len(s):,} subgroup effects examined (each practice and outcome by trigger, severity, segment, renewal nearness, "
                    "and severity and trigger together; each subgroup with at least 50 complaints), "
                    f"{int(s['differs'].sum()):,} differ from their practice's average at the 95% level, where about {0.05 * len(s):.0f} "
-                   f"would by chance alone. Shown: the {len(found):,} that hold with at most {FALSE_DISCOVERIES:.0%} of them false "
-                   "(Benjamini-Hochberg).")
-        differs = found
-        if differs.empty:
+                   f"would by chance alone. {kept}")
+        if found.empty:
             return styled(pd.DataFrame({"finding": ["No practice works measurably differently in any group of complaints, "
                                                     "once the number of groups examined is allowed for."]}), caption=caption)
         shown = pd.DataFrame({
-            "practice": differs["practice"].map(PRACTICE_WORDS), "outcome": differs["outcome"].map(OUTCOMES),
-            "complaints like": [subgroup_label(by, g) for by, g in zip(differs["by"], differs["subgroup"], strict=True)],
-            "complaints": differs["complaints"],
-            "effect": differs["effect_pts"], "95% CI (pts)": [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in zip(differs["low_pts"], differs["high_pts"], strict=True)],
-            "against the practice's average": differs["difference_pts"],
+            "practice": found["practice"].map(PRACTICE_WORDS), "outcome": found["outcome"].map(OUTCOMES),
+            "complaints like": [subgroup_label(by, g) for by, g in zip(found["by"], found["subgroup"], strict=True)],
+            "complaints": found["complaints"],
+            "effect": found["effect_pts"], "95% CI (pts)": [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in zip(found["low_pts"], found["high_pts"], strict=True)],
+            "against the practice's average": found["difference_pts"],
         })
         return styled(shown, counts=["complaints"], points=["effect", "against the practice's average"], caption=caption, interactive=True)
 
