@@ -73,6 +73,7 @@ class Complaints(_Canonical):
     category_raw: Series[STRING] = _optional()
     severity: Series[INT] = _optional(ge=1, le=4)
     text: Series[STRING] = _optional()
+    replies: Series[STRING] = _optional()  # what the agents wrote back
     resolution: Series[STRING] = _optional(isin=_values(Resolution))
     reopen_count: Series[INT] = _optional(ge=0)
     escalated: Series[BOOL] = _optional()
@@ -113,6 +114,7 @@ class Interactions(_Canonical):
     direction: Series[STRING] = _optional(isin=_values(Direction))
     minutes: Series[FLOAT] = _optional(ge=0)
     tone: Series[STRING] = _optional(isin=_values(Tone))
+    text: Series[STRING] = _optional()  # what was written: the client's words on an inbound contact
 
 
 ORDERED_AFTER_OPENING = ("first_response_at", "resolved_at", "closed_at")

@@ -25,6 +25,7 @@ SYNONYMS = {
     "category_raw": ["category", "product", "topic"],
     "severity": ["priority", "urgency", "impact"],
     "text": ["description", "narrative", "body", "comment", "subject", "short description"],
+    "replies": ["agent replies", "public replies", "responses", "agent responses", "work notes", "comments public"],
     "resolution": ["company response to consumer", "resolution code", "outcome", "close code"],
     "csat": ["satisfaction", "satisfaction score", "rating"],
     "disputed": ["consumer disputed", "disputed"],

@@ -14,6 +14,7 @@ from analytics.io._profile import Profile, load_profile
 from analytics.io._read import Progress, is_database_url, iter_tables, read_sources
 from analytics.io._validate import TableResult, distinct_values, empty_quarantine, quarantine_rows, validate_table
 from analytics.schemas import ID_COLUMN, column_rules, empty_table
+from analytics.text._handling import read_into
 
 
 def load_history(
@@ -85,6 +86,8 @@ def load_history(
         clients["client_id"] = pd.array(ids, dtype=clients["client_id"].dtype)
         tables["clients"] = clients
         notes.append(f"no clients table: {len(ids):,} clients derived from the complaints' client ids")
+    tables["complaints"], tables["interactions"], read_notes = read_into(tables["complaints"], tables["interactions"])
+    notes += read_notes
     for table in ("interactions",):
         if table not in results:
             notes.append(f"no {table} table in the source")

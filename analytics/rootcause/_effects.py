@@ -30,7 +30,9 @@ OUTCOMES = {
     "dispute": "dispute",
     "csat": "CSAT 4 or 5",
     "churn": "client left within 180 days",
+    "hostility": "client angry or abusive after the first response",
 }
+HOSTILE = ("angry", "abusive")
 CONFOUNDERS = ["severity", "trigger", "channel", "team", "segment", "prior_complaints_365"]
 CLIP = 0.01  # propensities are clipped to [CLIP, 1 - CLIP] in the weights
 OVERLAP = 0.05  # a complaint with a propensity outside [OVERLAP, 1 - OVERLAP] counts as poorly overlapped
@@ -57,6 +59,8 @@ class PracticeEffects:
             f"({r.effect_pts:+.1f} pts, 95% CI {r.low_pts:+.1f} to {r.high_pts:+.1f}), {r.complaints:,} complaints"
             + (f"; naive comparison {r.naive_pts:+.1f} pts" if abs(r.naive_pts - r.effect_pts) >= 1 else "")
             + ("; poor overlap, read with care" if r.poor_overlap > OVERLAP else "")
+            + (f"; {r.read_from_text} read from text: with the reader's errors, {r.band_low_pts:+.1f} to {r.band_high_pts:+.1f} pts"
+               if getattr(r, "read_from_text", "") else "")
             for r in rows.itertuples()
         ]
 
@@ -78,7 +82,7 @@ class PracticeEffects:
 
 
 def practice_effects(history: History, outcome: str | list[str] | None = None, practices=None, bootstrap: int = 200,
-                     folds: int = 3, random_state: int = 0) -> PracticeEffects:
+                     folds: int = 3, random_state: int = 0, reading: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> PracticeEffects:
     """The effect of each handling practice on each ``outcome`` ("repeat", "dispute",
     "csat", "churn"; default all the history can give).
 
@@ -90,6 +94,14 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
     clients (a client's complaints move together). The overlap diagnostic gives the range
     of propensities and the share of complaints outside [0.05, 0.95]; a
     :class:`PositivityWarning` is raised where more than 5% are.
+
+    Where practices were read from agents' replies, or tone from clients' words (see
+    :func:`analytics.text.read_handling`), the reader's errors blur the comparison and
+    shrink the effect: each row then says what was read and gives a band from the interval
+    as measured to the interval corrected for the reader's measured error rates.
+    ``reading`` gives them (the practice reader's and the tone reader's accuracy on
+    hostility, as :func:`analytics.text.reading_accuracy` measures them on your own
+    labelled text); by default they are measured on simulated labelled text.
     """
     outcomes = list(OUTCOMES) if outcome is None else [outcome] if isinstance(outcome, str) else list(outcome)
     frame, notes = _complaint_outcomes(history, outcomes)
@@ -100,6 +112,7 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
         notes.append(f"Practices not recorded in this history, so not estimated: {', '.join(PRACTICE_WORDS[p] for p in missing)}.")
     confounders = [c for c in CONFOUNDERS if c in frame and frame[c].notna().any()]
     design = _design(frame[confounders])  # encoded once: the models refit on row subsets
+    shrink = _shrinking(history, frame, reading)
     rng = np.random.default_rng(random_state)
     rows = []
     for practice in practices:
@@ -137,8 +150,39 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
                 "naive_pts": 100 * naive_effect, "naive_low_pts": 100 * naive_low, "naive_high_pts": 100 * naive_high,
                 "propensity_min": float(propensity.min()), "propensity_max": float(propensity.max()), "poor_overlap": poor,
                 "adjusted_for": ", ".join(used),
+                **_band(shrink, practice, name, low, high),
             })
     return PracticeEffects(pd.DataFrame(rows), notes)
+
+
+def _shrinking(history: History, frame: pd.DataFrame, reading) -> dict:
+    """What was read from text, and how much the readers' errors shrink an effect: per
+    practice (read practices) and for hostility (read tone)."""
+    practices_read = "practices_read" in frame and bool(frame["practices_read"].fillna(False).any())
+    tone_read = "hostility" in frame and "tone_read" in history.interactions and bool(history.interactions["tone_read"].fillna(False).any())
+    if not (practices_read or tone_read):
+        return {}
+    from analytics.text import attenuation, simulated_accuracy
+
+    practice_accuracy, hostile_accuracy = reading if reading is not None else simulated_accuracy()
+    return {"practices": attenuation(practice_accuracy, "treatment").to_dict() if practices_read else {},
+            "hostility": float(attenuation(hostile_accuracy, "outcome").iloc[0]) if tone_read else None}
+
+
+def _band(shrink: dict, practice: str, outcome: str, low: float, high: float) -> dict:
+    """``read_from_text`` and the band from the interval as measured to the one corrected
+    for the readers' errors (in points); empty when nothing was read."""
+    if not shrink:
+        return {}
+    factor, read = 1.0, []
+    if practice in shrink["practices"]:
+        factor *= shrink["practices"][practice]
+        read.append("practice")
+    if outcome == "hostility" and shrink["hostility"] is not None:
+        factor *= shrink["hostility"]
+        read.append("tone")
+    corrected = (low / factor, high / factor)
+    return {"read_from_text": " and ".join(read), "band_low_pts": 100 * min(low, *corrected), "band_high_pts": 100 * max(high, *corrected)}
 
 
 def _complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -158,6 +202,8 @@ def _complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataF
     for practice in PRACTICES:
         if practice in c:
             frame[practice] = c[practice].astype("boolean")
+    if "practices_read" in c:
+        frame["practices_read"] = c["practices_read"].astype("boolean")
     end = data_end(history)
     resolved = c["resolved_at"].notna() if "resolved_at" in c else pd.Series(False, index=c.index)
     if "repeat" in outcomes:
@@ -186,7 +232,25 @@ def _complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataF
             frame["churn"] = pd.Series(left.to_numpy(), index=c.index, dtype="boolean").where(known)
         else:
             notes.append("Churn needs client status and end dates, which this history does not record.")
+    if "hostility" in outcomes:
+        if history.has("tone", table="interactions") and history.has("first_response_at"):
+            frame["hostility"] = hostility(history).reindex(c["complaint_id"]).to_numpy()
+        else:
+            notes.append("Hostility needs the tone of clients' contacts (or their words) and first response times, which this history does not record.")
     return frame, notes
+
+
+def hostility(history: History) -> pd.Series:
+    """Per complaint id: whether the client wrote angrily or abusively after the first
+    response (inbound contacts with a recorded or read tone); missing where the client made
+    no such contact."""
+    i = history.interactions
+    c = history.complaints.set_index("complaint_id")
+    inbound = i["direction"].astype("string").eq("inbound").fillna(False) if "direction" in i else pd.Series(True, index=i.index)
+    first_response = pd.to_datetime(i["complaint_id"].map(c["first_response_at"]), utc=True)
+    later = inbound & i["tone"].notna() & (pd.to_datetime(i["at"], utc=True) > first_response).fillna(False)
+    contacts = i.loc[later, ["complaint_id"]].assign(hostile=i.loc[later, "tone"].astype("string").isin(HOSTILE).to_numpy())
+    return contacts.groupby("complaint_id", observed=True)["hostile"].any().astype("boolean").rename("hostility")
 
 
 def _design(X: pd.DataFrame) -> np.ndarray:

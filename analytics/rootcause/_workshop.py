@@ -13,6 +13,7 @@ from analytics._markup import markdown_text
 from analytics.features._describe import PRACTICE_WORDS
 from analytics.io import History
 from analytics.labels import value_label
+from analytics.rootcause._boundaries import abuse_load
 from analytics.rootcause._effects import OUTCOMES, PracticeEffects, practice_effects
 from analytics.rootcause._next_action import (
     ADVICE,
@@ -26,6 +27,12 @@ from analytics.rootcause.text import InferredTriggers, Topics, infer_triggers, t
 from analytics.tables import amount, styled
 
 FALSE_DISCOVERIES = 0.10  # the share of false findings allowed among the subgroups shown
+#: the strategy table's three claims: what each practice is said to bring about
+CLAIMS = (
+    ("Empathic listening reduces hostility", "listened_validated", "hostility"),
+    ("Fixing the root cause prevents recurrence", "root_cause_fixed", "repeat"),
+    ("Following up builds loyalty", "followed_up", "churn"),
+)
 
 #: columns a dispute rate can be broken down by, in the order a workshop reads them
 DISPUTE_BREAKDOWNS = {"category_raw": "product / raw category", "sub_product": "sub-product", "resolution": "company response / resolution",
@@ -51,6 +58,7 @@ class Workshop:
     inferred: InferredTriggers | None = None
     disputes: dict = field(default_factory=dict)
     disputed_most: pd.DataFrame | None = None
+    abuse: pd.DataFrame | None = None
     currency: str = "$"
     notes: dict = field(default_factory=dict)  # section -> sentences
 
@@ -74,6 +82,12 @@ class Workshop:
             if len(helpful):
                 lines.append("Practices that measurably cut repeats here: "
                              + ", ".join(f"{PRACTICE_WORDS[p]} ({e:+.1f} pts)" for p, e in zip(helpful["practice"], helpful["effect_pts"], strict=True)) + ".")
+        if self.effects is not None and len(self.effects.table):
+            claims = self.claims()
+            tested = claims.loc[claims["verdict"].str.endswith("here")]
+            if len(tested):
+                lines.append("The strategy table's claims in this business's data: " + "; ".join(
+                    f"{r['claim'].lower()}: {r['verdict']} ({r['effect (pts)']:+.1f} pts)" for _, r in tested.iterrows()) + ".")
         if self.open_advice is not None and len(self.open_advice.table):
             t = self.open_advice.table
             reliable = t.loc[t["reliable"], "practice"].map(ADVICE)
@@ -125,6 +139,44 @@ class Workshop:
         shown = shown.rename(columns={"effect_pts": "effect", "naive_pts": "naive difference", "95% CI": "95% CI (pts)"})
         return styled(shown, counts=["complaints"], percent=["rate_without", "rate_with"], points=["effect", "naive difference"],
                       caption=f"Effect on: {OUTCOMES[outcome]} (percentage points), estimate and interval to one decimal")
+
+    def claims(self) -> pd.DataFrame:
+        """The strategy table's three claims tested in this business's data: each with its
+        effect, interval and verdict (holds here: the whole interval shows the benefit;
+        not shown: the interval includes no effect; contradicted: the whole interval shows
+        harm), and where practices or tone were read from text, the band for the readers'
+        errors."""
+        rows = []
+        table = self.effects.table if self.effects is not None else pd.DataFrame(columns=["practice", "outcome"])
+        for claim, practice, outcome in CLAIMS:
+            found = table.loc[(table["practice"] == practice) & (table["outcome"] == outcome)]
+            if found.empty:
+                rows.append({"claim": claim, "verdict": "cannot be tested: " + ("the practice is not recorded" if practice not in set(table["practice"])
+                                                                                  else f"no {OUTCOMES[outcome]} to compare")})
+                continue
+            r = found.iloc[0]
+            verdict = "holds here" if r["high_pts"] < 0 else "contradicted here" if r["low_pts"] > 0 else "not shown here"
+            row = {"claim": claim, "verdict": verdict, "complaints": int(r["complaints"]), "rate without": r["rate_without"], "rate with": r["rate_with"],
+                   "effect (pts)": r["effect_pts"], "95% CI (pts)": f"{r['low_pts']:+.1f} to {r['high_pts']:+.1f}"}
+            if isinstance(r.get("read_from_text"), str) and r["read_from_text"]:
+                row["with the readers' errors (pts)"] = f"{r['band_low_pts']:+.1f} to {r['band_high_pts']:+.1f} ({r['read_from_text']} read from text)"
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def claims_table(self):
+        claims = self.claims()
+        caption = ("Each claim's practice compared on its outcome (lower is better: hostility is a client angry or abusive after the first "
+                   "response; recurrence is the same trigger within 90 days; loyalty is not leaving within 180 days), adjusted as in the table below.")
+        return styled(claims, counts=[c for c in ("complaints",) if c in claims], percent=[c for c in ("rate without", "rate with") if c in claims],
+                      points=[c for c in ("effect (pts)",) if c in claims], caption=caption)
+
+    def abuse_table(self):
+        if self.abuse is None:
+            return None
+        return styled(self.abuse, counts=["client_contacts", "abusive_contacts", "complaints_with_abuse", "minutes_on_abuse"],
+                      percent=["abusive_share", "escalated_after_abuse", "share_of_minutes"],
+                      caption="Clients' contacts per team; escalated after abuse: the complaints with an abusive contact that were handed up. "
+                              "Abuse is aimed at the situation, not the agent: teams that take the most need firm boundaries and back-up.")
 
     def subgroups_table(self):
         """The subgroups (severity x trigger) where a practice's effect differs from its
@@ -271,6 +323,10 @@ def root_cause_workshop(history: History, by: str | None = None, hourly_cost: fl
         w.inferred = attempt("text", lambda: infer_triggers(history, random_state=random_state))
     else:
         w.notes["text"] = ["This history records no complaint text, so topics and inferred triggers are left out."]
+    if history.has("tone", table="interactions") and history.has("team"):
+        w.abuse = attempt("abuse", lambda: abuse_load(history))
+    else:
+        w.notes["abuse"] = ["Abuse per team needs the tone of clients' contacts (or their words) and the complaints' teams, which this history does not record."]
     if history.has("disputed"):
         for column in DISPUTE_BREAKDOWNS:
             if column in c and c[column].notna().any():

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.redaction import KINDS, PERSONAL_DETAILS, redact
+from analytics.text import strip_masks
 
 __all__ = ["KINDS", "PERSONAL_DETAILS", "InferredTriggers", "Topics", "infer_triggers", "redact", "topics"]
 
@@ -30,16 +31,19 @@ def topics(texts: pd.Series, n_topics: int = 8, top_terms: int = 8, examples: in
     """Topics of complaint texts: TF-IDF on the redacted texts (words and word pairs,
     English stop words left out), factorised by non-negative matrix factorisation. Each
     complaint belongs to its strongest topic; examples are the complaints most typical of
-    it, redacted and cut to ``snippet`` characters."""
+    it, redacted and cut to ``snippet`` characters. Masking tokens (the CFPB's ``XXXX``, our
+    ``[email]``) are left out of the words topics are made of."""
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = texts.dropna().map(redact)
-    texts = texts.loc[texts.str.strip().str.len() > 0]
+    words = strip_masks(texts)  # masks (XXXX, [email]) are holes, not words: no topic is made of them
+    keep = (words.str.strip().str.len() > 0).fillna(False).to_numpy(bool)
+    texts, words = texts.loc[keep], words.loc[keep]
     if len(texts) < n_topics * 5:
         raise ValueError(f"topics need at least {n_topics * 5} complaint texts; this history has {len(texts)}")
     vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=3, max_df=0.5, max_features=20_000, sublinear_tf=True)
-    matrix = vectorizer.fit_transform(texts)
+    matrix = vectorizer.fit_transform(words)
     model = NMF(n_components=n_topics, init="nndsvda", random_state=random_state, max_iter=400)
     weights = model.fit_transform(matrix)
     vocabulary = vectorizer.get_feature_names_out()
@@ -92,7 +96,7 @@ def infer_triggers(history, test_share: float = 0.2, random_state: int = 0) -> I
     c = history.complaints
     if not history.has("text"):
         raise ValueError("inferring triggers needs complaint text, which this history does not record")
-    text = c["text"].astype("string").fillna("").map(redact)
+    text = strip_masks(c["text"].astype("string").fillna("").map(redact)).fillna("")
     trigger = c["trigger"].astype("string") if "trigger" in c else pd.Series(pd.NA, index=c.index, dtype="string")
     labelled = trigger.notna() & (trigger != "other") & (text.str.len() > 0)
     if labelled.sum() < 50 or trigger[labelled].nunique() < 2:

@@ -49,10 +49,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.special import ndtr
 
 from analytics._time import utc
 from analytics.io import History
+from analytics.sample._messages import agent_replies, client_messages
 from analytics.sample._text import complaint_texts
 from analytics.schemas import column_rules
 from analytics.taxonomy import Practice, Resolution, Trigger
@@ -70,16 +72,18 @@ SLA_HOURS = np.array([48.0, 24.0, 8.0, 4.0])  # first response due, by severity 
 EXIT_HAZARD = 0.015
 
 #: The ``subtle`` world's planted effect of each practice, on the logit (repeat, dispute,
-#: csat) or as a log multiplier of the complaint's churn burden (churn). Zero: no effect.
+#: csat), as a log multiplier of the complaint's churn burden (churn), or on the tone score
+#: of the client's contacts after the first response (hostility; see ``_interactions``).
+#: Zero: no effect.
 SUBTLE_EFFECTS = {
-    "listened_validated": {"repeat": 0.0, "dispute": -0.5, "csat": 0.6, "churn": -0.2},
-    "apologized": {"repeat": 0.0, "dispute": 0.0, "csat": 0.0, "churn": 0.0},
-    "took_ownership": {"repeat": -0.3, "dispute": -0.6, "csat": 0.4, "churn": -0.2},
-    "offered_options": {"repeat": 0.0, "dispute": 0.0, "csat": 0.0, "churn": 0.0},
-    "set_expectations": {"repeat": -0.2, "dispute": -0.7, "csat": 0.3, "churn": -0.1},
-    "root_cause_fixed": {"repeat": -1.4, "dispute": -0.3, "csat": 0.3, "churn": -0.5},
-    "followed_up": {"repeat": -0.6, "dispute": -0.2, "csat": 0.5, "churn": -0.4},
-    "moved_private": {"repeat": 0.0, "dispute": -0.8, "csat": 0.4, "churn": -0.3},
+    "listened_validated": {"repeat": 0.0, "dispute": -0.5, "csat": 0.6, "churn": -0.2, "hostility": -1.0},
+    "apologized": {"repeat": 0.0, "dispute": 0.0, "csat": 0.0, "churn": 0.0, "hostility": -0.3},
+    "took_ownership": {"repeat": -0.3, "dispute": -0.6, "csat": 0.4, "churn": -0.2, "hostility": -0.4},
+    "offered_options": {"repeat": 0.0, "dispute": 0.0, "csat": 0.0, "churn": 0.0, "hostility": 0.0},
+    "set_expectations": {"repeat": -0.2, "dispute": -0.7, "csat": 0.3, "churn": -0.1, "hostility": -0.2},
+    "root_cause_fixed": {"repeat": -1.4, "dispute": -0.3, "csat": 0.3, "churn": -0.5, "hostility": 0.0},
+    "followed_up": {"repeat": -0.6, "dispute": -0.2, "csat": 0.5, "churn": -0.4, "hostility": 0.0},
+    "moved_private": {"repeat": 0.0, "dispute": -0.8, "csat": 0.4, "churn": -0.3, "hostility": 0.0},
 }
 #: The ``realistic`` world's: the same on repeats, disputes and CSAT; on churn, larger
 #: multipliers of a burden that itself weighs far more (see :data:`WORLDS`).
@@ -174,6 +178,11 @@ RECORDED_ONCE_RESOLVED = ("root_cause_fixed", "followed_up")  # practices the da
 REPEAT_DELAY_DAYS = 25  # mean days from resolution to a scheduled repeat, before the window caps it
 RESOLUTION_SIGMA = 0.8  # of log days to resolve
 SLOW_DAYS = 10  # a complaint resolved after this many days weighs more on its client
+# a contact's tone: its score (complaint's anger plus logistic noise of this scale) cut at
+# 0.3 (frustrated), 1.6 (angry) and 3.0 (abusive)
+TONE_SCALE = 0.8
+ANGRY_FROM_SCORE = 1.6
+ABUSIVE_FROM_SCORE = 3.0
 
 
 @dataclass
@@ -185,7 +194,8 @@ class Truth:
     effects : DataFrame
         One row per practice and outcome: ``coefficient`` on the simulator's scale and
         ``ate``, the average effect on the outcome probability over all complaints
-        (repeat within 90 days, dispute, P(CSAT >= 4), churn within 180 days), and
+        (repeat within 90 days, dispute, P(CSAT >= 4), churn within 180 days, hostility:
+        an angry or abusive client contact after the first response), and
         ``ate_recorded``, the same over the complaints whose outcome the data can show:
         those resolved before the end (an unresolved complaint has no dispute or CSAT),
         and for churn those whose practice the data shows (see ``RECORDED_ONCE_RESOLVED``);
@@ -198,8 +208,12 @@ class Truth:
         ``repeat_scheduled`` (whether a repeat was scheduled; it comes only if the client
         is still a client when it falls due, within the simulated period), ``true_severity``,
         ``near_renewal`` (the client within 90 days of a renewal when it was opened),
-        ``true_channel``, ``burden`` (what it added to its client's churn burden) and
-        ``used_<practice>`` for every practice (also where the data hides it).
+        ``true_channel``, ``burden`` (what it added to its client's churn burden),
+        ``used_<practice>`` for every practice (also where the data hides it),
+        ``resolved_in_data``, and ``p_hostile``, the planted probability that a client
+        contact after the first response is angry or abusive (NaN without such a
+        contact), also as it would be with and without each practice
+        (``hostile_with_<practice>``, ``hostile_without_<practice>``).
     hazard : ndarray
         Clients x weeks: the weekly churn hazard of each client (it applies while
         ``alive``).
@@ -235,8 +249,14 @@ class Truth:
         ``practice`` been added to its handling: 0 where it was used already, or cannot
         be (moving a complaint private that was not public). For churn within 180 days,
         the same for the complaints the churn window samples (up to 100,000 followed for
-        the full 180 days; NaN for the others)."""
+        the full 180 days; NaN for the others). For hostility (a client contact after the
+        first response angry or abusive), the same where the client wrote after the first
+        response (NaN elsewhere)."""
         c = self.complaints
+        if outcome == "hostility":
+            change = c[f"hostile_with_{practice}"] - c[f"hostile_without_{practice}"]
+            used = c[f"used_{practice}"].to_numpy(bool) | ((c["true_channel"] != "social_public").to_numpy() if practice == "moved_private" else False)
+            return change.where(~used, 0.0).where(c["p_hostile"].notna()).rename(f"{practice}_hostility")
         if outcome == "churn":
             sampled = c.index.isin(self.churn_added.index)
             return self.churn_added[practice].reindex(c.index).fillna(0.0).where(sampled).rename(f"{practice}_churn")
@@ -271,6 +291,21 @@ class Truth:
         notice = _in_notice_window(days_in, self.notice_days[alive][:, None])
         hazard = self.base_hazard[alive][:, None] * np.exp(world.burden_coef * burden - world.health_coef * self.health[alive, week][:, None] + world.notice_coef * notice)
         return pd.Series(1 - np.exp(-hazard.sum(axis=1)), index=pd.Index(self.client_ids[alive], name="client_id"), name="true_churn_probability")
+
+
+def _hostility_effects(truth: pd.DataFrame, world: World) -> pd.DataFrame:
+    """Rows of :attr:`Truth.effects` for hostility: over complaints with a client contact
+    after the first response (where the data can show it)."""
+    rows = []
+    shown = truth["p_hostile"].notna().to_numpy()
+    for practice in PRACTICES:
+        change = (truth[f"hostile_with_{practice}"] - truth[f"hostile_without_{practice}"]).to_numpy()
+        applicable = shown & ((truth["true_channel"] == "social_public").to_numpy() if practice == "moved_private" else True)
+        recorded = applicable & (truth["resolved_in_data"].to_numpy() if practice in RECORDED_ONCE_RESOLVED else True)
+        rows.append({"practice": practice, "outcome": "hostility", "coefficient": world.effects[practice]["hostility"],
+                     "ate": float(change[applicable].mean()), "ate_recorded": float(change[recorded].mean()),
+                     "usage": float(truth[f"used_{practice}"].to_numpy()[applicable].mean())})
+    return pd.DataFrame(rows)
 
 
 def _median_resolution_days(severity, technical, root_cause_fixed):
@@ -410,8 +445,9 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         weeks_to_contract = (start_day_number - start_s.astype("datetime64[D]").astype(np.int64)) / 7
         exit_week = np.where(abusive | unprofitable, np.floor(52 + weeks_to_contract) + 1, np.inf)
         effects = pool.submit(_planted_effects, world, complaints, hazard_hist, start, end, exit_week)
-        history, truth_frame = _assemble(pool, rng, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
+        history, truth_frame = _assemble(pool, rng, world, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
         effects, churn_added = effects.result()
+        effects = pd.concat([effects, _hostility_effects(truth_frame, world)], ignore_index=True)
         # simulation order -> the exported order of complaint ids
         position = np.empty(len(complaints["opened"]), dtype=np.int64)
         position[np.argsort(complaints["opened"], kind="stable")] = np.arange(len(position))
@@ -506,7 +542,7 @@ def _complaints(world, rng, client, trigger, parent, ids, week_start, segment, a
     }
 
 
-def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end):
+def _assemble(pool, rng, world, c, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end):
     """Canonical tables from the simulated arrays."""
     end_s = end.tz_localize(None).to_datetime64().astype("datetime64[s]")
     client_ids = np.array([f"CL{i:06d}" for i in range(n)], dtype=object)
@@ -551,11 +587,10 @@ def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_day
     complaint_ids = _ids("CP", m, 8)
     # texts and interactions draw from generators of their own, so that they can be
     # built on the second core while this thread assembles the complaints
-    text_rng, interaction_rng = rng.spawn(2)
+    text_rng, interaction_rng, reply_rng = rng.spawn(3)
     texts = pool.submit(complaint_texts, c["trigger"], text_rng)
-    interactions = pool.submit(
-        lambda: _typed(_interactions(interaction_rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s), "interactions")
-    )
+    interactions = pool.submit(_interactions, interaction_rng, world, c, complaint_ids, client_ids, opened, resolved, abusive, end_s)
+    replies = pool.submit(agent_replies, {p: c[f"p_{p}"] for p in PRACTICES}, reply_rng)
     credit = np.where((c["resolution"] == RESOLUTIONS.index("credit")) & done, np.round(annual_value[c["client"]] * rng.uniform(0.002, 0.02, m), 2), 0.0)
     complaints = {
         "complaint_id": complaint_ids,
@@ -569,6 +604,7 @@ def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_day
         "category_raw": recorded,
         "severity": c["severity"],
         "text": texts.result(),
+        "replies": replies.result(),
         "resolution": _labels(np.where(done, c["resolution"], RESOLUTIONS.index("unresolved")), RESOLUTIONS),
         "reopen_count": c["reopens"],
         "escalated": c["escalated"],
@@ -582,10 +618,11 @@ def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_day
         **{p: pa.array(c[f"p_{p}"], mask=~done if p in RECORDED_ONCE_RESOLVED else None) for p in PRACTICES},
     }
     complaints["moved_private"] = pa.array(c["p_moved_private"], mask=CHANNELS[c["channel"]] != "social_public")
+    interactions, hostility = interactions.result()
     history = History(
         clients=_typed(clients, "clients"),
         complaints=_typed(complaints, "complaints"),
-        interactions=interactions.result(),
+        interactions=_typed(interactions, "interactions"),
         quarantine=pd.DataFrame(),
     )
     position = np.empty(m, dtype=np.int64)
@@ -601,11 +638,16 @@ def _assemble(pool, rng, c, n, segment, annual_value, contract_start, notice_day
         "true_channel": CHANNELS[c["channel"]],
         "burden": c["burden"],
         **{f"used_{p}": c[f"p_{p}"] for p in PRACTICES},  # every practice used, also where the data does not show it
+        "resolved_in_data": ~np.isnat(resolved),
+        **hostility,
     }, index=pd.Index(history.complaints["complaint_id"], name="complaint_id"))
     return history, truth
 
 
-def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, end_s) -> dict:
+def _interactions(rng, world, c, complaint_ids, client_ids, opened, resolved, abusive, end_s) -> tuple[dict, dict]:
+    """Every contact of every complaint, with its tone and (inbound) the client's words,
+    and the planted hostility per complaint: the chance that a contact of the client's
+    after the first response is angry or abusive, with each practice and without."""
     m = len(complaint_ids)
     per = 1 + rng.poisson(0.4 + 0.3 * (c["severity"] - 1))
     row = np.repeat(np.arange(m), per)
@@ -616,19 +658,40 @@ def _interactions(rng, c, complaint_ids, client_ids, opened, resolved, abusive, 
     row, k, at = row[keep], k[keep], at[keep]
     anger = -1.0 + 0.45 * (c["severity"][row] - 1) + 0.8 * (c["parent"][row] >= 0) + 1.0 * c["unresolved"][row]
     is_abusive = abusive[c["client"][row]]
-    score = anger + rng.logistic(0, 0.8, len(row)) + 2.2 * is_abusive
-    tone = np.select([score < 0.3, score < 1.6, score < 3.0], ["calm", "frustrated", "angry"], "abusive")
+    inbound = k % 2 == 0
+    # the handling calms (or not) what the client writes after the first response
+    later = inbound & (at > opened[row] + (c["first_response_hours"][row] * 3600).astype("timedelta64[s]"))
+    effect = {p: world.coefficient(p, "hostility", None, None, None) for p in PRACTICES}
+    calming = sum(effect[p] * c[f"p_{p}"] for p in PRACTICES)
+    mean = anger + 2.2 * is_abusive + np.where(later, calming[row], 0.0)
+    score = mean + rng.logistic(0, TONE_SCALE, len(row))
+    tone = np.select([score < 0.3, score < ANGRY_FROM_SCORE, score < ABUSIVE_FROM_SCORE], ["calm", "frustrated", "angry"], "abusive")
     tone = np.where((tone == "abusive") & ~is_abusive & (rng.random(len(row)) < 0.8), "angry", tone)
-    return {
+    words = client_messages(tone, rng)
+    interactions = {
         "interaction_id": _ids("IN", len(row), 9),
         "complaint_id": _labels(row, complaint_ids),
         "client_id": _labels(c["client"][row], client_ids),
         "at": at,
         "channel": _labels(c["channel"][row], CHANNELS),
-        "direction": np.where(k % 2 == 0, "inbound", "outbound"),
+        "direction": np.where(inbound, "inbound", "outbound"),
         "minutes": np.round(rng.lognormal(np.log(8), 0.7, len(row)) * np.where(is_abusive, 2.5, 1.0), 1),
         "tone": tone,
+        "text": pc.if_else(pa.array(inbound), words, pa.nulls(len(row), pa.string())),
     }
+
+    def hostile(shift):
+        """Per complaint: P(any later contact is angry or abusive), NaN without one."""
+        calm = np.log1p(-_sigmoid((mean[later] + shift[row[later]] - ANGRY_FROM_SCORE) / TONE_SCALE))
+        counted = np.bincount(row[later], minlength=m)
+        return np.where(counted > 0, -np.expm1(np.bincount(row[later], weights=calm, minlength=m)), np.nan)
+
+    hostility = {"p_hostile": hostile(np.zeros(m))}
+    for p in PRACTICES:
+        used = c[f"p_{p}"].astype(float)
+        hostility[f"hostile_with_{p}"] = hostile(effect[p] * (1 - used))
+        hostility[f"hostile_without_{p}"] = hostile(-effect[p] * used)
+    return interactions, hostility
 
 
 def _typed(arrays: dict[str, np.ndarray], table: str) -> pd.DataFrame:

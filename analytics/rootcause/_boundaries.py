@@ -1,0 +1,41 @@
+"""Abuse and the people who take it: abusive contacts per team and agent, what happened
+after them, and the handling time they cost."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics.io import History
+
+
+def abuse_load(history: History, by: str = "team") -> pd.DataFrame:
+    """Per ``by`` (team or agent) of the complaints: the clients' contacts, how many were
+    abusive and their share, the complaints with an abusive contact, the share of those
+    escalated (the conversation handed up rather than carried on), and the handling
+    minutes those complaints took, with their share of the group's minutes. Largest
+    abusive count first."""
+    if not history.has("tone", table="interactions"):
+        raise ValueError("abuse per team needs the tone of clients' contacts (or their words), which this history does not record")
+    if not history.has(by):
+        raise ValueError(f"abuse per {by} needs the complaints' {by}, which this history does not record")
+    i = history.interactions
+    c = history.complaints.set_index("complaint_id")
+    inbound = i["direction"].astype("string").eq("inbound").fillna(False) if "direction" in i else pd.Series(True, index=i.index)
+    contacts = pd.DataFrame({
+        "complaint_id": i.loc[inbound, "complaint_id"].astype("string"),
+        "abusive": i.loc[inbound, "tone"].astype("string").eq("abusive").fillna(False).to_numpy(bool),
+    })
+    contacts[by] = contacts["complaint_id"].map(c[by].astype("string")).fillna("not recorded").to_numpy()
+    abused = contacts.groupby("complaint_id", observed=True)["abusive"].any()
+    complaints = pd.DataFrame({by: c[by].astype("string").fillna("not recorded"), "abused": abused.reindex(c.index).astype("boolean").fillna(False).astype(bool)})
+    complaints["escalated"] = c["escalated"].astype("boolean") if "escalated" in c else pd.NA
+    complaints["minutes"] = c["handling_minutes"].astype(float) if "handling_minutes" in c else float("nan")
+    table = contacts.groupby(by, observed=True).agg(client_contacts=("abusive", "size"), abusive_contacts=("abusive", "sum"))
+    hit = complaints.loc[complaints["abused"]]
+    table["complaints_with_abuse"] = hit.groupby(by).size().reindex(table.index).fillna(0).astype(int)
+    table["escalated_after_abuse"] = hit.groupby(by)["escalated"].mean().reindex(table.index).astype(float)
+    table["minutes_on_abuse"] = hit.groupby(by)["minutes"].sum().reindex(table.index).fillna(0.0)
+    table["abusive_share"] = table["abusive_contacts"] / table["client_contacts"]
+    table["share_of_minutes"] = table["minutes_on_abuse"] / complaints.groupby(by)["minutes"].sum().reindex(table.index)
+    columns = ["client_contacts", "abusive_contacts", "abusive_share", "complaints_with_abuse", "escalated_after_abuse", "minutes_on_abuse", "share_of_minutes"]
+    return table[columns].sort_values(["abusive_contacts", "client_contacts"], ascending=False).reset_index()

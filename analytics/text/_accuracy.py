@@ -1,0 +1,75 @@
+"""How well a reader did on labelled text."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+
+def reading_accuracy(read: pd.DataFrame | pd.Series, truth: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    """Per label: support, precision, recall and F1 of ``read`` against ``truth``, and the
+    counts behind them.
+
+    Two DataFrames of booleans (practices: one row per column) or two Series of categories
+    (tone: one row per category, read one against the rest). Rows missing in either are
+    left out.
+    """
+    if isinstance(read, pd.Series):
+        keep = read.notna() & truth.notna()
+        labels = sorted(set(truth[keep]) | set(read[keep]))
+        read = pd.DataFrame({label: read[keep] == label for label in labels})
+        truth = pd.DataFrame({label: truth[keep] == label for label in labels})
+    rows = []
+    for label in truth.columns:
+        keep = (read[label].notna() & truth[label].notna()).to_numpy()
+        said = read[label].to_numpy()[keep].astype(bool)
+        true = truth[label].to_numpy()[keep].astype(bool)
+        tp, fp, fn = int((said & true).sum()), int((said & ~true).sum()), int((~said & true).sum())
+        tn = int(keep.sum()) - tp - fp - fn
+        precision = tp / (tp + fp) if tp + fp else np.nan
+        recall = tp / (tp + fn) if tp + fn else np.nan
+        rows.append({
+            "label": label, "support": tp + fn, "precision": precision, "recall": recall,
+            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else np.nan,
+            "negative_predictive_value": tn / (tn + fn) if tn + fn else np.nan,
+            "specificity": tn / (tn + fp) if tn + fp else np.nan,
+            "true_positive": tp, "false_positive": fp, "false_negative": fn, "true_negative": tn,
+        })
+    return pd.DataFrame(rows).set_index("label")
+
+
+def attenuation(accuracy: pd.DataFrame, role: str = "treatment") -> pd.Series:
+    """Per label, the factor by which misreading shrinks a difference in rates (1: not at
+    all), for readers whose errors do not depend on the rest (Bross, 1954): a read
+    ``treatment`` compares groups by what was read, so the difference shrinks by precision
+    + negative predictive value - 1; a read ``outcome`` shrinks it by recall + specificity
+    - 1. The difference in truth is the one measured divided by the factor."""
+    if role == "treatment":
+        factor = accuracy["precision"] + accuracy["negative_predictive_value"] - 1
+    else:
+        factor = accuracy["recall"] + accuracy["specificity"] - 1
+    return factor.clip(lower=0.05).rename("attenuation")
+
+
+@functools.lru_cache(maxsize=2)
+def simulated_accuracy(n_clients: int = 1500, random_state: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The readers' accuracy on simulated labelled text no analysis saw: the practice
+    reader's per practice, and the tone reader's on hostility (angry or abusive against the
+    rest). The default error rates for a history with nothing labelled to measure on."""
+    from analytics.sample import simulate
+    from analytics.schemas import PRACTICES
+    from analytics.text._practices import read_practices
+    from analytics.text._tone import read_tone
+
+    history, truth = simulate(n_clients=n_clients, random_state=random_state)
+    used = truth.complaints[[f"used_{p}" for p in PRACTICES]].set_axis(list(PRACTICES), axis=1)
+    public = (truth.complaints["true_channel"] == "social_public").to_numpy()
+    used["moved_private"] = used["moved_private"].where(public)
+    read = read_practices(history.complaints.set_index("complaint_id")["replies"]).reindex(used.index)
+    inbound = history.interactions["direction"] == "inbound"
+    tone = history.interactions.loc[inbound, "tone"]
+    hostile = pd.DataFrame({"hostile": tone.isin(["angry", "abusive"])})
+    read_hostile = pd.DataFrame({"hostile": read_tone(history.interactions.loc[inbound, "text"]).isin(["angry", "abusive"])})
+    return reading_accuracy(read, used), reading_accuracy(read_hostile, hostile)

@@ -1,0 +1,69 @@
+"""Practices and tone read into a History where its exports did not record them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+from analytics.schemas import PRACTICES
+from analytics.text._practices import USED_FROM, practice_confidence
+from analytics.text._tone import read_tone
+
+#: marks on the rows whose practices or tone were read from text, not recorded
+PRACTICES_READ = "practices_read"
+TONE_READ = "tone_read"
+
+
+def read_handling(history, replace: bool = False):
+    """``history`` with the handling practices read from the complaints' ``replies`` and the
+    tone of inbound contacts read from the interactions' ``text``, where the export records
+    no practice (no tone), or always with ``replace=True``.
+
+    Read practices fill the canonical practice columns; each complaint gets
+    ``practices_read`` (True) and ``<practice>_confidence``; moving a complaint private is
+    left missing for complaints not made in public. Read tones get ``tone_read``. Notes say
+    what was read.
+    """
+    complaints, interactions, notes = read_into(history.complaints, history.interactions, replace)
+    if not notes:
+        return history
+    report = history.report
+    if report is not None:
+        report = dataclasses.replace(report, notes=[*report.notes, *notes])
+    return dataclasses.replace(history, complaints=complaints, interactions=interactions, report=report)
+
+
+def read_into(complaints: pd.DataFrame, interactions: pd.DataFrame, replace: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The tables with practices and tone read where not recorded, and notes saying so."""
+    notes = []
+    recorded = any(p in complaints and complaints[p].notna().any() for p in PRACTICES)
+    if _has_text(complaints, "replies") and (replace or not recorded):
+        complaints = complaints.copy()
+        written = complaints["replies"].notna() & (complaints["replies"].astype("string").str.strip().str.len() > 0)
+        confidence = practice_confidence(complaints.loc[written, "replies"])
+        public = complaints["channel"].astype("string") == "social_public" if "channel" in complaints else pd.Series(True, index=complaints.index)
+        for practice in PRACTICES:
+            read = pd.Series(pd.NA, index=complaints.index, dtype="boolean")
+            read[written] = (confidence[practice] >= USED_FROM).to_numpy()
+            if practice == "moved_private":
+                read = read.where(public.fillna(False).astype(bool))
+            complaints[practice] = read
+            complaints[f"{practice}_confidence"] = confidence[practice].reindex(complaints.index).astype("float64")
+        complaints[PRACTICES_READ] = written.astype("boolean")
+        notes.append(f"Handling practices read from the agents' replies of {int(written.sum()):,} complaints (not recorded in the export); "
+                     "practice effects on them carry a band for the reader's errors.")
+    if _has_text(interactions, "text") and (replace or "tone" not in interactions or interactions["tone"].isna().all()):
+        interactions = interactions.copy()
+        inbound = interactions["direction"].astype("string") == "inbound" if "direction" in interactions else pd.Series(True, index=interactions.index)
+        inbound = inbound.fillna(False).astype(bool) & interactions["text"].notna()
+        tone = pd.Series(pd.NA, index=interactions.index, dtype="string")
+        tone[inbound] = read_tone(interactions.loc[inbound, "text"])
+        interactions["tone"] = tone.astype(interactions["tone"].dtype if "tone" in interactions else "string")
+        interactions[TONE_READ] = inbound.astype("boolean")
+        notes.append(f"Tone read from the clients' words in {int(inbound.sum()):,} contacts (not recorded in the export).")
+    return complaints, interactions, notes
+
+
+def _has_text(table: pd.DataFrame, column: str) -> bool:
+    return column in table and table[column].notna().any()
