@@ -85,7 +85,7 @@ def test_public_complaints_by_time_to_a_private_channel(sample_history):
     moved = pd.DataFrame({
         "interaction_id": [f"X{i}" for i in range(len(public))], "complaint_id": public["complaint_id"].to_numpy(),
         "client_id": public["client_id"].to_numpy(), "at": (pd.to_datetime(public["opened_at"], utc=True) + pd.Timedelta(hours=2)).to_numpy(),
-        "channel": "email", "direction": "outbound", "minutes": 5.0, "tone": "calm",
+        "channel": "email", "direction": "outbound", "minutes": 5.0, "tone": "calm", "text": None,
     })
     interactions = pd.concat([sample_history.interactions, moved.astype(sample_history.interactions.dtypes.to_dict())], ignore_index=True)
     history = History(sample_history.clients, c, interactions, sample_history.quarantine, sample_history.report)

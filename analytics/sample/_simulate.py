@@ -133,7 +133,7 @@ class World:
     def coefficient(self, practice: str, outcome: str, severity, technical, near_renewal):
         """The planted effect of ``practice`` on ``outcome`` for complaints of the given
         severity, technical or not, of clients near renewal or not."""
-        coefficient = self.effects[practice][outcome]
+        coefficient = self.effects[practice].get(outcome, 0.0)  # a world may plant no effect on an outcome
         if practice == "followed_up" and outcome == "churn":
             coefficient = coefficient + self.followed_up_severe * (np.asarray(severity) >= 3) + self.followed_up_near_renewal * np.asarray(near_renewal)
         if practice == "root_cause_fixed" and outcome == "repeat":
@@ -302,7 +302,7 @@ def _hostility_effects(truth: pd.DataFrame, world: World) -> pd.DataFrame:
         change = (truth[f"hostile_with_{practice}"] - truth[f"hostile_without_{practice}"]).to_numpy()
         applicable = shown & ((truth["true_channel"] == "social_public").to_numpy() if practice == "moved_private" else True)
         recorded = applicable & (truth["resolved_in_data"].to_numpy() if practice in RECORDED_ONCE_RESOLVED else True)
-        rows.append({"practice": practice, "outcome": "hostility", "coefficient": world.effects[practice]["hostility"],
+        rows.append({"practice": practice, "outcome": "hostility", "coefficient": world.effects[practice].get("hostility", 0.0),
                      "ate": float(change[applicable].mean()), "ate_recorded": float(change[recorded].mean()),
                      "usage": float(truth[f"used_{practice}"].to_numpy()[applicable].mean())})
     return pd.DataFrame(rows)
@@ -659,11 +659,13 @@ def _interactions(rng, world, c, complaint_ids, client_ids, opened, resolved, ab
     anger = -1.0 + 0.45 * (c["severity"][row] - 1) + 0.8 * (c["parent"][row] >= 0) + 1.0 * c["unresolved"][row]
     is_abusive = abusive[c["client"][row]]
     inbound = k % 2 == 0
-    # the handling calms (or not) what the client writes after the first response
+    # the handling calms (or not) what the client writes after the first response; an
+    # abusive client stays abusive whatever the handling
     later = inbound & (at > opened[row] + (c["first_response_hours"][row] * 3600).astype("timedelta64[s]"))
+    calmed = later & ~is_abusive
     effect = {p: world.coefficient(p, "hostility", None, None, None) for p in PRACTICES}
     calming = sum(effect[p] * c[f"p_{p}"] for p in PRACTICES)
-    mean = anger + 2.2 * is_abusive + np.where(later, calming[row], 0.0)
+    mean = anger + 2.2 * is_abusive + np.where(calmed, calming[row], 0.0)
     score = mean + rng.logistic(0, TONE_SCALE, len(row))
     tone = np.select([score < 0.3, score < ANGRY_FROM_SCORE, score < ABUSIVE_FROM_SCORE], ["calm", "frustrated", "angry"], "abusive")
     tone = np.where((tone == "abusive") & ~is_abusive & (rng.random(len(row)) < 0.8), "angry", tone)
@@ -682,7 +684,7 @@ def _interactions(rng, world, c, complaint_ids, client_ids, opened, resolved, ab
 
     def hostile(shift):
         """Per complaint: P(any later contact is angry or abusive), NaN without one."""
-        calm = np.log1p(-_sigmoid((mean[later] + shift[row[later]] - ANGRY_FROM_SCORE) / TONE_SCALE))
+        calm = np.log1p(-_sigmoid((mean[later] + np.where(calmed[later], shift[row[later]], 0.0) - ANGRY_FROM_SCORE) / TONE_SCALE))
         counted = np.bincount(row[later], minlength=m)
         return np.where(counted > 0, -np.expm1(np.bincount(row[later], weights=calm, minlength=m)), np.nan)
 
