@@ -184,3 +184,23 @@ def test_abuse_per_team_by_hand():
     assert table.loc["T1", "minutes_on_abuse"] == 30.0 and table.loc["T1", "share_of_minutes"] == pytest.approx(0.75)
     assert "T2" not in table.index  # its only abusive contact was ours, outbound: no client contact
     assert np.isclose(table["abusive_share"].loc["T1"], 2 / 3)
+
+
+def test_practices_are_read_from_outbound_contacts_when_complaints_carry_no_replies():
+    from analytics.io import History
+
+    complaints = pd.DataFrame({"complaint_id": ["A", "B"], "client_id": ["X", "X"], "channel": ["email", "social_public"],
+                               "opened_at": pd.to_datetime(["2024-01-01"] * 2, utc=True)})
+    interactions = pd.DataFrame({
+        "complaint_id": ["A", "A", "B", "B"], "direction": ["inbound", "outbound", "inbound", "outbound"],
+        "at": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 11:00", "2024-01-01 10:00", "2024-01-01 12:00"], utc=True),
+        "text": ["Still waiting on my refund.", "So sorry about this, it will be with you within 3 days.", "Terrible service", "Please DM us your order number."],
+    })
+    read = read_handling(History(clients=pd.DataFrame({"client_id": ["X"]}), complaints=complaints, interactions=interactions))
+    c = read.complaints.set_index("complaint_id")
+    assert c.loc["A", "apologized"] and c.loc["A", "set_expectations"]
+    assert c.loc["B", "moved_private"] and not c.loc["B", "apologized"]
+    assert pd.isna(c.loc["A", "moved_private"])  # not a public complaint
+    # tone is read on the clients' words only
+    assert read.interactions["tone"].isna().tolist() == [False, True, False, True]
+    assert read.interactions.loc[0, "tone"] == "frustrated"

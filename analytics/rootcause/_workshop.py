@@ -156,7 +156,8 @@ class Workshop:
                 continue
             r = found.iloc[0]
             verdict = "holds here" if r["high_pts"] < 0 else "contradicted here" if r["low_pts"] > 0 else "not shown here"
-            row = {"claim": claim, "verdict": verdict, "complaints": int(r["complaints"]), "rate without": r["rate_without"], "rate with": r["rate_with"],
+            row = {"claim": claim, "measured as": OUTCOMES[outcome], "verdict": verdict, "complaints": int(r["complaints"]),
+                   "rate without": r["rate_without"], "rate with": r["rate_with"],
                    "effect (pts)": r["effect_pts"], "95% CI (pts)": f"{r['low_pts']:+.1f} to {r['high_pts']:+.1f}"}
             if isinstance(r.get("read_from_text"), str) and r["read_from_text"]:
                 row["with the readers' errors (pts)"] = f"{r['band_low_pts']:+.1f} to {r['band_high_pts']:+.1f} ({r['read_from_text']} read from text)"
@@ -165,8 +166,8 @@ class Workshop:
 
     def claims_table(self):
         claims = self.claims()
-        caption = ("Each claim's practice compared on its outcome (lower is better: hostility is a client angry or abusive after the first "
-                   "response; recurrence is the same trigger within 90 days; loyalty is not leaving within 180 days), adjusted as in the table below.")
+        caption = ("Each claim's practice compared on what it should lower, without and with the practice, "
+                   "adjusted for the complaint's circumstances as in the tables below.")
         return styled(claims, counts=[c for c in ("complaints",) if c in claims], percent=[c for c in ("rate without", "rate with") if c in claims],
                       points=[c for c in ("effect (pts)",) if c in claims], caption=caption)
 

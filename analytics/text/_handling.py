@@ -16,8 +16,9 @@ TONE_READ = "tone_read"
 
 
 def read_handling(history, replace: bool = False):
-    """``history`` with the handling practices read from the complaints' ``replies`` and the
-    tone of inbound contacts read from the interactions' ``text``, where the export records
+    """``history`` with the handling practices read from the complaints' ``replies`` (or,
+    without them, the ``text`` of outbound contacts) and the tone of inbound contacts read
+    from the interactions' ``text``, where the export records
     no practice (no tone), or always with ``replace=True``.
 
     Read practices fill the canonical practice columns; each complaint gets
@@ -38,6 +39,12 @@ def read_into(complaints: pd.DataFrame, interactions: pd.DataFrame, replace: boo
     """The tables with practices and tone read where not recorded, and notes saying so."""
     notes = []
     recorded = any(p in complaints and complaints[p].notna().any() for p in PRACTICES)
+    if not _has_text(complaints, "replies") and _has_text(interactions, "text") and "direction" in interactions and (replace or not recorded):
+        # the agents' replies as contacts: joined per complaint, in order
+        outbound = interactions.loc[interactions["direction"].astype("string").eq("outbound").fillna(False) & interactions["text"].notna()]
+        if len(outbound):
+            joined = outbound.sort_values("at").groupby(outbound["complaint_id"].astype("string"), observed=True)["text"].agg(lambda t: "\n\n".join(t.astype(str)))
+            complaints = complaints.assign(replies=complaints["complaint_id"].astype("string").map(joined).astype("string"))
     if _has_text(complaints, "replies") and (replace or not recorded):
         complaints = complaints.copy()
         written = complaints["replies"].notna() & (complaints["replies"].astype("string").str.strip().str.len() > 0)
