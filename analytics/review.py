@@ -25,6 +25,7 @@ from analytics.health import HealthScore
 from analytics.io import History
 from analytics.models import ChurnHazards, ChurnModel, fit_by_client, training_data
 from analytics.redaction import PERSONAL_DETAILS, redact
+from analytics.rootcause import abuse_by_client
 from analytics.tables import amount, styled
 
 POLICY = Path(__file__).resolve().parent / "policies" / "review.toml"
@@ -150,6 +151,8 @@ class RelationshipReview:
             ("complaints, last 12 months", f"{c['complaints_365']:,.0f}"), ("dispute rate, last 12 months", _percent(c["dispute_rate_365"])),
             ("angry / abusive contacts, last 12 months", f"{c['angry_contacts_365']:,.0f} / {c['abusive_contacts_365']:,.0f}"),
             ("angry and abusive contacts, trend", f"{c['tone_trend']:+.1f} a quarter against the year's average"),
+            ("complaints with abuse, last 12 months", f"{c['complaints_with_abuse_365']:,.0f} ({c['escalated_after_abuse_365']:,.0f} escalated; "
+                                                      f"{c['abuse_hours_365']:,.0f} h of our staff's handling)"),
             ("churn risk, next 90 days", _percent(c["churn_probability"])),
             ("expected net value, next 12 months", m(c["expected_net_value_12m"])),
             ("health score", f"{c['health_score']:.0f} ({c['health_band'].replace('_', ' ')}; 100: nothing wrong)"),
@@ -252,6 +255,10 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
         outlook = None
 
     table = _figures(now, policy["value"])
+    abuse = abuse_by_client(known, cutoff - pd.Timedelta(days=365), cutoff).reindex(now["client_id"].astype("string"))
+    table["complaints_with_abuse_365"] = abuse["complaints_with_abuse"].fillna(0).to_numpy()
+    table["escalated_after_abuse_365"] = abuse["escalated_after_abuse"].fillna(0).to_numpy()
+    table["abuse_hours_365"] = abuse["abuse_hours"].fillna(0.0).to_numpy()
     table["name"] = now["client_id"].map(history.clients.set_index("client_id")["name"]) if "name" in history.clients else pd.NA
     table["churn_probability"] = model.predict_proba(now[X.columns])[:, 1]
     # without a survival model: the 90-day risk each quarter, a quarter counted if the client is there at its start
@@ -361,7 +368,9 @@ def _memo(c: pd.Series, tried: dict, money, cutoff: pd.Timestamp) -> str:
         f"- Cost to serve over the last 12 months: {money(c['cost_to_serve_12m'])} ({c['handling_hours_365']:,.0f} hours of complaint handling, "
         f"{money(c['credits_365'])} in credits, {c['escalations_365']:,.0f} escalations); net value {money(c['net_value_12m'])}.",
         f"- {c['complaints_365']:,.0f} complaints in the last 12 months; {_percent(c['dispute_rate_365'])} of those resolved were disputed.",
-        f"- {c['angry_contacts_365']:,.0f} angry and {c['abusive_contacts_365']:,.0f} abusive contacts with our staff in the last 12 months.",
+        f"- {c['angry_contacts_365']:,.0f} angry and {c['abusive_contacts_365']:,.0f} abusive contacts with our staff in the last 12 months"
+        + (f"; the {c['complaints_with_abuse_365']:,.0f} complaints with abuse took {c['abuse_hours_365']:,.0f} hours of our staff's time "
+           f"and {c['escalated_after_abuse_365']:,.0f} were escalated." if c["complaints_with_abuse_365"] else "."),
         "",
         "## What we have tried",
         "",

@@ -7,9 +7,7 @@ import pandas as pd
 import pytest
 
 from analytics.io import load_history
-from analytics.rootcause import practice_effects, root_cause_workshop
-from analytics.rootcause._boundaries import abuse_load
-from analytics.rootcause._effects import hostility
+from analytics.rootcause import abuse_by_client, abuse_load, hostility, practice_effects, root_cause_workshop
 from analytics.sample import simulate
 from analytics.schemas import PRACTICES
 from analytics.text import (
@@ -204,3 +202,17 @@ def test_practices_are_read_from_outbound_contacts_when_complaints_carry_no_repl
     # tone is read on the clients' words only
     assert read.interactions["tone"].isna().tolist() == [False, True, False, True]
     assert read.interactions.loc[0, "tone"] == "frustrated"
+
+
+def test_abuse_per_client_in_a_window_by_hand():
+    from analytics.io import History
+
+    complaints = pd.DataFrame({"complaint_id": ["A", "B", "C"], "client_id": ["X", "X", "Y"], "escalated": [True, False, True],
+                               "handling_minutes": [90.0, 30.0, 60.0],
+                               "opened_at": pd.to_datetime(["2024-03-01", "2024-06-01", "2023-01-01"], utc=True)})
+    interactions = pd.DataFrame({"complaint_id": ["A", "B", "C"], "direction": ["inbound"] * 3, "tone": ["abusive", "abusive", "abusive"],
+                                 "at": pd.to_datetime(["2024-03-02", "2024-06-02", "2023-01-02"], utc=True)})
+    history = History(clients=pd.DataFrame({"client_id": ["X", "Y"]}), complaints=complaints, interactions=interactions)
+    table = abuse_by_client(history, pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2025-01-01", tz="UTC"))
+    assert list(table.index) == ["X"]  # Y's complaint is before the window
+    assert table.loc["X"].tolist() == [2, 1, 2.0]

@@ -1,6 +1,7 @@
 """Root causes: what keeps coming back, what it costs, and complaint text made safe to show."""
 
-from analytics.rootcause._effects import OUTCOMES, PositivityWarning, PracticeEffects, practice_effects
+from analytics.rootcause._boundaries import abuse_by_client, abuse_load, abused_complaints
+from analytics.rootcause._effects import OUTCOMES, PositivityWarning, PracticeEffects, hostility, practice_effects
 from analytics.rootcause._next_action import NextBestAction, Recommendations
 from analytics.rootcause._pareto import Pareto, most, pareto, public_to_private, rates, trend
 from analytics.rootcause._workshop import Workshop, root_cause_workshop
@@ -8,6 +9,6 @@ from analytics.rootcause.text import InferredTriggers, Topics, infer_triggers, r
 
 __all__ = [
     "OUTCOMES", "InferredTriggers", "NextBestAction", "Pareto", "PositivityWarning", "PracticeEffects", "Recommendations", "Topics", "Workshop",
-    "infer_triggers", "most", "pareto", "practice_effects", "public_to_private", "rates", "redact", "root_cause_workshop",
+    "abuse_by_client", "abuse_load", "abused_complaints", "hostility", "infer_triggers", "most", "pareto", "practice_effects", "public_to_private", "rates", "redact", "root_cause_workshop",
     "topics", "trend",
 ]

@@ -8,6 +8,34 @@ import pandas as pd
 from analytics.io import History
 
 
+def abused_complaints(history: History) -> pd.Series:
+    """Per complaint id (every complaint): whether the client was abusive in any of its
+    contacts (inbound contacts with a recorded or read tone)."""
+    i = history.interactions
+    inbound = i["direction"].astype("string").eq("inbound").fillna(False) if "direction" in i else pd.Series(True, index=i.index)
+    abusive = i.loc[inbound & i["tone"].astype("string").eq("abusive").fillna(False), "complaint_id"].astype("string")
+    ids = history.complaints["complaint_id"].astype("string")
+    return pd.Series(ids.isin(set(abusive)).to_numpy(bool), index=pd.Index(ids, name="complaint_id"), name="abused")
+
+
+def abuse_by_client(history: History, since, until) -> pd.DataFrame:
+    """Per client, over complaints opened in [``since``, ``until``): the complaints with an
+    abusive contact, how many of them were escalated, and the handling hours they took.
+    Clients without such a complaint are left out."""
+    if not history.has("tone", table="interactions"):
+        return pd.DataFrame(columns=["complaints_with_abuse", "escalated_after_abuse", "abuse_hours"]).rename_axis("client_id")
+    c = history.complaints
+    opened = pd.to_datetime(c["opened_at"], utc=True)
+    window = ((opened >= since) & (opened < until)).to_numpy(bool) & abused_complaints(history).to_numpy()
+    hit = pd.DataFrame({
+        "client_id": c.loc[window, "client_id"].astype("string").to_numpy(),
+        "escalated": c.loc[window, "escalated"].astype("boolean").fillna(False).astype(int).to_numpy() if "escalated" in c else 0,
+        "minutes": c.loc[window, "handling_minutes"].astype(float).fillna(0).to_numpy() if "handling_minutes" in c else 0.0,
+    })
+    table = hit.groupby("client_id").agg(complaints_with_abuse=("client_id", "size"), escalated_after_abuse=("escalated", "sum"), abuse_minutes=("minutes", "sum"))
+    return table.assign(abuse_hours=table.pop("abuse_minutes") / 60)
+
+
 def abuse_load(history: History, by: str = "team") -> pd.DataFrame:
     """Per ``by`` (team or agent) of the complaints: the clients' contacts, how many were
     abusive and their share, the complaints with an abusive contact, the share of those
@@ -26,8 +54,7 @@ def abuse_load(history: History, by: str = "team") -> pd.DataFrame:
         "abusive": i.loc[inbound, "tone"].astype("string").eq("abusive").fillna(False).to_numpy(bool),
     })
     contacts[by] = contacts["complaint_id"].map(c[by].astype("string")).fillna("not recorded").to_numpy()
-    abused = contacts.groupby("complaint_id", observed=True)["abusive"].any()
-    complaints = pd.DataFrame({by: c[by].astype("string").fillna("not recorded"), "abused": abused.reindex(c.index).astype("boolean").fillna(False).astype(bool)})
+    complaints = pd.DataFrame({by: c[by].astype("string").fillna("not recorded"), "abused": abused_complaints(history).to_numpy()})
     complaints["escalated"] = c["escalated"].astype("boolean") if "escalated" in c else pd.NA
     complaints["minutes"] = c["handling_minutes"].astype(float) if "handling_minutes" in c else float("nan")
     table = contacts.groupby(by, observed=True).agg(client_contacts=("abusive", "size"), abusive_contacts=("abusive", "sum"))
