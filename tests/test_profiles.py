@@ -133,3 +133,37 @@ def test_profile_init_recognises_the_product(product, tmp_path):
     assert runner.invoke(app, ["profile", "init", str(path), "--out", str(draft)]).exit_code == 0
     assert f'extends = "{product}"' in draft.read_text(encoding="utf-8")
     assert len(load_history(path, draft, now="2030-01-01").complaints) == ROWS
+
+
+def test_intercom_conversations_and_their_parts_load_in_one_step_with_handling_read(tmp_path):
+    """Intercom's flattened API layout: Unix-second times, HTML bodies, author types; no
+    practice or tone columns, so both are read from the parts' words."""
+    start = int(pd.Timestamp("2024-03-01", tz="UTC").timestamp())
+    conversations = pd.DataFrame({
+        "id": ["101", "102", "103"], "company_id": ["c1", "c1", "c2"], "created_at": [start, start + 3600, start + 7200],
+        "statistics_first_admin_reply_at": [start + 600, start + 4200, None], "statistics_last_close_at": [start + 86400, None, None],
+        "priority": ["priority", "not_priority", "urgent"], "source_type": ["conversation", "twitter", "email"],
+        "source_body": ["<p>The export failed again</p>", "<p>@brand your app is down</p>", "<p>Invoice question</p>"],
+        "conversation_rating_rating": [4, None, None], "team_assignee_id": ["t1", "t2", None], "admin_assignee_id": ["a1", "a2", None],
+    })
+    parts = pd.DataFrame({
+        "id": ["p1", "p2", "p3", "p4", "p5"], "conversation_id": ["101", "101", "101", "102", "102"],
+        "created_at": [start + 600, start + 3000, start + 5000, start + 4200, start + 5000],
+        "author_type": ["admin", "user", "admin", "admin", "user"],
+        "body": ["<p>I&#39;m so sorry about this. You&#39;ll have a fix by Friday.</p>", "<p>Still waiting. This is unacceptable!!</p>",
+                 "<p>Just checking in: is everything working now?</p>", "<p>Sorry to hear that! Please DM us your account email.</p>",
+                 "<p>Thanks, sent.</p>"],
+    })
+    conversations.to_csv(tmp_path / "conversations.csv", index=False)
+    parts.to_csv(tmp_path / "conversation_parts.csv", index=False)
+    history = load_history(tmp_path, "intercom", now="2030-01-01")
+    assert len(history.quarantine) == 0 and len(history.complaints) == 3 and len(history.interactions) == 5
+    c = history.complaints.set_index("complaint_id")
+    assert c.loc["101", "opened_at"] == pd.Timestamp("2024-03-01", tz="UTC")
+    assert c.loc["101", "resolved_at"] == pd.Timestamp("2024-03-02", tz="UTC")
+    assert c["channel"].tolist() == ["chat", "social_public", "email"] and c["severity"].tolist() == [3, 2, 4]
+    assert c.loc["101", "apologized"] and c.loc["101", "set_expectations"] and c.loc["101", "followed_up"]
+    assert c.loc["102", "moved_private"] and pd.isna(c.loc["101", "moved_private"])  # only a public complaint moves private
+    assert pd.isna(c.loc["103", "apologized"])  # no reply at all: nothing to read
+    tone = history.interactions.set_index("interaction_id")["tone"]
+    assert tone["p2"] == "angry" and tone["p5"] == "calm" and tone[["p1", "p3", "p4"]].isna().all()

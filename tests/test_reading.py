@@ -216,3 +216,17 @@ def test_abuse_per_client_in_a_window_by_hand():
     table = abuse_by_client(history, pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2025-01-01", tz="UTC"))
     assert list(table.index) == ["X"]  # Y's complaint is before the window
     assert table.loc["X"].tolist() == [2, 1, 2.0]
+
+
+def test_no_topic_is_made_of_masks():
+    from analytics.rootcause import topics
+
+    rng = np.random.default_rng(0)
+    themes = ["my mortgage payment was applied late by the servicer", "the debt collector keeps calling about a debt I paid",
+              "my credit report lists an account that is not mine"]
+    texts = pd.Series([f"On XX/XX/2019 I called XXXX XXXX. {themes[k % 3]} {rng.choice(['again', 'twice', 'today'])}. "
+                       f"They charged me {{$39.00}} and XXXX said to wait." for k in range(90)])
+    found = topics(texts, n_topics=3)
+    terms = ", ".join(found.terms["terms"])
+    assert "xx" not in terms and "39" not in terms
+    assert found.examples["example"].str.contains("XXXX").any()  # examples show the text as exported (redacted), masks and all

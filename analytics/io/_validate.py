@@ -296,9 +296,19 @@ WITH_OFFSET = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)
 DAY_MONTH = r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"
 
 
+#: date formats written as a count since 1970-01-01 UTC (APIs such as Intercom's), and their unit
+UNIX_TIME = {"unix_seconds": "s", "unix_milliseconds": "ms"}
+
+
 def _parse_dates(text, rule, spec, problems, frame, source) -> pd.Series:
     """Dates as the profile writes them; those written without an offset are in the profile's
     time zone, those with one keep it, and a failure says what was expected."""
+    if spec.date_format in UNIX_TIME:
+        unit = UNIX_TIME[spec.date_format]
+        parsed = pd.to_datetime(pd.to_numeric(text, errors="coerce"), unit=unit, utc=True, errors="coerce")
+        example = "1700000000" if unit == "s" else "1700000000000"
+        problems.add(_failed(text, parsed), rule.name, "unparseable", f"not a valid date (expected {spec.date_format.replace('_', ' ')} since 1970-01-01 UTC, e.g. {example})")
+        return parsed
     dayfirst = _day_first(text, rule.name, frame, source, spec.day_first, problems) if spec.date_format == "mixed" else False
     expected = "ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00Z" if spec.date_format == "ISO8601" else spec.date_format
     if spec.timezone == "UTC":

@@ -17,6 +17,10 @@ MASKS = (
     r"\*{3,}\d*",
 )
 MASK = "|".join(MASKS)
+# helpdesk APIs hand messages over as HTML ("<p>Hi</p>"): tags become spaces, the common
+# entities their characters
+TAG = r"<[^>]{0,200}>"
+ENTITIES = {"&nbsp;": " ", "&#39;": "'", "&apos;": "'", "&quot;": '"', "&lt;": "<", "&gt;": ">", "&amp;": "&"}
 
 
 def strip_masks(texts: pd.Series) -> pd.Series:
@@ -29,3 +33,16 @@ def strip_masks(texts: pd.Series) -> pd.Series:
     array = pc.replace_substring_regex(array, MASK, "")
     array = pc.utf8_trim_whitespace(pc.replace_substring_regex(array, r"\s{2,}", " "))
     return pd.Series(pd.arrays.ArrowExtensionArray(array), index=texts.index, name=texts.name)
+
+
+def plain_text(texts: pd.Series) -> pd.Series:
+    """``texts`` as a reader should see them: HTML tags and entities undone, masks taken out.
+
+    >>> plain_text(pd.Series(["<p>We&#39;re sorry, XXXX.</p><p>Please DM us.</p>"])).iloc[0]
+    "We're sorry, . Please DM us."
+    """
+    array = pa.array(texts.astype("string").to_numpy(dtype=object, na_value=None), type=pa.string())
+    array = pc.replace_substring_regex(array, TAG, " ")
+    for entity, character in ENTITIES.items():
+        array = pc.replace_substring(array, entity, character)
+    return strip_masks(pd.Series(pd.arrays.ArrowExtensionArray(array), index=texts.index, name=texts.name))

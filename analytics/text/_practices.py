@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.schemas import PRACTICES
-from analytics.text._masks import strip_masks
+from analytics.text._masks import plain_text
 
 STRONG, WEAK = 0.9, 0.6
 # how much a contrary phrase leaves of the confidence
@@ -137,7 +137,7 @@ def read_practices(texts: pd.Series) -> pd.DataFrame:
 
 def _prepared(texts: pd.Series) -> pa.Array:
     """Lower-cased, masks out, typographic apostrophes made plain."""
-    array = pa.array(strip_masks(texts).to_numpy(dtype=object, na_value=None), type=pa.string())
+    array = pa.array(plain_text(texts).to_numpy(dtype=object, na_value=None), type=pa.string())
     return pc.replace_substring(pc.utf8_lower(array), "\u2019", "'")
 
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.taxonomy import Tone
-from analytics.text._masks import strip_masks
+from analytics.text._masks import plain_text
 
 ABUSIVE_FROM = 0.6  # probability of offensive language from which a message is abusive
 ANGRY_BELOW = -0.6  # VADER compound score up to which a message is angry
@@ -42,7 +42,7 @@ def read_tone(texts: pd.Series) -> pd.Series:
     from profanity_check import predict_prob
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    clean = strip_masks(texts)
+    clean = plain_text(texts)
     present = clean.notna() & (clean.str.len() > 0)
     values = clean[present].astype(str).tolist()
     tone = pd.Series(pd.NA, index=texts.index, dtype="string", name="tone")
