@@ -18,13 +18,12 @@ import pandas as pd
 
 from analytics._time import utc
 from analytics.features import data_end, snapshots
-from analytics.features._describe import PRACTICE_WORDS, describe, label
 from analytics.health import HealthScore
 from analytics.io import History
-from analytics.labels import value_label
+from analytics.labels import PRACTICE_WORDS, describe, feature_label, value_label
 from analytics.models import ChurnModel, fit_by_client, training_data
 from analytics.redaction import PERSONAL_DETAILS, redact
-from analytics.rootcause._next_action import ADVICE, MEASURED_COMPLAINTS, NextBestAction, open_complaints
+from analytics.rootcause import ADVICE, MEASURED_COMPLAINTS, NextBestAction, open_complaints
 from analytics.tables import amount, styled, write_csv
 
 AT_RISK_SHARE = 0.10  # the at-risk list is the top tenth by churn probability, as the backtest's lift measures
@@ -488,7 +487,7 @@ def _alerts(fitted, columns, now, before, scored, ranked, top, health_now, healt
         if fell.get(client, False):
             kinds.append(f"health fell to {value_label(health_now.at[client, 'band'])}")
         order = np.argsort(-np.nan_to_num(rise[i], nan=-np.inf))[:2]
-        risk_moves = [f"{label(points_now.columns[j])} {rise[i, j] * 100:+.1f} pts" for j in order if rise[i, j] * 100 >= 0.5]
+        risk_moves = [f"{feature_label(points_now.columns[j])} {rise[i, j] * 100:+.1f} pts" for j in order if rise[i, j] * 100 >= 0.5]
         health_moves = health_now["moved_by"].get(client, "") if "moved_by" in health_now else ""
         moved = "; ".join(part for part in ("risk: " + ", ".join(risk_moves) if risk_moves else "",
                                             f"health: {health_moves}" if health_moves and fell.get(client, False) else "") if part)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from analytics.sample._settings import SAMPLE_CLIENTS, SAMPLE_END, SAMPLE_SEED, SAMPLE_START
+from analytics.sample import SAMPLE_CLIENTS, SAMPLE_END, SAMPLE_SEED, SAMPLE_START
 
 app = typer.Typer(help="Client Health Analytics: complaint history -> churn risk, root causes, reviews.", no_args_is_help=True)
 profile_app = typer.Typer(help="Profiles: how an export maps onto the canonical tables.", no_args_is_help=True)
@@ -99,8 +99,7 @@ def report(
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
-    from analytics.io import load_profile
-    from analytics.io._read import is_database_url
+    from analytics.io import is_database_url, load_profile
 
     # the notebook runs in its own folder: paths are the caller's, and are checked before a kernel starts
     if source is not None and not is_database_url(source):
@@ -195,7 +194,7 @@ def _iso_date(text: str):
 
 
 def _is_url(source: str) -> bool:
-    from analytics.io._read import is_database_url
+    from analytics.io import is_database_url
 
     return is_database_url(source)
 
@@ -267,8 +266,7 @@ def profile_init(
     out: Path | None = typer.Option(None, help="Write the draft here instead of printing it."),
 ) -> None:
     """Draft a profile for an unknown export by matching its headers to canonical names."""
-    from analytics.io import draft_profile, load_profile
-    from analytics.io._read import read_sources
+    from analytics.io import draft_profile, load_profile, read_sources
 
     raw = read_sources(file, load_profile("generic"))["complaints"][0]
     draft = draft_profile(raw.frame, table)

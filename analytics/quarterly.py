@@ -16,10 +16,10 @@ import plotly.graph_objects as go
 from analytics._time import utc
 from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, ActionList, actions_from, fitted_health
 from analytics.features import data_end, snapshots
-from analytics.features._describe import label as feature_label
 from analytics.health import HealthScore
 from analytics.io import History
 from analytics.kpis import complaint_kpis, retention_kpis
+from analytics.labels import feature_label
 from analytics.models import (
     Backtest,
     ChurnModel,

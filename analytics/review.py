@@ -20,9 +20,9 @@ import plotly.graph_objects as go
 from analytics._markup import markdown_html, markdown_text
 from analytics._time import utc
 from analytics.features import data_end, snapshots
-from analytics.features._describe import PRACTICE_WORDS
 from analytics.health import HealthScore
 from analytics.io import History
+from analytics.labels import PRACTICE_WORDS
 from analytics.models import ChurnHazards, ChurnModel, fit_by_client, training_data
 from analytics.redaction import PERSONAL_DETAILS, redact
 from analytics.rootcause import abuse_by_client

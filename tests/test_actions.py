@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, action_list
-from analytics.features._describe import PRACTICE_WORDS
 from analytics.health import HealthScore
+from analytics.labels import PRACTICE_WORDS
 from analytics.quarterly import quarterly_review
 from analytics.rootcause._next_action import ADVICE
 

@@ -5,6 +5,7 @@ from analytics.io._errors import LoadError, ValidationFailed
 from analytics.io._history import History, LoadReport
 from analytics.io._load import load_history
 from analytics.io._profile import Profile, ProfileError, available_profiles, load_profile
+from analytics.io._read import is_database_url, read_sources
 
 __all__ = [
     "History",
@@ -15,6 +16,8 @@ __all__ = [
     "ValidationFailed",
     "available_profiles",
     "draft_profile",
+    "is_database_url",
     "load_history",
     "load_profile",
+    "read_sources",
 ]

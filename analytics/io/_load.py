@@ -14,7 +14,7 @@ from analytics.io._profile import Profile, load_profile
 from analytics.io._read import Progress, is_database_url, iter_tables, read_sources
 from analytics.io._validate import TableResult, distinct_values, empty_quarantine, quarantine_rows, validate_table
 from analytics.schemas import ID_COLUMN, column_rules, empty_table
-from analytics.text._handling import read_into
+from analytics.text import read_into
 
 
 def load_history(

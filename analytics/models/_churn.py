@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from analytics.features._describe import describe
+from analytics.labels import describe
 
 #: snapshot columns that identify a row or are labels: never features
 NOT_FEATURES = ("client_id", "cutoff", "churned", "ended_by_us", "censored")

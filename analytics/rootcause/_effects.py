@@ -21,8 +21,8 @@ from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from analytics.features import data_end, prior_count, repeats
-from analytics.features._describe import PRACTICE_WORDS
 from analytics.io import History
+from analytics.labels import PRACTICE_WORDS
 from analytics.schemas import PRACTICES
 
 OUTCOMES = {

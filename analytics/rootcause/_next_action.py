@@ -28,9 +28,8 @@ from scipy.stats import false_discovery_control, norm
 from scipy.stats import t as t_dist
 from sklearn.linear_model import LogisticRegression
 
-from analytics.features._describe import PRACTICE_WORDS
 from analytics.io import History
-from analytics.labels import value_label
+from analytics.labels import PRACTICE_WORDS, value_label
 from analytics.rootcause._effects import (
     CONFOUNDERS,
     OUTCOMES,

@@ -10,9 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics._markup import markdown_text
-from analytics.features._describe import PRACTICE_WORDS
 from analytics.io import History
-from analytics.labels import value_label
+from analytics.labels import PRACTICE_WORDS, value_label
 from analytics.rootcause._boundaries import abuse_load
 from analytics.rootcause._effects import OUTCOMES, PracticeEffects, practice_effects
 from analytics.rootcause._next_action import (
@@ -268,7 +267,7 @@ def root_cause_workshop(history: History, by: str | None = None, hourly_cost: fl
                         bootstrap: int = 200, random_state: int = 0) -> Workshop:
     """Compute every part of the workshop the history allows. ``by``: the complaint column
     the Pareto ranks (default: ``trigger`` when recorded, else the raw category)."""
-    from analytics.models._repeats import repeat_rates, repeat_risk, time_to_repeat
+    from analytics.models import repeat_rates, repeat_risk, time_to_repeat
 
     c = history.complaints
     by = by or ("trigger" if history.has("trigger") else "category_raw")

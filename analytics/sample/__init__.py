@@ -10,6 +10,7 @@ _HOMES = {
     "DEFECTS": "_export", "write_export": "_export", "write_sample": "_export",
     "EFFECTS": "_simulate", "WORLDS": "_simulate", "Truth": "_simulate", "World": "_simulate", "simulate": "_simulate",
     "TABLE_SHAPES": "_tables", "churn_table": "_tables",
+    "SAMPLE_CLIENTS": "_settings", "SAMPLE_END": "_settings", "SAMPLE_SEED": "_settings", "SAMPLE_START": "_settings",
 }
 __all__ = sorted(_HOMES)
 
