@@ -230,3 +230,13 @@ def test_no_topic_is_made_of_masks():
     terms = ", ".join(found.terms["terms"])
     assert "xx" not in terms and "39" not in terms
     assert found.examples["example"].str.contains("XXXX").any()  # examples show the text as exported (redacted), masks and all
+
+
+def test_workshop_on_read_handling_shows_the_bands_and_the_readers_accuracy(world):
+    history, _ = world
+    workshop = root_cause_workshop(read_handling(history.whole_clients(4000), replace=True), bootstrap=50)
+    claims = workshop.claims().set_index("claim")
+    assert claims["with the readers' errors (pts)"].str.contains("read from text").all()
+    assert set(workshop.reading.index) == set(PRACTICES) | {"hostile"}
+    assert "with the readers' errors" in workshop.effects_table("hostility").data.columns
+    assert workshop.reading_table() is not None

@@ -58,6 +58,7 @@ class Workshop:
     disputes: dict = field(default_factory=dict)
     disputed_most: pd.DataFrame | None = None
     abuse: pd.DataFrame | None = None
+    reading: pd.DataFrame | None = None  # the readers' accuracy, when practices or tone were read from text
     currency: str = "$"
     notes: dict = field(default_factory=dict)  # section -> sentences
 
@@ -134,7 +135,11 @@ class Workshop:
         t["practice"] = t["practice"].map(PRACTICE_WORDS)
         t["95% CI"] = [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in zip(t["low_pts"], t["high_pts"], strict=True)]
         t["propensity range"] = [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(t["propensity_min"], t["propensity_max"], strict=True)]
-        shown = t[["practice", "complaints", "rate_without", "rate_with", "effect_pts", "95% CI", "naive_pts", "propensity range"]]
+        columns = ["practice", "complaints", "rate_without", "rate_with", "effect_pts", "95% CI", "naive_pts", "propensity range"]
+        if "read_from_text" in t:
+            t["with the readers' errors"] = [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in zip(t["band_low_pts"], t["band_high_pts"], strict=True)]
+            columns.insert(6, "with the readers' errors")
+        shown = t[columns]
         shown = shown.rename(columns={"effect_pts": "effect", "naive_pts": "naive difference", "95% CI": "95% CI (pts)"})
         return styled(shown, counts=["complaints"], percent=["rate_without", "rate_with"], points=["effect", "naive difference"],
                       caption=f"Effect on: {OUTCOMES[outcome]} (percentage points), estimate and interval to one decimal")
@@ -169,6 +174,17 @@ class Workshop:
                    "adjusted for the complaint's circumstances as in the tables below.")
         return styled(claims, counts=[c for c in ("complaints",) if c in claims], percent=[c for c in ("rate without", "rate with") if c in claims],
                       points=[c for c in ("effect (pts)",) if c in claims], caption=caption)
+
+    def reading_table(self):
+        """How well the readers did on labelled text, when practices or tone were read."""
+        if self.reading is None:
+            return None
+        shown = self.reading.reset_index()[["label", "support", "precision", "recall", "f1"]]
+        shown["label"] = shown["label"].map(lambda v: PRACTICE_WORDS.get(v, "client angry or abusive" if v == "hostile" else v))
+        return styled(shown.rename(columns={"label": "read from text", "support": "labelled examples", "f1": "F1"}),
+                      counts=["labelled examples"], percent=["precision", "recall", "F1"],
+                      caption="The readers against labelled text they never saw (by default simulated replies and messages; pass your own "
+                              "labelled complaints to practice_effects(reading=...)). Their errors set the bands in the effect tables.")
 
     def abuse_table(self):
         if self.abuse is None:
@@ -303,6 +319,12 @@ def root_cause_workshop(history: History, by: str | None = None, hourly_cost: fl
         w.effects = attempt("effects", lambda: practice_effects(history, bootstrap=bootstrap, random_state=random_state))
         if w.effects is not None:
             w.notes.setdefault("effects", []).extend(w.effects.notes)
+            if "read_from_text" in w.effects.table:
+                from analytics.text import simulated_accuracy
+
+                practices, hostile = simulated_accuracy()
+                read = " ".join(w.effects.table["read_from_text"])
+                w.reading = pd.concat([practices] * ("practice" in read) + [hostile] * ("tone" in read))
         measured = history.whole_clients(MEASURED_COMPLAINTS, random_state)
         if len(measured.complaints) < len(history.complaints):
             w.notes.setdefault("next_action", []).append(
