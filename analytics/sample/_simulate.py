@@ -303,9 +303,14 @@ def _hostility_effects(truth: pd.DataFrame, world: World) -> pd.DataFrame:
         applicable = shown & ((truth["true_channel"] == "social_public").to_numpy() if practice == "moved_private" else True)
         recorded = applicable & (truth["resolved_in_data"].to_numpy() if practice in RECORDED_ONCE_RESOLVED else True)
         rows.append({"practice": practice, "outcome": "hostility", "coefficient": world.effects[practice].get("hostility", 0.0),
-                     "ate": float(change[applicable].mean()), "ate_recorded": float(change[recorded].mean()),
-                     "usage": float(truth[f"used_{practice}"].to_numpy()[applicable].mean())})
+                     "ate": _mean(change[applicable]), "ate_recorded": _mean(change[recorded]),
+                     "usage": _mean(truth[f"used_{practice}"].to_numpy()[applicable])})
     return pd.DataFrame(rows)
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean, NaN for none (a tiny world may have no client contact after a response)."""
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def _median_resolution_days(severity, technical, root_cause_fixed):
