@@ -118,6 +118,16 @@ class Interactions(_Canonical):
 
 
 ORDERED_AFTER_OPENING = ("first_response_at", "resolved_at", "closed_at")
+#: tones that count as hostility
+HOSTILE_TONES = ("angry", "abusive")
+
+
+def client_contacts(interactions: pd.DataFrame) -> pd.Series:
+    """Which contacts are the client's: inbound ones, or every contact where the table
+    records no direction."""
+    if "direction" not in interactions:
+        return pd.Series(True, index=interactions.index)
+    return interactions["direction"].astype("string").eq("inbound").fillna(False).astype(bool)
 PRACTICES = tuple(_values(Practice))
 MODELS = {"clients": Clients, "complaints": Complaints, "interactions": Interactions}
 #: the column holding each table's own id

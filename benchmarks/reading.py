@@ -33,22 +33,10 @@ def main() -> None:
 
     from analytics.rootcause import practice_effects
     from analytics.sample import simulate
-    from analytics.schemas import PRACTICES
-    from analytics.text import read_handling, read_practices, read_tone, reading_accuracy
+    from analytics.text import accuracy_against_truth, read_handling, read_practices, read_tone
 
     # accuracy on a world of its own
-    history, truth = simulate(args.clients, random_state=101)
-    used = truth.complaints[[f"used_{p}" for p in PRACTICES]].set_axis(list(PRACTICES), axis=1)
-    used["moved_private"] = used["moved_private"].where(truth.complaints["true_channel"] == "social_public")
-    read = read_practices(history.complaints.set_index("complaint_id")["replies"]).reindex(used.index)
-    inbound = history.interactions["direction"] == "inbound"
-    tone = history.interactions.loc[inbound, "tone"]
-    read_tones = read_tone(history.interactions.loc[inbound, "text"])
-    table = pd.concat([
-        reading_accuracy(read, used),
-        reading_accuracy(read_tones, tone),
-        reading_accuracy(pd.DataFrame({"hostile": read_tones.isin(["angry", "abusive"])}), pd.DataFrame({"hostile": tone.isin(["angry", "abusive"])})),
-    ])
+    table = pd.concat(accuracy_against_truth(*simulate(args.clients, random_state=101)).values())
     print("per-label accuracy on held-out simulated text (practices: replies; tone: clients' messages):")
     print(table[["support", "precision", "recall", "f1"]].round(3).to_string())
 

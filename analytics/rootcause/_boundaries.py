@@ -6,13 +6,14 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics.io import History
+from analytics.schemas import client_contacts
 
 
 def abused_complaints(history: History) -> pd.Series:
     """Per complaint id (every complaint): whether the client was abusive in any of its
     contacts (inbound contacts with a recorded or read tone)."""
     i = history.interactions
-    inbound = i["direction"].astype("string").eq("inbound").fillna(False) if "direction" in i else pd.Series(True, index=i.index)
+    inbound = client_contacts(i)
     abusive = i.loc[inbound & i["tone"].astype("string").eq("abusive").fillna(False), "complaint_id"].astype("string")
     ids = history.complaints["complaint_id"].astype("string")
     return pd.Series(ids.isin(set(abusive)).to_numpy(bool), index=pd.Index(ids, name="complaint_id"), name="abused")
@@ -48,7 +49,7 @@ def abuse_load(history: History, by: str = "team") -> pd.DataFrame:
         raise ValueError(f"abuse per {by} needs the complaints' {by}, which this history does not record")
     i = history.interactions
     c = history.complaints.set_index("complaint_id")
-    inbound = i["direction"].astype("string").eq("inbound").fillna(False) if "direction" in i else pd.Series(True, index=i.index)
+    inbound = client_contacts(i)
     contacts = pd.DataFrame({
         "complaint_id": i.loc[inbound, "complaint_id"].astype("string"),
         "abusive": i.loc[inbound, "tone"].astype("string").eq("abusive").fillna(False).to_numpy(bool),

@@ -23,7 +23,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from analytics.features import data_end, prior_count, repeats
 from analytics.io import History
 from analytics.labels import PRACTICE_WORDS
-from analytics.schemas import PRACTICES
+from analytics.schemas import HOSTILE_TONES, PRACTICES, client_contacts
 
 OUTCOMES = {
     "repeat": "same trigger again within 90 days",
@@ -32,7 +32,6 @@ OUTCOMES = {
     "churn": "client left within 180 days",
     "hostility": "client angry or abusive after the first response",
 }
-HOSTILE = ("angry", "abusive")
 CONFOUNDERS = ["severity", "trigger", "channel", "team", "segment", "prior_complaints_365"]
 CLIP = 0.01  # propensities are clipped to [CLIP, 1 - CLIP] in the weights
 OVERLAP = 0.05  # a complaint with a propensity outside [OVERLAP, 1 - OVERLAP] counts as poorly overlapped
@@ -246,10 +245,10 @@ def hostility(history: History) -> pd.Series:
     no such contact."""
     i = history.interactions
     c = history.complaints.set_index("complaint_id")
-    inbound = i["direction"].astype("string").eq("inbound").fillna(False) if "direction" in i else pd.Series(True, index=i.index)
+    inbound = client_contacts(i)
     first_response = pd.to_datetime(i["complaint_id"].map(c["first_response_at"]), utc=True)
     later = inbound & i["tone"].notna() & (pd.to_datetime(i["at"], utc=True) > first_response).fillna(False)
-    contacts = i.loc[later, ["complaint_id"]].assign(hostile=i.loc[later, "tone"].astype("string").isin(HOSTILE).to_numpy())
+    contacts = i.loc[later, ["complaint_id"]].assign(hostile=i.loc[later, "tone"].astype("string").isin(HOSTILE_TONES).to_numpy())
     return contacts.groupby("complaint_id", observed=True)["hostile"].any().astype("boolean").rename("hostility")
 
 

@@ -53,23 +53,34 @@ def attenuation(accuracy: pd.DataFrame, role: str = "treatment") -> pd.Series:
     return factor.clip(lower=0.05).rename("attenuation")
 
 
+def accuracy_against_truth(history, truth) -> dict[str, pd.DataFrame]:
+    """The readers on a simulated history against what the simulator planted: ``practices``
+    (per practice, moving private only for public complaints), ``tone`` (per tone, each
+    against the rest) and ``hostile`` (angry or abusive against the rest), on the clients'
+    contacts."""
+    from analytics.schemas import HOSTILE_TONES, PRACTICES, client_contacts
+    from analytics.text._practices import read_practices
+    from analytics.text._tone import read_tone
+
+    used = truth.complaints[[f"used_{p}" for p in PRACTICES]].set_axis(list(PRACTICES), axis=1)
+    used["moved_private"] = used["moved_private"].where(truth.complaints["true_channel"] == "social_public")
+    read = read_practices(history.complaints.set_index("complaint_id")["replies"]).reindex(used.index)
+    clients = client_contacts(history.interactions)
+    tone = history.interactions.loc[clients, "tone"]
+    read_tones = read_tone(history.interactions.loc[clients, "text"])
+    return {
+        "practices": reading_accuracy(read, used),
+        "tone": reading_accuracy(read_tones, tone),
+        "hostile": reading_accuracy(pd.DataFrame({"hostile": read_tones.isin(HOSTILE_TONES)}), pd.DataFrame({"hostile": tone.isin(HOSTILE_TONES)})),
+    }
+
+
 @functools.lru_cache(maxsize=2)
 def simulated_accuracy(n_clients: int = 1500, random_state: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The readers' accuracy on simulated labelled text no analysis saw: the practice
     reader's per practice, and the tone reader's on hostility (angry or abusive against the
     rest). The default error rates for a history with nothing labelled to measure on."""
     from analytics.sample import simulate
-    from analytics.schemas import PRACTICES
-    from analytics.text._practices import read_practices
-    from analytics.text._tone import read_tone
 
-    history, truth = simulate(n_clients=n_clients, random_state=random_state)
-    used = truth.complaints[[f"used_{p}" for p in PRACTICES]].set_axis(list(PRACTICES), axis=1)
-    public = (truth.complaints["true_channel"] == "social_public").to_numpy()
-    used["moved_private"] = used["moved_private"].where(public)
-    read = read_practices(history.complaints.set_index("complaint_id")["replies"]).reindex(used.index)
-    inbound = history.interactions["direction"] == "inbound"
-    tone = history.interactions.loc[inbound, "tone"]
-    hostile = pd.DataFrame({"hostile": tone.isin(["angry", "abusive"])})
-    read_hostile = pd.DataFrame({"hostile": read_tone(history.interactions.loc[inbound, "text"]).isin(["angry", "abusive"])})
-    return reading_accuracy(read, used), reading_accuracy(read_hostile, hostile)
+    accuracy = accuracy_against_truth(*simulate(n_clients=n_clients, random_state=random_state))
+    return accuracy["practices"], accuracy["hostile"]

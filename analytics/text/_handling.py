@@ -6,7 +6,7 @@ import dataclasses
 
 import pandas as pd
 
-from analytics.schemas import PRACTICES
+from analytics.schemas import PRACTICES, client_contacts
 from analytics.text._practices import USED_FROM, practice_confidence
 from analytics.text._tone import read_tone
 
@@ -62,8 +62,7 @@ def read_into(complaints: pd.DataFrame, interactions: pd.DataFrame, replace: boo
                      "practice effects on them carry a band for the reader's errors.")
     if _has_text(interactions, "text") and (replace or "tone" not in interactions or interactions["tone"].isna().all()):
         interactions = interactions.copy()
-        inbound = interactions["direction"].astype("string") == "inbound" if "direction" in interactions else pd.Series(True, index=interactions.index)
-        inbound = inbound.fillna(False).astype(bool) & interactions["text"].notna()
+        inbound = client_contacts(interactions) & interactions["text"].notna()
         tone = pd.Series(pd.NA, index=interactions.index, dtype="string")
         tone[inbound] = read_tone(interactions.loc[inbound, "text"])
         interactions["tone"] = tone.astype(interactions["tone"].dtype if "tone" in interactions else "string")
