@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 
 from analytics._time import utc
+from analytics.io._coerce import distinct_values
 from analytics.io._errors import ValidationFailed
 from analytics.io._history import History, LoadReport
+from analytics.io._problems import empty_quarantine, quarantine_rows
 from analytics.io._profile import Profile, load_profile
 from analytics.io._read import Progress, is_database_url, iter_tables, read_sources
-from analytics.io._validate import TableResult, distinct_values, empty_quarantine, quarantine_rows, validate_table
+from analytics.io._validate import TableResult, validate_table
 from analytics.schemas import ID_COLUMN, column_rules, empty_table
 from analytics.text import read_into
 

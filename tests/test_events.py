@@ -1,0 +1,111 @@
+"""Event logs folded into tickets, checked against a fold written plainly, ticket by ticket,
+and the exact-duplicate rule checked against pandas' own ``duplicated``."""
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.io import load_history
+from tests.test_load import accounted_for
+
+COLUMNS = ["Ticket ID", "Organization", "Event Time", "Status", "Via", "Ticket Type", "Priority", "Group", "Assignee"]
+FIRST_RESPONSE, RESOLVED, CLOSED = {"pending"}, {"solved"}, {"closed"}
+
+EVENT = st.tuples(
+    st.sampled_from(["T1", "T2", "T3"]),
+    st.one_of(st.integers(0, 40), st.just(None)),  # minutes after 09:00 (ties happen); None: an unreadable time
+    st.sampled_from(["new", "pending", "Pending", "solved", "SOLVED", "open", "closed", ""]),
+    st.sampled_from(["", "Tier 1", "Tier 2"]),
+)
+
+
+def reference_fold(events: pd.DataFrame) -> dict[str, dict]:
+    """The fold as its docstring states it, one ticket at a time: events in time order (ties
+    in row order); the first event opens, the first in pending responds, the last in solved
+    resolves unless the ticket ended in another status, the last in closed closes; a move
+    from solved to anything but solved or closed reopens; a column keeps its latest value."""
+    tickets = {}
+    for ticket, group in events.sort_values(["at", "row"], kind="stable").groupby("ticket", sort=True):
+        status = [s.strip().lower() for s in group["status"]]
+        at = list(group["at"])
+        resolved = [t for t, s in zip(at, status, strict=True) if s in RESOLVED]
+        teams = [t for t in group["team"] if t]
+        tickets[ticket] = {
+            "opened_at": at[0],
+            "first_response_at": next((t for t, s in zip(at, status, strict=True) if s in FIRST_RESPONSE), None),
+            "resolved_at": resolved[-1] if resolved and status[-1] in RESOLVED | CLOSED else None,
+            "closed_at": ([t for t, s in zip(at, status, strict=True) if s in CLOSED] or [None])[-1],
+            "reopen_count": sum(1 for a, b in zip(status, status[1:], strict=False) if a in RESOLVED and b not in RESOLVED | CLOSED),
+            "team": teams[-1] if teams else None,
+            "rows": len(group),
+        }
+    return tickets
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(EVENT, min_size=1, max_size=25))
+def test_the_fold_agrees_with_a_fold_written_ticket_by_ticket(tmp_path_factory, rows):
+    start = pd.Timestamp("2024-01-10 09:00")  # winter: London is on UTC
+    export = pd.DataFrame({
+        "Ticket ID": [r[0] for r in rows],
+        "Organization": "Acme",
+        "Event Time": [(start + pd.Timedelta(minutes=r[1])).strftime("%Y-%m-%d %H:%M:%S") if r[1] is not None else "not a time" for r in rows],
+        "Status": [r[2] for r in rows],
+        "Via": "Mail", "Ticket Type": "Incident", "Priority": "high",
+        "Group": [r[3] for r in rows],
+        "Assignee": [f"agent {i}" for i in range(len(rows))],  # no two events identical: duplicates are tested apart
+    })[COLUMNS]
+    path = tmp_path_factory.mktemp("events") / "ticket_events.csv"
+    export.to_csv(path, index=False)
+    history = load_history(path, "helpdesk_events", now="2030-01-01")
+    accounted_for(history)
+    assert history.report.rows_read == len(rows)
+
+    readable = pd.DataFrame({
+        "ticket": export["Ticket ID"], "row": range(1, len(rows) + 1), "status": export["Status"], "team": export["Group"],
+        "at": [(start + pd.Timedelta(minutes=r[1])).tz_localize("UTC") if r[1] is not None else None for r in rows],
+    }).dropna(subset=["at"])
+    expected = reference_fold(readable)
+    loaded = history.complaints.set_index("complaint_id")
+    assert sorted(loaded.index) == sorted(expected)
+    for ticket, want in expected.items():
+        got = loaded.loc[ticket]
+        for column in ("opened_at", "first_response_at", "resolved_at", "closed_at"):
+            assert (pd.isna(got[column]) and want[column] is None) or got[column] == want[column], (ticket, column)
+        assert got["reopen_count"] == want["reopen_count"], ticket
+        assert (pd.isna(got["team"]) and want["team"] is None) or got["team"] == want["team"], ticket
+    unreadable = sum(r[1] is None for r in rows)
+    assert (history.quarantine["check"] == "unparseable").sum() == unreadable
+    assert history.report.counts.iloc[0]["rows_loaded"] == sum(t["rows"] for t in expected.values()) == len(rows) - unreadable
+
+
+def test_an_event_without_its_ticket_is_quarantined_not_lost(tmp_path):
+    export = pd.DataFrame(
+        [("T1", "Acme", "2024-03-01 09:00:00", "new"), ("", "Acme", "2024-03-01 09:30:00", "pending"), ("T1", "Acme", "2024-03-01 10:00:00", "solved")],
+        columns=COLUMNS[:4],
+    ).assign(**{"Via": "Mail", "Ticket Type": "Incident", "Priority": "high", "Group": "Tier 1", "Assignee": "ana"})
+    export.to_csv(tmp_path / "ticket_events.csv", index=False)
+    history = load_history(tmp_path / "ticket_events.csv", "helpdesk_events", now="2030-01-01")
+    accounted_for(history)
+    assert history.report.rows_read == 3 and len(history.complaints) == 1
+    lost = history.quarantine.iloc[0]
+    assert (lost["row"], lost["check"]) == (2, "missing_required") and "must name its ticket" in lost["reason"]
+    assert pd.isna(history.complaints.iloc[0]["first_response_at"])  # the unnamed event answered no ticket
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.sampled_from(["C1", "C2"]), st.sampled_from(["A", "B"]), st.sampled_from(["2024-01-01", "2024-01-02", ""])),
+                     min_size=1, max_size=20))
+def test_exact_duplicates_are_the_rows_pandas_finds_duplicated(tmp_path_factory, rows):
+    export = pd.DataFrame(rows, columns=["complaint_id", "client_id", "opened_at"])
+    path = tmp_path_factory.mktemp("duplicates") / "complaints.csv"
+    export.to_csv(path, index=False)
+    history = load_history(path, now="2030-01-01")
+    accounted_for(history)
+    duplicated = export.duplicated(keep="first")
+    found = history.quarantine.loc[history.quarantine["check"] == "exact_duplicate"]
+    assert sorted(found["row"]) == [i + 1 for i in export.index[duplicated]]
+    first = {tuple(r): i + 1 for i, r in export.loc[~duplicated].iterrows()}
+    for row, reason in zip(found["row"], found["reason"], strict=True):
+        assert reason == f"exact duplicate of row {first[tuple(export.loc[row - 1])]}"
+    assert history.report.counts.iloc[0]["exact_duplicates"] == duplicated.sum()
