@@ -109,3 +109,31 @@ def test_exact_duplicates_are_the_rows_pandas_finds_duplicated(tmp_path_factory,
     for row, reason in zip(found["row"], found["reason"], strict=True):
         assert reason == f"exact duplicate of row {first[tuple(export.loc[row - 1])]}"
     assert history.report.counts.iloc[0]["exact_duplicates"] == duplicated.sum()
+
+
+DATE_PART = st.tuples(
+    st.integers(0, 35), st.integers(0, 14), st.sampled_from(["2016", "16", "1999", "2300", "0016"]), st.sampled_from("/.-"),
+    st.sampled_from(["", " {h}:{m:02d}", " {h:02d}:{m:02d}:{m:02d}", "T{h:02d}:{m:02d}"]), st.integers(0, 26), st.integers(0, 62),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(DATE_PART, min_size=1, max_size=30))
+def test_day_first_dates_read_as_the_general_parser_reads_them(tmp_path_factory, parts):
+    """Mixed dates are read by fast fixed layouts where they can be; each value must come out
+    as pandas' general (value-by-value) parser reads it, and a value written month first
+    against the profile's order, or not a date, is quarantined."""
+    written = [f"{d}{sep}{m}{sep}{y}" + time.format(h=h, m=minute) for d, m, y, sep, time, h, minute in parts]
+    folder = tmp_path_factory.mktemp("dates")
+    pd.DataFrame({"id": [f"C{i}" for i in range(len(written))], "client": "A", "opened": written}).to_csv(folder / "complaints.csv", index=False)
+    (folder / "p.toml").write_text('[complaints.columns]\ncomplaint_id = "id"\nclient_id = "client"\nopened_at = "opened"\n\n'
+                                   '[complaints.dates]\nformat = "mixed"\norder = "day_first"\ntimezone = "UTC"\n', encoding="utf-8")
+    history = load_history(folder / "complaints.csv", folder / "p.toml", now="2200-01-01")
+    accounted_for(history)
+    loaded = history.complaints.set_index("complaint_id")["opened_at"]
+    for i, (text, (_, month, *_)) in enumerate(zip(written, parts, strict=True)):
+        expected = pd.to_datetime(text, format="mixed", dayfirst=True, errors="coerce", utc=True)
+        if pd.isna(expected) or month > 12 or expected.year < 1970:
+            assert f"C{i}" not in loaded.index, text
+        else:
+            assert loaded[f"C{i}"] == expected, text

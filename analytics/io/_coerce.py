@@ -82,23 +82,35 @@ def _coerce_timestamp(values, arrow, rule, spec, problems, frame, source) -> pd.
     elif pa.types.is_timestamp(arrow) or pa.types.is_date(arrow):
         parsed = _localize(values.astype("datetime64[us]"), spec.timezone, rule.name, problems)
     else:
-        text = _blank_as_null(values.astype(pd.ArrowDtype(pa.string())).str.strip())
-        parsed = _parse_dates(text, rule, spec, problems, frame, source)
+        return _dates_from_text(values, rule, spec, problems, frame["_row"].to_numpy(), source)
     parsed = parsed.dt.tz_convert("UTC") if hasattr(parsed, "dt") else parsed
     return parsed.astype(rule.dtype)
+
+
+def _dates_from_text(values, rule, spec, problems: Problems, rows: np.ndarray, source: str) -> pd.Series:
+    """Dates written as text, parsed once per distinct value: an event log repeats a ticket's
+    opening time on each of its events, and parsing is the cost."""
+    codes, distinct = _distinct(values)
+    first_rows = rows[np.unique(codes, return_index=True)[1][1 if (codes < 0).any() else 0:]] if len(codes) else rows
+    found = Problems(len(distinct))
+    parsed = _parse_dates(_blank_as_null(distinct.str.strip()), rule, spec, found, first_rows, source)
+    for mask, column, check, reason in found.items:
+        problems.add(np.append(mask, False)[codes], column, check, np.append(reason, None)[codes] if isinstance(reason, np.ndarray) else reason)
+    parsed = pd.Series(parsed).dt.tz_convert("UTC").astype(rule.dtype)
+    return _spread(pa.array(parsed.array), codes, values.index)
 
 
 #: a time written with its offset from UTC ("...T14:05:00Z", "... 14:05+01:00")
 WITH_OFFSET = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 #: a date that begins day and month in either order: 05/03/2024, 5.3.24, 05-03-2024
-DAY_MONTH = r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b"
+DAY_MONTH = r"^(?P<first>\d{1,2})[/.-](?P<second>\d{1,2})[/.-]\d{2,4}(?:\D|$)"
 
 
 #: date formats written as a count since 1970-01-01 UTC (APIs such as Intercom's), and their unit
 UNIX_TIME = {"unix_seconds": "s", "unix_milliseconds": "ms"}
 
 
-def _parse_dates(text, rule, spec, problems, frame, source) -> pd.Series:
+def _parse_dates(text, rule, spec, problems, rows: np.ndarray, source) -> pd.Series:
     """Dates as the profile writes them; those written without an offset are in the profile's
     time zone, those with one keep it, and a failure says what was expected."""
     if spec.date_format in UNIX_TIME:
@@ -107,21 +119,74 @@ def _parse_dates(text, rule, spec, problems, frame, source) -> pd.Series:
         example = "1700000000" if unit == "s" else "1700000000000"
         problems.add(_failed(text, parsed), rule.name, "unparseable", f"not a valid date (expected {spec.date_format.replace('_', ' ')} since 1970-01-01 UTC, e.g. {example})")
         return parsed
-    dayfirst = _day_first(text, rule.name, frame, source, spec.day_first, problems) if spec.date_format == "mixed" else False
+    dayfirst = _day_first(text, rule.name, rows, source, spec.day_first, problems) if spec.date_format == "mixed" else False
     expected = "ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00Z" if spec.date_format == "ISO8601" else spec.date_format
     if spec.timezone == "UTC":
-        parsed = pd.to_datetime(text, format=spec.date_format, errors="coerce", utc=True, dayfirst=dayfirst)
+        parsed = _to_datetime(text, spec.date_format, dayfirst, utc=True)
         problems.add(_failed(text, parsed), rule.name, "unparseable", f"not a valid date (expected {expected})")
         return parsed
     has_offset = np.asarray(text.str.contains(WITH_OFFSET, regex=True).fillna(False), bool)
-    aware = pd.to_datetime(text.where(has_offset), format=spec.date_format, errors="coerce", utc=True, dayfirst=dayfirst)
-    naive = pd.to_datetime(text.where(~has_offset), format=spec.date_format, errors="coerce", dayfirst=dayfirst)
+    aware = _to_datetime(text.where(has_offset), spec.date_format, dayfirst, utc=True)
+    naive = _to_datetime(text.where(~has_offset), spec.date_format, dayfirst, utc=False)
     if naive.dt.tz is not None:  # a format with %z: every value carries its offset
         naive = naive.dt.tz_convert("UTC").dt.tz_localize(None)
     read = np.where(has_offset, aware.notna(), naive.notna())
     problems.add(np.asarray(text.notna(), bool) & ~read, rule.name, "unparseable", f"not a valid date (expected {expected})")
     local = _localize(naive, spec.timezone, rule.name, problems)
     return aware.where(has_offset, local.dt.tz_convert("UTC"))
+
+
+def _to_datetime(text: pd.Series, date_format: str, dayfirst: bool, utc: bool) -> pd.Series:
+    """``pandas.to_datetime`` with a failure as missing. Mixed dates are first tried against
+    the usual written layouts in the column's order, each read by a fast fixed-format
+    parser; only values none of them reads go to the slow value-by-value parser."""
+    if date_format != "mixed":
+        return pd.to_datetime(text, format=date_format, errors="coerce", utc=utc)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]" if utc else "datetime64[ns]")
+    left = np.asarray(text.notna(), bool)
+    sample = text[left].head(50)
+    layouts = sorted(_layouts(dayfirst), key=lambda layout: -pd.to_datetime(sample, format=layout, errors="coerce", utc=True).notna().sum())
+    for layout in layouts:  # those that read most of a sample first
+        if not left.any():
+            return parsed
+        read = _read_layout(text[left], layout, utc) if layout != "ISO8601" else pd.to_datetime(text[left], format=layout, errors="coerce", utc=utc)
+        if read.dt.tz is not None and not utc:  # the layout carried an offset: left to the general parser
+            continue
+        parsed[left] = read
+        left &= np.asarray(parsed.isna(), bool)
+    if left.any():
+        parsed[left] = pd.to_datetime(text[left], format="mixed", errors="coerce", utc=utc, dayfirst=dayfirst)
+    return parsed
+
+
+#: what each directive of a fixed layout matches, and the part of a time it gives; years
+#: are those a timestamp can hold (others are left to the general parser)
+DIRECTIVES = {"%d": (r"\d{1,2}", "day"), "%m": (r"\d{1,2}", "month"), "%Y": (r"(?:1[7-9]|2[01])\d\d", "year"),
+              "%H": (r"\d{1,2}", "hour"), "%M": (r"\d{1,2}", "minute"), "%S": (r"\d{1,2}", "second")}
+
+
+def _read_layout(text: pd.Series, layout: str, utc: bool) -> pd.Series:
+    """Dates in one fixed layout, read by Arrow's parser. That parser rolls an impossible
+    date over (31/02 becomes 2 March) and takes a year of any width, so a value is kept only
+    where each of its parts reads back as written."""
+    values = pa.array(text.array, pa.string())
+    parsed = pc.strptime(values, format=layout, unit="us", error_is_null=True)
+    pieces = re.split(r"(%[dmYHMS])", layout)
+    pattern = "".join(f"(?P<{DIRECTIVES[p][1]}>{DIRECTIVES[p][0]})" if p in DIRECTIVES else re.sub(r"([.\\^$|?*+()\[\]{}])", r"\\\1", p) for p in pieces)
+    written = pc.extract_regex(values, f"^{pattern}$")
+    agrees = pc.is_valid(written)
+    for piece in pieces:
+        if piece in DIRECTIVES:
+            part = DIRECTIVES[piece][1]
+            agrees = pc.and_kleene(agrees, pc.equal(pc.struct_field(written, part).cast(pa.int64()), getattr(pc, part)(parsed)))
+    kept = pd.Series(pc.if_else(pc.fill_null(agrees, False), parsed, None).to_numpy(zero_copy_only=False), index=text.index).astype("datetime64[ns]")
+    return kept.dt.tz_localize("UTC") if utc else kept
+
+
+def _layouts(dayfirst: bool) -> list[str]:
+    """Fixed layouts a mixed date column usually holds, ISO 8601 first."""
+    day_month = "%d{0}%m{0}%Y" if dayfirst else "%m{0}%d{0}%Y"
+    return ["ISO8601"] + [day_month.format(separator) + time for separator in "/.-" for time in (" %H:%M:%S", " %H:%M", "")]
 
 
 def _localize(naive: pd.Series, timezone: str, column: str, problems: Problems) -> pd.Series:
@@ -139,14 +204,14 @@ def _localize(naive: pd.Series, timezone: str, column: str, problems: Problems) 
     return local
 
 
-def _day_first(text: pd.Series, column: str, frame: pd.DataFrame, source: str, declared: bool | None, problems: Problems) -> bool:
-    """Whether a column of mixed dates writes the day before the month. The column decides
+def _day_first(text: pd.Series, column: str, rows: np.ndarray, source: str, declared: bool | None, problems: Problems) -> bool:
+    """Whether a column of mixed dates writes the day before the month (``rows``: each
+    value's row, for the examples a message gives). The column decides
     as a whole, never value by value: the profile's ``order``, else a value only one order
     can read (13/03). A column that gives no such value, or both kinds, is reported; with a
     declared order, a value written the other way is quarantined."""
-    parts = text.astype(object).str.extract(DAY_MONTH)
-    first, second = pd.to_numeric(parts[0]), pd.to_numeric(parts[1])
-    rows = frame["_row"].to_numpy()
+    parts = pc.extract_regex(pa.array(text.array, pa.string()), DAY_MONTH)
+    first, second = (pd.Series(pc.struct_field(parts, part).cast(pa.int64()).to_numpy(zero_copy_only=False), dtype="Float64") for part in ("first", "second"))
     day_first, month_first = np.asarray((first > 12).fillna(False), bool), np.asarray((second > 12).fillna(False), bool)
     if declared is not None:
         problems.add(month_first if declared else day_first, column, "unparseable",
