@@ -2,10 +2,11 @@
 and the exact-duplicate rule checked against pandas' own ``duplicated``."""
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.io import load_history
+from analytics.io import ProfileError, load_history
 from tests.test_load import accounted_for
 
 COLUMNS = ["Ticket ID", "Organization", "Event Time", "Status", "Via", "Ticket Type", "Priority", "Group", "Assignee"]
@@ -137,3 +138,23 @@ def test_day_first_dates_read_as_the_general_parser_reads_them(tmp_path_factory,
             assert f"C{i}" not in loaded.index, text
         else:
             assert loaded[f"C{i}"] == expected, text
+
+
+def test_a_profile_can_let_the_events_decide_the_times(tmp_path):
+    """By default the export's own creation time wins; ``times_from = "events"`` makes the
+    first event the opening even where the export has a creation time, and a misspelt
+    setting is refused."""
+    export = pd.DataFrame(
+        [("T1", "Acme", "2024-01-05 08:15:00", "2024-01-05 09:00:00", "new"), ("T1", "Acme", "2024-01-05 08:15:00", "2024-01-05 10:30:00", "solved")],
+        columns=["Ticket ID", "Organization", "Created", "Event Time", "Status"],
+    ).assign(**{"Via": "Mail", "Ticket Type": "Incident", "Priority": "high", "Group": "Tier 1", "Assignee": "ana"})
+    export.to_csv(tmp_path / "ticket_events.csv", index=False)
+    mapped = 'extends = "helpdesk_events"\n\n[complaints.optional_columns]\nopened_at = "Created"\n'
+    opened = {}
+    for times_from in ("export", "events"):
+        (tmp_path / f"{times_from}.toml").write_text(mapped + f'\n[complaints.events]\ntimes_from = "{times_from}"\n', encoding="utf-8")
+        opened[times_from] = load_history(tmp_path / "ticket_events.csv", tmp_path / f"{times_from}.toml").complaints["opened_at"].iloc[0]
+    assert opened == {"export": pd.Timestamp("2024-01-05 08:15", tz="UTC"), "events": pd.Timestamp("2024-01-05 09:00", tz="UTC")}
+    (tmp_path / "typo.toml").write_text(mapped + '\n[complaints.events]\ntimes_from = "event"\n', encoding="utf-8")
+    with pytest.raises(ProfileError, match='times_from = \'event\'; expected "export" or "events"'):
+        load_history(tmp_path / "ticket_events.csv", tmp_path / "typo.toml")

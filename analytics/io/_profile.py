@@ -35,6 +35,9 @@ class EventLog:
     first_response: tuple[str, ...] = ()
     resolved: tuple[str, ...] = ()
     closed: tuple[str, ...] = ()
+    #: where a ticket's opening, first response, resolution and closing come from when the
+    #: export also carries them: "export" (its own columns win, the events fill the gaps) or "events"
+    times_from: str = "export"
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def _merged(base: dict, override: dict) -> dict:
 #: every key a profile may hold; a dict is a section, ``...`` a section of free keys (column or value names)
 _TABLE = {"files": None, "sql": None, "id_from": None, "columns": ..., "optional_columns": ..., "values": ...,
           "dates": {"format": None, "timezone": None, "order": None},
-          "events": {"ticket": None, "at": None, "status": None, "first_response": None, "resolved": None, "closed": None}}
+          "events": {"ticket": None, "at": None, "status": None, "first_response": None, "resolved": None, "closed": None, "times_from": None}}
 SCHEMA = {"name": None, "description": None, "extends": None, "csv": {"delimiter": None, "encoding": None},
           "booleans": {"true": None, "false": None}, "format": {"decimal": None, "thousands": None, "null_values": None},
           **{table: _TABLE for table in TABLES}}
@@ -188,6 +191,8 @@ def _parse_table(raw: dict, table: str, path: Path) -> TableProfile:
                     f"{canonical!r}, expected {rules[column].expected()}"
                 )
     events = raw.get("events")
+    if events and events.get("times_from", "export") not in ("export", "events"):
+        raise ProfileError(f"profile {path}: [{table}.events] times_from = {events['times_from']!r}; expected \"export\" or \"events\"")
     dates = raw.get("dates", {})
     timezone = dates.get("timezone", "UTC")
     if timezone not in available_timezones():

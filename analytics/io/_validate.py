@@ -69,7 +69,7 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype=rule.dtype)
     if spec.events is not None:
         set_aside, set_aside_count, last_event = _events_checked(frame, original, spec, rules, profile, problems, unmapped, headers, raw)
-        frame, original, problems = fold_events(frame, original, spec.events, problems, tuple(c for c in EVENT_TIMES if c in headers))
+        frame, original, problems = fold_events(frame, original, spec.events, problems, _times_provided(spec, headers))
     else:
         set_aside, set_aside_count, last_event = empty_quarantine(), 0, None
     _check_rows(frame, rules, table, problems, now)
@@ -99,6 +99,11 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         mapped=tuple(c for c in headers if c in rules),
         last_event=None if last_event is None or pd.isna(last_event) else last_event,
     )
+
+
+def _times_provided(spec: TableProfile, headers: dict[str, str]) -> tuple[str, ...]:
+    """The ticket times an event log's export carries and the profile lets win over the events'."""
+    return tuple(c for c in EVENT_TIMES if c in headers) if spec.events.times_from == "export" else ()
 
 
 def _events_checked(frame, original, spec: TableProfile, rules, profile: Profile, problems: Problems, unmapped, headers, raw: RawTable):
