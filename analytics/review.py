@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 
 from analytics._markup import markdown_html, markdown_text
 from analytics._time import utc
+from analytics._value import client_value
 from analytics.features import data_end, snapshots
 from analytics.health import HealthScore
 from analytics.io import History
@@ -254,7 +255,7 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
         notes.append(f"The survival model could not be fitted ({type(error).__name__}); the next 12 months assume the 90-day churn risk holds each quarter.")
         outlook = None
 
-    table = _figures(now, policy["value"])
+    table = client_value(now, policy["value"])
     abuse = abuse_by_client(known, cutoff - pd.Timedelta(days=365), cutoff).reindex(now["client_id"].astype("string"))
     table["complaints_with_abuse_365"] = abuse["complaints_with_abuse"].fillna(0).to_numpy()
     table["escalated_after_abuse_365"] = abuse["escalated_after_abuse"].fillna(0).to_numpy()
@@ -274,33 +275,6 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
     table["recommendation"] = [d[0] for d in decided]
     table["reasons"] = ["; ".join(d[1]) for d in decided]
     return RelationshipReview(cutoff, table, health, known, policy, currency, notes)
-
-
-def _figures(now: pd.DataFrame, value: dict) -> pd.DataFrame:
-    """Value, cost to serve and conduct of each client at the cutoff, from its snapshot."""
-    def cost(days: int) -> pd.Series:
-        # whole escalations, as the facts and the memo state them (the rate times the count is not always whole)
-        escalations = (now[f"escalation_rate_{days}"].fillna(0) * now[f"complaints_{days}"]).round() if f"escalation_rate_{days}" in now else 0
-        credits = now[f"credits_{days}"].fillna(0) if f"credits_{days}" in now else 0
-        minutes = now[f"handling_minutes_{days}"].fillna(0) if f"handling_minutes_{days}" in now else 0
-        return minutes / 60 * value["hourly_cost"] + credits + escalations * value["escalation_cost"]
-
-    annual = now["annual_value"].astype("float64") if "annual_value" in now else pd.Series(np.nan, index=now.index)
-    table = pd.DataFrame({"client_id": now["client_id"], "segment": now.get("segment", pd.NA), "annual_value": annual})
-    table["margin"] = annual * value["margin"]
-    table["cost_to_serve_12m"] = cost(365)
-    table["net_value_12m"] = table["margin"] - table["cost_to_serve_12m"]
-    table["net_value_pace"] = table["margin"] - cost(90) * 4
-    for column in ("complaints_365", "dispute_rate_365", "angry_contacts_365", "abusive_contacts_365", "credits_365", "notice_days"):
-        table[column] = now[column].astype("float64") if column in now else np.nan
-    table["handling_hours_365"] = now["handling_minutes_365"].fillna(0) / 60 if "handling_minutes_365" in now else np.nan
-    table["escalations_365"] = (now["escalation_rate_365"].fillna(0) * now["complaints_365"]).round() if "escalation_rate_365" in now else np.nan
-    tone = ("angry_contacts_90", "abusive_contacts_90", "angry_contacts_365", "abusive_contacts_365")
-    table["tone_trend"] = (now[tone[0]] + now[tone[1]] - (now[tone[2]] + now[tone[3]]) / 4) if all(c in now for c in tone) else np.nan
-    cutoff = pd.to_datetime(now["cutoff"], utc=True)
-    table["renewal_date"] = cutoff + pd.to_timedelta(now["days_to_renewal"], unit="D")
-    table["notice_by"] = table["renewal_date"] - pd.to_timedelta(table["notice_days"].fillna(0), unit="D")
-    return table
 
 
 def _recommend(c, policy: dict, currency: str) -> tuple[str, list[str]]:

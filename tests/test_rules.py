@@ -162,3 +162,105 @@ def test_cost_to_serve_charges_every_escalation_of_the_last_year(sample_history)
 ])
 def test_phone_numbers_and_ibans_at_the_edges(text, expected):
     assert redact(text, kinds=PERSONAL_DETAILS) == expected
+
+
+def _with(history: History, clients: dict | None = None, contacts: list[dict] | None = None) -> History:
+    """``history`` with client columns set (one value each) and ``contacts`` (dicts of
+    interaction columns; ``at`` as text) in place of its interactions."""
+    table = history.clients.copy()
+    for column, value in (clients or {}).items():
+        value = pd.Timestamp(value, tz="UTC") if column.endswith("_at") else value
+        table[column] = pd.array([value], dtype=table[column].dtype)
+    rows = contacts or []
+    interactions = empty_table("interactions").reindex(range(len(rows)))
+    for column in {key for row in rows for key in row}:
+        values = [pd.Timestamp(r[column], tz="UTC") if column == "at" else r.get(column) for r in rows]
+        interactions[column] = pd.array(values, dtype=interactions[column].dtype)
+    if rows:
+        interactions["interaction_id"] = pd.array([f"I{i}" for i in range(len(rows))], dtype=interactions["interaction_id"].dtype)
+        interactions["client_id"] = pd.array(["A"] * len(rows), dtype=interactions["client_id"].dtype)
+    return History(table, history.complaints, interactions)
+
+
+def test_each_practice_outcome_on_complaints_worked_out_by_hand():
+    from analytics.rootcause import complaint_outcomes
+
+    history = _with(_history([
+        # billing again 44 days after C0 was resolved: C0 repeated; C1's 90 days end before the data does
+        {"opened_at": "2024-01-01", "resolved_at": "2024-01-02", "trigger": "billing", "disputed": True, "csat": 4, "first_response_at": "2024-01-01 10:00"},
+        {"opened_at": "2024-02-15", "resolved_at": "2024-02-16", "trigger": "billing", "disputed": False, "csat": 3, "first_response_at": "2024-02-15 10:00"},
+        # opened less than 180 days before the data ends, and never resolved: its dispute is not yet known
+        # (it used to count: the check read "resolved | ~has(...)", and ~ of a Python True is -2)
+        {"opened_at": "2024-08-01", "trigger": "billing", "disputed": True, "first_response_at": "2024-08-01 10:00"},
+    ]), clients={"status": "churned", "ended_at": "2024-07-20"}, contacts=[
+        {"complaint_id": "C0", "at": "2024-01-01 09:00", "direction": "inbound", "tone": "angry"},  # before the first response
+        {"complaint_id": "C0", "at": "2024-01-01 11:00", "direction": "inbound", "tone": "calm"},
+        {"complaint_id": "C1", "at": "2024-02-15 11:00", "direction": "inbound", "tone": "abusive"},
+        {"complaint_id": "C1", "at": "2024-02-15 12:00", "direction": "outbound", "tone": "calm"},
+        {"complaint_id": "C2", "at": "2024-08-01 11:00", "direction": "outbound", "tone": "angry"},  # the agent's: not the client's
+        {"complaint_id": "C2", "at": "2024-12-31", "direction": "outbound"},  # the data ends here
+    ])
+    frame, notes = complaint_outcomes(history, ["repeat", "dispute", "csat", "churn", "hostility"])
+    assert notes == []
+    got = frame.set_index("complaint_id")[["repeat", "dispute", "csat", "churn", "hostility"]].astype("object").where(lambda f: f.notna(), None)
+    assert got.to_dict(orient="index") == {
+        "C0": {"repeat": True, "dispute": True, "csat": True, "churn": False, "hostility": False},  # left 201 days after: not within 180
+        "C1": {"repeat": False, "dispute": False, "csat": False, "churn": True, "hostility": True},  # left 156 days after
+        "C2": {"repeat": None, "dispute": None, "csat": None, "churn": None, "hostility": None},
+    }
+
+
+def test_client_value_and_cost_to_serve_worked_out_by_hand():
+    from analytics._value import client_value
+
+    now = pd.DataFrame({
+        "client_id": ["A", "B"], "segment": ["smb", "enterprise"], "cutoff": pd.to_datetime(["2025-01-01", "2025-01-01"], utc=True),
+        "annual_value": [10_000.0, 50_000.0], "complaints_365": [3, 0], "escalation_rate_365": [2 / 3, np.nan],
+        "handling_minutes_365": [600.0, np.nan], "credits_365": [200.0, np.nan], "dispute_rate_365": [1 / 3, np.nan],
+        "complaints_90": [1, 0], "escalation_rate_90": [1.0, np.nan], "handling_minutes_90": [120.0, 0.0], "credits_90": [50.0, 0.0],
+        "angry_contacts_90": [2, 0], "abusive_contacts_90": [1, 0], "angry_contacts_365": [4, 0], "abusive_contacts_365": [4, 0],
+        "days_to_renewal": [45, 200], "notice_days": [30, np.nan],
+    })
+    table = client_value(now, {"margin": 0.3, "hourly_cost": 60.0, "escalation_cost": 250.0}).set_index("client_id")
+    a, b = table.loc["A"], table.loc["B"]
+    # A: 10 hours at 60 + 200 credits + 2 escalations at 250 = 1,300; the last 90 days: 2 h, 50, 1 escalation = 420
+    assert (a["margin"], a["cost_to_serve_12m"], a["net_value_12m"], a["net_value_pace"]) == (3_000.0, 1_300.0, 1_700.0, 3_000.0 - 4 * 420.0)
+    assert (a["escalations_365"], a["handling_hours_365"], a["tone_trend"]) == (2.0, 10.0, 3 - 8 / 4)
+    assert a["renewal_date"] == pd.Timestamp("2025-02-15", tz="UTC") and a["notice_by"] == pd.Timestamp("2025-01-16", tz="UTC")
+    # B spent nothing recorded: no cost, the whole margin; no notice period: the notice date is the renewal
+    assert (b["cost_to_serve_12m"], b["net_value_12m"], b["net_value_pace"]) == (0.0, 15_000.0, 15_000.0)
+    assert b["notice_by"] == b["renewal_date"] == pd.Timestamp("2025-07-20", tz="UTC")
+
+
+def test_a_planted_hazard_ratio_is_recovered_within_its_interval():
+    """Clients leave after an exponential time, twice as fast when x = 1 (a hazard ratio of
+    2, planted); snapshots every quarter carry x. The Cox fit must give 2 within four of its
+    standard errors, read off its 95% interval, and an interval of that width."""
+    from analytics.models import ChurnHazards
+
+    rng = np.random.default_rng(7)
+    n, end_day = 3_000, 730
+    x = rng.integers(0, 2, n)
+    leaves = rng.exponential(1_000 / 2.0**x)  # days; the hazard is 1/1000 a day, doubled where x = 1
+    start = pd.Timestamp("2022-01-01", tz="UTC")
+    clients = empty_table("clients").reindex(range(n))
+    clients["client_id"] = pd.array([f"K{i}" for i in range(n)], dtype=clients["client_id"].dtype)
+    clients["contract_start"] = pd.array([start] * n, dtype=clients["contract_start"].dtype)
+    churned = leaves < end_day
+    clients["status"] = pd.array(np.where(churned, "churned", "active"), dtype=clients["status"].dtype)
+    ended = [start + pd.Timedelta(days=float(d)) if c else None for d, c in zip(leaves, churned, strict=True)]
+    clients["ended_at"] = pd.array(ended, dtype=clients["ended_at"].dtype)
+    contacts = empty_table("interactions").reindex(range(1))
+    contacts["interaction_id"], contacts["client_id"] = pd.array(["I0"], dtype="string"), pd.array(["K0"], dtype="string")
+    contacts["at"] = pd.array([start + pd.Timedelta(days=end_day)], dtype=contacts["at"].dtype)  # the data ends here
+    history = History(clients, empty_table("complaints"), contacts.astype({"interaction_id": contacts["interaction_id"].dtype}))
+    quarters = np.arange(0, end_day, 91)
+    rows = pd.DataFrame([(f"K{i}", start + pd.Timedelta(days=int(q)), int(q), x[i]) for i in range(n) for q in quarters if q < leaves[i]],
+                        columns=["client_id", "cutoff", "tenure_days", "x"])
+    hazards = ChurnHazards(covariates=["x"]).fit(history, rows)
+    fitted = hazards.summary.set_index("covariate").loc["x"]
+    standard_error = (np.log(fitted["high"]) - np.log(fitted["low"])) / (2 * 1.959964)
+    # about 2,000 leave within the two years: the standard error of the log hazard ratio is near
+    # sqrt(1 / 1000 + 1 / 1000) = 0.045 (here 1.91, 95% CI 1.75 to 2.08, with 1,967 leavers)
+    assert 0.04 < standard_error < 0.07
+    assert abs(np.log(fitted["hazard_ratio"]) - np.log(2.0)) < 4 * standard_error

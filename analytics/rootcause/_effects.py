@@ -20,18 +20,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from analytics.features import data_end, prior_count, repeats
 from analytics.io import History
 from analytics.labels import PRACTICE_WORDS
-from analytics.schemas import HOSTILE_TONES, PRACTICES, client_contacts
+from analytics.rootcause._outcomes import OUTCOMES, complaint_outcomes
+from analytics.schemas import PRACTICES
 
-OUTCOMES = {
-    "repeat": "same trigger again within 90 days",
-    "dispute": "dispute",
-    "csat": "CSAT 4 or 5",
-    "churn": "client left within 180 days",
-    "hostility": "client angry or abusive after the first response",
-}
 CONFOUNDERS = ["severity", "trigger", "channel", "team", "segment", "prior_complaints_365"]
 CLIP = 0.01  # propensities are clipped to [CLIP, 1 - CLIP] in the weights
 OVERLAP = 0.05  # a complaint with a propensity outside [OVERLAP, 1 - OVERLAP] counts as poorly overlapped
@@ -103,7 +96,7 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
     labelled text); by default they are measured on simulated labelled text.
     """
     outcomes = list(OUTCOMES) if outcome is None else [outcome] if isinstance(outcome, str) else list(outcome)
-    frame, notes = _complaint_outcomes(history, outcomes)
+    frame, notes = complaint_outcomes(history, outcomes)
     asked = list(practices or PRACTICES)
     practices = [p for p in asked if p in frame and frame[p].notna().any()]
     missing = [p for p in asked if p not in practices]
@@ -182,74 +175,6 @@ def _band(shrink: dict, practice: str, outcome: str, low: float, high: float) ->
         read.append("tone")
     corrected = (low / factor, high / factor)
     return {"read_from_text": " and ".join(read), "band_low_pts": 100 * min(low, *corrected), "band_high_pts": 100 * max(high, *corrected)}
-
-
-def _complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """One row per complaint: practices, confounders and each outcome (null where it is
-    not defined or not yet known)."""
-    c = history.complaints
-    notes = []
-    frame = pd.DataFrame({"complaint_id": c["complaint_id"], "client_id": c["client_id"]})
-    for column in ("severity", "trigger", "channel", "team"):
-        if column in c:
-            frame[column] = c[column].astype("string").fillna("not recorded")
-    clients = history.clients.set_index("client_id")
-    if "segment" in clients:
-        frame["segment"] = c["client_id"].map(clients["segment"]).astype("string").fillna("not recorded")
-    opened = pd.to_datetime(c["opened_at"], utc=True)
-    frame["prior_complaints_365"] = prior_count(c["client_id"], opened, pd.Timedelta(days=365))
-    for practice in PRACTICES:
-        if practice in c:
-            frame[practice] = c[practice].astype("boolean")
-    if "practices_read" in c:
-        frame["practices_read"] = c["practices_read"].astype("boolean")
-    end = data_end(history)
-    resolved = c["resolved_at"].notna() if "resolved_at" in c else pd.Series(False, index=c.index)
-    if "repeat" in outcomes:
-        if history.has("resolved_at", "trigger"):
-            flags = repeats(history, "90D").set_index("complaint_id").reindex(c["complaint_id"])
-            frame["repeat"] = flags["repeated"].where(flags["complete"].fillna(False).astype(bool)).to_numpy()
-        else:
-            notes.append("Repeats need resolution times and triggers, which this history does not record.")
-    if "dispute" in outcomes:
-        if history.has("disputed"):
-            frame["dispute"] = c["disputed"].astype("boolean").where(resolved | ~history.has("resolved_at"))
-        else:
-            notes.append("Disputes are not recorded in this history.")
-    if "csat" in outcomes:
-        if history.has("csat"):
-            frame["csat"] = (c["csat"] >= 4).astype("boolean").where(c["csat"].notna())
-        else:
-            notes.append("CSAT is not recorded in this history.")
-    if "churn" in outcomes:
-        if history.has("status", "ended_at", table="clients") and not history.clients_derived:
-            ended = pd.to_datetime(c["client_id"].map(clients["ended_at"]), utc=True)
-            left = (c["client_id"].map(clients["status"]) == "churned").to_numpy() & (ended > opened) & (ended <= opened + pd.Timedelta(days=180))
-            # only complaints followed for the full 180 days: counting the recent ones whose client
-            # already left, but not those still here, would count only churners among them
-            known = opened + pd.Timedelta(days=180) <= end
-            frame["churn"] = pd.Series(left.to_numpy(), index=c.index, dtype="boolean").where(known)
-        else:
-            notes.append("Churn needs client status and end dates, which this history does not record.")
-    if "hostility" in outcomes:
-        if history.has("tone", table="interactions") and history.has("first_response_at"):
-            frame["hostility"] = hostility(history).reindex(c["complaint_id"]).to_numpy()
-        else:
-            notes.append("Hostility needs the tone of clients' contacts (or their words) and first response times, which this history does not record.")
-    return frame, notes
-
-
-def hostility(history: History) -> pd.Series:
-    """Per complaint id: whether the client wrote angrily or abusively after the first
-    response (inbound contacts with a recorded or read tone); missing where the client made
-    no such contact."""
-    i = history.interactions
-    c = history.complaints.set_index("complaint_id")
-    inbound = client_contacts(i)
-    first_response = pd.to_datetime(i["complaint_id"].map(c["first_response_at"]), utc=True)
-    later = inbound & i["tone"].notna() & (pd.to_datetime(i["at"], utc=True) > first_response).fillna(False)
-    contacts = i.loc[later, ["complaint_id"]].assign(hostile=i.loc[later, "tone"].astype("string").isin(HOSTILE_TONES).to_numpy())
-    return contacts.groupby("complaint_id", observed=True)["hostile"].any().astype("boolean").rename("hostility")
 
 
 def _design(X: pd.DataFrame) -> np.ndarray:

@@ -32,15 +32,14 @@ from analytics.io import History
 from analytics.labels import PRACTICE_WORDS, value_label
 from analytics.rootcause._effects import (
     CONFOUNDERS,
-    OUTCOMES,
     _aipw,
     _categories,
-    _complaint_outcomes,
     _design,
     _encoder,
     _folds,
     _out_of_fold,
 )
+from analytics.rootcause._outcomes import OUTCOMES, complaint_outcomes
 from analytics.tables import write_csv
 
 #: the practices a team lead can still add to a complaint's handling, as an instruction
@@ -310,7 +309,7 @@ class NextBestAction:
 
 def complaint_frame(history: History, outcomes: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """One row per complaint: confounders, modifiers, practices and ``outcomes``."""
-    frame, notes = _complaint_outcomes(history, outcomes)
+    frame, notes = complaint_outcomes(history, outcomes)
     c, clients = history.complaints, history.clients.set_index("client_id")
     if "contract_start" in clients:
         opened = pd.to_datetime(c["opened_at"], utc=True)
