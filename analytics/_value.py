@@ -6,7 +6,17 @@ import numpy as np
 import pandas as pd
 
 
-def client_value(now: pd.DataFrame, value: dict) -> pd.DataFrame:
+def renewal_dates(cutoff: pd.Series, days_to_renewal: pd.Series, contract_end: pd.Series | None = None) -> pd.Series:
+    """Each client's next renewal: the contract's recorded end where it lies ahead of the
+    cutoff, else ``days_to_renewal`` (to the start's next anniversary) after it."""
+    anniversary = pd.to_datetime(cutoff, utc=True) + pd.to_timedelta(days_to_renewal.astype("float64"), unit="D")
+    if contract_end is None:
+        return anniversary
+    end = pd.to_datetime(contract_end, utc=True)
+    return end.where(end >= pd.to_datetime(cutoff, utc=True), anniversary)
+
+
+def client_value(now: pd.DataFrame, value: dict, contract_end: pd.Series | None = None) -> pd.DataFrame:
     """Value, cost to serve and conduct of each client at the cutoff, from its snapshot row
     (``now``), priced by the policy's ``value`` section: ``margin`` (share of annual value
     kept), ``hourly_cost`` of handling time and ``escalation_cost`` per escalation.
@@ -14,7 +24,8 @@ def client_value(now: pd.DataFrame, value: dict) -> pd.DataFrame:
     Cost to serve over the last year is handling hours times the hourly cost, plus credits
     given, plus whole escalations times their cost; the pace is the last 90 days' cost times
     four. A column the snapshot lacks counts as nothing spent, and a figure it lacks is
-    missing."""
+    missing. The renewal date is the recorded ``contract_end`` (aligned with ``now``) where
+    it lies ahead, and notice is due ``notice_days`` before it."""
     def cost(days: int) -> pd.Series:
         # whole escalations, as the facts and the memo state them (the rate times the count is not always whole)
         escalations = (now[f"escalation_rate_{days}"].fillna(0) * now[f"complaints_{days}"]).round() if f"escalation_rate_{days}" in now else 0
@@ -34,7 +45,6 @@ def client_value(now: pd.DataFrame, value: dict) -> pd.DataFrame:
     table["escalations_365"] = (now["escalation_rate_365"].fillna(0) * now["complaints_365"]).round() if "escalation_rate_365" in now else np.nan
     tone = ("angry_contacts_90", "abusive_contacts_90", "angry_contacts_365", "abusive_contacts_365")
     table["tone_trend"] = (now[tone[0]] + now[tone[1]] - (now[tone[2]] + now[tone[3]]) / 4) if all(c in now for c in tone) else np.nan
-    cutoff = pd.to_datetime(now["cutoff"], utc=True)
-    table["renewal_date"] = cutoff + pd.to_timedelta(now["days_to_renewal"], unit="D")
+    table["renewal_date"] = renewal_dates(now["cutoff"], now["days_to_renewal"], contract_end)
     table["notice_by"] = table["renewal_date"] - pd.to_timedelta(table["notice_days"].fillna(0), unit="D")
     return table

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analytics._time import utc
+from analytics._value import renewal_dates
 from analytics.features import data_end, snapshots
 from analytics.health import HealthScore
 from analytics.io import History
@@ -276,7 +277,8 @@ def _clients(history: History, now: pd.DataFrame, probability: np.ndarray, cutof
     scored["probability"] = probability
     scored["value_at_risk"] = probability * value.to_numpy()
     days = now["days_to_renewal"].astype("float64") if "days_to_renewal" in now else pd.Series(np.nan, index=now.index)
-    scored["renewal_date"] = cutoff.normalize() + pd.to_timedelta(days, unit="D")
+    recorded_end = now["client_id"].map(clients["contract_end"]) if "contract_end" in clients else None
+    scored["renewal_date"] = renewal_dates(pd.Series(cutoff.normalize(), index=now.index), days, recorded_end)
     notice = now["notice_days"].astype("float64") if "notice_days" in now else pd.Series(np.nan, index=now.index)
     scored["notice_date"] = scored["renewal_date"] - pd.to_timedelta(notice, unit="D")
     return scored

@@ -255,7 +255,9 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
         notes.append(f"The survival model could not be fitted ({type(error).__name__}); the next 12 months assume the 90-day churn risk holds each quarter.")
         outlook = None
 
-    table = client_value(now, policy["value"])
+    clients = history.clients.set_index("client_id")
+    recorded_end = now["client_id"].map(clients["contract_end"]) if "contract_end" in clients else None
+    table = client_value(now, policy["value"], recorded_end)
     abuse = abuse_by_client(known, cutoff - pd.Timedelta(days=365), cutoff).reindex(now["client_id"].astype("string"))
     table["complaints_with_abuse_365"] = abuse["complaints_with_abuse"].fillna(0).to_numpy()
     table["escalated_after_abuse_365"] = abuse["escalated_after_abuse"].fillna(0).to_numpy()
@@ -268,7 +270,6 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
     table["expected_net_value_12m"] = table["net_value_pace"] * retained_days / 365
     table["health_score"] = now["client_id"].map(current["score"]).to_numpy()
     table["health_band"] = now["client_id"].map(current["band"]).to_numpy()
-    clients = history.clients.set_index("client_id")
     if "contract_end" in clients:
         table["contract_end"] = now["client_id"].map(clients["contract_end"]).to_numpy()
     decided = [_recommend(row, policy, currency) for row in table.itertuples(index=False)]

@@ -1,6 +1,8 @@
 """Event logs folded into tickets, checked against a fold written plainly, ticket by ticket,
 and the exact-duplicate rule checked against pandas' own ``duplicated``."""
 
+import os
+
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,6 +11,8 @@ from hypothesis import strategies as st
 from analytics.io import ProfileError, load_history
 from tests.test_load import accounted_for
 
+#: fewer examples under mutation testing, where each mutant runs these tests again
+EXAMPLES = 15 if os.environ.get("MUTANT_UNDER_TEST") else 80
 COLUMNS = ["Ticket ID", "Organization", "Event Time", "Status", "Via", "Ticket Type", "Priority", "Group", "Assignee"]
 FIRST_RESPONSE, RESOLVED, CLOSED = {"pending"}, {"solved"}, {"closed"}
 
@@ -43,7 +47,7 @@ def reference_fold(events: pd.DataFrame) -> dict[str, dict]:
     return tickets
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(EVENT, min_size=1, max_size=25))
 def test_the_fold_agrees_with_a_fold_written_ticket_by_ticket(tmp_path_factory, rows):
     start = pd.Timestamp("2024-01-10 09:00")  # winter: London is on UTC
@@ -94,7 +98,7 @@ def test_an_event_without_its_ticket_is_quarantined_not_lost(tmp_path):
     assert pd.isna(history.complaints.iloc[0]["first_response_at"])  # the unnamed event answered no ticket
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(st.sampled_from(["C1", "C2"]), st.sampled_from(["A", "B"]), st.sampled_from(["2024-01-01", "2024-01-02", ""])),
                      min_size=1, max_size=20))
 def test_exact_duplicates_are_the_rows_pandas_finds_duplicated(tmp_path_factory, rows):
@@ -118,7 +122,7 @@ DATE_PART = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parts=st.lists(DATE_PART, min_size=1, max_size=30))
 def test_day_first_dates_read_as_the_general_parser_reads_them(tmp_path_factory, parts):
     """Mixed dates are read by fast fixed layouts where they can be; each value must come out
@@ -158,3 +162,15 @@ def test_a_profile_can_let_the_events_decide_the_times(tmp_path):
     (tmp_path / "typo.toml").write_text(mapped + '\n[complaints.events]\ntimes_from = "event"\n', encoding="utf-8")
     with pytest.raises(ProfileError, match='times_from = \'event\'; expected "export" or "events"'):
         load_history(tmp_path / "ticket_events.csv", tmp_path / "typo.toml")
+
+
+def test_a_line_that_does_not_split_into_the_header_is_quarantined_whole(tmp_path):
+    path = tmp_path / "complaints.csv"
+    path.write_text("complaint_id,client_id,opened_at\nC1,A,2024-01-01\nC2,A,2024-01-02,extra\nC3,B,2024-01-03\n", encoding="utf-8")
+    history = load_history(path, now="2030-01-01")
+    accounted_for(history)
+    assert history.quarantine.drop(columns="source").to_dict(orient="records") == [{
+        "table": "complaints", "row": 2, "column": "(whole row)", "value": "C2,A,2024-01-02,extra", "check": "malformed_row", "level": "row",
+        "reason": "line 3: has 4 fields, expected 3 (delimiter ',')", "record": '{"text": "C2,A,2024-01-02,extra"}',
+    }]
+    assert list(history.complaints["complaint_id"]) == ["C1", "C3"]

@@ -187,27 +187,41 @@ def test_each_practice_outcome_on_complaints_worked_out_by_hand():
 
     history = _with(_history([
         # billing again 44 days after C0 was resolved: C0 repeated; C1's 90 days end before the data does
-        {"opened_at": "2024-01-01", "resolved_at": "2024-01-02", "trigger": "billing", "disputed": True, "csat": 4, "first_response_at": "2024-01-01 10:00"},
-        {"opened_at": "2024-02-15", "resolved_at": "2024-02-16", "trigger": "billing", "disputed": False, "csat": 3, "first_response_at": "2024-02-15 10:00"},
+        {"opened_at": "2024-01-01", "resolved_at": "2024-01-02", "trigger": "billing", "disputed": True, "csat": 4, "first_response_at": "2024-01-01 10:00",
+         "severity": 3, "channel": "email", "team": "Tier 1", "followed_up": True},
+        {"opened_at": "2024-02-15", "resolved_at": "2024-02-16", "trigger": "billing", "disputed": False, "csat": 3, "first_response_at": "2024-02-15 10:00",
+         "followed_up": False},
         # opened less than 180 days before the data ends, and never resolved: its dispute is not yet known
         # (it used to count: the check read "resolved | ~has(...)", and ~ of a Python True is -2)
         {"opened_at": "2024-08-01", "trigger": "billing", "disputed": True, "first_response_at": "2024-08-01 10:00"},
-    ]), clients={"status": "churned", "ended_at": "2024-07-20"}, contacts=[
+        # 366 days after C0 (2024 is a leap year): C0 is outside its prior year, C1 and C2 inside
+        {"opened_at": "2025-01-01"},
+    ]), clients={"status": "churned", "ended_at": "2024-07-20", "segment": "smb"}, contacts=[
         {"complaint_id": "C0", "at": "2024-01-01 09:00", "direction": "inbound", "tone": "angry"},  # before the first response
         {"complaint_id": "C0", "at": "2024-01-01 11:00", "direction": "inbound", "tone": "calm"},
         {"complaint_id": "C1", "at": "2024-02-15 11:00", "direction": "inbound", "tone": "abusive"},
         {"complaint_id": "C1", "at": "2024-02-15 12:00", "direction": "outbound", "tone": "calm"},
         {"complaint_id": "C2", "at": "2024-08-01 11:00", "direction": "outbound", "tone": "angry"},  # the agent's: not the client's
-        {"complaint_id": "C2", "at": "2024-12-31", "direction": "outbound"},  # the data ends here
     ])
+    history.complaints["practices_read"] = pd.array([False, True, None, None], dtype="boolean")
     frame, notes = complaint_outcomes(history, ["repeat", "dispute", "csat", "churn", "hostility"])
     assert notes == []
-    got = frame.set_index("complaint_id")[["repeat", "dispute", "csat", "churn", "hostility"]].astype("object").where(lambda f: f.notna(), None)
-    assert got.to_dict(orient="index") == {
+    got = frame.set_index("complaint_id").astype("object").where(lambda f: f.notna(), None)
+    outcomes = ["repeat", "dispute", "csat", "churn", "hostility"]
+    assert got[outcomes].to_dict(orient="index") == {
         "C0": {"repeat": True, "dispute": True, "csat": True, "churn": False, "hostility": False},  # left 201 days after: not within 180
         "C1": {"repeat": False, "dispute": False, "csat": False, "churn": True, "hostility": True},  # left 156 days after
         "C2": {"repeat": None, "dispute": None, "csat": None, "churn": None, "hostility": None},
+        "C3": {"repeat": None, "dispute": None, "csat": None, "churn": None, "hostility": None},
     }
+    # the confounders the effects are adjusted for, "not recorded" where missing
+    assert got[["severity", "trigger", "channel", "team", "segment", "prior_complaints_365"]].to_dict(orient="list") == {
+        "severity": ["3", "not recorded", "not recorded", "not recorded"], "trigger": ["billing", "billing", "billing", "not recorded"],
+        "channel": ["email", "not recorded", "not recorded", "not recorded"], "team": ["Tier 1", "not recorded", "not recorded", "not recorded"],
+        "segment": ["smb"] * 4, "prior_complaints_365": [0, 1, 2, 2],
+    }
+    assert got["followed_up"].tolist() == [True, False, None, None] and got["practices_read"].tolist() == [False, True, None, None]
+    assert "apologized" in got and got["apologized"].isna().all()
 
 
 def test_client_value_and_cost_to_serve_worked_out_by_hand():
@@ -264,3 +278,24 @@ def test_a_planted_hazard_ratio_is_recovered_within_its_interval():
     # sqrt(1 / 1000 + 1 / 1000) = 0.045 (here 1.91, 95% CI 1.75 to 2.08, with 1,967 leavers)
     assert 0.04 < standard_error < 0.07
     assert abs(np.log(fitted["hazard_ratio"]) - np.log(2.0)) < 4 * standard_error
+
+
+@pytest.mark.parametrize(("start", "cutoff", "days"), [
+    ("2023-03-15", "2024-01-01", 74),  # 15 March 2024 (2024 is a leap year: a 365-day year would say 73)
+    ("2023-03-15", "2024-03-15", 365),  # on the anniversary: the next one
+    ("2020-02-29", "2025-03-01", 364),  # a 29 February start renews on 28 February in other years
+])
+def test_days_to_renewal_count_to_the_start_s_next_anniversary(start, cutoff, days):
+    history = _history([{"opened_at": "2023-06-01"}], start=start, end_events=["2025-06-01"])
+    rows = snapshots(history, [cutoff], "90D", features=["complaints_90"])
+    assert rows["days_to_renewal"].tolist() == [days]
+
+
+def test_a_renewal_date_is_the_recorded_contract_end_where_it_lies_ahead():
+    from analytics._value import renewal_dates
+
+    cutoff = pd.Series(pd.to_datetime(["2025-01-01"] * 3, utc=True))
+    ends = pd.Series(pd.to_datetime(["2025-06-30", "2024-06-30", None], utc=True))
+    dates = renewal_dates(cutoff, pd.Series([74, 74, 74]), ends)
+    # ahead: the contract's end; passed or unknown: the start's anniversary, 74 days on
+    assert dates.tolist() == [pd.Timestamp("2025-06-30", tz="UTC"), pd.Timestamp("2025-03-16", tz="UTC"), pd.Timestamp("2025-03-16", tz="UTC")]

@@ -600,8 +600,25 @@ def _client_grid(clients: pd.DataFrame, dates: list[pd.Timestamp], horizon: pd.T
     if not np.isnan(days_in).any():
         days_in = days_in.astype(np.int64)
     grid["tenure_days"] = days_in
-    grid["days_to_renewal"] = 365 - days_in % 365
+    # the start's anniversary, not the recorded contract end: that end is today's (a renewal
+    # moves it, a churn sets it), so at an earlier cutoff it would tell the future
+    days_to_renewal = np.floor((_next_anniversary(started[code], cutoff) - cutoff) / np.timedelta64(1, "D"))
+    grid["days_to_renewal"] = days_to_renewal if np.isnan(days_to_renewal).any() else days_to_renewal.astype(np.int64)
     return grid, code, k
+
+
+def _next_anniversary(dates: np.ndarray, cutoff: np.ndarray) -> np.ndarray:
+    """The first yearly recurrence of each date after its cutoff, on the calendar: the same
+    month and day (the month's last day where it is shorter, as for 29 February)."""
+    month_of_year = dates.astype("datetime64[M]") - dates.astype("datetime64[Y]").astype("datetime64[M]")
+    into_month = dates - dates.astype("datetime64[M]").astype(dates.dtype)
+
+    def in_year(year: np.ndarray) -> np.ndarray:
+        month = year.astype("datetime64[M]") + month_of_year
+        return np.minimum(month.astype(dates.dtype) + into_month, (month + 1).astype(dates.dtype) - np.timedelta64(1, "D"))
+
+    this_year = in_year(cutoff.astype("datetime64[Y]"))
+    return np.where(this_year <= cutoff, in_year(cutoff.astype("datetime64[Y]") + 1), this_year)
 
 
 def _moments(clients: pd.DataFrame, column: str) -> np.ndarray:
