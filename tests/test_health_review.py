@@ -94,7 +94,10 @@ def test_net_value_is_margin_minus_cost_to_serve(review):
     np.testing.assert_allclose(c["margin"], c["annual_value"] * policy["margin"])
     np.testing.assert_allclose(c["net_value_12m"], c["margin"] - c["cost_to_serve_12m"])
     assert (c["expected_net_value_12m"].abs() <= c["net_value_pace"].abs() + 1e-6).all()  # at most a full year retained
-    assert (c["notice_by"] <= c["renewal_date"]).all() and (c["renewal_date"] > review.cutoff).all()
+    # a contract recorded as ending on the review day is up for renewal that day
+    assert (c["notice_by"] <= c["renewal_date"]).all() and (c["renewal_date"] >= review.cutoff).all()
+    ends = c["contract_end"].where(c["contract_end"] >= review.cutoff)
+    assert (c["renewal_date"] == ends).sum() == ends.notna().sum() > 0
 
 
 def test_a_stricter_policy_changes_the_recommendation(sample_history, review):
