@@ -165,8 +165,8 @@ def test_phone_numbers_and_ibans_at_the_edges(text, expected):
 
 
 def _with(history: History, clients: dict | None = None, contacts: list[dict] | None = None) -> History:
-    """``history`` with client columns set (one value each) and ``contacts`` (dicts of
-    interaction columns; ``at`` as text) in place of its interactions."""
+    """``history`` with client columns set (one value each) and, when given, ``contacts``
+    (dicts of interaction columns; ``at`` as text) in place of its interactions."""
     table = history.clients.copy()
     for column, value in (clients or {}).items():
         value = pd.Timestamp(value, tz="UTC") if column.endswith("_at") else value
@@ -179,7 +179,7 @@ def _with(history: History, clients: dict | None = None, contacts: list[dict] | 
     if rows:
         interactions["interaction_id"] = pd.array([f"I{i}" for i in range(len(rows))], dtype=interactions["interaction_id"].dtype)
         interactions["client_id"] = pd.array(["A"] * len(rows), dtype=interactions["client_id"].dtype)
-    return History(table, history.complaints, interactions)
+    return History(table, history.complaints, interactions if contacts is not None else history.interactions)
 
 
 def test_each_practice_outcome_on_complaints_worked_out_by_hand():
@@ -196,6 +196,8 @@ def test_each_practice_outcome_on_complaints_worked_out_by_hand():
         {"opened_at": "2024-08-01", "trigger": "billing", "disputed": True, "first_response_at": "2024-08-01 10:00"},
         # 366 days after C0 (2024 is a leap year): C0 is outside its prior year, C1 and C2 inside
         {"opened_at": "2025-01-01"},
+        # listed last but the earliest: billing again with C0 within 90 days of its resolution
+        {"opened_at": "2023-12-01", "resolved_at": "2023-12-02", "trigger": "billing"},
     ]), clients={"status": "churned", "ended_at": "2024-07-20", "segment": "smb"}, contacts=[
         {"complaint_id": "C0", "at": "2024-01-01 09:00", "direction": "inbound", "tone": "angry"},  # before the first response
         {"complaint_id": "C0", "at": "2024-01-01 11:00", "direction": "inbound", "tone": "calm"},
@@ -203,24 +205,26 @@ def test_each_practice_outcome_on_complaints_worked_out_by_hand():
         {"complaint_id": "C1", "at": "2024-02-15 12:00", "direction": "outbound", "tone": "calm"},
         {"complaint_id": "C2", "at": "2024-08-01 11:00", "direction": "outbound", "tone": "angry"},  # the agent's: not the client's
     ])
-    history.complaints["practices_read"] = pd.array([False, True, None, None], dtype="boolean")
-    frame, notes = complaint_outcomes(history, ["repeat", "dispute", "csat", "churn", "hostility"])
-    assert notes == []
-    got = frame.set_index("complaint_id").astype("object").where(lambda f: f.notna(), None)
+    history.complaints["practices_read"] = pd.array([False, True, None, None, None], dtype="boolean")
     outcomes = ["repeat", "dispute", "csat", "churn", "hostility"]
+    frame, notes = complaint_outcomes(history, outcomes)
+    assert notes == [] and frame["complaint_id"].tolist() == ["C0", "C1", "C2", "C3", "C4"] and (frame["client_id"] == "A").all()
+    assert all(str(frame[column].dtype) == "boolean" for column in [*outcomes, "followed_up", "practices_read"])
+    got = frame.set_index("complaint_id").astype("object").where(lambda f: f.notna(), None)
     assert got[outcomes].to_dict(orient="index") == {
         "C0": {"repeat": True, "dispute": True, "csat": True, "churn": False, "hostility": False},  # left 201 days after: not within 180
         "C1": {"repeat": False, "dispute": False, "csat": False, "churn": True, "hostility": True},  # left 156 days after
         "C2": {"repeat": None, "dispute": None, "csat": None, "churn": None, "hostility": None},
         "C3": {"repeat": None, "dispute": None, "csat": None, "churn": None, "hostility": None},
+        "C4": {"repeat": True, "dispute": None, "csat": None, "churn": False, "hostility": None},  # left 232 days after
     }
     # the confounders the effects are adjusted for, "not recorded" where missing
     assert got[["severity", "trigger", "channel", "team", "segment", "prior_complaints_365"]].to_dict(orient="list") == {
-        "severity": ["3", "not recorded", "not recorded", "not recorded"], "trigger": ["billing", "billing", "billing", "not recorded"],
-        "channel": ["email", "not recorded", "not recorded", "not recorded"], "team": ["Tier 1", "not recorded", "not recorded", "not recorded"],
-        "segment": ["smb"] * 4, "prior_complaints_365": [0, 1, 2, 2],
+        "severity": ["3"] + ["not recorded"] * 4, "trigger": ["billing", "billing", "billing", "not recorded", "billing"],
+        "channel": ["email"] + ["not recorded"] * 4, "team": ["Tier 1"] + ["not recorded"] * 4,
+        "segment": ["smb"] * 5, "prior_complaints_365": [1, 2, 3, 2, 0],
     }
-    assert got["followed_up"].tolist() == [True, False, None, None] and got["practices_read"].tolist() == [False, True, None, None]
+    assert got["followed_up"].tolist() == [True, False, None, None, None] and got["practices_read"].tolist() == [False, True, None, None, None]
     assert "apologized" in got and got["apologized"].isna().all()
 
 
@@ -299,3 +303,34 @@ def test_a_renewal_date_is_the_recorded_contract_end_where_it_lies_ahead():
     dates = renewal_dates(cutoff, pd.Series([74, 74, 74]), ends)
     # ahead: the contract's end; passed or unknown: the start's anniversary, 74 days on
     assert dates.tolist() == [pd.Timestamp("2025-06-30", tz="UTC"), pd.Timestamp("2025-03-16", tz="UTC"), pd.Timestamp("2025-03-16", tz="UTC")]
+
+
+def test_churn_within_180_days_at_its_edges():
+    """The client left on 2024-07-20; the data ends 180 days after that."""
+    from analytics.rootcause import complaint_outcomes
+
+    history = _with(_history([
+        {"opened_at": "2024-01-21"},  # left 181 days after: not within 180
+        {"opened_at": "2024-01-22"},  # left exactly 180 days after: within
+        {"opened_at": "2024-07-20"},  # opened the moment the client left: not left after it; followed exactly 180 days
+        {"opened_at": "2024-07-21"},  # followed 179 days: not yet known
+    ], end_events=["2025-01-16"]), clients={"status": "churned", "ended_at": "2024-07-20"},
+        contacts=[{"complaint_id": "C0", "at": "2025-01-16", "direction": "outbound"}])
+    frame, _ = complaint_outcomes(history, ["churn"])
+    assert frame["churn"].astype("object").where(frame["churn"].notna(), None).tolist() == [False, True, False, None]
+
+
+@pytest.mark.parametrize(("client_columns", "churn_note"), [({}, True), ({"status": "churned"}, True), ({"ended_at": "2024-07-20"}, True),
+                                                           ({"status": "churned", "ended_at": "2024-03-01"}, False)])
+def test_outcomes_a_history_does_not_record_are_named_not_guessed(client_columns, churn_note):
+    from analytics.rootcause import complaint_outcomes
+
+    history = _with(_history([{"opened_at": "2024-01-01", "resolved_at": "2024-01-02"}], end_events=["2025-01-01"]), clients=client_columns)
+    frame, notes = complaint_outcomes(history, ["repeat", "dispute", "csat", "churn"])
+    assert notes == [
+        "Repeats need resolution times and triggers, which this history does not record.",
+        "Disputes are not recorded in this history.",
+        "CSAT is not recorded in this history.",
+    ] + (["Churn needs client status and end dates, which this history does not record."] if churn_note else [])
+    assert "churn" not in frame if churn_note else frame["churn"].tolist() == [True]
+    assert frame["segment"].tolist() == ["not recorded"] and "repeat" not in frame and "dispute" not in frame

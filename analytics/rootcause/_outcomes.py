@@ -41,11 +41,11 @@ def complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataFr
     if "practices_read" in c:
         frame["practices_read"] = c["practices_read"].astype("boolean")
     end = data_end(history)
-    resolved = c["resolved_at"].notna() if "resolved_at" in c else pd.Series(False, index=c.index)
+    resolved = c["resolved_at"].notna()
     if "repeat" in outcomes:
         if history.has("resolved_at", "trigger"):
             flags = repeats(history, "90D").set_index("complaint_id").reindex(c["complaint_id"])
-            frame["repeat"] = flags["repeated"].where(flags["complete"].fillna(False).astype(bool)).to_numpy()
+            frame["repeat"] = pd.array(flags["repeated"].where(flags["complete"].fillna(False).astype(bool)).array, dtype="boolean")
         else:
             notes.append("Repeats need resolution times and triggers, which this history does not record.")
     if "dispute" in outcomes:
@@ -70,7 +70,7 @@ def complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataFr
             notes.append("Churn needs client status and end dates, which this history does not record.")
     if "hostility" in outcomes:
         if history.has("tone", table="interactions") and history.has("first_response_at"):
-            frame["hostility"] = hostility(history).reindex(c["complaint_id"]).to_numpy()
+            frame["hostility"] = pd.array(hostility(history).reindex(c["complaint_id"]).array, dtype="boolean")
         else:
             notes.append("Hostility needs the tone of clients' contacts (or their words) and first response times, which this history does not record.")
     return frame, notes
