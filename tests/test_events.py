@@ -1,14 +1,16 @@
 """Event logs folded into tickets, checked against a fold written plainly, ticket by ticket,
 and the exact-duplicate rule checked against pandas' own ``duplicated``."""
 
+import json
 import os
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from analytics.io import ProfileError, load_history
+from analytics.schemas import empty_table
 from tests.test_load import accounted_for
 
 #: fewer examples under mutation testing, where each mutant runs these tests again
@@ -49,6 +51,12 @@ def reference_fold(events: pd.DataFrame) -> dict[str, dict]:
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(EVENT, min_size=1, max_size=25))
+# always tried: answered, solved, reopened, solved and closed; reopened and left open; events
+# out of order, at the same minute and unreadable, over three tickets
+@example(rows=[("T2", 5, "new", "Tier 1"), ("T1", 0, "new", ""), ("T1", 3, "pending", "Tier 1"), ("T1", 9, "solved", ""),
+               ("T1", 12, "open", "Tier 2"), ("T1", 20, "SOLVED", ""), ("T1", 25, "closed", ""), ("T3", 1, "new", "Tier 2"),
+               ("T3", 1, "Pending", ""), ("T3", 4, "solved", "Tier 1"), ("T3", 8, "open", ""), ("T2", None, "pending", "Tier 2")])
+@example(rows=[("T1", 0, "solved", ""), ("T1", 0, "new", "Tier 1"), ("T2", 2, "closed", "Tier 2")])
 def test_the_fold_agrees_with_a_fold_written_ticket_by_ticket(tmp_path_factory, rows):
     start = pd.Timestamp("2024-01-10 09:00")  # winter: London is on UTC
     export = pd.DataFrame({
@@ -72,7 +80,8 @@ def test_the_fold_agrees_with_a_fold_written_ticket_by_ticket(tmp_path_factory, 
     }).dropna(subset=["at"])
     expected = reference_fold(readable)
     loaded = history.complaints.set_index("complaint_id")
-    assert sorted(loaded.index) == sorted(expected)
+    assert list(loaded.index) == sorted(expected)  # in ticket order
+    assert history.complaints["reopen_count"].dtype == empty_table("complaints")["reopen_count"].dtype
     for ticket, want in expected.items():
         got = loaded.loc[ticket]
         for column in ("opened_at", "first_response_at", "resolved_at", "closed_at"):
@@ -174,3 +183,30 @@ def test_a_line_that_does_not_split_into_the_header_is_quarantined_whole(tmp_pat
         "reason": "line 3: has 4 fields, expected 3 (delimiter ',')", "record": '{"text": "C2,A,2024-01-02,extra"}',
     }]
     assert list(history.complaints["complaint_id"]) == ["C1", "C3"]
+
+
+def test_a_ticket_failing_a_check_is_quarantined_as_its_events_with_its_first_row(tmp_path):
+    """Checks made after folding: a ticket whose events never name its client loses the
+    ticket (all its events are accounted as quarantined, under its first event's row, as
+    the export wrote it); a first response the export's own opening time follows costs
+    only that cell."""
+    export = pd.DataFrame(
+        [("T1", "", "2024-01-05 08:00:00", "2024-01-05 09:00:00", "new"), ("T1", "", "", "2024-01-05 10:00:00", "solved"),
+         ("T2", "Acme", "2024-01-05 12:00:00", "2024-01-05 09:30:00", "new"), ("T2", "Acme", "2024-01-05 12:00:00", "2024-01-05 11:00:00", "pending")],
+        columns=["Ticket ID", "Organization", "Created", "Event Time", "Status"],
+    ).assign(**{"Via": "Mail", "Ticket Type": "Incident", "Priority": "high", "Group": "Tier 1", "Assignee": "ana"})
+    export.to_csv(tmp_path / "ticket_events.csv", index=False)
+    (tmp_path / "mine.toml").write_text('extends = "helpdesk_events"\n\n[complaints.optional_columns]\nopened_at = "Created"\n', encoding="utf-8")
+    history = load_history(tmp_path / "ticket_events.csv", tmp_path / "mine.toml", now="2030-01-01")
+    accounted_for(history)
+    counts = history.report.counts.iloc[0]
+    assert (counts["rows_read"], counts["rows_loaded"], counts["rows_quarantined"], counts["cells_quarantined"]) == (4, 2, 2, 1)
+    quarantine = history.quarantine.set_index("check")
+    lost = quarantine.loc["missing_required"]
+    assert (lost["row"], lost["column"]) == (1, "client_id (Organization)")
+    assert json.loads(lost["record"]) == {"complaint_id": "T1", "client_id": None, "opened_at": "2024-01-05 08:00:00", "event_at": "2024-01-05 09:00:00",
+                                          "status": "new", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"}
+    cell = quarantine.loc["order"]
+    assert (cell["row"], cell["column"], cell["level"]) == (3, "first_response_at", "cell")
+    t2 = history.complaints.set_index("complaint_id").loc["T2"]
+    assert t2["opened_at"] == pd.Timestamp("2024-01-05 12:00", tz="UTC") and pd.isna(t2["first_response_at"])

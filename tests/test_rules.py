@@ -236,7 +236,7 @@ def test_client_value_and_cost_to_serve_worked_out_by_hand():
         "annual_value": [10_000.0, 50_000.0], "complaints_365": [3, 0], "escalation_rate_365": [2 / 3, np.nan],
         "handling_minutes_365": [600.0, np.nan], "credits_365": [200.0, np.nan], "dispute_rate_365": [1 / 3, np.nan],
         "complaints_90": [1, 0], "escalation_rate_90": [1.0, np.nan], "handling_minutes_90": [120.0, 0.0], "credits_90": [50.0, 0.0],
-        "angry_contacts_90": [2, 0], "abusive_contacts_90": [1, 0], "angry_contacts_365": [4, 0], "abusive_contacts_365": [4, 0],
+        "angry_contacts_90": [2, 0], "abusive_contacts_90": [1, 0], "angry_contacts_365": [6, 0], "abusive_contacts_365": [2, 0],
         "days_to_renewal": [45, 200], "notice_days": [30, np.nan],
     })
     table = client_value(now, {"margin": 0.3, "hourly_cost": 60.0, "escalation_cost": 250.0}).set_index("client_id")
@@ -248,6 +248,24 @@ def test_client_value_and_cost_to_serve_worked_out_by_hand():
     # B spent nothing recorded: no cost, the whole margin; no notice period: the notice date is the renewal
     assert (b["cost_to_serve_12m"], b["net_value_12m"], b["net_value_pace"]) == (0.0, 15_000.0, 15_000.0)
     assert b["notice_by"] == b["renewal_date"] == pd.Timestamp("2025-07-20", tz="UTC")
+    # figures the review shows as the snapshot has them
+    passed = ["segment", "annual_value", "complaints_365", "dispute_rate_365", "angry_contacts_365", "abusive_contacts_365", "credits_365", "notice_days"]
+    pd.testing.assert_frame_equal(table[passed].reset_index(drop=True), now[passed], check_dtype=False)
+    assert (b["escalations_365"], b["handling_hours_365"]) == (0.0, 0.0)  # nothing recorded: none
+    # a recorded contract end ahead is the renewal
+    ends = pd.Series(pd.to_datetime(["2025-03-31", None], utc=True))
+    assert client_value(now, {"margin": 0.3, "hourly_cost": 60.0, "escalation_cost": 250.0}, ends)["renewal_date"].tolist() == [
+        pd.Timestamp("2025-03-31", tz="UTC"), pd.Timestamp("2025-07-20", tz="UTC")]
+
+
+def test_client_value_without_cost_columns_spends_nothing_and_without_value_is_unknown():
+    from analytics._value import client_value
+
+    now = pd.DataFrame({"client_id": ["A"], "cutoff": pd.to_datetime(["2025-01-01"], utc=True), "days_to_renewal": [10], "complaints_365": [4]})
+    row = client_value(now, {"margin": 0.3, "hourly_cost": 60.0, "escalation_cost": 250.0}).iloc[0]
+    assert row["cost_to_serve_12m"] == 0.0 and np.isnan(row["annual_value"]) and np.isnan(row["net_value_12m"]) and np.isnan(row["net_value_pace"])
+    assert all(np.isnan(row[c]) for c in ("dispute_rate_365", "handling_hours_365", "escalations_365", "tone_trend", "notice_days"))
+    assert row["complaints_365"] == 4.0 and pd.isna(row["segment"]) and row["notice_by"] == row["renewal_date"] == pd.Timestamp("2025-01-11", tz="UTC")
 
 
 def test_a_planted_hazard_ratio_is_recovered_within_its_interval():
@@ -299,10 +317,11 @@ def test_a_renewal_date_is_the_recorded_contract_end_where_it_lies_ahead():
     from analytics._value import renewal_dates
 
     cutoff = pd.Series(pd.to_datetime(["2025-01-01"] * 3, utc=True))
-    ends = pd.Series(pd.to_datetime(["2025-06-30", "2024-06-30", None], utc=True))
-    dates = renewal_dates(cutoff, pd.Series([74, 74, 74]), ends)
-    # ahead: the contract's end; passed or unknown: the start's anniversary, 74 days on
-    assert dates.tolist() == [pd.Timestamp("2025-06-30", tz="UTC"), pd.Timestamp("2025-03-16", tz="UTC"), pd.Timestamp("2025-03-16", tz="UTC")]
+    ends = pd.Series(pd.to_datetime(["2025-06-30", "2024-06-30", None, "2025-01-01"], utc=True))
+    dates = renewal_dates(pd.concat([cutoff, cutoff.iloc[:1]], ignore_index=True), pd.Series([74, 74, 74, 74]), ends)
+    # ahead: the contract's end; passed or unknown: the start's anniversary, 74 days on; ending that day: that day
+    assert dates.tolist() == [pd.Timestamp("2025-06-30", tz="UTC"), pd.Timestamp("2025-03-16", tz="UTC"), pd.Timestamp("2025-03-16", tz="UTC"),
+                              pd.Timestamp("2025-01-01", tz="UTC")]
 
 
 def test_churn_within_180_days_at_its_edges():
