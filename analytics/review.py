@@ -23,7 +23,7 @@ from analytics._value import client_value
 from analytics.features import data_end, snapshots
 from analytics.health import HealthScore
 from analytics.io import History
-from analytics.labels import PRACTICE_WORDS
+from analytics.labels import PRACTICE_WORDS, feature_label
 from analytics.models import ChurnHazards, ChurnModel, fit_by_client, training_data
 from analytics.redaction import PERSONAL_DETAILS, redact
 from analytics.rootcause import abuse_by_client
@@ -250,7 +250,9 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
     scores = health.score(rows)
     current = scores.loc[pd.to_datetime(scores["cutoff"], utc=True) == cutoff].set_index("client_id")
     try:
-        outlook = ChurnHazards().fit(known, rows).outlook(now, years=1).set_index("client_id")["expected_days_within_1_years"]
+        hazards = ChurnHazards().fit(known, rows)
+        outlook = hazards.outlook(now, years=1).set_index("client_id")["expected_days_within_1_years"]
+        notes += [f"The survival model counted {n:,} missing values of {feature_label(c)} as 0." for c, n in hazards.missing_.items()]
     except Exception as error:  # noqa: BLE001 - a survival fit that fails must not stop the review
         notes.append(f"The survival model could not be fitted ({type(error).__name__}); the next 12 months assume the 90-day churn risk holds each quarter.")
         outlook = None

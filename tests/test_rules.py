@@ -353,3 +353,17 @@ def test_outcomes_a_history_does_not_record_are_named_not_guessed(client_columns
     ] + (["Churn needs client status and end dates, which this history does not record."] if churn_note else [])
     assert "churn" not in frame if churn_note else frame["churn"].tolist() == [True]
     assert frame["segment"].tolist() == ["not recorded"] and "repeat" not in frame and "dispute" not in frame
+
+
+def test_hazard_covariates_missing_are_counted_and_text_is_refused():
+    from analytics.models import ChurnHazards
+
+    history = _with(_history([{"opened_at": "2023-06-01"}], end_events=["2024-12-31"]), clients={"status": "churned", "ended_at": "2024-11-01"})
+    cutoffs = pd.to_datetime(["2024-01-01", "2024-04-01", "2024-07-01", "2024-10-01"], utc=True)
+    rows = pd.DataFrame({"client_id": "A", "cutoff": cutoffs, "tenure_days": [365, 456, 547, 639], "x": [1.0, None, 2.0, None]})
+    rows = pd.concat([rows, rows.assign(client_id="B", x=[0.0, 1.0, 0.0, 1.0])], ignore_index=True)
+    clients = pd.concat([history.clients, history.clients.assign(client_id="B", status="active", ended_at=pd.NaT)], ignore_index=True)
+    two = History(clients.astype(history.clients.dtypes.to_dict()), history.complaints, history.interactions)
+    assert ChurnHazards(covariates=["x"]).fit(two, rows).missing_ == {"x": 2}
+    with pytest.raises(ValueError, match="covariate 'x' must be numbers; it holds 'many' and 0 other values"):
+        ChurnHazards(covariates=["x"]).fit(two, rows.assign(x=rows["x"].astype("object").where(rows.index != 3, "many")))

@@ -111,7 +111,9 @@ class ChurnHazards:
     """A Cox model of churn over tenure, with complaint covariates that change at each
     cutoff (lifelines' ``CoxTimeVaryingFitter`` on :func:`survival_table` intervals).
 
-    ``summary``: hazard ratio of each covariate with its 95% interval and p-value.
+    ``summary``: hazard ratio of each covariate with its 95% interval and p-value;
+    ``missing_``: per covariate, how many intervals had no value and were counted as 0
+    (a covariate that is not a number is refused).
     :meth:`outlook`: each client's chance of still being a client 90, 180 and 365 days on,
     and the expected days as a client over the next ``years``, given the tenure reached.
     """
@@ -125,7 +127,8 @@ class ChurnHazards:
 
         table = survival_table(history, snapshots)
         self.covariates_ = [c for c in (self.covariates or COVARIATES) if c in table]
-        data = _numeric(table, self.covariates_).assign(id=table["client_id"], start=table["start"], stop=table["stop"], event=table["event"])
+        covariates, self.missing_ = _numeric(table, self.covariates_)
+        data = covariates.assign(id=table["client_id"], start=table["start"], stop=table["stop"], event=table["event"])
         self.fitter_ = CoxTimeVaryingFitter(penalizer=self.penalizer).fit(data, id_col="id", event_col="event", start_col="start", stop_col="stop")
         hazard = self.fitter_.baseline_cumulative_hazard_
         self.baseline_ = pd.Series(hazard.iloc[:, 0].to_numpy(), index=hazard.index.to_numpy(dtype=float))
@@ -145,7 +148,7 @@ class ChurnHazards:
         holding today's covariates. Beyond the longest tenure observed, the hazard is
         assumed to stay at its average over the last year observed."""
         tenure = snapshots["tenure_days"].to_numpy(float)
-        risk = self.fitter_.predict_partial_hazard(_numeric(snapshots, self.covariates_)).to_numpy()
+        risk = self.fitter_.predict_partial_hazard(_numeric(snapshots, self.covariates_)[0]).to_numpy()
         now = self._cumulative_hazard(tenure)
         result = pd.DataFrame({"client_id": snapshots["client_id"].to_numpy(), "cutoff": snapshots["cutoff"].to_numpy()})
         for days in OUTLOOK_DAYS:
@@ -175,8 +178,20 @@ class ChurnHazards:
         return self.summary.to_html(index=False, float_format=lambda x: f"{x:.3f}")
 
 
-def _numeric(table: pd.DataFrame, columns) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.to_numeric(table[c], errors="coerce").astype(float).fillna(0.0).to_numpy() for c in columns})
+def _numeric(table: pd.DataFrame, columns) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The covariates as numbers, and how many values of each were missing. A value that
+    is not a number is refused; a missing one counts as 0 (no complaint of that kind
+    recorded, not in a notice window) and is counted, never filled silently."""
+    values, missing = {}, {}
+    for column in columns:
+        numbers = pd.to_numeric(table[column].astype("object").where(table[column].notna(), None), errors="coerce").astype("Float64")
+        wrong = numbers.isna().to_numpy() & table[column].notna().to_numpy()
+        if wrong.any():
+            raise ValueError(f"covariate {column!r} must be numbers; it holds {table[column][wrong].iloc[0]!r} and "
+                             f"{int(wrong.sum()) - 1:,} other values that are not")
+        missing[column] = int(numbers.isna().sum())
+        values[column] = numbers.fillna(0.0).to_numpy(dtype=float)
+    return pd.DataFrame(values), {column: n for column, n in missing.items() if n}
 
 
 def _groups(snapshots: pd.DataFrame, by) -> pd.Series:
