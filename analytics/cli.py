@@ -254,9 +254,9 @@ def _options_taken(kind: str, given: dict) -> None:
 
 
 def _sample_folder() -> str:
-    from analytics.reports import NOTEBOOK_FOLDER
+    from analytics.datasets import SAMPLE_FOLDER
 
-    return str((NOTEBOOK_FOLDER / "../data/sample").resolve())
+    return str(SAMPLE_FOLDER)
 
 
 @profile_app.command("init")

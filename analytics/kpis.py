@@ -61,8 +61,8 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
 
     Examples
     --------
-    >>> from analytics.io import load_history
-    >>> kpis = complaint_kpis(load_history("data/sample"), "quarter", by="segment")
+    >>> from analytics.datasets import load_sample
+    >>> kpis = complaint_kpis(load_sample(), "quarter", by="segment")
     >>> bool(kpis.table["volume"].sum() > 0)
     True
     """

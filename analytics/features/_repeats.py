@@ -26,8 +26,8 @@ def repeats(history: History, within: str = "90D", engine=None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from analytics.io import load_history
-    >>> flags = repeats(load_history("data/sample"))
+    >>> from analytics.datasets import load_sample
+    >>> flags = repeats(load_sample())
     >>> bool(0 < flags["repeated"].mean() < 1)
     True
     """

@@ -166,8 +166,8 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
 
     Examples
     --------
-    >>> from analytics.io import load_history
-    >>> rows = snapshots(load_history("data/sample"), ["2024-07-01", "2025-01-01"])
+    >>> from analytics.datasets import load_sample
+    >>> rows = snapshots(load_sample(), ["2024-07-01", "2025-01-01"])
     >>> bool(rows["complaints_90"].sum() > 0 and not rows["censored"].any())
     True
     """

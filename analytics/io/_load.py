@@ -52,8 +52,9 @@ def load_history(
 
     Examples
     --------
+    >>> from analytics.datasets import SAMPLE_FOLDER  # the shipped sample: a folder of exports
     >>> from analytics.io import load_history
-    >>> history = load_history("data/sample")
+    >>> history = load_history(SAMPLE_FOLDER)
     >>> history.report.rows_read == len(history.clients) + len(history.complaints) + len(history.interactions) + history.report.rows_quarantined
     True
     """
