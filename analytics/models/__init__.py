@@ -1,14 +1,8 @@
 """Models fitted on snapshot tables: churn risk, its backtest, and time to churn."""
 
 from analytics.models._backtest import METRICS, Backtest, backtest, rolling_origin
-from analytics.models._churn import (
-    SAVED_TYPES,
-    ChurnModel,
-    UntrustedModelFile,
-    fit_by_client,
-    model_card,
-    training_data,
-)
+from analytics.models._churn import ChurnModel, fit_by_client, training_data
+from analytics.models._persist import SAVED_TYPES, UntrustedModelFile, model_card
 from analytics.models._repeats import (
     RepeatCurves,
     RepeatRisk,

@@ -20,6 +20,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.labels import describe
+from analytics.models._persist import load_model, save_model
 
 #: snapshot columns that identify a row or are labels: never features
 NOT_FEATURES = ("client_id", "cutoff", "churned", "ended_by_us", "censored")
@@ -390,28 +391,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """Write the model with skops (no pickle) and, beside it, a Markdown model card:
         the model and its settings, the features, and when given the data it was trained
         on (``snapshots``: rows, cutoffs, churn rate), the ``backtest`` metrics and ``notes``."""
-        import skops.io
-
         check_is_fitted(self, "estimator_")
-        path = Path(path)
-        skops.io.dump(self, path)
-        card = {"Model": {"kind": self.kind, **{k: v for k, v in self.get_params().items() if k != "kind"}, "calibration (slope, intercept)": self.calibration_},
-                "Settings chosen by cross-validation": self.best_params_}
-        if self.cv_results_:
-            card["Cross-validation (ROC AUC over the folds)"] = pd.DataFrame(self.cv_results_)
-        if snapshots is not None:
-            cutoffs = pd.to_datetime(snapshots["cutoff"], utc=True)
-            card["Data"] = {
-                "rows": f"{len(snapshots):,}", "clients": f"{snapshots['client_id'].nunique():,}",
-                "cutoffs": f"{cutoffs.nunique()} from {cutoffs.min():%Y-%m-%d} to {cutoffs.max():%Y-%m-%d}",
-                "churn rate": f"{snapshots['churned'].mean():.2%}",
-            }
-        card["Features"] = ", ".join(self.feature_names_in_) + (f" (left out: {', '.join(self.dropped_columns_)})" if self.dropped_columns_ else "")
-        if backtest is not None:
-            card["Backtest"] = backtest.overall
-        card |= notes or {}
-        path.with_suffix(".md").write_text(model_card(card), encoding="utf-8")
-        return path
+        return save_model(self, path, _card(self, snapshots, backtest, notes))
 
     @classmethod
     def load(cls, path, trusted=()) -> ChurnModel:
@@ -421,45 +402,26 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         defaults and :data:`SAVED_TYPES`); a file naming any other type is refused before
         anything in it runs. ``trusted`` adds type names you have read and accept.
         """
-        import skops.io
-
-        try:
-            named = set(skops.io.get_untrusted_types(file=path))
-        except Exception as error:  # a damaged zip or schema raises many types
-            raise UntrustedModelFile(f"{path}: not a model file written by ChurnModel.save ({error})") from error
-        unexpected = sorted(named - set(SAVED_TYPES) - set(trusted))
-        if unexpected:
-            raise UntrustedModelFile(
-                f"{path} holds types a churn model never contains, so nothing in it was run: {', '.join(unexpected)}; "
-                "if you wrote the file and have read these types, pass them as ChurnModel.load(path, trusted=[...])"
-            )
-        model = skops.io.load(path, trusted=sorted(named))
-        if not isinstance(model, cls):
-            raise UntrustedModelFile(f"{path} holds a {type(model).__name__}, not a ChurnModel")
-        return model
+        return load_model(cls, path, trusted)
 
 
-class UntrustedModelFile(ValueError):
-    """A model file that holds something other than a saved ChurnModel; nothing in it was run."""
-
-
-#: the types a saved ChurnModel holds beyond those skops trusts by default (exact names)
-SAVED_TYPES = ("analytics.models._churn.ChurnModel", "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier", "numpy.dtype")
-
-
-def model_card(card: dict) -> str:
-    """A model card in Markdown from a dict of sections (strings, dicts or DataFrames)."""
-    lines = ["# Churn model card", ""]
-    for title, body in card.items():
-        lines += [f"## {title}", ""]
-        if isinstance(body, pd.DataFrame):
-            lines.append(body.to_markdown(index=False, floatfmt=".3f"))
-        elif isinstance(body, dict):
-            lines += [f"- **{k}**: {v}" for k, v in body.items()]
-        else:
-            lines.append(str(body))
-        lines.append("")
-    return "\n".join(lines)
+def _card(model: ChurnModel, snapshots: pd.DataFrame | None, backtest, notes: dict | None) -> dict:
+    """The model card's sections: the model, its settings, data, features, backtest and notes."""
+    card = {"Model": {"kind": model.kind, **{k: v for k, v in model.get_params().items() if k != "kind"}, "calibration (slope, intercept)": model.calibration_},
+            "Settings chosen by cross-validation": model.best_params_}
+    if model.cv_results_:
+        card["Cross-validation (ROC AUC over the folds)"] = pd.DataFrame(model.cv_results_)
+    if snapshots is not None:
+        cutoffs = pd.to_datetime(snapshots["cutoff"], utc=True)
+        card["Data"] = {
+            "rows": f"{len(snapshots):,}", "clients": f"{snapshots['client_id'].nunique():,}",
+            "cutoffs": f"{cutoffs.nunique()} from {cutoffs.min():%Y-%m-%d} to {cutoffs.max():%Y-%m-%d}",
+            "churn rate": f"{snapshots['churned'].mean():.2%}",
+        }
+    card["Features"] = ", ".join(model.feature_names_in_) + (f" (left out: {', '.join(model.dropped_columns_)})" if model.dropped_columns_ else "")
+    if backtest is not None:
+        card["Backtest"] = backtest.overall
+    return card | (notes or {})
 
 
 def fit_by_client(model, X: pd.DataFrame, y, clients) -> object:

@@ -1,0 +1,62 @@
+"""Saving a fitted model without pickle, reading it back only when it holds what a saved
+model holds, and its Markdown model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+class UntrustedModelFile(ValueError):
+    """A model file that holds something other than a saved ChurnModel; nothing in it was run."""
+
+
+#: the types a saved ChurnModel holds beyond those skops trusts by default (exact names)
+SAVED_TYPES = ("analytics.models._churn.ChurnModel", "xgboost.core.Booster", "xgboost.sklearn.XGBClassifier", "numpy.dtype")
+
+
+def save_model(model, path, card: dict) -> Path:
+    """Write ``model`` with skops and, beside it (``.md``), its model card."""
+    import skops.io
+
+    path = Path(path)
+    skops.io.dump(model, path)
+    path.with_suffix(".md").write_text(model_card(card), encoding="utf-8")
+    return path
+
+
+def load_model(cls: type, path, trusted=()):
+    """A ``cls`` read from ``path``; a file naming a type outside skops' safe defaults,
+    :data:`SAVED_TYPES` and ``trusted`` is refused before anything in it runs."""
+    import skops.io
+
+    try:
+        named = set(skops.io.get_untrusted_types(file=path))
+    except Exception as error:  # a damaged zip or schema raises many types
+        raise UntrustedModelFile(f"{path}: not a model file written by ChurnModel.save ({error})") from error
+    unexpected = sorted(named - set(SAVED_TYPES) - set(trusted))
+    if unexpected:
+        raise UntrustedModelFile(
+            f"{path} holds types a churn model never contains, so nothing in it was run: {', '.join(unexpected)}; "
+            "if you wrote the file and have read these types, pass them as ChurnModel.load(path, trusted=[...])"
+        )
+    model = skops.io.load(path, trusted=sorted(named))
+    if not isinstance(model, cls):
+        raise UntrustedModelFile(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+    return model
+
+
+def model_card(card: dict) -> str:
+    """A model card in Markdown from a dict of sections (strings, dicts or DataFrames)."""
+    lines = ["# Churn model card", ""]
+    for title, body in card.items():
+        lines += [f"## {title}", ""]
+        if isinstance(body, pd.DataFrame):
+            lines.append(body.to_markdown(index=False, floatfmt=".3f"))
+        elif isinstance(body, dict):
+            lines += [f"- **{k}**: {v}" for k, v in body.items()]
+        else:
+            lines.append(str(body))
+        lines.append("")
+    return "\n".join(lines)
