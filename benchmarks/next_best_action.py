@@ -46,8 +46,7 @@ def main() -> None:
     parser.add_argument("--speed-clients", type=int, default=12_000, help="clients of the world the 50,000 recommendations come from")
     args = parser.parse_args()
 
-    from analytics.sample import simulate
-    from analytics.sample._simulate import WORLDS
+    from analytics.sample import WORLDS, simulate
 
     worlds = {"realistic": WORLDS["realistic"],
               "flat": dataclasses.replace(WORLDS["realistic"], followed_up_severe=0.0, followed_up_near_renewal=0.0, root_cause_technical=0.0)}

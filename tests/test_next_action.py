@@ -10,8 +10,7 @@ import pytest
 from analytics.io import History
 from analytics.rootcause import NextBestAction
 from analytics.rootcause._next_action import NO_BENEFIT, _clustered_least_squares, _shrunk, open_complaints
-from analytics.sample import simulate
-from analytics.sample._simulate import WORLDS
+from analytics.sample import WORLDS, simulate
 
 SPLIT = pd.Timestamp("2025-01-01", tz="UTC")
 

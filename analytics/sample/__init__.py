@@ -8,7 +8,7 @@ import importlib
 
 _HOMES = {
     "DEFECTS": "_export", "write_export": "_export", "write_sample": "_export",
-    "EFFECTS": "_simulate", "WORLDS": "_simulate", "Truth": "_simulate", "World": "_simulate", "simulate": "_simulate",
+    "EFFECTS": "_world", "WORLDS": "_world", "Truth": "_truth", "World": "_world", "simulate": "_simulate",
     "TABLE_SHAPES": "_tables", "churn_table": "_tables",
     "SAMPLE_CLIENTS": "_settings", "SAMPLE_END": "_settings", "SAMPLE_SEED": "_settings", "SAMPLE_START": "_settings",
 }

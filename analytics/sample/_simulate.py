@@ -44,297 +44,51 @@ each complaint's true trigger, and which clients are abusive or unprofitable.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.special import ndtr
 
 from analytics._time import utc
 from analytics.io import History
 from analytics.sample._messages import agent_replies, client_messages
 from analytics.sample._text import complaint_texts
+from analytics.sample._truth import Truth, hostility_effects, planted_effects
+from analytics.sample._world import (
+    ABUSIVE_FROM_SCORE,
+    ANGRY_FROM_SCORE,
+    CHANNEL_SHARE,
+    CHANNELS,
+    CSAT_CUTS,
+    DISPUTE_BASE,
+    EXIT_HAZARD,
+    PRACTICES,
+    RECORDED_ONCE_RESOLVED,
+    REPEAT_BASE,
+    REPEAT_BY_TRIGGER,
+    REPEAT_DELAY_DAYS,
+    REPEAT_WINDOW_DAYS,
+    RESOLUTION_SIGMA,
+    RESOLUTIONS,
+    SEGMENT_SHARE,
+    SEGMENT_VALUE,
+    SEGMENTS,
+    SLA_HOURS,
+    SLOW_DAYS,
+    TEAMS,
+    TONE_SCALE,
+    TRIGGERS,
+    USAGE,
+    WORLDS,
+    World,
+    complaint_burden,
+    in_notice_window,
+    median_resolution_days,
+    sigmoid,
+    unresolved_logit,
+)
 from analytics.schemas import column_rules
-from analytics.taxonomy import Practice, Resolution, Trigger
-
-TRIGGERS = np.array([t.value for t in Trigger])
-RESOLUTIONS = [r.value for r in Resolution]
-PRACTICES = [p.value for p in Practice]
-SEGMENTS = np.array(["smb", "mid_market", "enterprise"])
-SEGMENT_SHARE = [0.55, 0.30, 0.15]
-SEGMENT_VALUE = np.array([12_000.0, 60_000.0, 250_000.0])  # median annual value
-CHANNELS = np.array(["email", "phone", "chat", "web", "in_person", "social_public"])
-CHANNEL_SHARE = [0.34, 0.24, 0.18, 0.15, 0.05, 0.04]
-TEAMS = np.array(["Support North", "Support South", "Tier 2", "Billing Desk", "Field Service", "Social Care"])
-SLA_HOURS = np.array([48.0, 24.0, 8.0, 4.0])  # first response due, by severity 1-4
-EXIT_HAZARD = 0.015
-
-#: The ``subtle`` world's planted effect of each practice, on the logit (repeat, dispute,
-#: csat), as a log multiplier of the complaint's churn burden (churn), or on the tone score
-#: of the client's contacts after the first response (hostility; see ``_interactions``).
-#: Zero: no effect.
-SUBTLE_EFFECTS = {
-    "listened_validated": {"repeat": 0.0, "dispute": -0.5, "csat": 0.6, "churn": -0.2, "hostility": -1.0},
-    "apologized": {"repeat": 0.0, "dispute": 0.0, "csat": 0.0, "churn": 0.0, "hostility": -0.3},
-    "took_ownership": {"repeat": -0.3, "dispute": -0.6, "csat": 0.4, "churn": -0.2, "hostility": -0.4},
-    "offered_options": {"repeat": 0.0, "dispute": 0.0, "csat": 0.0, "churn": 0.0, "hostility": 0.0},
-    "set_expectations": {"repeat": -0.2, "dispute": -0.7, "csat": 0.3, "churn": -0.1, "hostility": -0.2},
-    "root_cause_fixed": {"repeat": -1.4, "dispute": -0.3, "csat": 0.3, "churn": -0.5, "hostility": 0.0},
-    "followed_up": {"repeat": -0.6, "dispute": -0.2, "csat": 0.5, "churn": -0.4, "hostility": 0.0},
-    "moved_private": {"repeat": 0.0, "dispute": -0.8, "csat": 0.4, "churn": -0.3, "hostility": 0.0},
-}
-#: The ``realistic`` world's: the same on repeats, disputes and CSAT; on churn, larger
-#: multipliers of a burden that itself weighs far more (see :data:`WORLDS`).
-REALISTIC_EFFECTS = {
-    practice: dict(effects, churn={"listened_validated": -0.3, "took_ownership": -0.4, "set_expectations": -0.2, "root_cause_fixed": -0.6,
-                                   "followed_up": -0.3, "moved_private": -0.5}.get(practice, 0.0))
-    for practice, effects in SUBTLE_EFFECTS.items()
-}
-
-
-@dataclass(frozen=True)
-class World:
-    """How strongly complaints and their handling move a simulated business.
-
-    Attributes
-    ----------
-    complaints_per_week : complaints a client of each segment (smb, mid-market,
-        enterprise) makes a week at health 0
-    churn_per_week : each segment's weekly churn hazard with no burden, health 0 and
-        outside the notice window
-    burden_coef, health_coef, notice_coef : log-hazard per unit of complaint burden, per
-        unit of health (lower health, more churn), and in the notice window before renewal
-    burden_per_severity : what a resolved, first, timely complaint of a client of each
-        segment adds to the burden per step of severity (x2 unresolved, x1.6 a repeat,
-        x1.4 slow): a large client, with more users, complains more often, and each
-        complaint weighs less
-    decay : the share of the burden left after a week
-    effects : each practice's planted effect per outcome (see :data:`SUBTLE_EFFECTS`)
-    followed_up_severe, followed_up_near_renewal : added to following up's churn effect
-        after a severe complaint (3 or 4), and for a client within 90 days of renewal
-    root_cause_technical : added to fixing the root cause's repeat effect on technical
-        failures
-    """
-
-    complaints_per_week: tuple
-    churn_per_week: tuple
-    burden_coef: float
-    health_coef: float
-    notice_coef: float
-    burden_per_severity: tuple
-    decay: float
-    effects: dict
-    followed_up_severe: float = 0.0
-    followed_up_near_renewal: float = 0.0
-    root_cause_technical: float = 0.0
-
-    def coefficient(self, practice: str, outcome: str, severity, technical, near_renewal):
-        """The planted effect of ``practice`` on ``outcome`` for complaints of the given
-        severity, technical or not, of clients near renewal or not."""
-        coefficient = self.effects[practice].get(outcome, 0.0)  # a world may plant no effect on an outcome
-        if practice == "followed_up" and outcome == "churn":
-            coefficient = coefficient + self.followed_up_severe * (np.asarray(severity) >= 3) + self.followed_up_near_renewal * np.asarray(near_renewal)
-        if practice == "root_cause_fixed" and outcome == "repeat":
-            coefficient = coefficient + self.root_cause_technical * np.asarray(technical)
-        return coefficient
-
-
-#: ``realistic`` (the default): annual logo churn and the complaint-churn relation in the
-#: published ranges cited in data/README.md; ``subtle``: the first simulator's world, in
-#: which churn is barely predictable and handling moves it by tenths of a point.
-WORLDS = {
-    "realistic": World(
-        complaints_per_week=(0.03, 0.04, 0.05), churn_per_week=(0.0005, 0.0002, 0.00008),
-        burden_coef=1.0, health_coef=0.7, notice_coef=2.2, burden_per_severity=(1.4, 1.1, 0.8), decay=0.95, effects=REALISTIC_EFFECTS,
-        followed_up_severe=-0.5, followed_up_near_renewal=-0.4, root_cause_technical=-0.8,
-    ),
-    "subtle": World(
-        complaints_per_week=(0.18, 0.26, 0.38), churn_per_week=(0.0012, 0.0012, 0.0012),
-        burden_coef=0.8, health_coef=0.4, notice_coef=1.2, burden_per_severity=(0.08, 0.08, 0.08), decay=0.93, effects=SUBTLE_EFFECTS,
-    ),
-}
-EFFECTS = WORLDS["realistic"].effects
-
-# how likely each practice is used: base logit, change per severity step
-USAGE = {
-    "listened_validated": (0.6, 0.35),
-    "apologized": (0.4, -0.6),
-    "took_ownership": (-0.2, 0.4),
-    "offered_options": (-0.4, 0.4),
-    "set_expectations": (-0.1, 0.3),
-    "root_cause_fixed": (-0.6, 0.5),
-    "followed_up": (-0.5, 0.4),
-    "moved_private": (0.3, 0.3),
-}
-REPEAT_BASE = -1.2
-REPEAT_TRIGGER = {"technical_failure": 0.8, "billing": 0.2, "product_quality": 0.3}
-REPEAT_BY_TRIGGER = np.array([REPEAT_TRIGGER.get(t, 0.0) for t in TRIGGERS])
-DISPUTE_BASE = -1.4
-CSAT_CUTS = np.array([-2.2, -1.0, 0.2, 1.6])  # ordered logit: CSAT > k for k = 1..4
-REPEAT_WINDOW_DAYS = 90
-RECORDED_ONCE_RESOLVED = ("root_cause_fixed", "followed_up")  # practices the data shows only for resolved complaints
-REPEAT_DELAY_DAYS = 25  # mean days from resolution to a scheduled repeat, before the window caps it
-RESOLUTION_SIGMA = 0.8  # of log days to resolve
-SLOW_DAYS = 10  # a complaint resolved after this many days weighs more on its client
-# a contact's tone: its score (complaint's anger plus logistic noise of this scale) cut at
-# 0.3 (frustrated), 1.6 (angry) and 3.0 (abusive)
-TONE_SCALE = 0.8
-ANGRY_FROM_SCORE = 1.6
-ABUSIVE_FROM_SCORE = 3.0
-
-
-@dataclass
-class Truth:
-    """What the simulator planted.
-
-    Attributes
-    ----------
-    effects : DataFrame
-        One row per practice and outcome: ``coefficient`` on the simulator's scale and
-        ``ate``, the average effect on the outcome probability over all complaints
-        (repeat within 90 days, dispute, P(CSAT >= 4), churn within 180 days, hostility:
-        an angry or abusive client contact after the first response), and
-        ``ate_recorded``, the same over the complaints whose outcome the data can show:
-        those resolved before the end (an unresolved complaint has no dispute or CSAT),
-        and for churn those whose practice the data shows (see ``RECORDED_ONCE_RESOLVED``);
-        a churn counts as the data records it, from the opening to 180 days later, unless
-        we ended the client first.
-    complaints : DataFrame
-        Per complaint id: ``true_trigger``, ``repeat_of`` (the complaint whose trigger
-        came back, if this is a planted repeat), ``p_repeat`` and ``p_dispute`` (the
-        planted probabilities of a scheduled repeat and of a dispute), and
-        ``repeat_scheduled`` (whether a repeat was scheduled; it comes only if the client
-        is still a client when it falls due, within the simulated period), ``true_severity``,
-        ``near_renewal`` (the client within 90 days of a renewal when it was opened),
-        ``true_channel``, ``burden`` (what it added to its client's churn burden),
-        ``used_<practice>`` for every practice (also where the data hides it),
-        ``resolved_in_data``, and ``p_hostile``, the planted probability that a client
-        contact after the first response is angry or abusive (NaN without such a
-        contact), also as it would be with and without each practice
-        (``hostile_with_<practice>``, ``hostile_without_<practice>``).
-    hazard : ndarray
-        Clients x weeks: the weekly churn hazard of each client (it applies while
-        ``alive``).
-    abusive, unprofitable : set of client ids
-    """
-
-    effects: pd.DataFrame
-    complaints: pd.DataFrame
-    abusive: set
-    unprofitable: set
-    start: pd.Timestamp
-    client_ids: np.ndarray
-    burden: np.ndarray  # clients x weeks, at the start of each week
-    health: np.ndarray  # clients x weeks
-    contract_start: np.ndarray  # contract start per client, for renewal dates
-    notice_days: np.ndarray
-    alive: np.ndarray  # clients x weeks: active at the start of the week
-    hazard: np.ndarray  # clients x weeks
-    base_hazard: np.ndarray  # per client: the segment's weekly hazard with no burden
-    world: World
-    churn_added: pd.DataFrame | None = None  # sampled complaint ids x practices: see added_effect
-
-    def coefficient(self, practice: str, outcome: str) -> pd.Series:
-        """The planted effect of ``practice`` on ``outcome`` for each complaint (it varies
-        only where the world plants heterogeneity)."""
-        c = self.complaints
-        value = self.world.coefficient(practice, outcome, c["true_severity"].to_numpy(), (c["true_trigger"] == "technical_failure").to_numpy(),
-                                       c["near_renewal"].to_numpy())
-        return pd.Series(np.broadcast_to(value, len(c)), index=c.index, name=f"{practice}_{outcome}")
-
-    def added_effect(self, practice: str, outcome: str) -> pd.Series:
-        """The planted change in each complaint's probability of a repeat or a dispute had
-        ``practice`` been added to its handling: 0 where it was used already, or cannot
-        be (moving a complaint private that was not public). For churn within 180 days,
-        the same for the complaints the churn window samples (up to 100,000 followed for
-        the full 180 days; NaN for the others). For hostility (a client contact after the
-        first response angry or abusive), the same where the client wrote after the first
-        response (NaN elsewhere)."""
-        c = self.complaints
-        if outcome == "hostility":
-            change = c[f"hostile_with_{practice}"] - c[f"hostile_without_{practice}"]
-            used = c[f"used_{practice}"].to_numpy(bool) | ((c["true_channel"] != "social_public").to_numpy() if practice == "moved_private" else False)
-            return change.where(~used, 0.0).where(c["p_hostile"].notna()).rename(f"{practice}_hostility")
-        if outcome == "churn":
-            sampled = c.index.isin(self.churn_added.index)
-            return self.churn_added[practice].reindex(c.index).fillna(0.0).where(sampled).rename(f"{practice}_churn")
-        probability = {"repeat": c["p_repeat"], "dispute": c["p_dispute"]}[outcome].to_numpy(float)
-        used = c[f"used_{practice}"].to_numpy(bool)
-        logit = np.log(probability / (1 - probability))
-        change = _sigmoid(logit + self.coefficient(practice, outcome).to_numpy()) - probability
-        applicable = c["true_channel"].to_numpy() == "social_public" if practice == "moved_private" else np.ones(len(c), bool)
-        return pd.Series(np.where(used | ~applicable, 0.0, change), index=c.index, name=f"{practice}_{outcome}")
-
-    @property
-    def complaint_trigger(self) -> pd.Series:
-        return self.complaints["true_trigger"]
-
-    def churn_probability(self, cutoff, horizon: str = "90D") -> pd.Series:
-        """The true probability that each client active at ``cutoff`` churns within ``horizon``.
-
-        The hazard projected from the state at the cutoff: the burden decays as it
-        would with no new complaints, health stays where it is, renewal windows come
-        when the contract says. Clients not active at the cutoff are left out.
-        """
-        cutoff = utc(cutoff)
-        week = int((cutoff - self.start).days // 7)
-        weeks = max(1, int(round(pd.Timedelta(horizon).days / 7)))
-        week = min(max(week, 0), self.burden.shape[1] - 1)
-        alive = self.alive[:, week]
-        steps = np.arange(weeks)
-        world = self.world
-        burden = self.burden[alive, week][:, None] * world.decay ** steps[None, :]
-        cutoff_day = int(cutoff.tz_localize(None).to_datetime64().astype("datetime64[D]").astype(np.int64))
-        days_in = cutoff_day + 7 * steps[None, :] - self.contract_start[alive].astype(np.int64)[:, None]
-        notice = _in_notice_window(days_in, self.notice_days[alive][:, None])
-        hazard = self.base_hazard[alive][:, None] * np.exp(world.burden_coef * burden - world.health_coef * self.health[alive, week][:, None] + world.notice_coef * notice)
-        return pd.Series(1 - np.exp(-hazard.sum(axis=1)), index=pd.Index(self.client_ids[alive], name="client_id"), name="true_churn_probability")
-
-
-def _hostility_effects(truth: pd.DataFrame, world: World) -> pd.DataFrame:
-    """Rows of :attr:`Truth.effects` for hostility: over complaints with a client contact
-    after the first response (where the data can show it)."""
-    rows = []
-    shown = truth["p_hostile"].notna().to_numpy()
-    for practice in PRACTICES:
-        change = (truth[f"hostile_with_{practice}"] - truth[f"hostile_without_{practice}"]).to_numpy()
-        applicable = shown & ((truth["true_channel"] == "social_public").to_numpy() if practice == "moved_private" else True)
-        recorded = applicable & (truth["resolved_in_data"].to_numpy() if practice in RECORDED_ONCE_RESOLVED else True)
-        rows.append({"practice": practice, "outcome": "hostility", "coefficient": world.effects[practice].get("hostility", 0.0),
-                     "ate": _mean(change[applicable]), "ate_recorded": _mean(change[recorded]),
-                     "usage": _mean(truth[f"used_{practice}"].to_numpy()[applicable])})
-    return pd.DataFrame(rows)
-
-
-def _mean(values: np.ndarray) -> float:
-    """The mean, NaN for none (a tiny world may have no client contact after a response)."""
-    return float(values.mean()) if len(values) else float("nan")
-
-
-def _median_resolution_days(severity, technical, root_cause_fixed):
-    """Median of the lognormal days to resolve; fixing the root cause takes longer."""
-    return (1.5 + 1.5 * severity + 3 * technical) * np.where(root_cause_fixed, 1.3, 1.0)
-
-
-def _unresolved_logit(severity, took_ownership):
-    return -3.2 + 0.4 * (severity - 2.5) - 1.0 * took_ownership
-
-
-def _burden(weight, severity, unresolved, is_repeat, slow, churn_effect):
-    """What a complaint adds to its client's churn burden (``weight``: per step of severity)."""
-    return weight * severity * (1 + 1.0 * unresolved) * (1 + 0.6 * is_repeat) * (1 + 0.4 * slow) * np.exp(churn_effect)
-
-
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def _in_notice_window(days_in: np.ndarray, notice_days: np.ndarray) -> np.ndarray:
-    """Whether a day ``days_in`` days after the contract start falls in the notice period
-    before one of its yearly renewals."""
-    return (days_in >= 0) & ((365 - days_in % 365) <= notice_days)
 
 
 def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_state=0, world: str | World = "realistic") -> tuple[History, Truth]:
@@ -429,7 +183,7 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
 
         # each complaint adds to its client's burden; the practices that help add less
         burden += np.bincount(client, weights=c["burden"], minlength=n)
-        notice = _in_notice_window(days_in, notice_days)
+        notice = in_notice_window(days_in, notice_days)
         hazard = base_hazard * np.exp(world.burden_coef * burden - world.health_coef * health + world.notice_coef * notice)
         hazard_hist[:, week] = hazard
         churn = alive & (rng.random(n) < 1 - np.exp(-hazard))
@@ -449,10 +203,10 @@ def simulate(n_clients: int = 600, start="2023-01-01", end="2026-01-01", random_
         # the first week we may end an abusive or unprofitable client: after a year's tenure
         weeks_to_contract = (start_day_number - start_s.astype("datetime64[D]").astype(np.int64)) / 7
         exit_week = np.where(abusive | unprofitable, np.floor(52 + weeks_to_contract) + 1, np.inf)
-        effects = pool.submit(_planted_effects, world, complaints, hazard_hist, start, end, exit_week)
+        effects = pool.submit(planted_effects, world, complaints, hazard_hist, start, end, exit_week)
         history, truth_frame = _assemble(pool, rng, world, complaints, n, segment, annual_value, contract_start, notice_days, status, ended_at, abusive, unprofitable, start, end)
         effects, churn_added = effects.result()
-        effects = pd.concat([effects, _hostility_effects(truth_frame, world)], ignore_index=True)
+        effects = pd.concat([effects, hostility_effects(truth_frame, world)], ignore_index=True)
         # simulation order -> the exported order of complaint ids
         position = np.empty(len(complaints["opened"]), dtype=np.int64)
         position[np.argsort(complaints["opened"], kind="stable")] = np.arange(len(position))
@@ -496,17 +250,17 @@ def _complaints(world, rng, client, trigger, parent, ids, week_start, segment, a
         logit = base + team_skill[team, k] + per_severity * sev_step
         if practice == "apologized":
             logit = logit - 0.8 * technical
-        used[practice] = rng.random(m) < _sigmoid(logit)
+        used[practice] = rng.random(m) < sigmoid(logit)
     used["moved_private"] &= public
     effect = {outcome: sum(world.coefficient(p, outcome, severity, technical, near_renewal) * used[p] for p in PRACTICES)
               for outcome in ("repeat", "dispute", "csat", "churn")}
     repeat_logit = REPEAT_BASE + REPEAT_BY_TRIGGER[trigger] + 0.3 * sev_step + effect["repeat"]
-    repeat_scheduled = rng.random(m) < _sigmoid(repeat_logit)
+    repeat_scheduled = rng.random(m) < sigmoid(repeat_logit)
 
     # times
     first_response_hours = rng.lognormal(np.log(SLA_HOURS[severity - 1] * 0.5), 0.9)
-    resolution_days = rng.lognormal(np.log(_median_resolution_days(severity, technical, used["root_cause_fixed"])), RESOLUTION_SIGMA)
-    unresolved = rng.random(m) < _sigmoid(_unresolved_logit(severity, used["took_ownership"]))
+    resolution_days = rng.lognormal(np.log(median_resolution_days(severity, technical, used["root_cause_fixed"])), RESOLUTION_SIGMA)
+    unresolved = rng.random(m) < sigmoid(unresolved_logit(severity, used["took_ownership"]))
     codes = [RESOLUTIONS.index(r) for r in ("workaround", "credit", "explanation", "no_action", "fixed")]
     resolution = np.where(used["root_cause_fixed"], RESOLUTIONS.index("fixed"), rng.choice(codes, m, p=[0.25, 0.15, 0.35, 0.15, 0.10]))
     resolution = np.where(unresolved, RESOLUTIONS.index("unresolved"), resolution)
@@ -514,7 +268,7 @@ def _complaints(world, rng, client, trigger, parent, ids, week_start, segment, a
     csat_eta = 0.6 - 0.35 * sev_step - 1.2 * unresolved - 0.4 * (parent >= 0) + effect["csat"]
     csat = 1 + (rng.logistic(csat_eta, 1.0, m)[:, None] > CSAT_CUTS[None, :]).sum(1)
     burden_weight = np.asarray(world.burden_per_severity)[segment[client]]
-    burden = _burden(burden_weight, severity, unresolved, parent >= 0, resolution_days > SLOW_DAYS, effect["churn"])
+    burden = complaint_burden(burden_weight, severity, unresolved, parent >= 0, resolution_days > SLOW_DAYS, effect["churn"])
     opened = week_start + (rng.uniform(0, 7, m) * 86400).astype("timedelta64[s]")
     return {
         "id": ids,
@@ -533,12 +287,12 @@ def _complaints(world, rng, client, trigger, parent, ids, week_start, segment, a
         "repeat_logit": repeat_logit,
         "repeat_scheduled": repeat_scheduled,
         "dispute_logit": dispute_logit,
-        "disputed": rng.random(m) < _sigmoid(dispute_logit),
+        "disputed": rng.random(m) < sigmoid(dispute_logit),
         "csat_eta": csat_eta,
         "csat": csat,
         "csat_answered": rng.random(m) < 0.45,
         "reopens": rng.poisson(0.08 + 0.35 * (technical & ~used["root_cause_fixed"])),
-        "escalated": rng.random(m) < _sigmoid(-2.8 + 0.7 * sev_step + 1.5 * abusive[client]),
+        "escalated": rng.random(m) < sigmoid(-2.8 + 0.7 * sev_step + 1.5 * abusive[client]),
         "handling_minutes": rng.lognormal(np.log(20 + 15 * severity), 0.6) * np.where(abusive[client], 3.0, 1.0),
         "burden": burden,
         "near_renewal": near_renewal,
@@ -635,9 +389,9 @@ def _assemble(pool, rng, world, c, n, segment, annual_value, contract_start, not
     truth = pd.DataFrame({
         "true_trigger": pd.arrays.ArrowExtensionArray(_labels(c["trigger"], TRIGGERS)),
         "repeat_of": pd.arrays.ArrowExtensionArray(_labels(position[np.maximum(c["parent"], 0)], complaint_ids, known=c["parent"] >= 0)),
-        "p_repeat": _sigmoid(c["repeat_logit"]),
+        "p_repeat": sigmoid(c["repeat_logit"]),
         "repeat_scheduled": c["repeat_scheduled"],
-        "p_dispute": _sigmoid(c["dispute_logit"]),
+        "p_dispute": sigmoid(c["dispute_logit"]),
         "true_severity": c["severity"],
         "near_renewal": c["near_renewal"],
         "true_channel": CHANNELS[c["channel"]],
@@ -689,7 +443,7 @@ def _interactions(rng, world, c, complaint_ids, client_ids, opened, resolved, ab
 
     def hostile(shift):
         """Per complaint: P(any later contact is angry or abusive), NaN without one."""
-        calm = np.log1p(-_sigmoid((mean[later] + np.where(calmed[later], shift[row[later]], 0.0) - ANGRY_FROM_SCORE) / TONE_SCALE))
+        calm = np.log1p(-sigmoid((mean[later] + np.where(calmed[later], shift[row[later]], 0.0) - ANGRY_FROM_SCORE) / TONE_SCALE))
         counted = np.bincount(row[later], minlength=m)
         return np.where(counted > 0, -np.expm1(np.bincount(row[later], weights=calm, minlength=m)), np.nan)
 
@@ -745,146 +499,3 @@ def _company_names(rng, n) -> np.ndarray:
     kind = ["Logistics", "Dental", "Partners", "Foods", "Legal", "Builders", "Health", "Media", "Retail", "Labs"]
     a, b, k = rng.integers(0, len(first), n), rng.integers(0, len(second), n), rng.integers(0, len(kind), n)
     return np.array([f"{first[i]}{second[j]} {kind[q]} {idx:04d}" for idx, (i, j, q) in enumerate(zip(a, b, k, strict=True))], dtype=object)
-
-
-def _planted_effects(world, c, hazard_hist, start, end, exit_week) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Average effect of each practice on each outcome's probability, over all complaints
-    and over those whose outcomes the data records (resolved before the end); and, for the
-    complaints the churn window samples, each one's change in churn within 180 days had the
-    practice been added (0 where it was used; NaN where it cannot be)."""
-    resolved = c["opened"] + (c["resolution_days"] * 86400).astype("timedelta64[s]")
-    recorded = ~c["unresolved"] & (resolved < end.tz_localize(None).to_datetime64())
-    churn_window = _ChurnWindow(world, c, hazard_hist, start, exit_week)
-    technical = TRIGGERS[c["trigger"]] == "technical_failure"
-    rows, added = [], {}
-    for practice in PRACTICES:
-        used = c[f"p_{practice}"].astype(float)
-        applicable = np.ones(len(used), bool) if practice != "moved_private" else (CHANNELS[c["channel"]] == "social_public")
-        for outcome in ("repeat", "dispute", "csat", "churn"):
-            coef = world.coefficient(practice, outcome, c["severity"], technical, c["near_renewal"])
-            if outcome == "repeat":
-                base = c["repeat_logit"] - coef * used
-                on, off = _sigmoid(base + coef), _sigmoid(base)
-            elif outcome == "dispute":
-                base = c["dispute_logit"] - coef * used
-                on, off = _sigmoid(base + coef), _sigmoid(base)
-            elif outcome == "csat":
-                base = c["csat_eta"] - coef * used
-                on, off = _sigmoid(base + coef - CSAT_CUTS[2]), _sigmoid(base - CSAT_CUTS[2])
-            else:
-                shown = applicable & recorded if practice in RECORDED_ONCE_RESOLVED else applicable
-                rows.append({"practice": practice, "outcome": outcome, "coefficient": float(np.mean(coef)),
-                             "ate": churn_window.effect(practice, used, applicable),
-                             "ate_recorded": churn_window.effect(practice, used, shown), "usage": float(used[applicable].mean())})
-                added[practice] = churn_window.added(practice, used, applicable)
-                continue
-            rows.append({
-                "practice": practice,
-                "outcome": outcome,
-                "coefficient": float(np.mean(coef)),
-                "ate": float(np.mean((on - off)[applicable])),
-                "ate_recorded": float(np.mean((on - off)[applicable & recorded])),
-                "usage": float(used[applicable].mean()),
-            })
-    return pd.DataFrame(rows), pd.DataFrame(added, index=pd.Index(churn_window.k, name="simulated"))
-
-
-class _ChurnWindow:
-    """Churn within 180 days of a complaint, as the data records it, with the practice
-    used and not.
-
-    It starts from the hazard the client actually faced in the weeks after the complaint
-    (health, renewal windows, the burden of every other complaint), takes out the
-    complaint's own burden and that of its repeat, and puts back what they would be
-    either way, over every path the simulator plants: the churn coefficient scales the
-    own burden; taking ownership leaves fewer complaints unresolved and fixing the root
-    cause resolves them more slowly, which both change the own burden; the repeat
-    coefficient makes a repeat, with the average repeat's burden at the expected delay,
-    more or less likely. A churn counts only between the complaint's opening and 180 days
-    later (the complaint's first week and the last ones only in part), and only while we
-    have not ended the client ourselves. Only complaints with those weeks simulated after
-    them count; a fixed random subsample of 100,000 keeps it fast.
-    """
-
-    WEEKS = 27  # 180 days from any moment of a complaint's week end in the 27th week
-
-    def __init__(self, world, c, hazard_hist, start, exit_week):
-        self.world = world
-        weeks = np.arange(self.WEEKS)
-        child = np.full(len(c["id"]), -1)
-        repeats = np.flatnonzero(c["parent"] >= 0)
-        child[c["parent"][repeats]] = repeats  # ids are positions in simulation order
-
-        eligible = np.flatnonzero(c["week"] + self.WEEKS <= hazard_hist.shape[1])
-        k = self.k = np.random.default_rng(0).permutation(eligible)[:100_000]
-        self.decay = world.decay ** weeks
-        # the part of each week that falls in (opened, opened + 180 days]: a churn is
-        # dated uniformly within its week
-        days_in_week = (c["opened"][k] - start.tz_localize(None).to_datetime64()) / np.timedelta64(1, "D") - 7 * c["week"][k]
-        window_end = days_in_week[:, None] + 180 - 7 * weeks
-        self.counted = np.clip(window_end, 0, 7) / 7 - np.clip(days_in_week[:, None] - 7 * weeks, 0, 7) / 7
-        self.exits = np.where(c["week"][k][:, None] + weeks >= exit_week[c["client"][k]][:, None], EXIT_HAZARD, 0.0)
-        hazard = hazard_hist[c["client"][k][:, None], c["week"][k][:, None] + weeks].astype(float)
-        ck = child[k]
-        lag = np.where(ck >= 0, c["week"][ck] - c["week"][k], self.WEEKS)
-        actual_repeat = np.where(weeks >= lag[:, None], c["burden"][ck][:, None] * world.decay ** np.maximum(weeks - lag[:, None], 0), 0)
-        self.rest = hazard * np.exp(-world.burden_coef * (c["burden"][k][:, None] * self.decay + actual_repeat))
-
-        expected_delay = REPEAT_DELAY_DAYS * (1 - np.exp(-(REPEAT_WINDOW_DAYS - 1) / REPEAT_DELAY_DAYS))
-        lag = np.ceil((c["resolution_days"][k] + expected_delay) / 7)
-        self.repeat = np.where(weeks >= lag[:, None], c["burden"][repeats].mean() * world.decay ** np.maximum(weeks - lag[:, None], 0), 0)
-        self.c = {key: c[key][k] for key in ("severity", "unresolved", "resolution_days", "repeat_logit", "near_renewal", "burden_weight")}
-        self.c["is_repeat"] = c["parent"][k] >= 0
-        self.c["technical"] = TRIGGERS[c["trigger"][k]] == "technical_failure"
-        self.c["churn_effect"] = sum(self._coefficient(p, "churn", self.c) * c[f"p_{p}"][k] for p in PRACTICES)
-
-    def _coefficient(self, practice, outcome, c):
-        return self.world.coefficient(practice, outcome, c["severity"], c["technical"], c["near_renewal"])
-
-    def effect(self, practice, used, applicable) -> float:
-        """The average change in churn, over the sampled complaints where ``applicable``."""
-        return float(np.nanmean(self._change(practice, used, applicable)))
-
-    def added(self, practice, used, applicable) -> np.ndarray:
-        """Per sampled complaint, the change in churn had the practice been added: 0 where it
-        was used, NaN where it does not apply."""
-        change = self._change(practice, used, applicable)
-        return np.where(used[self.k] > 0, 0.0, change)
-
-    def _change(self, practice, used, applicable) -> np.ndarray:
-        """Churn with the practice less churn without it, per sampled complaint (NaN where
-        not ``applicable``)."""
-        change = np.full(len(self.k), np.nan)
-        keep = applicable[self.k]
-        c = {key: value[keep] for key, value in self.c.items()}
-        used = used[self.k][keep]
-        coef = {outcome: self._coefficient(practice, outcome, c) for outcome in ("repeat", "churn")}
-
-        def churn(arm):
-            """Churn probability with the practice used (arm 1) or not (arm 0)."""
-            p_unresolved = _sigmoid(_unresolved_logit(c["severity"], arm)) if practice == "took_ownership" else c["unresolved"].astype(float)
-            if practice == "root_cause_fixed":
-                median = _median_resolution_days(c["severity"], c["technical"], arm)
-                p_slow = ndtr((np.log(median) - np.log(SLOW_DAYS)) / RESOLUTION_SIGMA)
-            else:
-                p_slow = (c["resolution_days"] > SLOW_DAYS).astype(float)
-            p_repeat = _sigmoid(c["repeat_logit"] + coef["repeat"] * (arm - used))
-            effect = c["churn_effect"] + coef["churn"] * (arm - used)
-            left = 0.0
-            for unresolved, slow in ((0, 0), (0, 1), (1, 0), (1, 1)):
-                weight = np.where(unresolved, p_unresolved, 1 - p_unresolved) * np.where(slow, p_slow, 1 - p_slow)
-                own = _burden(c["burden_weight"], c["severity"], unresolved, c["is_repeat"], slow, effect)
-                without = self.rest[keep] * np.exp(self.world.burden_coef * own[:, None] * self.decay)
-                with_repeat = without * np.exp(self.world.burden_coef * self.repeat[keep])
-                left = left + weight * ((1 - p_repeat) * self._churned(without, keep) + p_repeat * self._churned(with_repeat, keep))
-            return left
-
-        change[keep] = churn(1) - churn(0)
-        return change
-
-    def _churned(self, hazard, keep):
-        """Probability of a churn in the counted part of the window: the client must still
-        be with us at the start of the week (neither left nor ended by us before)."""
-        survive = np.exp(-hazard) * (1 - self.exits[keep])
-        with_us = np.cumprod(np.hstack([np.ones((len(hazard), 1)), survive[:, :-1]]), axis=1)
-        return (self.counted[keep] * with_us * -np.expm1(-hazard)).sum(1)
