@@ -205,11 +205,32 @@ def test_a_ticket_failing_a_check_is_quarantined_as_its_events_with_its_first_ro
     counts = history.report.counts.iloc[0]
     assert (counts["rows_read"], counts["rows_loaded"], counts["rows_quarantined"], counts["cells_quarantined"]) == (4, 2, 2, 1)
     quarantine = history.quarantine.set_index("check")
-    lost = quarantine.loc["missing_required"]
-    assert (lost["row"], lost["column"]) == (1, "client_id (Organization)")
-    assert json.loads(lost["record"]) == {"complaint_id": "T1", "client_id": None, "opened_at": "2024-01-05 08:00:00", "event_at": "2024-01-05 09:00:00",
-                                          "status": "new", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"}
+    lost = quarantine.loc["missing_required"]  # each of the ticket's events, as the export wrote it
+    assert lost["row"].tolist() == [1, 2] and set(lost["column"]) == {"client_id (Organization)"}
+    assert [json.loads(r) for r in lost["record"]] == [
+        {"complaint_id": "T1", "client_id": None, "opened_at": "2024-01-05 08:00:00", "event_at": "2024-01-05 09:00:00",
+         "status": "new", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"},
+        {"complaint_id": "T1", "client_id": None, "opened_at": None, "event_at": "2024-01-05 10:00:00",
+         "status": "solved", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"}]
     cell = quarantine.loc["order"]
     assert (cell["row"], cell["column"], cell["level"]) == (3, "first_response_at", "cell")
     t2 = history.complaints.set_index("complaint_id").loc["T2"]
     assert t2["opened_at"] == pd.Timestamp("2024-01-05 12:00", tz="UTC") and pd.isna(t2["first_response_at"])
+
+
+def test_a_ticket_of_an_unknown_client_is_quarantined_as_all_its_events(tmp_path):
+    """A check across tables (the client is not in the clients table) moves every event of
+    the ticket to the quarantine, and the counts say so."""
+    (tmp_path / "clients.csv").write_text("client_id,name\nAcme,Acme Ltd\n", encoding="utf-8")
+    export = pd.DataFrame([("T1", "Acme", "2024-01-05 09:00:00", "new"), ("T1", "Acme", "2024-01-05 10:00:00", "solved"),
+                           ("T2", "Beta", "2024-01-05 09:00:00", "new"), ("T2", "Beta", "2024-01-05 11:00:00", "pending")], columns=COLUMNS[:4])
+    export.assign(**{"Via": "Mail", "Ticket Type": "Incident", "Priority": "high", "Group": "Tier 1", "Assignee": "ana"}).to_csv(tmp_path / "ticket_events.csv", index=False)
+    (tmp_path / "p.toml").write_text('extends = "helpdesk_events"\n\n[complaints]\nfiles = ["ticket_events*.csv"]\n\n[clients]\nfiles = ["clients.csv"]\n',
+                                     encoding="utf-8")
+    history = load_history(tmp_path, tmp_path / "p.toml", now="2030-01-01")
+    accounted_for(history)
+    complaints = history.report.counts.set_index("table").loc["complaints"]
+    assert (complaints["rows_read"], complaints["rows_loaded"], complaints["rows_quarantined"]) == (4, 2, 2)
+    assert history.quarantine["row"].tolist() == [3, 4] and set(history.quarantine["check"]) == {"unknown_reference"}
+    assert [json.loads(r)["status"] for r in history.quarantine["record"]] == ["new", "pending"]
+    assert list(history.complaints["complaint_id"]) == ["T1"] and "_event_rows" not in history.complaints

@@ -31,8 +31,9 @@ def fold_events(
     ``reopen_count`` counts moves out of a resolved status to anything but closed. A time
     the export itself provides (``provided``) wins over the one derived from the events.
     Other columns take the ticket's latest non-empty value. ``_rows`` counts the events a
-    ticket stands for, so that every event row stays accounted for; events that failed
-    their own checks stay as events, for the quarantine.
+    ticket stands for and ``_event_rows`` names their export rows, so that every event row
+    stays accounted for, and a ticket that fails a check is quarantined as its events;
+    events that failed their own checks stay as events, for the quarantine.
     """
     bad = problems.any
     folded = _EventOrder(frame, log, keep=~bad)
@@ -53,13 +54,16 @@ def fold_events(
         times = pd.Series(at.take(positions, allow_fill=True)).astype(frame[column].dtype)
         tickets[column] = tickets[column].fillna(times) if column in provided else times
     tickets["reopen_count"] = pd.Series(folded.reopenings(log), dtype=frame["reopen_count"].dtype)
+    behind = np.split(frame["_row"].to_numpy()[folded.order], folded.starts[1:]) if len(folded.starts) else []
     tickets = pd.DataFrame({column: tickets[column] for column in frame.columns}).assign(
-        _rows=folded.ends - folded.starts
+        _rows=folded.ends - folded.starts, _event_rows=pd.Series(behind, dtype=object)
     )
 
     first_events = original.iloc[folded.order[folded.starts]].reset_index(drop=True)
     if bad.any():
-        folded_frame = pd.concat([frame.loc[bad].assign(_rows=1), tickets], ignore_index=True)
+        alone = frame.loc[bad]
+        alone = alone.assign(_rows=1, _event_rows=pd.Series([np.array([row]) for row in alone["_row"]], index=alone.index, dtype=object))
+        folded_frame = pd.concat([alone, tickets], ignore_index=True)
         folded_original = pd.concat([original.loc[bad], first_events], ignore_index=True)
     else:
         folded_frame, folded_original = tickets, first_events

@@ -132,7 +132,7 @@ def _combine(results: list[TableResult] | None, table: str) -> pd.DataFrame:
         return empty_table(table)
     frames = [r.loaded for r in results]
     combined = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return combined.drop(columns=["_row"])
+    return combined.drop(columns=["_row", "_rows", "_event_rows"], errors="ignore")
 
 
 def _reject(result: TableResult, mask: pd.Series, column: str, check: str, reason: str) -> None:
@@ -140,10 +140,15 @@ def _reject(result: TableResult, mask: pd.Series, column: str, check: str, reaso
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return
-    moved = quarantine_rows(result.loaded.loc[mask], result.table, result.source, column, check, reason)
+    if result.events is not None:  # an event log's tickets: each of their events goes
+        moved = quarantine_rows(result.events.rows_of(mask, reason)[0], result.table, result.source, column, check, reason)
+        result.rows_loaded -= int(result.loaded["_rows"].to_numpy()[mask].sum())
+        result.events = result.events.kept(~mask)
+    else:
+        moved = quarantine_rows(result.loaded.loc[mask], result.table, result.source, column, check, reason)
+        result.rows_loaded -= int(mask.sum())
     result.quarantine = pd.concat([result.quarantine, moved], ignore_index=True)
     result.loaded = result.loaded.loc[~mask].reset_index(drop=True)
-    result.rows_loaded -= int(mask.sum())
 
 
 def _unique_across_sources(results: dict[str, list[TableResult]]) -> None:

@@ -55,8 +55,10 @@ class Problems:
             frame[column] = frame[column].mask(mask)
         return sum(int((mask & ~self.any).sum()) for mask, _, _, _ in self.cells)
 
-    def quarantine(self, original: pd.DataFrame, table: str, source: str, headers: dict[str, str]) -> pd.DataFrame:
-        """One quarantine entry per failure, with the row as ``original`` (the export) has it."""
+    def quarantine(self, original: pd.DataFrame, table: str, source: str, headers: dict[str, str], events: Events | None = None) -> pd.DataFrame:
+        """One quarantine entry per failure, with the row as ``original`` (the export) has
+        it; a failed row that stands for several export rows (an event log's ticket, with
+        its ``events``) gives an entry for each of them."""
         if not self.items and not self.cells:
             return empty_quarantine()
         parts = []
@@ -65,8 +67,32 @@ class Problems:
                 header = headers.get(column, column)
                 label = column if header == column else f"{column} ({header})"
                 reasons = reason[mask] if isinstance(reason, np.ndarray) else reason
-                parts.append(quarantine_rows(original.loc[mask], table, source, column, check, reasons, label, level))
+                if events is not None and level == "row":
+                    rows, reasons = events.rows_of(mask, reasons)
+                else:
+                    rows = original.loc[mask]
+                parts.append(quarantine_rows(rows, table, source, column, check, reasons, label, level))
         return pd.concat(parts, ignore_index=True).sort_values(["row", "column"], kind="stable", ignore_index=True)
+
+
+class Events:
+    """The export rows behind each row of a folded event log: ``export`` holds every event
+    row as written (with ``_row``), ``rows`` the export row numbers behind each folded row."""
+
+    def __init__(self, export: pd.DataFrame, rows: pd.Series):
+        self.export = export.set_index("_row", drop=False)
+        self.rows = rows.reset_index(drop=True)
+
+    def rows_of(self, mask: np.ndarray, reasons):
+        """The export rows behind the folded rows in ``mask``, and a reason for each."""
+        behind = self.rows[np.asarray(mask, bool)]
+        counts = behind.map(len).to_numpy()
+        numbers = np.concatenate(behind.to_list()) if len(behind) else np.array([], dtype=np.int64)
+        return self.export.loc[numbers], np.repeat(np.asarray(reasons, dtype=object), counts) if isinstance(reasons, np.ndarray) else reasons
+
+    def kept(self, keep: np.ndarray) -> Events:
+        """The same for the folded rows in ``keep``."""
+        return Events(self.export.reset_index(drop=True), self.rows[np.asarray(keep, bool)])
 
 
 def quarantine_rows(

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from analytics.io._coerce import coerce, true_mask
 from analytics.io._errors import LoadError
 from analytics.io._events import EVENT_TIMES, fold_events
-from analytics.io._problems import Problems, empty_quarantine, malformed_rows
+from analytics.io._problems import Events, Problems, empty_quarantine, malformed_rows
 from analytics.io._profile import Profile, TableProfile, closest, snake_case
 from analytics.io._read import RawTable
 from analytics.schemas import ID_COLUMN, ORDERED_AFTER_OPENING, ColumnRule, column_rules
@@ -43,6 +43,7 @@ class TableResult:
     notes: list[str] = field(default_factory=list)  # what was cleaned, for the load report
     mapped: tuple[str, ...] = ()  # canonical columns the export provided
     last_event: pd.Timestamp | None = None  # an event log's last event: how far the export has seen
+    events: Events | None = None  # an event log's export rows behind each loaded ticket
 
 
 def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestamp) -> TableResult:
@@ -69,19 +70,20 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype=rule.dtype)
     if spec.events is not None:
         set_aside, set_aside_count, last_event = _events_checked(frame, original, spec, rules, profile, problems, unmapped, headers, raw)
+        export_events = original
         frame, original, problems = fold_events(frame, original, spec.events, problems, _times_provided(spec, headers))
+        events = Events(export_events, frame["_event_rows"])
     else:
-        set_aside, set_aside_count, last_event = empty_quarantine(), 0, None
+        set_aside, set_aside_count, last_event, events = empty_quarantine(), 0, None, None
     _check_rows(frame, rules, table, problems, now)
     if not ids_unique or spec.events is not None:  # unique ids, the common case, need no sort
         _check_ids(frame, table, problems)
 
     cells_quarantined = set_aside_count + problems.set_cells_aside(frame)
-    quarantine = pd.concat([set_aside, problems.quarantine(original, table, raw.source, headers)], ignore_index=True)
+    quarantine = pd.concat([set_aside, problems.quarantine(original, table, raw.source, headers, events)], ignore_index=True)
     if raw.malformed:
         quarantine = pd.concat([quarantine, malformed_rows(raw.malformed, table, raw.source)], ignore_index=True)
     loaded = frame.loc[~problems.any] if problems.any.any() else frame
-    loaded = loaded.drop(columns=["_rows"], errors="ignore")
     # an event-log ticket stands for several export rows
     weights = frame["_rows"].to_numpy() if "_rows" in frame else np.ones(len(frame), int)
     return TableResult(
@@ -98,6 +100,7 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
         notes=notes,
         mapped=tuple(c for c in headers if c in rules),
         last_event=None if last_event is None or pd.isna(last_event) else last_event,
+        events=events.kept(~problems.any) if events is not None else None,
     )
 
 
