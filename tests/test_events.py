@@ -233,4 +233,4 @@ def test_a_ticket_of_an_unknown_client_is_quarantined_as_all_its_events(tmp_path
     assert (complaints["rows_read"], complaints["rows_loaded"], complaints["rows_quarantined"]) == (4, 2, 2)
     assert history.quarantine["row"].tolist() == [3, 4] and set(history.quarantine["check"]) == {"unknown_reference"}
     assert [json.loads(r)["status"] for r in history.quarantine["record"]] == ["new", "pending"]
-    assert list(history.complaints["complaint_id"]) == ["T1"] and "_event_rows" not in history.complaints
+    assert list(history.complaints["complaint_id"]) == ["T1"] and "_rows" not in history.complaints

@@ -22,7 +22,7 @@ EVENT_TIMES = ("opened_at", "first_response_at", "resolved_at", "closed_at")
 
 def fold_events(
     frame: pd.DataFrame, original: pd.DataFrame, log: EventLog, problems: Problems, provided: tuple[str, ...] = ()
-) -> tuple[pd.DataFrame, pd.DataFrame, Problems]:
+) -> tuple[pd.DataFrame, pd.DataFrame, Problems, np.ndarray]:
     """One row per ticket from one row per state change.
 
     ``opened_at`` is the first event, ``first_response_at`` the first event in a
@@ -31,9 +31,9 @@ def fold_events(
     ``reopen_count`` counts moves out of a resolved status to anything but closed. A time
     the export itself provides (``provided``) wins over the one derived from the events.
     Other columns take the ticket's latest non-empty value. ``_rows`` counts the events a
-    ticket stands for and ``_event_rows`` names their export rows, so that every event row
-    stays accounted for, and a ticket that fails a check is quarantined as its events;
-    events that failed their own checks stay as events, for the quarantine.
+    ticket stands for, so that every event row stays accounted for, and ``_first_event``
+    where its export rows begin in the ``members`` returned (a ticket that fails a check is
+    quarantined as its events); events that failed their own checks stay as events.
     """
     bad = problems.any
     folded = _EventOrder(frame, log, keep=~bad)
@@ -54,23 +54,22 @@ def fold_events(
         times = pd.Series(at.take(positions, allow_fill=True)).astype(frame[column].dtype)
         tickets[column] = tickets[column].fillna(times) if column in provided else times
     tickets["reopen_count"] = pd.Series(folded.reopenings(log), dtype=frame["reopen_count"].dtype)
-    behind = np.split(frame["_row"].to_numpy()[folded.order], folded.starts[1:]) if len(folded.starts) else []
     tickets = pd.DataFrame({column: tickets[column] for column in frame.columns}).assign(
-        _rows=folded.ends - folded.starts, _event_rows=pd.Series(behind, dtype=object)
+        _rows=folded.ends - folded.starts, _first_event=int(bad.sum()) + folded.starts
     )
+    # the export rows behind each folded row: the events set aside one each, then each ticket's
+    members = np.concatenate([frame["_row"].to_numpy()[bad], frame["_row"].to_numpy()[folded.order]])
 
     first_events = original.iloc[folded.order[folded.starts]].reset_index(drop=True)
     if bad.any():
-        alone = frame.loc[bad]
-        alone = alone.assign(_rows=1, _event_rows=pd.Series([np.array([row]) for row in alone["_row"]], index=alone.index, dtype=object))
-        folded_frame = pd.concat([alone, tickets], ignore_index=True)
+        folded_frame = pd.concat([frame.loc[bad].assign(_rows=1, _first_event=np.arange(int(bad.sum()))), tickets], ignore_index=True)
         folded_original = pd.concat([original.loc[bad], first_events], ignore_index=True)
     else:
         folded_frame, folded_original = tickets, first_events
     kept = Problems(len(folded_frame), problems.optional)
     for mask, column, check, reason in problems.items:
         kept.add(np.concatenate([mask[bad], np.zeros(len(tickets), bool)]), column, check, reason)
-    return folded_frame, folded_original, kept
+    return folded_frame, folded_original, kept, members
 
 
 class _EventOrder:

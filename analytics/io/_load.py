@@ -132,7 +132,7 @@ def _combine(results: list[TableResult] | None, table: str) -> pd.DataFrame:
         return empty_table(table)
     frames = [r.loaded for r in results]
     combined = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return combined.drop(columns=["_row", "_rows", "_event_rows"], errors="ignore")
+    return combined.drop(columns=["_row", "_rows"], errors="ignore")
 
 
 def _reject(result: TableResult, mask: pd.Series, column: str, check: str, reason: str) -> None:

@@ -77,22 +77,24 @@ class Problems:
 
 class Events:
     """The export rows behind each row of a folded event log: ``export`` holds every event
-    row as written (with ``_row``), ``rows`` the export row numbers behind each folded row."""
+    row as written (with ``_row``); folded row ``i`` stands for the export rows
+    ``members[first[i]:first[i] + counts[i]]``."""
 
-    def __init__(self, export: pd.DataFrame, rows: pd.Series):
-        self.export = export.set_index("_row", drop=False)
-        self.rows = rows.reset_index(drop=True)
+    def __init__(self, export: pd.DataFrame, members: np.ndarray, first: np.ndarray, counts: np.ndarray):
+        self.export = export if export.index.name == "_row" else export.set_index("_row", drop=False)
+        self.members, self.first, self.counts = members, np.asarray(first), np.asarray(counts)
 
-    def rows_of(self, mask: np.ndarray, reasons):
+    def rows_of(self, mask: np.ndarray, reasons=None):
         """The export rows behind the folded rows in ``mask``, and a reason for each."""
-        behind = self.rows[np.asarray(mask, bool)]
-        counts = behind.map(len).to_numpy()
-        numbers = np.concatenate(behind.to_list()) if len(behind) else np.array([], dtype=np.int64)
+        first, counts = self.first[np.asarray(mask, bool)], self.counts[np.asarray(mask, bool)]
+        starts = np.cumsum(counts) - counts
+        numbers = self.members[np.repeat(first - starts, counts) + np.arange(counts.sum())]
         return self.export.loc[numbers], np.repeat(np.asarray(reasons, dtype=object), counts) if isinstance(reasons, np.ndarray) else reasons
 
     def kept(self, keep: np.ndarray) -> Events:
         """The same for the folded rows in ``keep``."""
-        return Events(self.export.reset_index(drop=True), self.rows[np.asarray(keep, bool)])
+        keep = np.asarray(keep, bool)
+        return Events(self.export, self.members, self.first[keep], self.counts[keep])
 
 
 def quarantine_rows(
