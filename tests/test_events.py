@@ -60,6 +60,8 @@ def reference_fold(events: pd.DataFrame) -> dict[str, dict]:
                ("T1", 12, "open", "Tier 2"), ("T1", 20, "SOLVED", ""), ("T1", 25, "closed", ""), ("T3", 1, "new", "Tier 2"),
                ("T3", 1, "Pending", ""), ("T3", 4, "solved", "Tier 1"), ("T3", 8, "open", ""), ("T2", None, "pending", "Tier 2")])
 @example(rows=[("T1", 0, "solved", ""), ("T1", 0, "new", "Tier 1"), ("T2", 2, "closed", "Tier 2")])
+@example(rows=[("T1", 0, "new", ""), ("T2", 1, "new", ""), ("T2", 7, "pending", ""), ("T2", 3, "pending", "Tier 1"), ("T2", 9, "solved", "")])
+@example(rows=[("T1", None, "new", "Tier 1")])  # no readable event: no ticket
 def test_the_fold_agrees_with_a_fold_written_ticket_by_ticket(tmp_path_factory, rows):
     start = pd.Timestamp("2024-01-10 09:00")  # winter: London is on UTC
     export = pd.DataFrame({
@@ -206,7 +208,8 @@ def test_a_ticket_failing_a_check_is_quarantined_as_its_events_with_its_first_ro
     assert (counts["rows_read"], counts["rows_loaded"], counts["rows_quarantined"], counts["cells_quarantined"]) == (4, 2, 2, 1)
     quarantine = history.quarantine.set_index("check")
     lost = quarantine.loc["missing_required"]  # each of the ticket's events, as the export wrote it
-    assert lost["row"].tolist() == [1, 2] and set(lost["column"]) == {"client_id (Organization)"}
+    assert lost["row"].tolist() == [1, 2] and set(lost["column"]) == {"client_id (Organization)"} and set(lost["level"]) == {"row"}
+    assert lost["value"].tolist() == ["", ""]  # missing, shown empty
     assert [json.loads(r) for r in lost["record"]] == [
         {"complaint_id": "T1", "client_id": None, "opened_at": "2024-01-05 08:00:00", "event_at": "2024-01-05 09:00:00",
          "status": "new", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"},
@@ -232,5 +235,40 @@ def test_a_ticket_of_an_unknown_client_is_quarantined_as_all_its_events(tmp_path
     complaints = history.report.counts.set_index("table").loc["complaints"]
     assert (complaints["rows_read"], complaints["rows_loaded"], complaints["rows_quarantined"]) == (4, 2, 2)
     assert history.quarantine["row"].tolist() == [3, 4] and set(history.quarantine["check"]) == {"unknown_reference"}
+    assert history.quarantine["value"].tolist() == ["Beta", "Beta"] and set(history.quarantine["level"]) == {"row"}
     assert [json.loads(r)["status"] for r in history.quarantine["record"]] == ["new", "pending"]
     assert list(history.complaints["complaint_id"]) == ["T1"] and "_rows" not in history.complaints
+
+
+def test_a_bad_optional_value_costs_its_cell_and_the_quarantine_keeps_the_row_as_written(tmp_path):
+    """Row 1: a CSAT of 9 (out of range, optional) empties that cell only; row 2: the same and
+    no client (required), so the row goes and its cell is not counted twice; row 3 repeats
+    row 1 exactly. Records keep non-ASCII text as written, and a clean load's quarantine
+    still has its columns and types."""
+    path = tmp_path / "complaints.csv"
+    path.write_text("complaint_id,client_id,opened_at,csat,channel\nC1,Zoë,2024-01-01,9,email\nC2,,2024-01-02,9,phone\n"
+                    "C1,Zoë,2024-01-01,9,email\nC4,Zoë,2024-01-03,4,chat\n", encoding="utf-8")
+    history = load_history(path, now="2030-01-01")
+    accounted_for(history)
+    counts = history.report.counts.iloc[0]
+    assert (counts["rows_loaded"], counts["rows_quarantined"], counts["cells_quarantined"], counts["exact_duplicates"]) == (2, 2, 1, 1)
+    loaded = history.complaints.set_index("complaint_id")
+    assert pd.isna(loaded.loc["C1", "csat"]) and loaded.loc["C4", "csat"] == 4 and loaded.loc["C1", "channel"] == "email"
+    q = history.quarantine.set_index(["row", "check"])
+    assert q.loc[(1, "out_of_range"), "level"] == "cell" and q.loc[(1, "out_of_range"), "value"] == "9"
+    assert json.loads(q.loc[(1, "out_of_range"), "record"])["client_id"] == "Zoë" and "Zoë" in q.loc[(1, "out_of_range"), "record"]
+    assert q.loc[(2, "missing_required"), "level"] == "row" and q.loc[(3, "exact_duplicate"), "value"] == ""
+    (tmp_path / "clean.csv").write_text("complaint_id,client_id,opened_at\nC1,A,2024-01-01\n", encoding="utf-8")
+    clean = load_history(tmp_path / "clean.csv", now="2030-01-01").quarantine
+    assert len(clean) == 0 and list(clean.columns) == ["table", "source", "row", "column", "value", "check", "level", "reason", "record"]
+    assert str(clean["row"].dtype) == "int64" and str(clean["reason"].dtype) == "object"
+
+
+def test_a_rejected_row_keeps_its_missing_times_as_null_in_its_record(tmp_path):
+    (tmp_path / "clients.csv").write_text("client_id\nA\n", encoding="utf-8")
+    (tmp_path / "complaints.csv").write_text("complaint_id,client_id,opened_at,resolved_at\nC1,A,2024-01-01,\nC2,B,2024-01-02,\n", encoding="utf-8")
+    history = load_history(tmp_path, now="2030-01-01")
+    accounted_for(history)
+    rejected = history.quarantine.iloc[0]
+    assert (rejected["row"], rejected["check"], rejected["level"]) == (2, "unknown_reference", "row")
+    assert json.loads(rejected["record"])["resolved_at"] is None

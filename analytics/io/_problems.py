@@ -108,8 +108,9 @@ def quarantine_rows(
     level: str = "row",
 ) -> pd.DataFrame:
     """One quarantine entry per row of ``rows`` (which carry ``_row``), failing ``check`` on
-    ``column``; ``level`` says what was set aside: the ``row``, or only the ``cell``."""
-    values = rows[column].astype(str) if column in rows else pd.Series("", index=rows.index)
+    ``column``, its ``value`` as written (empty where missing); ``level`` says what was set
+    aside: the ``row``, or only the ``cell``."""
+    values = rows[column].astype(str).where(rows[column].notna(), "") if column in rows else pd.Series("", index=rows.index)
     return pd.DataFrame(
         {
             "table": table,
@@ -127,7 +128,7 @@ def quarantine_rows(
 
 def _records(rows: pd.DataFrame) -> list[str]:
     """Each quarantined row as the export had it (JSON), so that nothing is lost."""
-    data = rows.drop(columns=["_row", "_rows"], errors="ignore").astype(str).replace({"<NA>": None, "NaT": None})
+    data = rows.drop(columns="_row").astype(str).replace({"<NA>": None, "NaT": None})
     return [json.dumps(r, ensure_ascii=False) for r in data.to_dict(orient="records")]
 
 
