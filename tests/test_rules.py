@@ -233,9 +233,9 @@ def test_client_value_and_cost_to_serve_worked_out_by_hand():
 
     now = pd.DataFrame({
         "client_id": ["A", "B"], "segment": ["smb", "enterprise"], "cutoff": pd.to_datetime(["2025-01-01", "2025-01-01"], utc=True),
-        "annual_value": [10_000.0, 50_000.0], "complaints_365": [3, 0], "escalation_rate_365": [2 / 3, np.nan],
+        "annual_value": [10_000.0, 50_000.0], "complaints_365": [3, 2], "escalation_rate_365": [2 / 3, np.nan],
         "handling_minutes_365": [600.0, np.nan], "credits_365": [200.0, np.nan], "dispute_rate_365": [1 / 3, np.nan],
-        "complaints_90": [1, 0], "escalation_rate_90": [1.0, np.nan], "handling_minutes_90": [120.0, 0.0], "credits_90": [50.0, 0.0],
+        "complaints_90": [1, 1], "escalation_rate_90": [1.0, np.nan], "handling_minutes_90": [120.0, 0.0], "credits_90": [50.0, 0.0],
         "angry_contacts_90": [2, 0], "abusive_contacts_90": [1, 0], "angry_contacts_365": [6, 0], "abusive_contacts_365": [2, 0],
         "days_to_renewal": [45, 200], "notice_days": [30, np.nan],
     })
@@ -245,7 +245,8 @@ def test_client_value_and_cost_to_serve_worked_out_by_hand():
     assert (a["margin"], a["cost_to_serve_12m"], a["net_value_12m"], a["net_value_pace"]) == (3_000.0, 1_300.0, 1_700.0, 3_000.0 - 4 * 420.0)
     assert (a["escalations_365"], a["handling_hours_365"], a["tone_trend"]) == (2.0, 10.0, 3 - 8 / 4)
     assert a["renewal_date"] == pd.Timestamp("2025-02-15", tz="UTC") and a["notice_by"] == pd.Timestamp("2025-01-16", tz="UTC")
-    # B spent nothing recorded: no cost, the whole margin; no notice period: the notice date is the renewal
+    # B spent nothing recorded (two complaints, no escalation rate: none escalated): no cost, the
+    # whole margin; no notice period: the notice date is the renewal
     assert (b["cost_to_serve_12m"], b["net_value_12m"], b["net_value_pace"]) == (0.0, 15_000.0, 15_000.0)
     assert b["notice_by"] == b["renewal_date"] == pd.Timestamp("2025-07-20", tz="UTC")
     # figures the review shows as the snapshot has them
@@ -261,8 +262,10 @@ def test_client_value_and_cost_to_serve_worked_out_by_hand():
 def test_client_value_without_cost_columns_spends_nothing_and_without_value_is_unknown():
     from analytics._value import client_value
 
-    now = pd.DataFrame({"client_id": ["A"], "cutoff": pd.to_datetime(["2025-01-01"], utc=True), "days_to_renewal": [10], "complaints_365": [4]})
-    row = client_value(now, {"margin": 0.3, "hourly_cost": 60.0, "escalation_cost": 250.0}).iloc[0]
+    now = pd.DataFrame({"client_id": ["A", "B"], "cutoff": pd.to_datetime(["2025-01-01"] * 2, utc=True), "days_to_renewal": [10, 20], "complaints_365": [4, 1]})
+    table = client_value(now, {"margin": 0.3, "hourly_cost": 60.0, "escalation_cost": 250.0})
+    assert table["annual_value"].isna().all() and table["client_id"].tolist() == ["A", "B"]
+    row = table.iloc[0]
     assert row["cost_to_serve_12m"] == 0.0 and np.isnan(row["annual_value"]) and np.isnan(row["net_value_12m"]) and np.isnan(row["net_value_pace"])
     assert all(np.isnan(row[c]) for c in ("dispute_rate_365", "handling_hours_365", "escalations_365", "tone_trend", "notice_days"))
     assert row["complaints_365"] == 4.0 and pd.isna(row["segment"]) and row["notice_by"] == row["renewal_date"] == pd.Timestamp("2025-01-11", tz="UTC")
@@ -344,13 +347,17 @@ def test_churn_within_180_days_at_its_edges():
 def test_outcomes_a_history_does_not_record_are_named_not_guessed(client_columns, churn_note):
     from analytics.rootcause import complaint_outcomes
 
-    history = _with(_history([{"opened_at": "2024-01-01", "resolved_at": "2024-01-02"}], end_events=["2025-01-01"]), clients=client_columns)
-    frame, notes = complaint_outcomes(history, ["repeat", "dispute", "csat", "churn"])
+    # a trigger but no resolution time; a first response but no tone of the client's contacts
+    history = _with(_history([{"opened_at": "2024-01-01", "trigger": "billing", "first_response_at": "2024-01-01 10:00"}], end_events=["2025-01-01"]),
+                    clients=client_columns)
+    frame, notes = complaint_outcomes(history, ["repeat", "dispute", "csat", "churn", "hostility"])
     assert notes == [
         "Repeats need resolution times and triggers, which this history does not record.",
         "Disputes are not recorded in this history.",
         "CSAT is not recorded in this history.",
-    ] + (["Churn needs client status and end dates, which this history does not record."] if churn_note else [])
+    ] + (["Churn needs client status and end dates, which this history does not record."] if churn_note else []) + [
+        "Hostility needs the tone of clients' contacts (or their words) and first response times, which this history does not record."]
+    assert "hostility" not in frame
     assert "churn" not in frame if churn_note else frame["churn"].tolist() == [True]
     assert frame["segment"].tolist() == ["not recorded"] and "repeat" not in frame and "dispute" not in frame
 
