@@ -62,6 +62,7 @@ def reference_fold(events: pd.DataFrame) -> dict[str, dict]:
 @example(rows=[("T1", 0, "solved", ""), ("T1", 0, "new", "Tier 1"), ("T2", 2, "closed", "Tier 2")])
 @example(rows=[("T1", 0, "new", ""), ("T2", 1, "new", ""), ("T2", 7, "pending", ""), ("T2", 3, "pending", "Tier 1"), ("T2", 9, "solved", "")])
 @example(rows=[("T1", None, "new", "Tier 1")])  # no readable event: no ticket
+@example(rows=[("T1", 0, "new", ""), ("T1", 2, "pending", ""), ("T2", 1, "new", ""), ("T2", 6, "pending", ""), ("T2", 4, "pending", "")])
 def test_the_fold_agrees_with_a_fold_written_ticket_by_ticket(tmp_path_factory, rows):
     start = pd.Timestamp("2024-01-10 09:00")  # winter: London is on UTC
     export = pd.DataFrame({
@@ -197,7 +198,8 @@ def test_a_ticket_failing_a_check_is_quarantined_as_its_events_with_its_first_ro
     only that cell."""
     export = pd.DataFrame(
         [("T1", "", "2024-01-05 08:00:00", "2024-01-05 09:00:00", "new"), ("T1", "", "", "2024-01-05 10:00:00", "solved"),
-         ("T2", "Acme", "2024-01-05 12:00:00", "2024-01-05 09:30:00", "new"), ("T2", "Acme", "2024-01-05 12:00:00", "2024-01-05 11:00:00", "pending")],
+         ("T2", "Acme", "2024-01-05 12:00:00", "2024-01-05 09:30:00", "new"), ("T2", "Acme", "2024-01-05 12:00:00", "2024-01-05 11:00:00", "pending"),
+         ("T2", "Acme", "2024-01-05 12:00:00", "not a time", "pending"), ("T2", "Acme", "2024-01-05 12:00:00", "2024-01-05 11:00:00", "pending")],
         columns=["Ticket ID", "Organization", "Created", "Event Time", "Status"],
     ).assign(**{"Via": "Mail", "Ticket Type": "Incident", "Priority": "high", "Group": "Tier 1", "Assignee": "ana"})
     export.to_csv(tmp_path / "ticket_events.csv", index=False)
@@ -205,7 +207,9 @@ def test_a_ticket_failing_a_check_is_quarantined_as_its_events_with_its_first_ro
     history = load_history(tmp_path / "ticket_events.csv", tmp_path / "mine.toml", now="2030-01-01")
     accounted_for(history)
     counts = history.report.counts.iloc[0]
-    assert (counts["rows_read"], counts["rows_loaded"], counts["rows_quarantined"], counts["cells_quarantined"]) == (4, 2, 2, 1)
+    # events 5 (no time) and 6 (a copy of event 4) go on their own, before the fold
+    assert (counts["rows_read"], counts["rows_loaded"], counts["rows_quarantined"], counts["cells_quarantined"]) == (6, 2, 4, 1)
+    assert history.quarantine.set_index("row").loc[6, "reason"] == "exact duplicate of row 4"
     quarantine = history.quarantine.set_index("check")
     lost = quarantine.loc["missing_required"]  # each of the ticket's events, as the export wrote it
     assert lost["row"].tolist() == [1, 2] and set(lost["column"]) == {"client_id (Organization)"} and set(lost["level"]) == {"row"}
@@ -217,6 +221,8 @@ def test_a_ticket_failing_a_check_is_quarantined_as_its_events_with_its_first_ro
          "status": "solved", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"}]
     cell = quarantine.loc["order"]
     assert (cell["row"], cell["column"], cell["level"]) == (3, "first_response_at", "cell")
+    assert json.loads(cell["record"]) == {"complaint_id": "T2", "client_id": "Acme", "opened_at": "2024-01-05 12:00:00", "event_at": "2024-01-05 09:30:00",
+                                          "status": "new", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"}
     t2 = history.complaints.set_index("complaint_id").loc["T2"]
     assert t2["opened_at"] == pd.Timestamp("2024-01-05 12:00", tz="UTC") and pd.isna(t2["first_response_at"])
 
@@ -226,18 +232,19 @@ def test_a_ticket_of_an_unknown_client_is_quarantined_as_all_its_events(tmp_path
     the ticket to the quarantine, and the counts say so."""
     (tmp_path / "clients.csv").write_text("client_id,name\nAcme,Acme Ltd\n", encoding="utf-8")
     export = pd.DataFrame([("T1", "Acme", "2024-01-05 09:00:00", "new"), ("T1", "Acme", "2024-01-05 10:00:00", "solved"),
-                           ("T2", "Beta", "2024-01-05 09:00:00", "new"), ("T2", "Beta", "2024-01-05 11:00:00", "pending")], columns=COLUMNS[:4])
+                           ("T2", "Beta", "2024-01-05 09:00:00", "new"), ("T2", "Beta", "2024-01-05 11:00:00", "pending"),
+                           ("T3", "Acme", "2024-01-06 09:00:00", "new"), ("T3", "Acme", "2024-01-06 09:30:00", "pending")], columns=COLUMNS[:4])
     export.assign(**{"Via": "Mail", "Ticket Type": "Incident", "Priority": "high", "Group": "Tier 1", "Assignee": "ana"}).to_csv(tmp_path / "ticket_events.csv", index=False)
     (tmp_path / "p.toml").write_text('extends = "helpdesk_events"\n\n[complaints]\nfiles = ["ticket_events*.csv"]\n\n[clients]\nfiles = ["clients.csv"]\n',
                                      encoding="utf-8")
     history = load_history(tmp_path, tmp_path / "p.toml", now="2030-01-01")
     accounted_for(history)
     complaints = history.report.counts.set_index("table").loc["complaints"]
-    assert (complaints["rows_read"], complaints["rows_loaded"], complaints["rows_quarantined"]) == (4, 2, 2)
+    assert (complaints["rows_read"], complaints["rows_loaded"], complaints["rows_quarantined"]) == (6, 4, 2)
     assert history.quarantine["row"].tolist() == [3, 4] and set(history.quarantine["check"]) == {"unknown_reference"}
     assert history.quarantine["value"].tolist() == ["Beta", "Beta"] and set(history.quarantine["level"]) == {"row"}
     assert [json.loads(r)["status"] for r in history.quarantine["record"]] == ["new", "pending"]
-    assert list(history.complaints["complaint_id"]) == ["T1"] and "_rows" not in history.complaints
+    assert list(history.complaints["complaint_id"]) == ["T1", "T3"] and "_rows" not in history.complaints
 
 
 def test_a_bad_optional_value_costs_its_cell_and_the_quarantine_keeps_the_row_as_written(tmp_path):

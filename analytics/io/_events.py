@@ -68,6 +68,8 @@ def fold_events(
         folded_frame, folded_original = tickets, first_events
     kept = Problems(len(folded_frame), problems.optional)
     for mask, column, check, reason in problems.items:
+        if isinstance(reason, np.ndarray):  # a reason per event row (an exact duplicate names its first)
+            reason = np.concatenate([reason[bad], np.full(len(tickets), None, dtype=object)])
         kept.add(np.concatenate([mask[bad], np.zeros(len(tickets), bool)]), column, check, reason)
     return folded_frame, folded_original, kept, members
 
