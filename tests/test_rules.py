@@ -1,6 +1,24 @@
 """The rules users rely on, each checked on a case worked out by hand (tiny histories, known
 values), so that a broken rule fails here: these are the tests mutation testing found
-missing (see the README's contributing section for ``mutmut``)."""
+missing (see the README's contributing section for ``mutmut``).
+
+Mutants left alive in event-log folding, the quarantine, practice-effect outcomes and the
+review's value and cost, and why none can change what a user sees:
+
+- ``utc=True`` dropped where the times are canonical columns, already in UTC;
+- a dtype dropped where pandas infers the same one (a boolean mask, a boolean array), and
+  ``ensure_ascii=None`` (falsy, as False) or ``orient="RECORDS"`` (read in any case);
+- ``ignore_index`` on concatenations read by position and renumbered afterwards, and the
+  sort algorithm of quarantine entries whose row and column differ;
+- the value standing in for a missing time or status of an event set aside (it is never
+  sorted or matched), and the guards on a ticket's first event, which has no previous one;
+- the default 90-day repeat window written out, ``earliest=None`` (falsy, as False), a
+  ``complete`` flag missing only where the repeat is, and a complaint index that is always
+  0, 1, 2, ... (the canonical tables are renumbered), so ``reindex`` and ``index=None`` agree;
+- a ticket's ``_row``, not read after the fold (a failed ticket's rows come from its events);
+- a reason array not repeated per export row: only events set aside carry a reason per row,
+  and each stands for one export row.
+"""
 
 import numpy as np
 import pandas as pd
