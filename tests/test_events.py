@@ -279,3 +279,21 @@ def test_a_rejected_row_keeps_its_missing_times_as_null_in_its_record(tmp_path):
     rejected = history.quarantine.iloc[0]
     assert (rejected["row"], rejected["check"], rejected["level"]) == (2, "unknown_reference", "row")
     assert json.loads(rejected["record"])["resolved_at"] is None
+
+
+def test_repeated_ids_hidden_characters_and_declared_blanks(tmp_path):
+    """A second row with an id already used goes, naming the row kept; an id holding a
+    zero-width character is the id without it (and said so); a cell the profile declares as
+    "no value" is empty, while the same text elsewhere is kept as written."""
+    path = tmp_path / "complaints.csv"
+    path.write_text("complaint_id,client_id,opened_at,team\nC1,A,2024-01-01,?\nC2,B,2024-01-02,Tier ?\nC1,B,2024-01-03,Tier 1\n"
+                    "C\u200b3,A,2024-01-04,Tier 2\nC4,?,2024-01-05,Tier 2\n", encoding="utf-8")
+    (tmp_path / "p.toml").write_text('extends = "generic"\n\n[format]\nnull_values = ["?"]\n', encoding="utf-8")
+    history = load_history(path, tmp_path / "p.toml", now="2030-01-01")
+    accounted_for(history)
+    q = history.quarantine.set_index("row")
+    assert (q.loc[3, "check"], q.loc[3, "column"], q.loc[3, "reason"]) == ("duplicate_id", "complaint_id", "duplicate complaint_id (first seen at row 1; that row was kept)")
+    assert (q.loc[5, "check"], q.loc[5, "column"]) == ("missing_required", "client_id")  # "?" declared as no value
+    loaded = history.complaints.set_index("complaint_id")
+    assert list(loaded.index) == ["C1", "C2", "C3"] and pd.isna(loaded.loc["C1", "team"]) and loaded.loc["C2", "team"] == "Tier ?"
+    assert "complaints.csv: 1 complaint_id values held invisible zero-width characters, removed (first at row 4)" in " ".join(history.report.notes)
