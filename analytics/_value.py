@@ -9,11 +9,12 @@ import pandas as pd
 def renewal_dates(cutoff: pd.Series, days_to_renewal: pd.Series, contract_end: pd.Series | None = None) -> pd.Series:
     """Each client's next renewal: the contract's recorded end where it lies ahead of the
     cutoff, else ``days_to_renewal`` (to the start's next anniversary) after it."""
-    anniversary = pd.to_datetime(cutoff, utc=True) + pd.to_timedelta(days_to_renewal.astype("float64"), unit="D")
+    cutoff = pd.to_datetime(cutoff, utc=True)
+    anniversary = cutoff + pd.to_timedelta(days_to_renewal.astype("float64"), unit="D")
     if contract_end is None:
         return anniversary
     end = pd.to_datetime(contract_end, utc=True)
-    return end.where(end >= pd.to_datetime(cutoff, utc=True), anniversary)
+    return end.where(end >= cutoff, anniversary)
 
 
 def client_value(now: pd.DataFrame, value: dict, contract_end: pd.Series | None = None) -> pd.DataFrame:

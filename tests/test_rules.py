@@ -11,7 +11,7 @@ review's value and cost, and why none can change what a user sees:
 - ``ignore_index`` on concatenations read by position and renumbered afterwards, and the
   sort algorithm of quarantine entries whose row and column differ;
 - the value standing in for a missing time or status of an event set aside (it is never
-  sorted or matched), and the guards on a ticket's first event, which has no previous one;
+  sorted or matched);
 - the default 90-day repeat window written out, ``earliest=None`` (falsy, as False), a
   ``complete`` flag missing only where the repeat is, and a complaint index that is always
   0, 1, 2, ... (the canonical tables are renumbered), so ``reindex`` and ``index=None`` agree;

@@ -38,7 +38,7 @@ def coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Pro
     if kind == "string":
         if rule.allowed is not None:
             return _map_taxonomy(values, rule, mapping or {}, problems, unmapped, frame)
-        text = values.astype(pd.ArrowDtype(pa.string()))
+        text = values.astype(STRING)
         if raw_text:
             text = text.str.strip()
         return _blank_as_null(text)
@@ -247,7 +247,7 @@ def _day_first(text: pd.Series, column: str, rows: np.ndarray, source: str, decl
 def _coerce_bool(values, arrow, rule, profile, problems) -> pd.Series:
     if pa.types.is_boolean(arrow):
         return values.astype(rule.dtype)
-    text = values.astype(pd.ArrowDtype(pa.string())).str.strip().str.lower()
+    text = values.astype(STRING).str.strip().str.lower()
     if pa.types.is_floating(arrow):
         text = text.str.replace(r"\.0$", "", regex=True)
     text = _blank_as_null(text)
@@ -303,7 +303,7 @@ def number_pattern(decimal: str = ".", thousands: str = ",") -> str:
 
 def _map_taxonomy(values, rule: ColumnRule, mapping: dict, problems, unmapped, frame) -> pd.Series:
     """Export values -> the taxonomy; an unknown value becomes ``other`` (or null) and is counted."""
-    text = values.astype(pd.ArrowDtype(pa.string()))
+    text = values.astype(STRING)
     if not mapping and set(distinct_values(text)) <= set(rule.allowed):
         return text  # already canonical: the fast path for large clean exports
     codes, uniques = pd.factorize(text, use_na_sentinel=True)

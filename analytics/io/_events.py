@@ -120,7 +120,7 @@ class _EventOrder:
 
     def ends_in(self, names: tuple[str, ...]) -> np.ndarray:
         """Whether each ticket's last event is in one of ``names``."""
-        return self.in_status(names)[self.ends - 1] if len(self.ends) else np.zeros(0, bool)
+        return self.in_status(names)[self.ends - 1]
 
     def latest(self, values: pd.Series) -> pd.Series:
         """Each ticket's latest non-empty value."""
@@ -129,9 +129,7 @@ class _EventOrder:
 
     def reopenings(self, log: EventLog) -> np.ndarray:
         """Moves out of a resolved status to anything but a closed one, per ticket."""
-        if not len(self.group):
-            return np.zeros(0, "int64")
         resolved, closed = self.in_status(log.resolved), self.in_status(log.closed)
-        same_ticket = np.r_[False, self.group[1:] == self.group[:-1]]
-        left = np.r_[False, resolved[:-1]] & same_ticket & ~resolved & ~closed
-        return np.bincount(self.group[left], minlength=len(self.starts)).astype("int64")
+        # an event leaves a resolved state when the ticket's previous event was in one
+        left = resolved[:-1] & (self.group[1:] == self.group[:-1]) & ~resolved[1:] & ~closed[1:]
+        return np.bincount(self.group[1:][left], minlength=len(self.starts)).astype("int64")

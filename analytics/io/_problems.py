@@ -77,12 +77,11 @@ class Problems:
 
 class Events:
     """The export rows behind each row of a folded event log: ``export`` holds every event
-    row as written (with ``_row``); folded row ``i`` stands for the export rows
+    row as written, indexed by its ``_row``; folded row ``i`` stands for the export rows
     ``members[first[i]:first[i] + counts[i]]``."""
 
     def __init__(self, export: pd.DataFrame, members: np.ndarray, first: np.ndarray, counts: np.ndarray):
-        self.export = export if export.index.name == "_row" else export.set_index("_row", drop=False)
-        self.members, self.first, self.counts = members, np.asarray(first), np.asarray(counts)
+        self.export, self.members, self.first, self.counts = export, members, np.asarray(first), np.asarray(counts)
 
     def rows_of(self, mask: np.ndarray, reasons=None):
         """The export rows behind the folded rows in ``mask``, and a reason for each."""
