@@ -32,7 +32,8 @@ def coerce(values: pd.Series, rule: ColumnRule, spec: TableProfile, profile: Pro
     if mapping and rule.allowed is None:
         codes, distinct = _distinct(values)
         keys = distinct.str.strip().str.lower()
-        values = _spread(pa.array([str(mapping.get(key, key)) for key in keys], pa.string()), codes, values.index)
+        # a value the map does not name stays as written
+        values = _spread(pa.array([str(mapping.get(key, value)) for key, value in zip(keys, distinct, strict=True)], pa.string()), codes, values.index)
         arrow = pa.string()
     kind = rule.kind
     if kind == "string":
