@@ -4,12 +4,12 @@ import numpy as np
 from scipy.stats import binomtest
 
 
-def wilson(k, n) -> tuple[np.ndarray, np.ndarray]:
-    """95% Wilson score intervals for ``k`` successes out of ``n`` (NaN where n is 0)."""
+def wilson(k, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score intervals at ``1 - alpha`` for ``k`` successes out of ``n`` (NaN where n is 0)."""
     k, n = np.asarray(k, dtype=int), np.asarray(n, dtype=int)
     low, high = np.full(len(k), np.nan), np.full(len(k), np.nan)
     for i, (successes, trials) in enumerate(zip(k, n, strict=True)):
         if trials > 0:
-            interval = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=0.95, method="wilson")
+            interval = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=1 - alpha, method="wilson")
             low[i], high[i] = interval.low, interval.high
     return low, high

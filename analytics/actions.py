@@ -151,7 +151,7 @@ class ActionList:
         return styled(shown, caption=caption, percent=["churn risk then", "churn risk now"], counts=["health then", "health now"],
                       currency=self.currency, interactive=True)
 
-    def summary(self) -> str:
+    def headline(self) -> str:
         """What the list says, in Markdown sentences."""
         t = self.table
         if t.empty:

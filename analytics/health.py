@@ -24,6 +24,7 @@ from scipy.special import expit
 from analytics._stats import wilson
 from analytics._time import utc
 from analytics.models import rolling_origin
+from analytics.results import Result
 
 POLICY = Path(__file__).resolve().parent / "policies" / "health.toml"
 BANDS = ("healthy", "watch", "at_risk")
@@ -80,15 +81,33 @@ def components(snapshots: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=s.index).astype("float64")
 
 
-class HealthScore:
+class HealthScore(Result):
     """Fit on snapshots (:func:`analytics.features.snapshots`), then :meth:`score`,
     :meth:`explain`, :meth:`movement` and :meth:`bands` (each band's churn rate in a
-    backtest on cutoffs the weights never saw)."""
+    backtest on cutoffs the weights never saw). Once fitted, ``summary`` gives each
+    component's weight and the scaling learned for it."""
+
+    title = "Health score"
 
     def __init__(self, policy: str | Path | dict | None = None, horizon: str = "90D", label: str = "churned"):
         self.policy = policy
         self.horizon = horizon
         self.label = label
+
+    def __repr__(self) -> str:
+        return super().__repr__() if hasattr(self, "weights_") else f"HealthScore(policy={self.policy!r}, horizon={self.horizon!r}, label={self.label!r})"
+
+    @property
+    def computed_on(self) -> str:
+        return (f"fitted on {self.rows_:,} client rows at {self.cutoffs_:,} cutoffs, {self.churned_:,} {self.label}; "
+                f"weights {'learned from churn' if self.learned_ else 'set by the policy'}")
+
+    def _table(self) -> pd.DataFrame:
+        return pd.DataFrame({"component": [COMPONENTS[c].label for c in self.components_], "weight": self.weights_.to_numpy(),
+                             "most_points": self.weights_.to_numpy() * 100, "typical": self.low_.to_numpy(), "worst_twentieth": self.high_.to_numpy()})
+
+    def plot(self) -> go.Figure:
+        return self.weights_plot()
 
     def _policy(self) -> dict:
         if isinstance(self.policy, dict):
@@ -122,6 +141,7 @@ class HealthScore:
         if weights.sum() <= 0:
             raise ValueError("no component predicts churn in these snapshots: every weight is zero; set weights in the policy")
         self.weights_ = weights / weights.sum()
+        self.rows_, self.cutoffs_, self.churned_ = len(known), int(known["cutoff"].nunique()), int(known[self.label].sum())
         return self
 
     def _scaled(self, raw: pd.DataFrame) -> pd.DataFrame:
@@ -130,21 +150,20 @@ class HealthScore:
 
     def score(self, snapshots: pd.DataFrame) -> pd.DataFrame:
         """``client_id``, ``cutoff``, ``score``, ``band`` and the points each component
-        deducted (``points_<component>``); also kept for :meth:`explain`."""
+        deducted (``points_<component>``), and each component's value (``value_<component>``),
+        which :meth:`explain` and :meth:`movement` read."""
         raw = components(snapshots).reindex(columns=self.components_)
         points = self._scaled(raw) * self.weights_ * 100
         result = pd.DataFrame({"client_id": snapshots["client_id"].to_numpy(), "cutoff": snapshots["cutoff"].to_numpy()}, index=snapshots.index)
         result["score"] = 100 - points.sum(axis=1)
         healthy, watch = self.thresholds_
         result["band"] = np.select([result["score"] >= healthy, result["score"] >= watch], ["healthy", "watch"], "at_risk")
-        result = pd.concat([result, points.add_prefix("points_"), raw.add_prefix("value_")], axis=1)
-        self.scores_ = result
-        return result
+        return pd.concat([result, points.add_prefix("points_"), raw.add_prefix("value_")], axis=1)
 
-    def explain(self, client_id, cutoff=None) -> pd.DataFrame:
-        """Each component of one client's score at ``cutoff`` (default: its latest):
-        its value, the points it deducted and why."""
-        rows = self.scores_.loc[self.scores_["client_id"] == client_id]
+    def explain(self, scores: pd.DataFrame, client_id, cutoff=None) -> pd.DataFrame:
+        """Each component of one client's score at ``cutoff`` (default: its latest) among
+        ``scores`` (from :meth:`score`): its value, the points it deducted and why."""
+        rows = scores.loc[scores["client_id"] == client_id]
         if rows.empty:
             raise KeyError(f"client {client_id!r} is not among the scored snapshots")
         row = rows.loc[pd.to_datetime(rows["cutoff"], utc=True) == utc(cutoff)] if cutoff is not None else rows.sort_values("cutoff").tail(1)
@@ -160,10 +179,10 @@ class HealthScore:
         } for c in self.components_])
         return table.sort_values("points", kind="stable").reset_index(drop=True)
 
-    def movement(self, scores: pd.DataFrame | None = None, top: int = 2) -> pd.DataFrame:
-        """Per client and cutoff: the change in score since its previous cutoff and the
-        ``top`` components that moved it most, in points."""
-        scores = (self.scores_ if scores is None else scores).sort_values(["client_id", "cutoff"])
+    def movement(self, scores: pd.DataFrame, top: int = 2) -> pd.DataFrame:
+        """Per client and cutoff of ``scores`` (from :meth:`score`): the change in score
+        since its previous cutoff and the ``top`` components that moved it most, in points."""
+        scores = scores.sort_values(["client_id", "cutoff"])
         points = scores[[f"points_{c}" for c in self.components_]]
         previous = points.groupby(scores["client_id"]).shift()
         moved = -(points - previous)  # a deduction that grew lowers the score

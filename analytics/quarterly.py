@@ -29,6 +29,7 @@ from analytics.models import (
     retention_curves,
     training_data,
 )
+from analytics.results import Result, interval_level
 from analytics.tables import amount, styled
 
 #: KPIs compared quarter on quarter: column -> (label, how it reads: "percent", "hours" or "count")
@@ -51,8 +52,8 @@ CHANGE = "change on last quarter"
 BACKTEST_QUARTERS = 4  # the model is judged on the last year of quarters it never saw
 
 
-@dataclass
-class QuarterlyReview:
+@dataclass(repr=False)
+class QuarterlyReview(Result):
     """What the quarterly retention review needs, for ``quarter``.
 
     ``clients``: every client active at the end of the quarter, ranked by churn probability
@@ -60,8 +61,11 @@ class QuarterlyReview:
     reasons. ``last_quarter``: what the previous review would have predicted (a model
     trained only on what was known then) and what happened. ``kpis``: this quarter against
     the previous one and the same quarter a year before. ``backtest`` says how far the
-    probabilities can be trusted.
+    probabilities can be trusted. ``summary`` is the KPI comparison; :meth:`headline` says
+    the quarter in a few sentences.
     """
+
+    title = "Quarterly retention review"
 
     quarter: pd.Period
     cutoff: pd.Timestamp
@@ -89,7 +93,18 @@ class QuarterlyReview:
         top = self.clients.head(max(1, round(len(self.clients) * AT_RISK_SHARE)))
         return top.sort_values(["value_at_risk", "client_id"], ascending=[False, True], kind="stable")
 
-    def summary(self) -> str:
+    @property
+    def computed_on(self) -> str:
+        return (f"{len(self.clients):,} clients active at the end of {self.quarter}, scored by a model "
+                f"{self.backtest.computed_on.replace('tested on', 'tested on the last')}")
+
+    def _table(self) -> pd.DataFrame:
+        return self.kpis.drop(columns="kind")
+
+    def plot(self) -> go.Figure:
+        return self.risk_plot()
+
+    def headline(self) -> str:
         """The headline in a few Markdown sentences; the same data always gives the same text."""
         c, at_risk = self.clients, self.at_risk
         days = pd.Timedelta(self.horizon).days
@@ -115,7 +130,7 @@ class QuarterlyReview:
         auc, captured = overall.loc["roc_auc"], overall.loc["captured_top_decile"]
         lines.append(
             f"On {self.backtest.per_cutoff['cutoff'].nunique()} past quarters the model never saw, the top tenth held "
-            f"{captured['value']:.0%} of the clients who left (95% CI {captured['low']:.0%} to {captured['high']:.0%}); "
+            f"{captured['value']:.0%} of the clients who left ({interval_level(self.backtest.alpha)}% CI {captured['low']:.0%} to {captured['high']:.0%}); "
             f"ROC AUC {auc['value']:.2f} ({auc['low']:.2f} to {auc['high']:.2f})."
         )
         return "\n".join(f"- {line}" for line in lines)
@@ -151,7 +166,7 @@ class QuarterlyReview:
         table = pd.DataFrame({
             "metric": overall["description"],
             "value": [f.format(v) for f, v, _, _ in written],
-            "95% interval": [f"{f.format(lo)} to {f.format(hi)}" for f, _, lo, hi in written],
+            f"{interval_level(self.backtest.alpha)}% interval": [f"{f.format(lo)} to {f.format(hi)}" for f, _, lo, hi in written],
             "what it means": overall["metric"].map(METRIC_MEANINGS).fillna(""),
         })
         return styled(table)
@@ -203,6 +218,7 @@ class QuarterlyReview:
 
 def quarterly_review(
     history: History, quarter=None, horizon: str = "90D", model=None, currency: str = "$", bootstrap: int = 200, random_state: int = 0,
+    alpha: float = 0.05,
 ) -> QuarterlyReview:
     """Build the review of ``quarter``: "2025Q4", a ``pd.Period``, or a date for the last
     quarter completed by then (default: the last quarter the data reaches the end of).
@@ -211,7 +227,7 @@ def quarterly_review(
     :class:`ChurnModel`) is trained on the rows whose labels were known at the review's
     cutoff and scores the clients active then. It is judged by a backtest on the last
     ``BACKTEST_QUARTERS`` quarters; last quarter's probabilities are that backtest's,
-    from a model that had only the data before it.
+    from a model that had only the data before it. The backtest's intervals are at ``1 - alpha``.
     """
     quarter = _quarter(history, quarter)
     cutoff = utc(quarter.end_time.normalize() + pd.Timedelta(days=1))
@@ -222,7 +238,7 @@ def quarterly_review(
     model = ChurnModel(random_state=random_state) if model is None else model
     kpis, by_quarter, notes = _kpi_comparison(known, quarter)
 
-    trust = backtest(rows, model, horizon, bootstrap=bootstrap, random_state=random_state, last=BACKTEST_QUARTERS)
+    trust = backtest(rows, model, horizon, bootstrap=bootstrap, random_state=random_state, last=BACKTEST_QUARTERS, alpha=alpha)
     X, y = training_data(rows)
     fitted = fit_by_client(model, X, y, rows.loc[X.index, "client_id"])
     now = rows[rows["cutoff"] == cutoff].reset_index(drop=True)

@@ -26,6 +26,7 @@ from analytics.io import History
 from analytics.labels import PRACTICE_WORDS, feature_label
 from analytics.models import ChurnHazards, ChurnModel, fit_by_client, training_data
 from analytics.redaction import PERSONAL_DETAILS, redact
+from analytics.results import Result
 from analytics.rootcause import abuse_by_client
 from analytics.tables import amount, styled
 
@@ -33,10 +34,13 @@ POLICY = Path(__file__).resolve().parent / "policies" / "review.toml"
 RECOMMENDATIONS = ("consider_exit", "renegotiate", "repair", "invest")
 
 
-@dataclass
-class RelationshipReview:
+@dataclass(repr=False)
+class RelationshipReview(Result):
     """``clients``: one row per client active at ``cutoff`` with its value, cost to serve,
-    conduct, risk, contract dates, ``recommendation`` and ``reasons``."""
+    conduct, risk, contract dates, ``recommendation`` and ``reasons``. ``summary``: clients
+    and value per recommendation; :meth:`headline` says it in sentences."""
+
+    title = "Relationship review"
 
     cutoff: pd.Timestamp
     clients: pd.DataFrame
@@ -45,6 +49,7 @@ class RelationshipReview:
     policy: dict
     currency: str = "$"
     notes: list[str] = field(default_factory=list)
+    scores: pd.DataFrame | None = None  # the health score of every client at every cutoff
 
     @property
     def period(self) -> str:
@@ -61,12 +66,12 @@ class RelationshipReview:
 
     def health_table(self, client_id):
         """Each health component of the client: value, points deducted, and why."""
-        table = self.health.explain(client_id, self.cutoff)
+        table = self.health.explain(self.scores, client_id, self.cutoff)
         return styled(table.drop(columns="weight"), decimals=["points"])
 
     def health_plot(self, client_id) -> go.Figure:
         """The client's health score at every cutoff, against the band thresholds."""
-        scores = self.health.scores_
+        scores = self.scores
         mine = scores.loc[scores["client_id"] == client_id].sort_values("cutoff")
         days = pd.to_datetime(mine["cutoff"], utc=True) - pd.Timedelta(days=1)  # a cutoff's score is of the day before
         figure = go.Figure(go.Scatter(x=days.dt.strftime("%Y-%m-%d"), y=mine["score"], mode="lines+markers", name="health score",
@@ -104,14 +109,29 @@ class RelationshipReview:
             raise KeyError(f"client {client_id!r} was not active at {self.cutoff:%Y-%m-%d}")
         return rows.iloc[0]
 
-    def summary(self) -> pd.DataFrame:
+    @property
+    def computed_on(self) -> str:
+        return f"{len(self.clients):,} clients active on {self.period}, {len(self.history.complaints):,} complaints known then"
+
+    def _table(self) -> pd.DataFrame:
         """Clients and annual value per recommendation."""
         grouped = self.clients.groupby("recommendation").agg(clients=("client_id", "size"), annual_value=("annual_value", "sum"),
                                                               net_value=("net_value_12m", "sum"))
         return grouped.reindex(RECOMMENDATIONS).fillna(0).reset_index()
 
-    def summary_text(self) -> str:
-        counts = self.summary().set_index("recommendation")
+    def plot(self) -> go.Figure:
+        """Annual value and net value over the last 12 months per recommendation."""
+        table = self._table()
+        names = table["recommendation"].str.replace("_", " ")
+        figure = go.Figure([go.Bar(x=names, y=table[column], name=label, customdata=table["clients"],
+                                   hovertemplate="%{x}: %{y:,.0f} (%{customdata:,} clients)<extra>" + label + "</extra>")
+                            for column, label in (("annual_value", "annual value"), ("net_value", "net value, last 12 months"))])
+        figure.update_layout(title="Value per recommendation", yaxis_title=f"value ({self.currency})", barmode="group")
+        return figure
+
+    def headline(self) -> str:
+        """The portfolio per recommendation in two Markdown sentences."""
+        counts = self._table().set_index("recommendation")
         parts = [f"{int(counts.loc[r, 'clients']):,} {r.replace('_', ' ')}" for r in RECOMMENDATIONS]
         return (f"- {len(self.clients):,} clients active on {self.cutoff - pd.Timedelta(days=1):%Y-%m-%d}: " + ", ".join(parts) + ".\n"
                 f"- Clients to consider ending bring {self._money(counts.loc['consider_exit', 'annual_value'])} of annual value and "
@@ -277,7 +297,7 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
     decided = [_recommend(row, policy, currency) for row in table.itertuples(index=False)]
     table["recommendation"] = [d[0] for d in decided]
     table["reasons"] = ["; ".join(d[1]) for d in decided]
-    return RelationshipReview(cutoff, table, health, known, policy, currency, notes)
+    return RelationshipReview(cutoff, table, health, known, policy, currency, notes, scores)
 
 
 def _recommend(c, policy: dict, currency: str) -> tuple[str, list[str]]:

@@ -47,7 +47,7 @@ def test_every_point_is_traceable(health, rows):
     assert (health.weights_ >= 0).all() and health.weights_.sum() == pytest.approx(1)
     assert scores["score"].between(0, 100).all()
     worst = scores.sort_values("score").iloc[0]
-    table = health.explain(worst["client_id"], worst["cutoff"])
+    table = health.explain(scores, worst["client_id"], worst["cutoff"])
     assert len(table) == len(health.components_) and table["points"].sum() == pytest.approx(worst["score"] - 100)
     assert table["why"].str.len().gt(20).all()
 
@@ -145,7 +145,7 @@ def test_a_clients_health_over_time_is_its_score_at_every_cutoff(review):
     assert len(days) >= 2 and days == sorted(days)
     for day, score in zip(days, scores, strict=True):  # the score is 100 less the points its components took off
         cutoff = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
-        assert score == pytest.approx(100 + review.health.explain(client, cutoff)["points"].sum())
+        assert score == pytest.approx(100 + review.health.explain(review.scores, client, cutoff)["points"].sum())
 
 
 def test_a_cut_client_table_says_where_the_rest_are(review, tmp_path):

@@ -44,6 +44,6 @@ def test_the_workshop_brief_names_groups_in_words(sample_history):
 
     from analytics.rootcause import root_cause_workshop
 
-    brief = root_cause_workshop(sample_history, bootstrap=20).summary()
+    brief = root_cause_workshop(sample_history, bootstrap=20).headline()
     raw = [word for word in re.findall(r"[a-z]+(?:\\?_[a-z]+)+", brief) if word.replace("\\", "") in TAXONOMY_VALUES]
     assert raw == [] and "technical failure" in brief

@@ -227,7 +227,7 @@ def test_hazards_find_the_planted_complaint_burden_and_give_an_outlook(world):
     history, _, rows = world
     hazards = ChurnHazards().fit(history, rows)
     complaints = hazards.summary.set_index("covariate").loc["complaints_90"]
-    assert complaints["low"] > 1
+    assert complaints["low_95"] > 1
     outlook = hazards.outlook(rows.loc[rows["cutoff"] == rows["cutoff"].max()])
     assert (outlook["retained_90"] >= outlook["retained_180"]).all() and (outlook["retained_180"] >= outlook["retained_365"]).all()
     assert outlook["expected_days_within_3_years"].between(0, 3 * 365 + 1).all()

@@ -16,7 +16,7 @@ def review(sample_history):
 def test_a_past_quarter_is_reviewed_with_only_what_was_known_then(sample_history):
     full = quarterly_review(sample_history, "2025Q2", bootstrap=50)
     then = quarterly_review(sample_history.as_of("2025-07-01"), "2025Q2", bootstrap=50)
-    assert full.summary() == then.summary()
+    assert full.headline() == then.headline()
     pd.testing.assert_frame_equal(full.clients, then.clients)
     pd.testing.assert_frame_equal(full.kpis, then.kpis)
 
@@ -58,7 +58,7 @@ def test_kpis_are_the_quarters_of_complaint_kpis(review, sample_history):
 
 
 def test_the_summary_states_the_figures_of_the_tables(review):
-    text = review.summary()
+    text = review.headline()
     assert f"{len(review.clients):,} active clients" in text
     assert f"expects **{review.clients['probability'].sum():.1f} clients**" in text
     assert f"{int(review.last_quarter['churned'].sum()):,} did" in text

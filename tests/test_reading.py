@@ -165,7 +165,7 @@ def test_workshop_tests_the_three_claims(sample_history):
     workshop = root_cause_workshop(sample_history, bootstrap=50)
     claims = workshop.claims().set_index("claim")
     assert list(claims["verdict"]) == ["holds here"] * 3  # the sample plants all three
-    assert "strategy table" in workshop.summary()
+    assert "strategy table" in workshop.headline()
 
 
 def test_abuse_per_team_by_hand():

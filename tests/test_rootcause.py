@@ -66,7 +66,7 @@ def test_practice_effects_find_what_the_sample_planted(sample_history):
         assert t.loc[("apologized", outcome), "low_pts"] < 0 < t.loc[("apologized", outcome), "high_pts"]
     apologised = t.loc[("apologized", "churn")]  # it goes with milder complaints, which lose fewer clients
     assert apologised["naive_pts"] < apologised["effect_pts"] - 0.5
-    sentence = effects.summary("repeat")[0]
+    sentence = effects.sentences("repeat")[0]
     assert "pts, 95% CI" in sentence and "complaints" in sentence
 
 

@@ -316,7 +316,7 @@ def test_a_planted_hazard_ratio_is_recovered_within_its_interval():
                         columns=["client_id", "cutoff", "tenure_days", "x"])
     hazards = ChurnHazards(covariates=["x"]).fit(history, rows)
     fitted = hazards.summary.set_index("covariate").loc["x"]
-    standard_error = (np.log(fitted["high"]) - np.log(fitted["low"])) / (2 * 1.959964)
+    standard_error = (np.log(fitted["high_95"]) - np.log(fitted["low_95"])) / (2 * 1.959964)
     # about 2,000 leave within the two years: the standard error of the log hazard ratio is near
     # sqrt(1 / 1000 + 1 / 1000) = 0.045 (here 1.91, 95% CI 1.75 to 2.08, with 1,967 leavers)
     assert 0.04 < standard_error < 0.07

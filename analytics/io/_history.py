@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analytics._time import utc
+from analytics.results import Result
 from analytics.schemas import PRACTICES, empty_table
 
 #: complaint columns only known once the complaint is resolved
@@ -21,9 +22,13 @@ KNOWN_AT_RESOLUTION = (
 TABLES = ("clients", "complaints", "interactions")
 
 
-@dataclass
-class LoadReport:
-    """What a load read, loaded and quarantined, per table and source."""
+@dataclass(repr=False)
+class LoadReport(Result):
+    """What a load read, loaded and quarantined, per table and source; ``summary`` is
+    ``counts``. Its Markdown and HTML add the quarantine's reasons, the values left unmapped
+    and what each column of the export holds."""
+
+    title = "Load report"
 
     counts: pd.DataFrame  # table, source, rows_read, rows_loaded, rows_quarantined, cells_quarantined, exact_duplicates
     unmapped: pd.DataFrame  # table, column, value, rows: values the profile could not map
@@ -31,6 +36,26 @@ class LoadReport:
     profile: str = "generic"
     notes: list[str] = field(default_factory=list)
     coverage: pd.DataFrame | None = None  # table, column, filled, other: what each provided canonical column holds
+
+    def _table(self) -> pd.DataFrame:
+        """``counts``, each source by its file name."""
+        return self.counts.assign(source=self.counts["source"].map(lambda s: str(s).rsplit("/", 1)[-1]))
+
+    @property
+    def computed_on(self) -> str:
+        sources = self.counts["source"].nunique()
+        return (f"{self.rows_read:,} rows read from {sources:,} source{'s' if sources != 1 else ''} with the profile {self.profile}: "
+                f"{int(self.counts['rows_loaded'].sum()):,} loaded, {self.rows_quarantined:,} quarantined")
+
+    def plot(self):
+        """Rows loaded and quarantined per table and source."""
+        import plotly.graph_objects as go  # here: loading never needs plotly
+
+        names = self.counts["table"] + ": " + self.counts["source"].map(lambda s: str(s).rsplit("/", 1)[-1])
+        figure = go.Figure([go.Bar(y=names, x=self.counts[column], name=label, orientation="h", hovertemplate="%{y}: %{x:,} rows<extra>" + label + "</extra>")
+                            for column, label in (("rows_loaded", "loaded"), ("rows_quarantined", "quarantined"))])
+        figure.update_layout(title="Rows loaded and quarantined", barmode="stack", xaxis_title="rows", yaxis_autorange="reversed")
+        return figure
 
     @property
     def rows_read(self) -> int:
@@ -46,7 +71,8 @@ class LoadReport:
         return int(self.counts["cells_quarantined"].sum()) if "cells_quarantined" in self.counts else 0
 
     def to_markdown(self) -> str:
-        parts = [f"**Load report** (profile `{self.profile}`)", "", self.counts.to_markdown(index=False)]
+        heading, counts = self._rendering()
+        parts = [f"**{heading}**", "", counts.to_markdown(index=False, disable_numparse=True)]
         if len(self.reasons):
             parts += ["", "**Quarantine reasons**", "", self.reasons.to_markdown(index=False)]
         if len(self.unmapped):
@@ -60,9 +86,9 @@ class LoadReport:
     def to_html(self) -> str:
         from analytics.tables import styled  # here: tables are for showing, loading never needs them
 
-        counts = self.counts.assign(source=self.counts["source"].map(lambda s: str(s).rsplit("/", 1)[-1]))
+        counts = self._table()
         numbers = [c for c in counts.columns if c.startswith("rows_") or c in ("cells_quarantined", "exact_duplicates", "records")]
-        parts = [f"<h4>Load report (profile <code>{html.escape(self.profile)}</code>)</h4>", styled(counts, counts=numbers).to_html()]
+        parts = [f"<h4>{html.escape(self.title)}</h4>", f"<p>{html.escape(self.computed_on)}</p>", styled(counts, counts=numbers).to_html()]
         if len(self.reasons):
             parts += ["<h5>Quarantine reasons</h5>", styled(self.reasons, counts=["rows"]).to_html()]
         if len(self.unmapped):

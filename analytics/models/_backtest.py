@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from sklearn.base import clone
 
 from analytics.models._churn import NOT_FEATURES, ChurnModel, fit_by_client
+from analytics.results import Result, interval_level
 
 METRICS = {
     "roc_auc": "ROC AUC",
@@ -22,19 +23,27 @@ METRICS = {
 CALIBRATION_BINS = 10
 
 
-@dataclass
-class Backtest:
+@dataclass(repr=False)
+class Backtest(Result):
     """What a backtest measured: ``predictions`` (one row per client and test cutoff),
-    ``per_cutoff`` and ``overall`` metrics, each with a 95% bootstrap interval."""
+    ``per_cutoff`` and ``overall`` metrics, each with a bootstrap interval at ``1 - alpha``.
+    ``summary`` is ``overall``."""
+
+    title = "Backtest of the churn model"
 
     predictions: pd.DataFrame
     per_cutoff: pd.DataFrame
     overall: pd.DataFrame
     label: str
+    alpha: float = 0.05
+
+    def _table(self) -> pd.DataFrame:
+        return self.overall
 
     @property
-    def summary(self) -> pd.DataFrame:
-        return self.overall
+    def computed_on(self) -> str:
+        return (f"tested on {len(self.per_cutoff):,} cutoffs the model never saw: {len(self.predictions):,} client rows, "
+                f"{int(self.predictions[self.label].sum()):,} {self.label}")
 
     def calibration_plot(self) -> go.Figure:
         """Predicted against observed churn, by tenth of predicted risk (all test cutoffs)."""
@@ -61,7 +70,7 @@ class Backtest:
         return figure
 
     def metrics_plot(self, metrics=("roc_auc", "pr_auc", "ece")) -> go.Figure:
-        """Each metric per test cutoff with its 95% interval."""
+        """Each metric per test cutoff with its interval."""
         figure = go.Figure()
         for metric in metrics:
             rows = self.per_cutoff
@@ -69,24 +78,22 @@ class Backtest:
                 x=rows["cutoff"], y=rows[metric], name=METRICS[metric], mode="lines+markers",
                 error_y={"type": "data", "symmetric": False, "array": rows[f"{metric}_high"] - rows[metric], "arrayminus": rows[metric] - rows[f"{metric}_low"]},
             ))
-        figure.update_layout(title="Backtest metrics per cutoff (95% bootstrap intervals)", xaxis_title="test cutoff", yaxis_title="value")
+        figure.update_layout(title=f"Backtest metrics per cutoff ({interval_level(self.alpha)}% bootstrap intervals)", xaxis_title="test cutoff",
+                             yaxis_title="value")
         return figure
 
     plot = metrics_plot
 
-    def _repr_html_(self) -> str:
-        return self.overall.to_html(index=False, float_format=lambda x: f"{x:.3f}")
-
 
 def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "churned", min_train_cutoffs: int = 2,
-             bootstrap: int = 200, random_state: int = 0, last: int | None = None) -> Backtest:
+             bootstrap: int = 200, random_state: int = 0, last: int | None = None, alpha: float = 0.05) -> Backtest:
     """Train on the past, test on the next cutoff, for every cutoff that has enough past.
 
     For a test cutoff, the training rows are those of earlier cutoffs whose labels were
     fully known by then: cutoff + ``horizon`` at or before the test cutoff (rows whose own
     horizon runs past the end of the data are never used). Censored test rows are left
-    out. Metrics (``METRICS``) come per cutoff and over all test rows pooled, each with a
-    95% interval from ``bootstrap`` Poisson-weighted resamples.
+    out. Metrics (``METRICS``) come per cutoff and over all test rows pooled, each with an
+    interval at ``1 - alpha`` from ``bootstrap`` Poisson-weighted resamples.
 
     Parameters
     ----------
@@ -116,13 +123,13 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
     if not rows:
         raise ValueError(f"no cutoff has {min_train_cutoffs} earlier cutoffs with known labels and both outcomes; pass more cutoffs or a shorter horizon")
     pooled = pd.concat(predictions, ignore_index=True)
-    per_cutoff, overall = _with_intervals([(p[label].to_numpy(), p["probability"].to_numpy()) for p in predictions], bootstrap, rng)
+    per_cutoff, overall = _with_intervals([(p[label].to_numpy(), p["probability"].to_numpy()) for p in predictions], bootstrap, rng, alpha)
     rows = [row | metrics for row, metrics in zip(rows, per_cutoff, strict=True)]
     overall = pd.DataFrame([
         {"metric": name, "description": METRICS[name], "value": overall[name], "low": overall[f"{name}_low"], "high": overall[f"{name}_high"]}
         for name in METRICS
     ])
-    return Backtest(pooled, pd.DataFrame(rows), overall, label)
+    return Backtest(pooled, pd.DataFrame(rows), overall, label, alpha)
 
 
 def rolling_origin(snapshots: pd.DataFrame, horizon="90D", min_train_cutoffs: int = 2):
@@ -144,8 +151,8 @@ def _moments(snapshots: pd.DataFrame) -> np.ndarray:
     return pd.to_datetime(snapshots["cutoff"], utc=True).dt.tz_convert(None).to_numpy()
 
 
-def _with_intervals(parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, rng) -> tuple[list[dict], dict]:
-    """Metrics of each part (labels, scores) and of all pooled, with 95% percentile intervals.
+def _with_intervals(parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, rng, alpha: float = 0.05) -> tuple[list[dict], dict]:
+    """Metrics of each part (labels, scores) and of all pooled, with percentile intervals at ``1 - alpha``.
 
     Each replicate weighs every pooled row by a Poisson(1) draw and the parts reuse their
     slice of it; replicates score probabilities rounded to 4 decimals (ties are handled),
@@ -166,7 +173,7 @@ def _with_intervals(parts: list[tuple[np.ndarray, np.ndarray]], bootstrap: int, 
         result = dict(point)
         table = pd.DataFrame(kept)
         for name in METRICS:
-            low, high = np.nanpercentile(table[name], [2.5, 97.5]) if bootstrap else (np.nan, np.nan)
+            low, high = np.nanpercentile(table[name], [50 * alpha, 100 - 50 * alpha]) if bootstrap else (np.nan, np.nan)
             result[f"{name}_low"], result[f"{name}_high"] = low, high
         results.append(result)
     return results[:-1], results[-1]

@@ -15,6 +15,7 @@ from analytics.io import History
 from analytics.labels import column_label, group_label
 from analytics.models._churn import ChurnModel
 from analytics.models._survival import daily_steps
+from analytics.results import Result
 from analytics.schemas import PRACTICES
 
 #: what is known about a complaint once it is resolved
@@ -40,13 +41,27 @@ def _flags(history: History, within: str) -> pd.DataFrame:
     return flags
 
 
-@dataclass
-class RepeatCurves:
-    """Kaplan-Meier share of resolved complaints whose trigger came back, by days since resolution."""
+@dataclass(repr=False)
+class RepeatCurves(Result):
+    """Kaplan-Meier share of resolved complaints whose trigger came back, by days since
+    resolution: ``curves`` (every step) and ``table`` (the share after 30, 90 and 180 days,
+    with intervals at ``1 - alpha``), which ``summary`` shows."""
+
+    title = "Time to a repeat of the same trigger"
 
     curves: pd.DataFrame
-    summary: pd.DataFrame
+    table: pd.DataFrame
     by: str
+    repeated: int = 0
+    alpha: float = 0.05
+
+    def _table(self) -> pd.DataFrame:
+        return self.table
+
+    @property
+    def computed_on(self) -> str:
+        return (f"{int(self.table['complaints'].sum()):,} resolved complaints, {self.repeated:,} of which came back, "
+                f"in {len(self.table):,} groups of {self.by}")
 
     def plot(self) -> go.Figure:
         figure = go.Figure()
@@ -60,7 +75,7 @@ class RepeatCurves:
         return figure
 
 
-def time_to_repeat(history: History, by: str = "trigger", horizon_days: int = 365) -> RepeatCurves:
+def time_to_repeat(history: History, by: str = "trigger", horizon_days: int = 365, alpha: float = 0.05) -> RepeatCurves:
     """Kaplan-Meier curves of time from resolution to the same client's next complaint of
     the same trigger, per group of ``by`` (a complaint column such as ``trigger``,
     ``resolution`` or ``root_cause_fixed``), followed up to ``horizon_days`` or the end of
@@ -80,25 +95,54 @@ def time_to_repeat(history: History, by: str = "trigger", horizon_days: int = 36
     curves, summary = [], []
     for name in sorted(group.unique(), key=str):
         members = (group == name).to_numpy()
-        fitter = KaplanMeierFitter().fit(days[members], flags["repeated"].astype(bool)[members])
+        fitter = KaplanMeierFitter(alpha=alpha).fit(days[members], flags["repeated"].astype(bool)[members])
         curve = fitter.survival_function_.reset_index()
         curves.append(pd.DataFrame({"group": name, "days": curve.iloc[:, 0], "repeated": 1 - curve.iloc[:, 1]}))
         row = {"group": name, "complaints": int(members.sum())}
+        band = fitter.confidence_interval_survival_function_
         for d in (30, 90, 180):
             row[f"repeated_{d}"] = float(1 - fitter.survival_function_at_times(d).iloc[0])
+            low, high = band.loc[:d].iloc[-1]  # a share that came back is one minus a share still waiting
+            row[f"repeated_{d}_low"], row[f"repeated_{d}_high"] = float(1 - high), float(1 - low)
         summary.append(row)
-    return RepeatCurves(pd.concat(curves, ignore_index=True), pd.DataFrame(summary).sort_values("repeated_90", ascending=False), by)
+    table = pd.DataFrame(summary).sort_values("repeated_90", ascending=False, ignore_index=True)
+    return RepeatCurves(pd.concat(curves, ignore_index=True), table, by, int(flags["repeated"].astype(bool).sum()), alpha)
 
 
-@dataclass
-class RepeatRisk:
+@dataclass(repr=False)
+class RepeatRisk(Result):
     """A classifier of repeats trained on earlier complaints and judged on later ones:
-    ``predictions`` (test complaints: probability, outcome, top reasons) and ``metrics``."""
+    ``predictions`` (test complaints: probability, outcome, top reasons) and ``metrics``,
+    which ``summary`` shows as a table."""
+
+    title = "Repeat risk"
 
     model: ChurnModel
     predictions: pd.DataFrame
     metrics: dict
     test_from: pd.Timestamp
+
+    def _table(self) -> pd.DataFrame:
+        return pd.DataFrame({"metric": list(self.metrics), "value": list(self.metrics.values())})
+
+    @property
+    def computed_on(self) -> str:
+        return (f"trained on {self.metrics['train_complaints']:,} complaints resolved before {self.test_from:%Y-%m-%d}, judged on "
+                f"{self.metrics['test_complaints']:,} resolved from then on, {int(self.predictions['repeated'].sum()):,} of which came back")
+
+    def plot(self) -> go.Figure:
+        """The share that came back in each tenth of predicted risk, against the prediction."""
+        tenth = pd.qcut(self.predictions["probability"].rank(method="first"), 10, labels=False)
+        frame = self.predictions.groupby(tenth).agg(predicted=("probability", "mean"), observed=("repeated", "mean"))
+        top = float(max(frame["predicted"].max(), frame["observed"].max()) * 1.05)
+        figure = go.Figure([
+            go.Scatter(x=[0, top], y=[0, top], mode="lines", name="perfect calibration", line={"dash": "dot", "color": "grey"}),
+            go.Scatter(x=frame["predicted"], y=frame["observed"], mode="lines+markers", name="model",
+                       hovertemplate="predicted %{x:.1%}<br>came back %{y:.1%}<extra></extra>"),
+        ])
+        figure.update_layout(title="Repeat risk: predicted and observed, by tenth of predicted risk", xaxis_title="predicted probability",
+                             yaxis_title="share that came back", xaxis_tickformat=".0%", yaxis_tickformat=".0%")
+        return figure
 
     def score(self, history: History) -> pd.DataFrame:
         """Probability of a repeat for every resolved complaint of ``history``, with reasons."""

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from sklearn.exceptions import NotFittedError
 
 from analytics._time import utc
 from analytics.features import data_end
 from analytics.io import History
+from analytics.results import Result, interval_level
 
 #: complaint covariates of the hazard model when none are given (those the snapshots have)
 COVARIATES = (
@@ -47,13 +49,27 @@ def survival_table(history: History, snapshots: pd.DataFrame) -> pd.DataFrame:
     return table.loc[table["days"] > 0].reset_index(drop=True)
 
 
-@dataclass
-class RetentionCurves:
-    """Kaplan-Meier retention after a cutoff, per group: ``curves`` (every step) and
-    ``summary`` (retention after 90, 180 and 365 days with 95% intervals)."""
+@dataclass(repr=False)
+class RetentionCurves(Result):
+    """Kaplan-Meier retention after ``cutoff``, per group: ``curves`` (every step) and
+    ``table`` (retention after 90, 180 and 365 days with intervals at ``1 - alpha``),
+    which ``summary`` shows."""
+
+    title = "Retention after the cutoff"
 
     curves: pd.DataFrame
-    summary: pd.DataFrame
+    table: pd.DataFrame
+    cutoff: pd.Timestamp | None = None
+    alpha: float = 0.05
+
+    def _table(self) -> pd.DataFrame:
+        return self.table
+
+    @property
+    def computed_on(self) -> str:
+        since = f" at {pd.Timestamp(self.cutoff):%Y-%m-%d}" if self.cutoff is not None else ""
+        return (f"{int(self.table['clients'].sum()):,} clients active{since}, {int(self.table['churned'].sum()):,} of whom left, "
+                f"in {len(self.table):,} group{'s' if len(self.table) != 1 else ''}")
 
     def plot(self) -> go.Figure:
         figure = go.Figure()
@@ -63,9 +79,6 @@ class RetentionCurves:
                                         hovertemplate="%{x:.0f} days: %{y:.1%} retained<extra>" + str(group) + "</extra>"))
         figure.update_layout(title="Clients retained after the cutoff", xaxis_title="days after the cutoff", yaxis_title="retained", yaxis_tickformat=".0%")
         return figure
-
-    def _repr_html_(self) -> str:
-        return self.summary.to_html(index=False, float_format=lambda x: f"{x:.3f}")
 
 
 def daily_steps(curve: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -77,7 +90,7 @@ def daily_steps(curve: pd.DataFrame, value: str) -> pd.DataFrame:
     return curve.loc[last | first, ["days", value]] if len(curve) > 2 else curve[["days", value]]
 
 
-def retention_curves(history: History, snapshots: pd.DataFrame, cutoff=None, by=None) -> RetentionCurves:
+def retention_curves(history: History, snapshots: pd.DataFrame, cutoff=None, by=None, alpha: float = 0.05) -> RetentionCurves:
     """Kaplan-Meier curves of the clients active at ``cutoff`` (default: the latest
     cutoff with a year of data after it, else the first), followed to the end of the data.
 
@@ -93,7 +106,7 @@ def retention_curves(history: History, snapshots: pd.DataFrame, cutoff=None, by=
     curves, summary = [], []
     for group in sorted(groups.unique(), key=str):
         members = follow.loc[(groups == group).to_numpy()]
-        fitter = KaplanMeierFitter().fit(members["days"], members["event"], label=str(group))
+        fitter = KaplanMeierFitter(alpha=alpha).fit(members["days"], members["event"], label=str(group))
         curve = fitter.survival_function_.reset_index()
         curves.append(pd.DataFrame({"group": group, "days": curve.iloc[:, 0], "retained": curve.iloc[:, 1]}))
         row = {"group": group, "clients": len(members), "churned": int(members["event"].sum())}
@@ -104,23 +117,43 @@ def retention_curves(history: History, snapshots: pd.DataFrame, cutoff=None, by=
                 low, high = band.loc[:days].iloc[-1]
                 row[f"retained_{days}_low"], row[f"retained_{days}_high"] = float(low), float(high)
         summary.append(row)
-    return RetentionCurves(pd.concat(curves, ignore_index=True), pd.DataFrame(summary))
+    return RetentionCurves(pd.concat(curves, ignore_index=True), pd.DataFrame(summary), pd.Timestamp(cutoff), alpha)
 
 
-class ChurnHazards:
+class ChurnHazards(Result):
     """A Cox model of churn over tenure, with complaint covariates that change at each
     cutoff (lifelines' ``CoxTimeVaryingFitter`` on :func:`survival_table` intervals).
 
-    ``summary``: hazard ratio of each covariate with its 95% interval and p-value;
+    ``summary``: hazard ratio of each covariate with its interval at ``1 - alpha`` and p-value;
     ``missing_``: per covariate, how many intervals had no value and were counted as 0
     (a covariate that is not a number is refused).
     :meth:`outlook`: each client's chance of still being a client 90, 180 and 365 days on,
     and the expected days as a client over the next ``years``, given the tenure reached.
     """
 
-    def __init__(self, covariates=None, penalizer: float = 0.01):
+    title = "Churn hazards"
+
+    def __init__(self, covariates=None, penalizer: float = 0.01, alpha: float = 0.05):
         self.covariates = covariates
         self.penalizer = penalizer
+        self.alpha = alpha
+
+    def __repr__(self) -> str:
+        return super().__repr__() if hasattr(self, "fitter_") else f"ChurnHazards(covariates={self.covariates!r}, penalizer={self.penalizer!r}, alpha={self.alpha!r})"
+
+    @property
+    def computed_on(self) -> str:
+        return f"fitted on {self.clients_:,} clients, {self.churned_:,} of whom left, over {self.intervals_:,} tenure intervals"
+
+    def _table(self) -> pd.DataFrame:
+        if not hasattr(self, "fitter_"):
+            raise NotFittedError("ChurnHazards is not fitted yet; call fit(history, snapshots) first")
+        s = self.fitter_.summary
+        level = interval_level(self.alpha)
+        return pd.DataFrame({
+            "covariate": s.index, "hazard_ratio": s["exp(coef)"].to_numpy(),
+            "low": s[f"exp(coef) lower {level}%"].to_numpy(), "high": s[f"exp(coef) upper {level}%"].to_numpy(), "p": s["p"].to_numpy(),
+        })
 
     def fit(self, history: History, snapshots: pd.DataFrame) -> ChurnHazards:
         from lifelines import CoxTimeVaryingFitter
@@ -129,14 +162,11 @@ class ChurnHazards:
         self.covariates_ = [c for c in (self.covariates or COVARIATES) if c in table]
         covariates, self.missing_ = _numeric(table, self.covariates_)
         data = covariates.assign(id=table["client_id"], start=table["start"], stop=table["stop"], event=table["event"])
-        self.fitter_ = CoxTimeVaryingFitter(penalizer=self.penalizer).fit(data, id_col="id", event_col="event", start_col="start", stop_col="stop")
+        self.fitter_ = CoxTimeVaryingFitter(penalizer=self.penalizer, alpha=self.alpha).fit(data, id_col="id", event_col="event", start_col="start",
+                                                                                            stop_col="stop")
         hazard = self.fitter_.baseline_cumulative_hazard_
         self.baseline_ = pd.Series(hazard.iloc[:, 0].to_numpy(), index=hazard.index.to_numpy(dtype=float))
-        s = self.fitter_.summary
-        self.summary = pd.DataFrame({
-            "covariate": s.index, "hazard_ratio": s["exp(coef)"].to_numpy(),
-            "low": s["exp(coef) lower 95%"].to_numpy(), "high": s["exp(coef) upper 95%"].to_numpy(), "p": s["p"].to_numpy(),
-        })
+        self.clients_, self.churned_, self.intervals_ = int(table["client_id"].nunique()), int(table["event"].sum()), len(table)
         return self
 
     def _cumulative_hazard(self, tenure: np.ndarray) -> np.ndarray:
@@ -165,17 +195,15 @@ class ChurnHazards:
         return self._cumulative_hazard(tenure) + slope * np.maximum(tenure - last, 0)  # interp holds the last value
 
     def plot(self) -> go.Figure:
-        s = self.summary
+        s = self._table()
         figure = go.Figure(go.Scatter(
             x=s["hazard_ratio"], y=s["covariate"], mode="markers",
             error_x={"type": "data", "symmetric": False, "array": s["high"] - s["hazard_ratio"], "arrayminus": s["hazard_ratio"] - s["low"]},
         ))
         figure.add_vline(x=1, line_dash="dot")
-        figure.update_layout(title="Hazard ratios of churn (95% intervals)", xaxis_title="hazard ratio (log scale)", xaxis_type="log")
+        figure.update_layout(title=f"Hazard ratios of churn ({interval_level(self.alpha)}% intervals)", xaxis_title="hazard ratio (log scale)",
+                             xaxis_type="log")
         return figure
-
-    def _repr_html_(self) -> str:
-        return self.summary.to_html(index=False, float_format=lambda x: f"{x:.3f}")
 
 
 def _numeric(table: pd.DataFrame, columns) -> tuple[pd.DataFrame, dict[str, int]]:

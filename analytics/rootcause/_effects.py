@@ -22,6 +22,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from analytics.io import History
 from analytics.labels import PRACTICE_WORDS
+from analytics.results import Result, interval_level
 from analytics.rootcause._outcomes import OUTCOMES, complaint_outcomes
 from analytics.schemas import PRACTICES
 
@@ -34,21 +35,37 @@ class PositivityWarning(UserWarning):
     """Some complaints had (almost) no chance of getting, or of not getting, a practice."""
 
 
-@dataclass
-class PracticeEffects:
+@dataclass(repr=False)
+class PracticeEffects(Result):
     """``table``: one row per practice and outcome with the adjusted effect (AIPW) and the
-    naive difference, both in percentage points with 95% bootstrap intervals, the
-    adjusted rates without and with the practice, and the overlap diagnostic."""
+    naive difference, both in percentage points with bootstrap intervals at ``1 - alpha``,
+    the adjusted rates without and with the practice, and the overlap diagnostic.
+    ``summary`` is ``table``; ``complaints`` and ``clients``: the history's, before any
+    practice or outcome was left unrecorded."""
+
+    title = "Effects of handling practices"
 
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    complaints: int = 0
+    clients: int = 0
+    alpha: float = 0.05
 
-    def summary(self, outcome: str | None = None) -> list[str]:
+    def _table(self) -> pd.DataFrame:
+        return self.table
+
+    @property
+    def computed_on(self) -> str:
+        outcomes = ", ".join(dict.fromkeys(self.table["outcome"])) if len(self.table) else "no outcome"
+        return f"{self.complaints:,} complaints of {self.clients:,} clients; {len(self.table):,} practice and outcome pairs ({outcomes})"
+
+    def sentences(self, outcome: str | None = None) -> list[str]:
         """One plain sentence per practice and outcome."""
         rows = self.table if outcome is None else self.table.loc[self.table["outcome"] == outcome]
+        level = interval_level(self.alpha)
         return [
             f"{PRACTICE_WORDS[r.practice].capitalize()}: {OUTCOMES[r.outcome]} {r.rate_without:.0%} -> {r.rate_with:.0%} "
-            f"({r.effect_pts:+.1f} pts, 95% CI {r.low_pts:+.1f} to {r.high_pts:+.1f}), {r.complaints:,} complaints"
+            f"({r.effect_pts:+.1f} pts, {level}% CI {r.low_pts:+.1f} to {r.high_pts:+.1f}), {r.complaints:,} complaints"
             + (f"; naive comparison {r.naive_pts:+.1f} pts" if abs(r.naive_pts - r.effect_pts) >= 1 else "")
             + ("; poor overlap, read with care" if r.poor_overlap > OVERLAP else "")
             + (f"; {r.read_from_text} read from text: with the reader's errors, {r.band_low_pts:+.1f} to {r.band_high_pts:+.1f} pts"
@@ -69,12 +86,13 @@ class PracticeEffects:
                 hovertemplate="%{y}: %{x:+.1f} pts<extra>" + kind + "</extra>",
             ))
         figure.add_vline(x=0, line_dash="dot")
-        figure.update_layout(title=f"Effect of each practice on: {OUTCOMES[outcome]}", xaxis_title="percentage points (95% CI)", margin={"l": 260})
+        figure.update_layout(title=f"Effect of each practice on: {OUTCOMES[outcome]}", xaxis_title=f"percentage points ({interval_level(self.alpha)}% CI)", margin={"l": 260})
         return figure
 
 
 def practice_effects(history: History, outcome: str | list[str] | None = None, practices=None, bootstrap: int = 200,
-                     folds: int = 3, random_state: int = 0, reading: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> PracticeEffects:
+                     folds: int = 3, random_state: int = 0, reading: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                     alpha: float = 0.05) -> PracticeEffects:
     """The effect of each handling practice on each ``outcome`` ("repeat", "dispute",
     "csat", "churn"; default all the history can give).
 
@@ -82,7 +100,7 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
     it, adjusted for severity, trigger, channel, team, the client's segment and its
     complaints in the year before (whichever the history records) by augmented inverse
     propensity weighting with ``folds``-fold cross-fitting (logistic models for the
-    propensity and for the outcome). Intervals come from ``bootstrap`` resamples of
+    propensity and for the outcome). Intervals, at ``1 - alpha``, come from ``bootstrap`` resamples of
     clients (a client's complaints move together). The overlap diagnostic gives the range
     of propensities and the share of complaints outside [0.05, 0.95]; a
     :class:`PositivityWarning` is raised where more than 5% are.
@@ -130,7 +148,7 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
             psi, mu0, mu1 = _aipw(design[rows_in], treated, y, fold[rows_in], propensity)
             clients = pd.factorize(data["client_id"])[0]
             naive = np.where(treated, y / treated.mean(), -y / (1 - treated.mean()))
-            (effect, low, high), (naive_effect, naive_low, naive_high) = _cluster_intervals([psi, naive], clients, bootstrap, rng)
+            (effect, low, high), (naive_effect, naive_low, naive_high) = _cluster_intervals([psi, naive], clients, bootstrap, rng, alpha)
             poor = float(np.mean((propensity < OVERLAP) | (propensity > 1 - OVERLAP)))
             if poor > OVERLAP:
                 warnings.warn(f"{PRACTICE_WORDS[practice]} on {OUTCOMES[name]}: {poor:.0%} of complaints had a propensity outside "
@@ -144,7 +162,7 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
                 "adjusted_for": ", ".join(used),
                 **_band(shrink, practice, name, low, high),
             })
-    return PracticeEffects(pd.DataFrame(rows), notes)
+    return PracticeEffects(pd.DataFrame(rows), notes, len(frame), int(frame["client_id"].nunique()), alpha)
 
 
 def _shrinking(history: History, frame: pd.DataFrame, reading) -> dict:
@@ -237,12 +255,12 @@ def _aipw(X: np.ndarray, treated: np.ndarray, y: np.ndarray, fold: np.ndarray, p
     return psi, mu0 + (~treated) * (y - mu0) / (1 - e), mu1 + treated * (y - mu1) / e
 
 
-def _cluster_intervals(values: list[np.ndarray], clusters: np.ndarray, bootstrap: int, rng) -> list[tuple[float, float, float]]:
-    """Mean of each array and its 95% interval from Poisson-weighted resamples of clusters."""
+def _cluster_intervals(values: list[np.ndarray], clusters: np.ndarray, bootstrap: int, rng, alpha: float = 0.05) -> list[tuple[float, float, float]]:
+    """Mean of each array and its interval at ``1 - alpha`` from Poisson-weighted resamples of clusters."""
     weights = rng.poisson(1.0, (bootstrap, clusters.max() + 1))[:, clusters].astype(float)
     results = []
     for v in values:
         replicates = (weights @ v) / np.maximum(weights.sum(axis=1), 1)
-        low, high = np.quantile(replicates, [0.025, 0.975])
+        low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
         results.append((float(v.mean()), float(low), float(high)))
     return results

@@ -14,19 +14,30 @@ from analytics._time import naive_utc
 from analytics.features import repeats
 from analytics.io import History
 from analytics.labels import column_label, value_label
+from analytics.results import Result
 
 MEASURES = {"complaints": "complaints", "cost": "handling cost", "churned_value": "churned annual value"}
 
 
-@dataclass
-class Pareto:
+@dataclass(repr=False)
+class Pareto(Result):
     """``table``: one row per group, ranked by ``measure``, with its share and cumulative
-    share; ``notes`` say which columns the history lacked."""
+    share; ``notes`` say which columns the history lacked. ``summary`` is ``table``."""
+
+    title = "Pareto of complaints"
 
     table: pd.DataFrame
     by: str
     measure: str
     notes: list[str] = field(default_factory=list)
+    alpha: float = 0.05
+
+    def _table(self) -> pd.DataFrame:
+        return self.table
+
+    @property
+    def computed_on(self) -> str:
+        return f"{int(self.table['complaints'].sum()):,} complaints in {len(self.table):,} groups of {self.by}, ranked by {MEASURES[self.measure]}"
 
     @property
     def vital_few(self) -> pd.DataFrame:
@@ -51,13 +62,14 @@ class Pareto:
         return figure
 
 
-def pareto(history: History, by: str = "trigger", measure: str = "complaints", hourly_cost: float = 60.0, churn_window: str = "180D") -> Pareto:
+def pareto(history: History, by: str = "trigger", measure: str = "complaints", hourly_cost: float = 60.0, churn_window: str = "180D",
+           alpha: float = 0.05) -> Pareto:
     """Complaint groups (a complaint column: ``trigger``, ``category_raw``, ``team``,
     ``channel``, ``sub_product`` ...) ranked by ``measure``, with every measure beside it:
 
     - ``complaints``: how many;
     - ``cost``: handling minutes x ``hourly_cost`` / 60 plus credits;
-    - ``repeat_rate`` (with a 95% Wilson interval): share of resolved complaints whose
+    - ``repeat_rate`` (with a Wilson interval at ``1 - alpha``): share of resolved complaints whose
       client raised the same trigger again within 90 days (complete windows only);
     - ``churned_value``: annual value of the clients who churned within ``churn_window``
       after a complaint of the group (each client once per group).
@@ -81,7 +93,7 @@ def pareto(history: History, by: str = "trigger", measure: str = "complaints", h
         flags = repeats(history, "90D").set_index("complaint_id").reindex(c["complaint_id"])
         repeated = flags["repeated"].where(flags["complete"].fillna(False).astype(bool))
         counts = pd.DataFrame({by: group.to_numpy(), "n": repeated.notna().to_numpy(), "k": repeated.fillna(False).astype(bool).to_numpy()}).groupby(by).sum()
-        table = table.join(_with_interval(counts["k"], counts["n"], "repeat_rate"))
+        table = table.join(_with_interval(counts["k"], counts["n"], "repeat_rate", alpha))
     else:
         lacking["repeat_rate"] = "Repeat rates need resolution times and triggers, which this history does not record."
     if history.has("status", "ended_at", "annual_value", table="clients") and not history.clients_derived:
@@ -96,7 +108,7 @@ def pareto(history: History, by: str = "trigger", measure: str = "complaints", h
     total = table[measure].sum()
     table["share"] = table[measure] / total if total else np.nan
     table["cumulative_share"] = table["share"].cumsum()
-    return Pareto(table, by, measure, notes)
+    return Pareto(table, by, measure, notes, alpha)
 
 
 def _churned_value(history: History, group: pd.Series, window: pd.Timedelta) -> pd.Series:
@@ -150,8 +162,8 @@ def most(history: History, by: str = "client_id", outcome: str = "disputed", top
     return table.sort_values([outcome, "complaints"], ascending=False).head(top).reset_index(drop=True)
 
 
-def _with_interval(k: pd.Series, n: pd.Series, name: str) -> pd.DataFrame:
-    low, high = wilson(k, n)
+def _with_interval(k: pd.Series, n: pd.Series, name: str, alpha: float = 0.05) -> pd.DataFrame:
+    low, high = wilson(k, n, alpha)
     rate = (k / n.where(n > 0)).astype("float64")
     return pd.DataFrame({"n": n, "k": k, name: rate, f"{name}_low": low, f"{name}_high": high}, index=k.index)
 

@@ -63,7 +63,8 @@ class Workshop:
     notes: dict = field(default_factory=dict)  # section -> sentences
 
     # ------------------------------------------------------------------ text
-    def summary(self) -> str:
+    def headline(self) -> str:
+        """The workshop's findings in a few Markdown sentences."""
         lines = [f"{self.complaints:,} complaints opened from {self.span[0]:%Y-%m-%d} to {self.span[1]:%Y-%m-%d}."]
         if self.by_count is not None:
             few = self.by_count.vital_few
@@ -107,7 +108,7 @@ class Workshop:
     def effects_summary(self, outcome: str = "repeat") -> str:
         if self.effects is None or self.effects.table.empty:
             return self.notes_for("effects") or "- No practice could be assessed."
-        return "\n".join(f"- {line}" for line in self.effects.summary(outcome)) or f"- No practice could be assessed on {OUTCOMES[outcome]}."
+        return "\n".join(f"- {line}" for line in self.effects.sentences(outcome)) or f"- No practice could be assessed on {OUTCOMES[outcome]}."
 
     # ------------------------------------------------------------------ tables and figures
     def pareto_table(self, measure: str = "complaints"):
