@@ -31,13 +31,26 @@ SHOWN_ROWS = 20
 
 
 def interval_level(alpha: float) -> str:
-    """The confidence level of intervals at ``alpha``, as written in column names: 0.05 -> "95"."""
+    """The confidence level of intervals at ``alpha``, as written in column names: 0.05 -> "95".
+
+    Examples
+    --------
+    >>> interval_level(0.05), interval_level(0.1), interval_level(0.025)
+    ('95', '90', '97.5')
+    """
     return f"{100 * (1 - alpha):.10g}"
 
 
 def with_interval_level(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
     """``frame`` with each interval column naming its level: ``low`` -> ``low_95``,
-    ``retained_90_high`` -> ``retained_90_high_95``, ``low_pts`` -> ``low_95_pts``."""
+    ``retained_90_high`` -> ``retained_90_high_95``, ``low_pts`` -> ``low_95_pts``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> with_interval_level(pd.DataFrame(columns=["rate", "rate_low", "rate_high", "low_pts"]), 0.1).columns.tolist()
+    ['rate', 'rate_low_90', 'rate_high_90', 'low_90_pts']
+    """
     level = interval_level(alpha)
     return frame.rename(columns=lambda column: re.sub(r"(?<![^_])(low|high)(?![^_])", rf"\1_{level}", str(column)))
 

@@ -103,6 +103,16 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
         How many earlier cutoffs a test cutoff needs before it is tested.
     last : int, optional
         Test only the ``last`` cutoffs that can be tested (each costs one model fit).
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import snapshots
+    >>> tested = backtest(snapshots(load_sample()), bootstrap=20, last=2)
+    >>> tested.computed_on
+    'tested on 2 cutoffs the model never saw: 3,631 client rows, 182 churned'
+    >>> tested.summary.columns.tolist()
+    ['metric', 'description', 'value', 'low_95', 'high_95']
     """
     model = ChurnModel(random_state=random_state) if model is None else model
     # columns once, copied into contiguous blocks: taking a cutoff's rows from a column selection is ten times slower

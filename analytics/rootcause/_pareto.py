@@ -73,6 +73,15 @@ def pareto(history: History, by: str = "trigger", measure: str = "complaints", h
       client raised the same trigger again within 90 days (complete windows only);
     - ``churned_value``: annual value of the clients who churned within ``churn_window``
       after a complaint of the group (each client once per group).
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> by_cost = pareto(load_sample(), by="channel", measure="cost")
+    >>> by_cost.computed_on
+    '13,119 complaints in 6 groups of channel, ranked by handling cost'
+    >>> by_cost.summary[["channel", "complaints"]].head(3).to_dict("list")
+    {'channel': ['email', 'phone', 'chat'], 'complaints': [4398, 3205, 2327]}
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
