@@ -9,6 +9,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from analytics.features import snapshots
 from analytics.models import ChurnHazards, ChurnModel, backtest, retention_curves, survival_table, training_data
@@ -132,6 +133,11 @@ def test_it_is_a_scikit_learn_classifier(plain):
     p = pipeline.fit(X, y).predict_proba(X_test)
     assert p.shape == (len(X_test), 2) and np.allclose(p.sum(axis=1), 1)
     assert set(pipeline.predict(X_test.head(100))) <= {0, 1}
+
+
+@parametrize_with_checks([ChurnModel(kind="logistic", cv=2), ChurnModel(kind="boosting", cv=2, n_estimators=20)])
+def test_it_passes_scikit_learns_estimator_checks(estimator, check):
+    check(estimator)
 
 
 def test_identifiers_and_dates_are_not_features(plain):

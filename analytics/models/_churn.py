@@ -17,7 +17,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from analytics.labels import describe
 from analytics.models._persist import load_model, save_model
@@ -123,18 +124,36 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.max_train_rows = max_train_rows
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values are kept: boosting and the imputer handle them
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame, y, groups=None) -> ChurnModel:
         """Choose the settings, calibrate on out-of-fold predictions, refit on all rows.
         ``groups`` (e.g. client ids, one per row) keep a group's rows in one fold."""
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
-        X = pd.DataFrame(X)
-        self._learn_columns(X)
-        y = np.asarray(y).astype(int)
-        self.classes_ = np.unique(y)
+        if y is None:
+            raise ValueError("ChurnModel requires y to be passed, but the target y is None")
+        X = _table(X)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        if len(X) == 0:
+            raise ValueError("Found a table with no rows: churn needs training rows with both outcomes")
+        if X.shape[1] == 0:
+            raise ValueError(f"Found a table with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+        check_classification_targets(y)
+        if type_of_target(y) == "multiclass":
+            raise ValueError(f"Only binary classification is supported: churn is one yes/no outcome per row, and y holds {len(np.unique(y))} values")
+        self.classes_, y = np.unique(y, return_inverse=True)
         if len(self.classes_) != 2:
-            raise ValueError(f"churn needs both outcomes in the training rows; got only {self.classes_.tolist()}")
+            raise ValueError(f"churn needs two classes, both outcomes, in the training rows; got one class: {self.classes_.tolist()}")
+        self._learn_columns(X)
         rng = np.random.default_rng(self.random_state)
         searched = self._search(X, y, groups, rng)
         stopping = self._stopping_rows(y, rng)
@@ -195,6 +214,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             self.best_params_, self.cv_results_ = dict(candidates[0], n_estimators=min(self.n_estimators, 100)), []
             return None
         prepared, outcome = self._prepare(X.iloc[rows]), y[rows]
+        # each fold's rows taken here, before the threads: pandas builds a table's lookups
+        # lazily, and two threads building one at once fail at random
+        prepared = [(prepared.iloc[fit_rows], prepared.iloc[held]) for fit_rows, held in folds]
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # a fold model a core
             trees = _FoldMatrices(prepared, outcome, folds, self.max_bin, pool) if any(c["kind"] == "boosting" for c in candidates) else None
             results = self._cross_validate(candidates, prepared, outcome, folds, trees, pool)
@@ -207,15 +229,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.best_params_ = {k: v for k, v in self.cv_results_[best].items() if k not in ("auc", "auc_sd")}
         return results[best][1], outcome
 
-    def _cross_validate(self, candidates: list[dict], prepared: pd.DataFrame, y: np.ndarray, folds, trees, pool) -> list[tuple[dict, np.ndarray]]:
+    def _cross_validate(self, candidates: list[dict], prepared: list[tuple[pd.DataFrame, pd.DataFrame]], y: np.ndarray, folds, trees,
+                        pool) -> list[tuple[dict, np.ndarray]]:
         """Fold ROC AUC of each candidate (mean and sd) and its out-of-fold log-odds; every
-        (candidate, fold) pair is one task, so both cores stay busy."""
+        (candidate, fold) pair is one task, so both cores stay busy. ``prepared``: each
+        fold's rows to fit on and held out."""
 
         def fit(task):
             params, (fit_rows, held), k = task
             if params["kind"] == "boosting":
                 return trees.fit(k, self._booster_params(params), self.n_estimators, self.early_stopping_rounds)
-            return self._estimator(params).fit(prepared.iloc[fit_rows], y[fit_rows]).decision_function(prepared.iloc[held]), None
+            return self._estimator(params).fit(prepared[k][0], y[fit_rows]).decision_function(prepared[k][1]), None
 
         fitted = iter(pool.map(fit, [(params, fold, k) for params in candidates for k, fold in enumerate(folds)]))
         results = []
@@ -304,14 +328,15 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """Calibrated log-odds of churn."""
         check_is_fitted(self, "estimator_")
         slope, intercept = self.calibration_
-        return slope * self._margin(self._prepare(pd.DataFrame(X))) + intercept
+        return slope * self._margin(self._prepare(_table(X, self.n_features_in_ + len(self.dropped_columns_)))) + intercept
 
     def predict_proba(self, X) -> np.ndarray:
         p = expit(self.decision_function(X))
         return np.column_stack([1 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        churns = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[churns.astype(int)]
 
     # ------------------------------------------------------------------ explaining
     def drivers(self, X, exact: bool = False) -> pd.DataFrame:
@@ -433,6 +458,22 @@ def fit_by_client(model, X: pd.DataFrame, y, clients) -> object:
     return model.fit(X, y)
 
 
+def _table(X, columns: int | None = None) -> pd.DataFrame:
+    """``X`` as a table. A DataFrame may carry more columns than the model uses (a snapshot
+    table); an array must have exactly the ``columns`` it was trained on."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError("ChurnModel does not take sparse input; pass a dense array or a DataFrame")
+    values = np.asarray(X)
+    if values.ndim != 2:
+        raise ValueError(f"Expected a 2D array of rows and columns, got {values.ndim} dimension(s). Reshape your data, e.g. "
+                         "with array.reshape(-1, 1) for a single feature or array.reshape(1, -1) for a single row")
+    if columns is not None and values.shape[1] != columns:
+        raise ValueError(f"X has {values.shape[1]} features, but ChurnModel is expecting {columns} features as input")
+    return pd.DataFrame(values)
+
+
 def _is_text(values: pd.Series) -> bool:
     dtype = values.dtype
     return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
@@ -490,16 +531,16 @@ def _folds(y: np.ndarray, groups, folds: int, seed: int) -> list[tuple[np.ndarra
 class _FoldMatrices:
     """XGBoost's binned matrices of each fold, built once and shared by every candidate."""
 
-    def __init__(self, prepared: pd.DataFrame, y: np.ndarray, folds, max_bin: int, pool):
+    def __init__(self, prepared: list[tuple[pd.DataFrame, pd.DataFrame]], y: np.ndarray, folds, max_bin: int, pool):
         from xgboost import DMatrix, QuantileDMatrix
 
-        def build(fold):
-            fit_rows, held = fold
-            fit = QuantileDMatrix(prepared.iloc[fit_rows], y[fit_rows], enable_categorical=True, max_bin=max_bin, nthread=1)
+        def build(k):
+            (fit_rows, held), (fit_table, held_table) = folds[k], prepared[k]
+            fit = QuantileDMatrix(fit_table, y[fit_rows], enable_categorical=True, max_bin=max_bin, nthread=1)
             # a plain matrix to evaluate on: XGBoost scores a binned one anew every round, three times slower
-            return fit, DMatrix(prepared.iloc[held], y[held], enable_categorical=True, nthread=1)
+            return fit, DMatrix(held_table, y[held], enable_categorical=True, nthread=1)
 
-        self.matrices = list(pool.map(build, folds))
+        self.matrices = list(pool.map(build, range(len(folds))))
 
     def fit(self, k: int, params: dict, most_trees: int, patience: int) -> tuple[np.ndarray, int]:
         """Boost on fold ``k`` until the held-out log-loss stops improving: the held-out
