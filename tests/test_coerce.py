@@ -11,7 +11,7 @@ import pytest
 from analytics.io import LoadError
 from analytics.io._coerce import coerce, number_pattern
 from analytics.io._problems import Problems
-from analytics.io._profile import Profile, TableProfile
+from analytics.io._profile import EventLog, Profile, TableProfile
 from analytics.io._read import RawTable
 from analytics.io._validate import validate_table
 from analytics.schemas import column_rules
@@ -26,24 +26,27 @@ UTC = pd.Timestamp
 def coerced(values, column, table="complaints", profile=PLAIN, spec=UNMAPPED, dtype=TEXT):
     """``values`` coerced as ``column``: the result, failures by position as (check, reason),
     the unmapped counts and the frame (which may gain a raw column)."""
-    series = pd.Series(values, dtype=dtype)
+    values = values.array if isinstance(values, pd.Series) else values
+    series = pd.Series(values, dtype=dtype, index=np.arange(100, 100 + len(values)))  # rows keep their labels
     problems, unmapped = Problems(len(series)), {}
-    frame = pd.DataFrame({"_row": np.arange(1, len(series) + 1), column: series})
+    frame = pd.DataFrame({"_row": np.arange(1, len(series) + 1), column: series}, index=series.index)
     result = coerce(series, column_rules(table)[column], spec, profile, problems, unmapped, frame, True, "export.csv")
+    assert result.index.equals(series.index)
     failures = {}
-    for mask, _, check, reason in problems.items:
+    for mask, failed_column, check, reason in problems.items:
+        assert failed_column == column
         for i in np.flatnonzero(mask):
             failures[int(i)] = (check, reason if isinstance(reason, str) else reason[i])
-    return result, failures, unmapped, frame
+    return result.reset_index(drop=True), failures, unmapped, frame.reset_index(drop=True)
 
 
-def validated(export: dict, table="complaints", profile=PLAIN, **spec):
+def validated(export: dict, table="complaints", profile=PLAIN, source="export.csv", encoding=None, **spec):
     """One ``export`` (columns of text, rows numbered from 1) through the table's checks."""
     frame = pd.DataFrame(export, dtype=TEXT)
     frame["_row"] = pd.arrays.ArrowExtensionArray(pa.array(np.arange(1, len(frame) + 1)))
     if spec:
         profile = Profile("mapped", null_values=profile.null_values, tables={table: TableProfile(**spec)})
-    return validate_table(RawTable("export.csv", frame, text=True), table, profile, NOW)
+    return validate_table(RawTable(source, frame, encoding=encoding, text=True), table, profile, NOW)
 
 
 def listed(values) -> list:
@@ -82,6 +85,12 @@ def test_whole_numbers_refuse_fractions_and_values_beyond_exact():
     assert str(result.dtype) == "int64[pyarrow]"
     assert failures == {1: ("unparseable", "not a whole number (expected a whole number from 1 to 4)"),
                         2: ("out_of_range", "out of range (expected a whole number from 1 to 4)")}
+    # 2**53 is the largest whole number a float holds exactly, with every one below it
+    result, failures, _, _ = coerced(["9007199254740992", "107", "2x", "x"], "reopen_count", profile=Profile("de", decimal=",", thousands="."))
+    assert listed(result) == [2**53, 107, None, None]
+    assert failures == {2: ("unparseable", "not a number (expected a whole number of at least 0, written like 1.234; "
+                                           "set [format] decimal and thousands in the profile)"),
+                        3: ("unparseable", "not a number (expected a whole number of at least 0)")}
 
 
 def test_numbers_already_typed_are_kept_as_they_are():
@@ -116,6 +125,9 @@ def test_yes_no_values_read_the_profiles_words_in_any_case():
 def test_yes_no_values_read_as_numbers_and_as_booleans():
     result, failures, _, _ = coerced([1.0, 0.0, None], "sla_met", dtype=pd.ArrowDtype(pa.float64()))
     assert listed(result) == [True, False, None] and not failures
+    result, failures, _, _ = coerced([1.0, 0.0, np.nan, 2.0], "sla_met", dtype="float64")  # as a spreadsheet gives them
+    assert listed(result) == [True, False, None, None] and list(failures) == [3]
+    assert str(result.dtype) == "bool[pyarrow]"
     result, _, _, _ = coerced([True, None], "sla_met", dtype=pd.ArrowDtype(pa.bool_()))
     assert listed(result) == [True, None] and str(result.dtype) == "bool[pyarrow]"
 
@@ -124,13 +136,25 @@ def test_yes_no_values_read_as_numbers_and_as_booleans():
 
 
 def test_taxonomy_values_are_mapped_and_the_unknown_become_other_and_are_counted():
-    spec = TableProfile(values={"trigger": {"billing": "billing_error"}})
-    result, failures, unmapped, frame = coerced(["Billing", "weird", "weird", None, "Weird "], "trigger", spec=spec)
-    assert listed(result) == ["billing_error", "other", "other", None, "other"]
+    spec = TableProfile(values={"trigger": {"invoice": "billing"}})
+    result, failures, unmapped, frame = coerced(["Invoice", "weird", "weird", None, "Weird "], "trigger", spec=spec)
+    assert listed(result) == ["billing", "other", "other", None, "other"]
     assert not failures
     assert unmapped == {"trigger": {"weird": 2, "Weird ": 1}}
     # the words the export used are kept beside the mapped trigger
-    assert listed(frame["category_raw"]) == ["Billing", "weird", "weird", None, "Weird "]
+    assert listed(frame["category_raw"]) == ["Invoice", "weird", "weird", None, "Weird "]
+
+
+def test_an_export_with_its_own_categories_keeps_the_unmapped_triggers_beside_them():
+    values = pd.Series(["billing", "weird"], dtype=TEXT)
+    frame = pd.DataFrame({"_row": [1, 2], "trigger": values, "category_raw": pd.Series(["Invoices", "Portal"], dtype=TEXT)})
+    coerce(values, column_rules("complaints")["trigger"], TableProfile(), PLAIN, Problems(2), {}, frame, True, "export.csv")
+    assert listed(frame["category_raw"]) == ["Invoices", "Portal"]
+    assert listed(frame["trigger_raw"]) == ["billing", "weird"]
+    # an export whose categories are all empty has them filled with the words it used
+    frame["category_raw"] = pd.Series([None, None], dtype=TEXT)
+    coerce(values, column_rules("complaints")["trigger"], TableProfile(), PLAIN, Problems(2), {}, frame, True, "export.csv")
+    assert listed(frame["category_raw"]) == ["billing", "weird"]
 
 
 def test_an_unknown_value_of_a_taxonomy_without_other_becomes_missing():
@@ -200,6 +224,11 @@ def test_mixed_dates_take_their_order_from_a_value_only_one_order_reads():
     assert not failures
     result, _, _, _ = coerced(["05/03/2024", "03/13/2024T08:00"], "opened_at", spec=spec)
     assert listed(result) == [UTC("2024-05-03", tz="UTC"), UTC("2024-03-13 08:00", tz="UTC")]
+    # 12 can be a month, and an ISO date tells nothing of the order
+    result, _, _, _ = coerced(["12/05/2024", "05/13/2024", "2024-03-01"], "opened_at", spec=spec)
+    assert listed(result) == [UTC("2024-12-05", tz="UTC"), UTC("2024-05-13", tz="UTC"), UTC("2024-03-01", tz="UTC")]
+    result, failures, _, _ = coerced(["2024-03-01", "2024-03-02 10:00", None], "opened_at", spec=spec)
+    assert listed(result) == [UTC("2024-03-01", tz="UTC"), UTC("2024-03-02 10:00", tz="UTC"), None] and not failures
 
 
 def test_mixed_dates_in_both_orders_or_in_neither_are_refused_with_examples():
@@ -210,7 +239,9 @@ def test_mixed_dates_in_both_orders_or_in_neither_are_refused_with_examples():
                                "export the dates in one order (ISO 8601 is safest)")
     with pytest.raises(LoadError) as neither:
         coerced([None, "05/05/2024", "05/03/2024"], "opened_at", spec=spec)
-    assert str(neither.value).startswith("export.csv: column opened_at: dates such as '05/03/2024' (row 3) read as day/month or month/day")
+    assert str(neither.value) == ("export.csv: column opened_at: dates such as '05/03/2024' (row 3) read as day/month or month/day and no "
+                                  'value tells which; set order = "day_first" or "month_first" in the profile\'s dates section '
+                                  '(or a format such as "%d/%m/%Y")')
     # the same day and month read alike in both orders, so they need no decision
     result, _, _, _ = coerced(["05/05/2024"], "opened_at", spec=spec)
     assert listed(result) == [UTC("2024-05-05", tz="UTC")]
@@ -314,7 +345,7 @@ def test_a_renewal_date_may_lie_ahead_but_not_before_the_start():
 
 
 def test_ids_lose_their_invisible_characters_and_declared_blanks_become_missing():
-    result = validated({"client_id": ["A\u200b", "B", "\ufeffC"], "name": ["NA", "?", "n/a"]}, table="clients",
+    result = validated({"client_id": ["A\u200b", "B", "\ufeffC", None], "name": ["NA", "?", "n/a", "D"]}, table="clients",
                        profile=Profile("blanks", null_values=("?",)))
     assert listed(result.loaded["client_id"]) == ["A", "B", "C"]
     assert listed(result.loaded["name"]) == ["NA", None, "n/a"]
@@ -340,8 +371,10 @@ def test_a_profiles_mapping_leaves_other_canonical_headers_unparsed():
 
 
 def test_headers_differing_only_in_case_are_refused():
-    with pytest.raises(LoadError, match=r"export.csv: the headers 'Client ID' and 'client_id' differ only in case or spacing"):
+    with pytest.raises(LoadError) as error:
         validated({"Client ID": ["A"], "client_id": ["A"]}, table="clients")
+    assert str(error.value) == ("export.csv: the headers 'Client ID' and 'client_id' differ only in case or spacing, so which one "
+                                "a profile means is unclear; rename one of them in the export")
 
 
 def test_a_mapped_header_the_file_lacks_is_named_with_the_closest_headers():
@@ -364,6 +397,105 @@ def test_a_missing_required_column_is_named_with_the_closest_headers():
 def test_a_table_with_a_header_and_no_rows_is_refused():
     with pytest.raises(LoadError, match=r"export.csv: has a header but no data rows; export it again with the complaints in it$"):
         validated({"complaint_id": [], "client_id": [], "opened_at": []})
-    with pytest.raises(LoadError, match=r"\(or leave the file out: clients are then derived from the complaints\)"):
+    with pytest.raises(LoadError) as clients:
         validated({"client_id": []}, table="clients")
+    assert str(clients.value) == ("export.csv: has a header but no data rows; export it again with the clients in it "
+                                  "(or leave the file out: clients are then derived from the complaints)")
     assert validated({"interaction_id": [], "complaint_id": [], "at": []}, table="interactions").rows_read == 0
+
+
+def test_an_event_log_quarantines_its_bad_events_and_shows_a_bad_value_where_it_was_written():
+    spec = {"columns": {"complaint_id": "Ticket", "client_id": "Org", "event_at": "At", "status": "Status"}, "optional_columns": {"csat": "Score"},
+            "events": EventLog(ticket="complaint_id", at="event_at", status="status", resolved=("solved",))}
+    result = validated({"Ticket": ["T1", "T1", "T2", None, "T5"], "Org": ["A", "A", "B", "C", "D"],
+                        "At": ["2024-01-02 09:00", "2024-01-02 10:00", "", "2024-01-05 08:00", "2024-01-01 07:00"],
+                        "Status": ["new", "solved", "new", "new", "new"], "Score": ["", "9", "", "", "3"]}, **spec)
+    assert (result.rows_read, result.rows_loaded, result.cells_quarantined) == (5, 3, 1)
+    assert listed(result.loaded["complaint_id"]) == ["T1", "T5"] and listed(result.loaded["csat"]) == [None, 3]
+    assert listed(result.loaded["resolved_at"]) == [UTC("2024-01-02 10:00", tz="UTC"), None]
+    # the last event seen is of the events kept: a later one without its ticket does not count
+    assert result.last_event == UTC("2024-01-02 10:00", tz="UTC")
+    missing_time = "missing required value (expected a date or date-time)"
+    assert entries(result) == [
+        (2, "csat (Score)", "9", "out_of_range", "cell", "out of range (expected a whole number from 1 to 5)"),
+        (3, "event_at (At)", "", "missing_required", "row", missing_time),
+        (3, "opened_at", "", "missing_required", "row", missing_time),  # its ticket has no event left
+        (4, "complaint_id (Ticket)", "", "missing_required", "row", "missing required value (expected text): an event must name its ticket"),
+        (4, "opened_at", "", "missing_required", "row", missing_time),
+    ]
+    assert '"csat": "9"' in result.quarantine["record"].iloc[0]
+    # an unreadable optional value of an event costs that event's cell, where it was written
+    result = validated({"Ticket": ["T1", "T1"], "Org": ["A", "A"], "At": ["2024-01-02 09:00", "2024-01-02 10:00"], "Status": ["new", "open"],
+                        "Score": ["x", "4"]}, **spec)
+    assert entries(result) == [(1, "csat (Score)", "x", "unparseable", "cell", "not a number (expected a whole number from 1 to 5)")]
+    assert result.cells_quarantined == 1 and listed(result.loaded["csat"]) == [4]
+
+
+def test_an_event_log_without_a_readable_event_has_seen_nothing():
+    spec = {"columns": {"complaint_id": "Ticket", "client_id": "Org", "event_at": "At", "status": "Status"},
+            "events": EventLog(ticket="complaint_id", at="event_at", status="status")}
+    result = validated({"Ticket": ["T1"], "Org": ["A"], "At": ["soon"], "Status": ["new"]}, **spec)
+    assert result.last_event is None and result.rows_loaded == 0
+    with pytest.raises(LoadError, match=r"required column\(s\) missing for the complaints table:\n  client_id"):
+        validated({"Ticket": ["T1"], "At": ["2024-01-02 09:00"], "Status": ["new"]}, **{**spec, "columns": {
+            "complaint_id": "Ticket", "event_at": "At", "status": "Status"}})
+
+
+def test_what_the_load_report_needs_travels_with_the_result():
+    result = validated({"complaint_id": ["C1", "C2"], "client_id": [" A ", "B"], "opened_at": ["2024-01-02", "2024-01-03"],
+                        "trigger": ["billing", "weird"]}, encoding="cp1252")
+    assert result.encoding == "cp1252"
+    assert result.unmapped == {"trigger": {"weird": 1}}
+    assert listed(result.loaded["client_id"]) == ["A", "B"]  # text from a file loses its stray spaces
+    with pytest.raises(LoadError, match=r"^export.csv: column opened_at writes"):
+        validated({"complaint_id": ["C1", "C2"], "client_id": ["A", "B"], "opened_at": ["13/03/2024", "03/13/2024"]}, date_format="mixed")
+
+
+def test_rows_differing_only_where_one_is_empty_are_not_duplicates():
+    result = validated({"client_id": ["A", "B", "A", "B"], "opened_at": ["2024-01-02"] * 4, "team": ["p", "q", "s", None]}, id_from_row=True)
+    assert result.exact_duplicates == 0 and result.rows_loaded == 4
+    single = validated({"client_id": ["A"], "opened_at": ["2024-01-02"]}, id_from_row=True, source="exports/2024/complaints.csv")
+    assert single.exact_duplicates == 0 and listed(single.loaded["complaint_id"]) == ["complaints.csv:1"]
+
+
+def test_a_value_failing_twice_is_reported_once_and_never_as_missing():
+    result = validated({"complaint_id": ["C1", "C2", "C3", "C4"], "client_id": ["A", "A", "A", "A"],
+                        "opened_at": ["2024-03-31 01:30", "soon", "2024-01-02", "2024-01-02"],
+                        "handling_minutes": ["-5", "", "0", ""], "resolved_at": ["", "", "2024-01-02", "2024-01-01"]}, timezone="Europe/London")
+    assert [(row, column, check) for row, column, _, check, _, _ in entries(result)] == [
+        (1, "handling_minutes", "out_of_range"), (1, "opened_at", "nonexistent_time"), (2, "opened_at", "unparseable"), (4, "resolved_at", "order")]
+    # resolved the moment it was opened is in order
+    assert listed(result.loaded["resolved_at"]) == [UTC("2024-01-02", tz="UTC"), None]
+
+
+def test_ids_of_interactions_lose_their_invisible_characters_without_a_client_column():
+    result = validated({"interaction_id": ["I1\u200b", "I2", None], "complaint_id": ["C\u200b1", "C2", "C3"], "at": ["2024-01-02"] * 3}, table="interactions")
+    assert listed(result.loaded["interaction_id"]) == ["I1", "I2"] and listed(result.loaded["complaint_id"]) == ["C1", "C2"]
+    assert result.notes == ["export.csv: 1 complaint_id values held invisible zero-width characters, removed (first at row 1)",
+                            "export.csv: 1 interaction_id values held invisible zero-width characters, removed (first at row 1)"]
+
+
+def test_mapped_columns_are_only_those_the_export_has():
+    result = validated({"Ticket": ["C1"], "Org": ["A"], "Created": ["2024-01-02"], "team": ["Tier 1"]},
+                       columns={"complaint_id": "Ticket", "client_id": "Org", "opened_at": "Created"}, optional_columns={"agent": "Owner"})
+    assert result.mapped == ("complaint_id", "client_id", "opened_at")
+    # a canonical header the profile does not map is kept under its own name, not parsed
+    assert listed(result.loaded["export_team"]) == ["Tier 1"] and listed(result.loaded["team"]) == [None]
+
+
+def test_every_lacking_column_is_named_on_its_own_line():
+    with pytest.raises(LoadError) as error:
+        validated({"Customr": ["A"], "Nam": ["x"]}, table="clients", columns={"client_id": "Customer", "name": "Name", "segment": "Tier"})
+    assert str(error.value) == ("export.csv: the profile names column(s) the file lacks:\n"
+                                "  'Customer' (for client_id); closest headers: 'Customr'\n"
+                                "  'Name' (for name); closest headers: 'Nam'\n"
+                                "  'Tier' (for segment)\n"
+                                "headers in the file: 'Customr', 'Nam'")
+    with pytest.raises(LoadError) as error:
+        validated({"ticket": ["C1"], "clientid": ["A"], "client": ["A"]})
+    assert str(error.value) == ("export.csv: required column(s) missing for the complaints table:\n"
+                                "  complaint_id: closest headers 'clientid', 'client'\n"
+                                "  client_id: closest headers 'clientid', 'client'\n"
+                                "  opened_at\n"
+                                "headers in the file: 'ticket', 'clientid', 'client'\n"
+                                "map them in the profile's [complaints.columns] (`client-health profile init FILE` drafts one)")

@@ -219,10 +219,10 @@ def test_a_ticket_failing_a_check_is_quarantined_as_its_events_with_its_first_ro
          "status": "new", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"},
         {"complaint_id": "T1", "client_id": None, "opened_at": None, "event_at": "2024-01-05 10:00:00",
          "status": "solved", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"}]
-    cell = quarantine.loc["order"]
-    assert (cell["row"], cell["column"], cell["level"]) == (3, "first_response_at", "cell")
-    assert json.loads(cell["record"]) == {"complaint_id": "T2", "client_id": "Acme", "opened_at": "2024-01-05 12:00:00", "event_at": "2024-01-05 09:30:00",
-                                          "status": "new", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"}
+    cell = quarantine.loc["order"]  # shown at the event that gave the first response
+    assert (cell["row"], cell["column"], cell["level"]) == (4, "first_response_at", "cell")
+    assert json.loads(cell["record"]) == {"complaint_id": "T2", "client_id": "Acme", "opened_at": "2024-01-05 12:00:00", "event_at": "2024-01-05 11:00:00",
+                                          "status": "pending", "channel": "Mail", "category_raw": "Incident", "severity": "high", "team": "Tier 1", "agent": "ana"}
     t2 = history.complaints.set_index("complaint_id").loc["T2"]
     assert t2["opened_at"] == pd.Timestamp("2024-01-05 12:00", tz="UTC") and pd.isna(t2["first_response_at"])
 

@@ -22,7 +22,7 @@ EVENT_TIMES = ("opened_at", "first_response_at", "resolved_at", "closed_at")
 
 def fold_events(
     frame: pd.DataFrame, original: pd.DataFrame, log: EventLog, problems: Problems, provided: tuple[str, ...] = ()
-) -> tuple[pd.DataFrame, pd.DataFrame, Problems, np.ndarray]:
+) -> tuple[pd.DataFrame, pd.DataFrame, Problems, np.ndarray, dict[str, np.ndarray]]:
     """One row per ticket from one row per state change.
 
     ``opened_at`` is the first event, ``first_response_at`` the first event in a
@@ -34,13 +34,19 @@ def fold_events(
     ticket stands for, so that every event row stays accounted for, and ``_first_event``
     where its export rows begin in the ``members`` returned (a ticket that fails a check is
     quarantined as its events); events that failed their own checks stay as events.
+    ``sources``: per column, the export row each folded row's value came from (a ticket
+    without one: its first event).
     """
     bad = problems.any
     folded = _EventOrder(frame, log, keep=~bad)
 
-    tickets = {column: folded.latest(frame[column]) for column in frame.columns if column != log.ticket}
+    rows = frame["_row"].to_numpy()
+    first_rows = rows[folded.order[folded.starts]]
+    # which event gave each ticket each value: a bad value is shown where it was written
+    picked = {column: folded.last(np.asarray(frame[column].notna(), bool)[folded.order]) for column in frame.columns if column != log.ticket}
+    tickets = {column: pd.Series(frame[column].array.take(positions, allow_fill=True)) for column, positions in picked.items()}
     tickets[log.ticket] = folded.tickets
-    tickets["_row"] = frame["_row"].to_numpy()[folded.order[folded.starts]]
+    tickets["_row"] = first_rows
     at = frame[log.at].array
     derived = {
         "opened_at": folded.order[folded.starts],
@@ -53,12 +59,15 @@ def fold_events(
     for column, positions in derived.items():
         times = pd.Series(at.take(positions, allow_fill=True)).astype(frame[column].dtype)
         tickets[column] = tickets[column].fillna(times) if column in provided else times
+        picked[column] = np.where(picked[column] >= 0, picked[column], positions) if column in provided else positions
     tickets["reopen_count"] = pd.Series(folded.reopenings(log), dtype=frame["reopen_count"].dtype)
     tickets = pd.DataFrame({column: tickets[column] for column in frame.columns}).assign(
         _rows=folded.ends - folded.starts, _first_event=int(bad.sum()) + folded.starts
     )
     # the export rows behind each folded row: the events set aside one each, then each ticket's
-    members = np.concatenate([frame["_row"].to_numpy()[bad], frame["_row"].to_numpy()[folded.order]])
+    members = np.concatenate([rows[bad], rows[folded.order]])
+    sources = {column: np.concatenate([rows[bad], np.where(positions >= 0, rows[np.maximum(positions, 0)], first_rows)])
+               for column, positions in picked.items()}
 
     first_events = original.iloc[folded.order[folded.starts]].reset_index(drop=True)
     if bad.any():
@@ -71,7 +80,7 @@ def fold_events(
         if isinstance(reason, np.ndarray):  # a reason per event row (an exact duplicate names its first)
             reason = np.concatenate([reason[bad], np.full(len(tickets), None, dtype=object)])
         kept.add(np.concatenate([mask[bad], np.zeros(len(tickets), bool)]), column, check, reason)
-    return folded_frame, folded_original, kept, members
+    return folded_frame, folded_original, kept, members, sources
 
 
 class _EventOrder:
@@ -121,11 +130,6 @@ class _EventOrder:
     def ends_in(self, names: tuple[str, ...]) -> np.ndarray:
         """Whether each ticket's last event is in one of ``names``."""
         return self.in_status(names)[self.ends - 1]
-
-    def latest(self, values: pd.Series) -> pd.Series:
-        """Each ticket's latest non-empty value."""
-        positions = self.last(np.asarray(values.notna(), bool)[self.order])
-        return pd.Series(values.array.take(positions, allow_fill=True))
 
     def reopenings(self, log: EventLog) -> np.ndarray:
         """Moves out of a resolved status to anything but a closed one, per ticket."""

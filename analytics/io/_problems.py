@@ -69,6 +69,8 @@ class Problems:
                 reasons = reason[mask] if isinstance(reason, np.ndarray) else reason
                 if events is not None and level == "row":
                     rows, reasons = events.rows_of(mask, reasons)
+                elif events is not None and events.value_rows(column, mask) is not None:  # a bad value of a ticket: where it was written
+                    rows = events.value_rows(column, mask)
                 else:
                     rows = original.loc[mask]
                 parts.append(quarantine_rows(rows, table, source, column, check, reasons, label, level))
@@ -80,8 +82,9 @@ class Events:
     row as written, indexed by its ``_row``; folded row ``i`` stands for the export rows
     ``members[first[i]:first[i] + counts[i]]``."""
 
-    def __init__(self, export: pd.DataFrame, members: np.ndarray, first: np.ndarray, counts: np.ndarray):
+    def __init__(self, export: pd.DataFrame, members: np.ndarray, first: np.ndarray, counts: np.ndarray, sources: dict | None = None):
         self.export, self.members, self.first, self.counts = export, members, np.asarray(first), np.asarray(counts)
+        self.sources = sources or {}  # column -> the export row each folded row's value came from
 
     def rows_of(self, mask: np.ndarray, reasons=None):
         """The export rows behind the folded rows in ``mask``, and a reason for each."""
@@ -93,7 +96,13 @@ class Events:
     def kept(self, keep: np.ndarray) -> Events:
         """The same for the folded rows in ``keep``."""
         keep = np.asarray(keep, bool)
-        return Events(self.export, self.members, self.first[keep], self.counts[keep])
+        return Events(self.export, self.members, self.first[keep], self.counts[keep], {c: rows[keep] for c, rows in self.sources.items()})
+
+    def value_rows(self, column: str, mask: np.ndarray) -> pd.DataFrame | None:
+        """The export rows that gave the folded rows in ``mask`` their value of ``column``."""
+        if column not in self.sources:
+            return None
+        return self.export.loc[self.sources[column][np.asarray(mask, bool)]]
 
 
 def quarantine_rows(

@@ -71,8 +71,8 @@ def validate_table(raw: RawTable, table: str, profile: Profile, now: pd.Timestam
     if spec.events is not None:
         set_aside, set_aside_count, last_event = _events_checked(frame, original, spec, rules, profile, problems, unmapped, headers, raw)
         export_events = original
-        frame, original, problems, members = fold_events(frame, original, spec.events, problems, _times_provided(spec, headers))
-        events = Events(export_events.set_index("_row", drop=False), members, frame.pop("_first_event").to_numpy(), frame["_rows"].to_numpy())
+        frame, original, problems, members, sources = fold_events(frame, original, spec.events, problems, _times_provided(spec, headers))
+        events = Events(export_events.set_index("_row", drop=False), members, frame.pop("_first_event").to_numpy(), frame["_rows"].to_numpy(), sources)
     else:
         set_aside, set_aside_count, last_event, events = empty_quarantine(), 0, None, None
     _check_rows(frame, rules, table, problems, now)
