@@ -227,6 +227,8 @@ def test_mixed_dates_take_their_order_from_a_value_only_one_order_reads():
     # 12 can be a month, and an ISO date tells nothing of the order
     result, _, _, _ = coerced(["12/05/2024", "05/13/2024", "2024-03-01"], "opened_at", spec=spec)
     assert listed(result) == [UTC("2024-12-05", tz="UTC"), UTC("2024-05-13", tz="UTC"), UTC("2024-03-01", tz="UTC")]
+    result, _, _, _ = coerced(["13/03/2024", "05/12/2024"], "opened_at", spec=spec)
+    assert listed(result) == [UTC("2024-03-13", tz="UTC"), UTC("2024-12-05", tz="UTC")]
     result, failures, _, _ = coerced(["2024-03-01", "2024-03-02 10:00", None], "opened_at", spec=spec)
     assert listed(result) == [UTC("2024-03-01", tz="UTC"), UTC("2024-03-02 10:00", tz="UTC"), None] and not failures
 
@@ -424,10 +426,15 @@ def test_an_event_log_quarantines_its_bad_events_and_shows_a_bad_value_where_it_
         (4, "opened_at", "", "missing_required", "row", missing_time),
     ]
     assert '"csat": "9"' in result.quarantine["record"].iloc[0]
+    assert set(result.quarantine["table"]) == {"complaints"} and set(result.quarantine["source"]) == {"export.csv"}
     # an unreadable optional value of an event costs that event's cell, where it was written
     result = validated({"Ticket": ["T1", "T1"], "Org": ["A", "A"], "At": ["2024-01-02 09:00", "2024-01-02 10:00"], "Status": ["new", "open"],
                         "Score": ["x", "4"]}, **spec)
     assert entries(result) == [(1, "csat (Score)", "x", "unparseable", "cell", "not a number (expected a whole number from 1 to 5)")]
+    assert list(result.quarantine[["table", "source"]].iloc[0]) == ["complaints", "export.csv"]
+    with pytest.raises(LoadError, match=r"^export.csv: column event_at writes '13/01/2024 09:00' \(row 1\) day first"):
+        validated({"Ticket": ["T1", "T1"], "Org": ["A", "A"], "At": ["13/01/2024 09:00", "01/13/2024 10:00"], "Status": ["new", "open"],
+                   "Score": ["", ""]}, **spec, date_format="mixed")
     assert result.cells_quarantined == 1 and listed(result.loaded["csat"]) == [4]
 
 

@@ -248,10 +248,7 @@ def _day_first(text: pd.Series, column: str, rows: np.ndarray, source: str, decl
 def _coerce_bool(values, arrow, rule, profile, problems) -> pd.Series:
     if pa.types.is_boolean(arrow):
         return values.astype(rule.dtype)
-    text = values.astype(STRING).str.strip().str.lower()
-    if pa.types.is_floating(arrow):
-        text = text.str.replace(r"\.0$", "", regex=True)
-    text = _blank_as_null(text)
+    text = _blank_as_null(values.astype(STRING).str.strip().str.lower())  # Arrow writes 1.0 as "1"
     true = text.isin(profile.true_values)
     false = text.isin(profile.false_values)
     result = pd.Series(pd.NA, index=values.index, dtype=rule.dtype)
