@@ -1,7 +1,31 @@
 """Coercion and the row checks on a handful of values each, worked out by hand: every export
 value becomes its canonical type or a failure saying what was expected, and every row is
 loaded or quarantined with its reason. Fast enough to run for each mutant of
-``io/_coerce.py`` and ``io/_validate.py``."""
+``io/_coerce.py`` and ``io/_validate.py``.
+
+Mutants of those modules left alive, none of which can change what a user sees:
+
+- a ``dtype`` dropped or set to None where the values already have it or are converted
+  again (``np.asarray(mask, bool)`` of a boolean mask, the final ``astype(rule.dtype)``,
+  ``pa.array(text, pa.string())`` of text), and ``fillna(True)`` on masks with no missing
+  value (``isin``, comparisons where a missing value is already false);
+- ``regex=`` left to pandas' default, or flipped, where the pattern holds no special
+  character (``","``, ``r"\d"``);
+- fast paths: a condition that only picks the quicker of two routes to the same values
+  (``ids_unique``, ``_all_distinct``, typed numbers taken as they are, the min/max test
+  before a range mask is built). Every mutant of ``_read_layout`` and ``_layouts``: a
+  layout Arrow reads wrongly or not at all leaves the value to pandas' parser, which has the
+  last word, so only the speed changes;
+- the exact-duplicate grouping with another one-to-one code of group and value
+  (``g * (n + 2) + c + 1``, ``+ 2``, ``g / (n + 1)``, ``- c``), or without narrowing the
+  candidates;
+- ``ignore_index`` dropped where the quarantine is renumbered when the history is built;
+- DuckDB's SQL written in another case (it ignores case), or the table registered under
+  another name (DuckDB finds the Python variable of that name);
+- arguments of the event time's coercion a date never reads (the profile's yes/no words,
+  the unmapped counts, whether the text came from a file); ``_day_first``'s last
+  ``return False`` when no value decides: the values that reach it read the same either way.
+"""
 
 import numpy as np
 import pandas as pd
