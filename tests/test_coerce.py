@@ -1,4 +1,4 @@
-"""Coercion and the row checks on a handful of values each, worked out by hand: every export
+r"""Coercion and the row checks on a handful of values each, worked out by hand: every export
 value becomes its canonical type or a failure saying what was expected, and every row is
 loaded or quarantined with its reason. Fast enough to run for each mutant of
 ``io/_coerce.py`` and ``io/_validate.py``.
@@ -22,6 +22,10 @@ Mutants of those modules left alive, none of which can change what a user sees:
 - ``ignore_index`` dropped where the quarantine is renumbered when the history is built;
 - DuckDB's SQL written in another case (it ignores case), or the table registered under
   another name (DuckDB finds the Python variable of that name);
+- how a date column is read where the result is the same: ``utc`` given to a parse whose
+  result is converted to UTC anyway, ``"UTC"`` written ``"utc"``, a typed date column read
+  as text, every route through ``_to_datetime``'s layouts (pandas' parser, given the
+  column's format and order, reads whatever they leave);
 - arguments of the event time's coercion a date never reads (the profile's yes/no words,
   the unmapped counts, whether the text came from a file); ``_day_first``'s last
   ``return False`` when no value decides: the values that reach it read the same either way.
@@ -220,6 +224,9 @@ def test_dates_already_typed_are_read_in_the_profiles_time_zone():
     naive = pd.Series(pd.to_datetime(["2024-07-01 12:00", None])).astype(pd.ArrowDtype(pa.timestamp("us")))
     result, failures, _, _ = coerced(naive, "opened_at", spec=TableProfile(timezone="Europe/London"), dtype=naive.dtype)
     assert listed(result) == [UTC("2024-07-01 11:00", tz="UTC"), None] and not failures
+    skipped = pd.Series(pd.to_datetime(["2024-03-31 01:30"])).astype(pd.ArrowDtype(pa.timestamp("us")))
+    result, failures, _, _ = coerced(skipped, "opened_at", spec=TableProfile(timezone="Europe/London"), dtype=skipped.dtype)
+    assert listed(result) == [None] and failures[0][0] == "nonexistent_time"
     aware = pd.Series(pd.to_datetime(["2024-07-01 12:00+02:00"], utc=True)).astype(pd.ArrowDtype(pa.timestamp("us", "UTC")))
     result, _, _, _ = coerced(aware, "opened_at", spec=TableProfile(timezone="Europe/London"), dtype=aware.dtype)
     assert listed(result) == [UTC("2024-07-01 10:00", tz="UTC")]
@@ -229,9 +236,12 @@ def test_unix_times_are_seconds_or_milliseconds_since_1970():
     result, failures, _, _ = coerced(["1700000000", "x", None], "opened_at", spec=TableProfile(date_format="unix_seconds"))
     assert listed(result) == [UTC("2023-11-14 22:13:20", tz="UTC"), None, None]
     assert failures == {1: ("unparseable", "not a valid date (expected unix seconds since 1970-01-01 UTC, e.g. 1700000000)")}
-    result, failures, _, _ = coerced(["1700000000000", "y"], "opened_at", spec=TableProfile(date_format="unix_milliseconds"))
-    assert listed(result) == [UTC("2023-11-14 22:13:20", tz="UTC"), None]
+    result, failures, _, _ = coerced(["1700000000000", "y", "1e17"], "opened_at", spec=TableProfile(date_format="unix_milliseconds"))
+    assert listed(result) == [UTC("2023-11-14 22:13:20", tz="UTC"), None, None]
     assert failures[1][1] == "not a valid date (expected unix milliseconds since 1970-01-01 UTC, e.g. 1700000000000)"
+    # beyond the years a timestamp holds (about 1677 to 2262): unreadable, and the load goes on
+    result, failures, _, _ = coerced(["1e20", "-1e20", "9300000000"], "opened_at", spec=TableProfile(date_format="unix_seconds"))
+    assert listed(result) == [None, None, None] and sorted(failures) == [0, 1, 2]
 
 
 def test_a_fixed_layout_refuses_an_impossible_date_rather_than_rolling_it_over():
@@ -239,6 +249,23 @@ def test_a_fixed_layout_refuses_an_impossible_date_rather_than_rolling_it_over()
     result, failures, _, _ = coerced(["31.12.2024 23:59", "31.02.2024 10:00", "1.7.2024 9:05", "12.12.12024 10:00"], "opened_at", spec=spec)
     assert listed(result) == [UTC("2024-12-31 22:59", tz="UTC"), None, UTC("2024-07-01 07:05", tz="UTC"), None]
     assert failures == {i: ("unparseable", "not a valid date (expected %d.%m.%Y %H:%M)") for i in (1, 3)}
+    # a fixed layout says which is the day: a date either order could read needs no other value
+    result, failures, _, _ = coerced(["05.03.2024 10:00"], "opened_at", spec=spec)
+    assert listed(result) == [UTC("2024-03-05 09:00", tz="UTC")] and not failures
+
+
+def test_a_layout_with_its_offset_is_read_at_that_offset_in_any_season():
+    spec = TableProfile(date_format="%Y%m%d %H%M%z", timezone="Europe/London")
+    result, failures, _, _ = coerced(["20240705 1000+0100", "20240305 1000+0100", "x"], "opened_at", spec=spec)
+    assert listed(result) == [UTC("2024-07-05 09:00", tz="UTC"), UTC("2024-03-05 09:00", tz="UTC"), None]
+    assert failures == {2: ("unparseable", "not a valid date (expected %Y%m%d %H%M%z)")}
+
+
+def test_iso_dates_of_any_precision_and_offset_read_together():
+    values = ["2024-03-01", "2024-03-02T10:00:00Z", "2024-03-03 10:00", "2024-03-04T10:00:00.5+02:00"]
+    result, failures, _, _ = coerced(values, "opened_at")
+    assert listed(result) == [UTC("2024-03-01", tz="UTC"), UTC("2024-03-02 10:00", tz="UTC"), UTC("2024-03-03 10:00", tz="UTC"),
+                              UTC("2024-03-04 08:00:00.5", tz="UTC")] and not failures
 
 
 def test_mixed_dates_take_their_order_from_a_value_only_one_order_reads():
@@ -253,6 +280,10 @@ def test_mixed_dates_take_their_order_from_a_value_only_one_order_reads():
     assert listed(result) == [UTC("2024-12-05", tz="UTC"), UTC("2024-05-13", tz="UTC"), UTC("2024-03-01", tz="UTC")]
     result, _, _, _ = coerced(["13/03/2024", "05/12/2024"], "opened_at", spec=spec)
     assert listed(result) == [UTC("2024-03-13", tz="UTC"), UTC("2024-12-05", tz="UTC")]
+    # the column's order holds for values written with an offset and without, in local time
+    result, _, _, _ = coerced(["13/03/2024 10:00", "05/07/2024 10:00", "05/07/2024 10:00+02:00"], "opened_at",
+                              spec=TableProfile(date_format="mixed", timezone="Europe/London"))
+    assert listed(result) == [UTC("2024-03-13 10:00", tz="UTC"), UTC("2024-07-05 09:00", tz="UTC"), UTC("2024-07-05 08:00", tz="UTC")]
     result, failures, _, _ = coerced(["2024-03-01", "2024-03-02 10:00", None], "opened_at", spec=spec)
     assert listed(result) == [UTC("2024-03-01", tz="UTC"), UTC("2024-03-02 10:00", tz="UTC"), None] and not failures
 

@@ -116,7 +116,9 @@ def _parse_dates(text, rule, spec, problems, rows: np.ndarray, source) -> pd.Ser
     time zone, those with one keep it, and a failure says what was expected."""
     if spec.date_format in UNIX_TIME:
         unit = UNIX_TIME[spec.date_format]
-        parsed = pd.to_datetime(pd.to_numeric(text, errors="coerce"), unit=unit, utc=True, errors="coerce")
+        counts = pd.to_numeric(text, errors="coerce").astype("float64")
+        within = counts.abs() < pd.Timestamp.max.value / pd.Timedelta(1, unit).value  # beyond a timestamp's range: unreadable, not a crash
+        parsed = pd.to_datetime(counts.where(within), unit=unit, utc=True, errors="coerce")
         example = "1700000000" if unit == "s" else "1700000000000"
         problems.add(_failed(text, parsed), rule.name, "unparseable", f"not a valid date (expected {spec.date_format.replace('_', ' ')} since 1970-01-01 UTC, e.g. {example})")
         return parsed
@@ -127,10 +129,10 @@ def _parse_dates(text, rule, spec, problems, rows: np.ndarray, source) -> pd.Ser
         problems.add(_failed(text, parsed), rule.name, "unparseable", f"not a valid date (expected {expected})")
         return parsed
     has_offset = np.asarray(text.str.contains(WITH_OFFSET, regex=True).fillna(False), bool)
+    if "%z" in spec.date_format:  # the format gives every value its offset
+        has_offset = np.asarray(text.notna(), bool)
     aware = _to_datetime(text.where(has_offset), spec.date_format, dayfirst, utc=True)
     naive = _to_datetime(text.where(~has_offset), spec.date_format, dayfirst, utc=False)
-    if naive.dt.tz is not None:  # a format with %z: every value carries its offset
-        naive = naive.dt.tz_convert("UTC").dt.tz_localize(None)
     read = np.where(has_offset, aware.notna(), naive.notna())
     problems.add(np.asarray(text.notna(), bool) & ~read, rule.name, "unparseable", f"not a valid date (expected {expected})")
     local = _localize(naive, spec.timezone, rule.name, problems)
@@ -166,7 +168,8 @@ def _to_datetime(text: pd.Series, date_format: str, dayfirst: bool, utc: bool) -
 def _arrow_reads(layout: str) -> bool:
     """Whether Arrow reads a layout faster than pandas: one of only the directives
     ``_read_layout`` checks, and not ISO 8601's order, which pandas reads fastest."""
-    return "%%" not in layout and set(re.findall(r"%.", layout)) <= set(DIRECTIVES) and not layout.startswith("%Y-%m-%d")
+    directives = set(re.findall(r"%.", layout))  # none in "ISO8601" or "mixed": pandas' own
+    return "%%" not in layout and bool(directives) and directives <= set(DIRECTIVES) and not layout.startswith("%Y-%m-%d")
 
 
 #: what each directive of a fixed layout matches, and the part of a time it gives; years
