@@ -214,8 +214,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             self.best_params_, self.cv_results_ = dict(candidates[0], n_estimators=min(self.n_estimators, 100)), []
             return None
         prepared, outcome = self._prepare(X.iloc[rows]), y[rows]
-        # each fold's rows taken here, before the threads: pandas builds a table's lookups
-        # lazily, and two threads building one at once fail at random
+        # the column lookup built and each fold's rows taken here, before the threads: pandas
+        # builds a table's lookups lazily, and two threads building one at once fail at random
+        for column in prepared.columns:
+            prepared.columns.get_loc(column)
         prepared = [(prepared.iloc[fit_rows], prepared.iloc[held]) for fit_rows, held in folds]
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # a fold model a core
             trees = _FoldMatrices(prepared, outcome, folds, self.max_bin, pool) if any(c["kind"] == "boosting" for c in candidates) else None
