@@ -95,8 +95,8 @@ class QuarterlyReview(Result):
 
     @property
     def computed_on(self) -> str:
-        return (f"{len(self.clients):,} clients active at the end of {self.quarter}, scored by a model "
-                f"{self.backtest.computed_on.replace('tested on', 'tested on the last')}")
+        return (f"{len(self.clients):,} clients active at the end of {self.quarter}; the model was tested on the last "
+                f"{len(self.backtest.per_cutoff):,} quarters, which it never saw")
 
     def _table(self) -> pd.DataFrame:
         return self.kpis.drop(columns="kind")
