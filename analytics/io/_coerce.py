@@ -96,7 +96,7 @@ def _dates_from_text(values, rule, spec, problems: Problems, rows: np.ndarray, s
     found = Problems(len(distinct))
     parsed = _parse_dates(_blank_as_null(distinct.str.strip()), rule, spec, found, first_rows, source)
     for mask, column, check, reason in found.items:
-        problems.add(np.append(mask, False)[codes], column, check, np.append(reason, None)[codes] if isinstance(reason, np.ndarray) else reason)
+        problems.add(np.append(mask, False)[codes], column, check, reason)  # a date's reason is one text per check
     parsed = pd.Series(parsed).dt.tz_convert("UTC").astype(rule.dtype)
     return _spread(pa.array(parsed.array), codes, values.index)
 

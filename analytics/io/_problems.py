@@ -69,7 +69,7 @@ class Problems:
                 reasons = reason[mask] if isinstance(reason, np.ndarray) else reason
                 if events is not None and level == "row":
                     rows, reasons = events.rows_of(mask, reasons)
-                elif events is not None and events.value_rows(column, mask) is not None:  # a bad value of a ticket: where it was written
+                elif events is not None and column in events.sources:  # a bad value of a ticket: where it was written
                     rows = events.value_rows(column, mask)
                 else:
                     rows = original.loc[mask]
@@ -98,10 +98,8 @@ class Events:
         keep = np.asarray(keep, bool)
         return Events(self.export, self.members, self.first[keep], self.counts[keep], {c: rows[keep] for c, rows in self.sources.items()})
 
-    def value_rows(self, column: str, mask: np.ndarray) -> pd.DataFrame | None:
+    def value_rows(self, column: str, mask: np.ndarray) -> pd.DataFrame:
         """The export rows that gave the folded rows in ``mask`` their value of ``column``."""
-        if column not in self.sources:
-            return None
         return self.export.loc[self.sources[column][np.asarray(mask, bool)]]
 
 
