@@ -27,6 +27,8 @@ from analytics.redaction import PERSONAL_DETAILS, redact
 from analytics.rootcause import ADVICE, MEASURED_COMPLAINTS, NextBestAction, open_complaints
 from analytics.tables import amount, styled, write_csv
 
+__all__ = ["ActionList", "action_list", "actions_from", "fitted_health", "next_steps"]
+
 AT_RISK_SHARE = 0.10  # the at-risk list is the top tenth by churn probability, as the backtest's lift measures
 EVIDENCE_COMPLAINTS = MEASURED_COMPLAINTS  # a larger history measures the next steps' practice effects on a sample of whole clients
 RISK_JUMP_PTS = 5.0  # a rise in churn risk worth an alert, in percentage points

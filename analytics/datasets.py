@@ -7,6 +7,8 @@ from pathlib import Path
 
 from analytics.io import History, load_history
 
+__all__ = ["load_sample"]
+
 _HERE = Path(__file__).resolve().parent
 #: the sample: beside the package in the repository, inside it when installed from a wheel
 SAMPLE_FOLDER = next((folder for folder in (_HERE.parent / "data" / "sample", _HERE / "data" / "sample") if (folder / "complaints.parquet").is_file()),

@@ -26,12 +26,17 @@ from analytics._time import utc
 from analytics.models import rolling_origin
 from analytics.results import Result
 
+__all__ = ["HealthScore", "Component", "components"]
+
 POLICY = Path(__file__).resolve().parent / "policies" / "health.toml"
 BANDS = ("healthy", "watch", "at_risk")
 
 
 @dataclass(frozen=True)
 class Component:
+    """One part of the health score: its ``label`` in words, the ``unit`` its raw value is
+    written in, and ``why`` a high value is bad."""
+
     label: str
     unit: str  # how the raw value reads: "{:.1f} ..." format
     why: str  # what a high value means, for explain()

@@ -16,6 +16,8 @@ from analytics._time import naive_utc
 from analytics.features import data_end, repeats
 from analytics.io import History
 
+__all__ = ["KPITable", "complaint_kpis", "retention_kpis"]
+
 PERIODS = {"month": "M", "quarter": "Q"}
 MIN_COVERAGE = 0.9  # share of a period's repeat windows that must be complete for its repeat rate
 

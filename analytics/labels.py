@@ -17,6 +17,8 @@ import pandas as pd
 from analytics.schemas import PRACTICES
 from analytics.taxonomy import TAXONOMY_OF_COLUMN, Practice
 
+__all__ = ["column_label", "describe", "feature_label", "group_label", "plain", "value_label"]
+
 #: values whose words are not simply the name with spaces
 VALUE_WORDS = {
     "mid_market": "mid-market",
@@ -88,7 +90,14 @@ def value_label(value):
 
 def column_label(name) -> str:
     """A column's name in words: ``repeat_rate`` → "repeat rate", ``dispute_rate_low`` →
-    "dispute rate, low"; a name already in words is unchanged."""
+    "dispute rate, low"; a name already in words is unchanged.
+
+    Examples
+    --------
+    >>> from analytics.labels import column_label
+    >>> column_label("repeat_rate"), column_label("dispute_rate_low")
+    ('repeat rate', 'dispute rate, low')
+    """
     name = str(name)
     if name in COLUMN_WORDS:
         return COLUMN_WORDS[name]
@@ -102,7 +111,15 @@ def column_label(name) -> str:
 
 def plain(frame: pd.DataFrame, columns=None) -> pd.DataFrame:
     """``frame`` with its column names in words and, in its text and boolean ``columns``
-    (default: all), taxonomy values and booleans in words."""
+    (default: all), taxonomy values and booleans in words.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.labels import plain
+    >>> plain(pd.DataFrame({"trigger": ["technical_failure"], "root_cause_fixed": [True]})).to_dict("records")
+    [{'trigger': 'technical failure', 'root cause fixed': 'yes'}]
+    """
     frame = frame.copy()
     for column in frame.columns if columns is None else columns:
         values = frame[column]
@@ -113,7 +130,14 @@ def plain(frame: pd.DataFrame, columns=None) -> pd.DataFrame:
 
 def group_label(by: str, value) -> str:
     """A chart's name for the group ``value`` of column ``by``: "root cause fixed: yes"
-    for a flag, "technical failure" for a taxonomy value."""
+    for a flag, "technical failure" for a taxonomy value.
+
+    Examples
+    --------
+    >>> from analytics.labels import group_label
+    >>> group_label("root_cause_fixed", True), group_label("trigger", "unmet_expectations")
+    ('root cause fixed: yes', 'unmet expectations')
+    """
     shown = value_label(value.item() if hasattr(value, "item") else value)
     if shown in ("yes", "no") or str(value).lower() in ("true", "false"):
         return f"{column_label(by)}: {value_label(str(value))}"

@@ -9,6 +9,8 @@ from IPython.display import Markdown
 from analytics.io import History
 from analytics.tables import styled
 
+__all__ = ["completeness", "completeness_table", "quarantine_table", "volume_plot"]
+
 
 def completeness(history: History) -> pd.DataFrame:
     """Per table and column: the share of rows with a value, and how many rows that is."""

@@ -32,6 +32,8 @@ from analytics.models import (
 from analytics.results import Result, interval_level
 from analytics.tables import amount, styled
 
+__all__ = ["QuarterlyReview", "quarterly_review"]
+
 #: KPIs compared quarter on quarter: column -> (label, how it reads: "percent", "hours" or "count")
 KPIS = {
     "clients_at_start": ("clients at the start of the quarter", "count"),

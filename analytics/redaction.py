@@ -8,6 +8,8 @@ import re
 import phonenumbers
 from stdnum import iban
 
+__all__ = ["redact"]
+
 URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']+", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 # written as cards are: 13 to 19 digits in one run, in fours (4-4-4-4, up to 19 digits) or

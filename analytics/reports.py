@@ -19,6 +19,8 @@ import pandas as pd
 from analytics._markup import markdown_html, sanitised
 from analytics.redaction import PERSONAL_DETAILS, redact
 
+__all__ = ["render", "report_parameters", "beside_report", "to_html", "prepared", "navigable", "writable_folder", "ReportFailed", "FolderNotWritable"]
+
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 

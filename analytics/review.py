@@ -30,6 +30,8 @@ from analytics.results import Result
 from analytics.rootcause import abuse_by_client
 from analytics.tables import amount, styled
 
+__all__ = ["RelationshipReview", "relationship_review", "load_policy"]
+
 POLICY = Path(__file__).resolve().parent / "policies" / "review.toml"
 RECOMMENDATIONS = ("consider_exit", "renegotiate", "repair", "invest")
 
@@ -244,6 +246,8 @@ _HEADERS = {
 
 
 def load_policy(policy: str | Path | dict | None = None) -> dict:
+    """The relationship policy: a dict as given, a TOML file by path, or the shipped default
+    (``analytics/policies/review.toml``) when ``None``."""
     if isinstance(policy, dict):
         return policy
     with open(policy or POLICY, "rb") as file:

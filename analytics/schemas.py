@@ -22,6 +22,8 @@ from analytics.taxonomy import (
     Trigger,
 )
 
+__all__ = ["Clients", "Complaints", "Interactions", "ColumnRule", "column_rules", "empty_table", "client_contacts"]
+
 STRING = pd.ArrowDtype(pa_types.string())
 INT = pd.ArrowDtype(pa_types.int64())
 FLOAT = pd.ArrowDtype(pa_types.float64())
@@ -44,7 +46,14 @@ class _Canonical(pa.DataFrameModel):
 
 
 class Clients(_Canonical):
-    """One row per client relationship."""
+    """One row per client relationship.
+
+    Examples
+    --------
+    >>> from analytics.schemas import Clients
+    >>> list(Clients.to_schema().columns)[:4]
+    ['client_id', 'name', 'segment', 'owner']
+    """
 
     client_id: Series[STRING] = pa.Field(unique=True)
     name: Series[STRING] = _optional()
@@ -60,7 +69,15 @@ class Clients(_Canonical):
 
 
 class Complaints(_Canonical):
-    """One row per complaint or case."""
+    """One row per complaint or case.
+
+    Examples
+    --------
+    >>> from analytics.schemas import Complaints
+    >>> columns = Complaints.to_schema().columns
+    >>> columns["complaint_id"].unique, columns["csat"].nullable
+    (True, True)
+    """
 
     complaint_id: Series[STRING] = pa.Field(unique=True)
     client_id: Series[STRING]
@@ -104,7 +121,14 @@ class Complaints(_Canonical):
 
 
 class Interactions(_Canonical):
-    """Every documented contact within a complaint (optional table)."""
+    """Every documented contact within a complaint (optional table).
+
+    Examples
+    --------
+    >>> from analytics.schemas import Interactions
+    >>> sorted(Interactions.to_schema().columns)[:4]
+    ['at', 'channel', 'client_id', 'complaint_id']
+    """
 
     interaction_id: Series[STRING] = pa.Field(unique=True)
     complaint_id: Series[STRING]
@@ -124,7 +148,15 @@ HOSTILE_TONES = ("angry", "abusive")
 
 def client_contacts(interactions: pd.DataFrame) -> pd.Series:
     """Which contacts are the client's: inbound ones, or every contact where the table
-    records no direction."""
+    records no direction.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.schemas import client_contacts
+    >>> client_contacts(pd.DataFrame({"direction": ["inbound", "outbound", None]})).tolist()
+    [True, False, False]
+    """
     if "direction" not in interactions:
         return pd.Series(True, index=interactions.index)
     return interactions["direction"].astype("string").eq("inbound").fillna(False).astype(bool)
@@ -136,7 +168,15 @@ ID_COLUMN = {"clients": "client_id", "complaints": "complaint_id", "interactions
 
 @dataclass(frozen=True)
 class ColumnRule:
-    """What the model says about one column, in a form the loader can evaluate."""
+    """What the model says about one column, in a form the loader can evaluate.
+
+    Examples
+    --------
+    >>> from analytics.schemas import column_rules
+    >>> rule = column_rules("complaints")["csat"]
+    >>> rule.kind, rule.required, rule.expected()
+    ('int', False, 'a whole number from 1 to 5')
+    """
 
     name: str
     dtype: pd.ArrowDtype
@@ -178,7 +218,15 @@ class ColumnRule:
 
 
 def column_rules(table: str) -> dict[str, ColumnRule]:
-    """The rules of every canonical column of ``table``, read off its pandera model."""
+    """The rules of every canonical column of ``table``, read off its pandera model.
+
+    Examples
+    --------
+    >>> from analytics.schemas import column_rules
+    >>> rules = column_rules("clients")
+    >>> rules["client_id"].required, rules["client_id"].unique, rules["segment"].expected()
+    (True, True, 'text')
+    """
     schema = MODELS[table].to_schema()
     rules = {}
     for name, column in schema.columns.items():
@@ -199,7 +247,15 @@ def column_rules(table: str) -> dict[str, ColumnRule]:
 
 
 def empty_table(table: str) -> pd.DataFrame:
-    """A zero-row canonical table with every column typed."""
+    """A zero-row canonical table with every column typed.
+
+    Examples
+    --------
+    >>> from analytics.schemas import empty_table
+    >>> table = empty_table("clients")
+    >>> len(table), str(table["contract_start"].dtype)
+    (0, 'timestamp[us, tz=UTC][pyarrow]')
+    """
     return pd.DataFrame(
         {name: pd.Series([], dtype=rule.dtype) for name, rule in column_rules(table).items()}
     )

@@ -11,6 +11,8 @@ from pandas.io.formats.style import Styler
 from analytics.labels import column_label, value_label
 from analytics.redaction import PERSONAL_DETAILS, redact
 
+__all__ = ["amount", "spreadsheet_safe", "styled", "write_csv"]
+
 
 def styled(
     frame: pd.DataFrame, *, percent=(), money=(), points=(), dates=(), counts=(), decimals=(), signed=(),
@@ -21,7 +23,17 @@ def styled(
     as 1,234, ``decimals`` as 1.23, ``signed`` as +12. Every other column is text: e-mail addresses and phone
     numbers redacted, and HTML-escaped so that data shows as text and never runs. Column
     names, taxonomy values and booleans are shown in words (:mod:`analytics.labels`).
-    ``interactive`` tables can be sorted, filtered and searched in a report."""
+    ``interactive`` tables can be sorted, filtered and searched in a report.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.tables import styled
+    >>> frame = pd.DataFrame({"trigger": ["billing"], "repeat_rate": [0.123], "cost": [12345.0], "contact": ["ann@example.com"]})
+    >>> html = styled(frame, percent=["repeat_rate"], money=["cost"]).to_html()
+    >>> [text in html for text in ("repeat rate", "12.3%", "$12,345", "ann@example.com")]
+    [True, True, True, False]
+    """
     words = {c: column_label(c) for c in frame.columns}
     frame = frame.reset_index(drop=True).rename(columns=words)
     percent, money, points, dates, counts, decimals, signed = ([words.get(c, c) for c in kind] for kind in (percent, money, points, dates, counts, decimals, signed))
@@ -59,7 +71,14 @@ def _signed(value) -> str:
 
 
 def amount(value, currency: str = "$") -> str:
-    """Money for reading: -$1,017, $25,105,609; a missing amount is a dash."""
+    """Money for reading: -$1,017, $25,105,609; a missing amount is a dash.
+
+    Examples
+    --------
+    >>> from analytics.tables import amount
+    >>> amount(-1016.6), amount(25105609, currency="€"), amount(None)
+    ('-$1,017', '€25,105,609', '–')
+    """
     return "–" if pd.isna(value) else f"{'-' if value < 0 else ''}{currency}{abs(value):,.0f}"
 
 
@@ -75,7 +94,15 @@ PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text cell that a spreadsheet would run as a formula (``=1+1``,
     ``@SUM(...)``, ``-2+3``) prefixed with ``'``, which spreadsheets show as text; plain
-    numbers such as ``-12.5`` are left as they are."""
+    numbers such as ``-12.5`` are left as they are.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.tables import spreadsheet_safe
+    >>> spreadsheet_safe(pd.DataFrame({"note": ["=1+1", "-12.5", "@SUM(A1)", "fine"]}))["note"].tolist()
+    ["'=1+1", '-12.5', "'@SUM(A1)", 'fine']
+    """
     safe = frame.copy()
     for column in safe.columns:
         values = safe[column]
@@ -90,5 +117,16 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(frame: pd.DataFrame, path) -> None:
     """Write ``frame`` as CSV, safe to open in a spreadsheet (see :func:`spreadsheet_safe`);
-    every text is quoted, so that a carriage return inside a value never splits a row."""
+    every text is quoted, so that a carriage return inside a value never splits a row.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> from analytics.tables import write_csv
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "clients.csv"
+    >>> write_csv(pd.DataFrame({"client": ["=HYPERLINK(1)"], "risk": [0.25]}), path)
+    >>> print(path.read_text(), end="")
+    "client","risk"
+    "'=HYPERLINK(1)",0.25
+    """
     spreadsheet_safe(frame).to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)

@@ -6,8 +6,19 @@ A profile maps an export's own values onto these; anything it cannot map becomes
 
 from enum import StrEnum
 
+__all__ = ["Trigger", "Channel", "Resolution", "Tone", "Direction", "ClientStatus", "Practice"]
+
 
 class Trigger(StrEnum):
+    """What set a complaint off: the ``trigger`` column of complaints.
+
+    Examples
+    --------
+    >>> from analytics.taxonomy import Trigger
+    >>> Trigger("technical_failure") is Trigger.TECHNICAL_FAILURE, len(Trigger)
+    (True, 8)
+    """
+
     UNMET_EXPECTATIONS = "unmet_expectations"
     POOR_COMMUNICATION = "poor_communication"
     TECHNICAL_FAILURE = "technical_failure"
@@ -19,6 +30,15 @@ class Trigger(StrEnum):
 
 
 class Channel(StrEnum):
+    """Where a complaint or contact came in: the ``channel`` column; ``social_public`` is a public post.
+
+    Examples
+    --------
+    >>> from analytics.taxonomy import Channel
+    >>> [str(channel) for channel in Channel][:3]
+    ['phone', 'email', 'chat']
+    """
+
     PHONE = "phone"
     EMAIL = "email"
     CHAT = "chat"
@@ -29,6 +49,15 @@ class Channel(StrEnum):
 
 
 class Resolution(StrEnum):
+    """How a complaint ended: the ``resolution`` column of complaints.
+
+    Examples
+    --------
+    >>> from analytics.taxonomy import Resolution
+    >>> Resolution.NO_ACTION == "no_action"
+    True
+    """
+
     FIXED = "fixed"
     WORKAROUND = "workaround"
     CREDIT = "credit"
@@ -38,6 +67,15 @@ class Resolution(StrEnum):
 
 
 class Tone(StrEnum):
+    """How the client wrote or spoke: the ``tone`` column of interactions (and complaints' worst).
+
+    Examples
+    --------
+    >>> from analytics.taxonomy import Tone
+    >>> [str(tone) for tone in Tone]
+    ['calm', 'frustrated', 'angry', 'abusive']
+    """
+
     CALM = "calm"
     FRUSTRATED = "frustrated"
     ANGRY = "angry"
@@ -45,18 +83,43 @@ class Tone(StrEnum):
 
 
 class Direction(StrEnum):
+    """Who made a contact: ``inbound`` from the client, ``outbound`` from the business.
+
+    Examples
+    --------
+    >>> from analytics.taxonomy import Direction
+    >>> [str(direction) for direction in Direction]
+    ['inbound', 'outbound']
+    """
+
     INBOUND = "inbound"
     OUTBOUND = "outbound"
 
 
 class ClientStatus(StrEnum):
+    """Where a relationship stands: ``ended_by_us`` is a parting the business chose.
+
+    Examples
+    --------
+    >>> from analytics.taxonomy import ClientStatus
+    >>> ClientStatus("ended_by_us").name
+    'ENDED_BY_US'
+    """
+
     ACTIVE = "active"
     CHURNED = "churned"
     ENDED_BY_US = "ended_by_us"
 
 
 class Practice(StrEnum):
-    """Handling practices: one nullable boolean column each on a complaint."""
+    """Handling practices: one nullable boolean column each on a complaint.
+
+    Examples
+    --------
+    >>> from analytics.taxonomy import Practice
+    >>> len(Practice), Practice.ROOT_CAUSE_FIXED.value
+    (8, 'root_cause_fixed')
+    """
 
     LISTENED_VALIDATED = "listened_validated"
     APOLOGIZED = "apologized"

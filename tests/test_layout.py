@@ -2,6 +2,8 @@
 modules (``analytics.features._snapshots`` is for ``analytics.features`` alone)."""
 
 import ast
+import importlib
+import pkgutil
 from pathlib import Path
 
 import analytics
@@ -30,3 +32,32 @@ def test_no_module_reaches_into_another_packages_private_modules():
             if private is not None and tuple(parts[:private]) != home[:private]:
                 reach_ins.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {module}")
     assert not reach_ins, "\n".join(reach_ins)
+
+
+def _public_modules():
+    for info in pkgutil.walk_packages(analytics.__path__, "analytics."):
+        name = info.name
+        # the command line's public face is `client-health --help`, tested in test_cli.py
+        if not any(part.startswith("_") for part in name.split(".")) and name != "analytics.cli":
+            yield importlib.import_module(name)
+
+
+def test_every_public_module_says_what_it_exports():
+    assert [module.__name__ for module in _public_modules() if not hasattr(module, "__all__")] == []
+
+
+def test_every_public_function_and_class_has_an_example():
+    # pytest --doctest-modules runs them; a constant cannot carry a docstring of its own
+    missing = set()
+    for module in [analytics, *_public_modules()]:
+        for name in module.__all__:
+            thing = getattr(module, name)
+            if isinstance(thing, type):
+                doc = vars(thing).get("__doc__")
+            elif callable(thing):
+                doc = thing.__doc__
+            else:
+                continue
+            if ">>>" not in (doc or ""):
+                missing.add(f"{module.__name__}.{name}")
+    assert sorted(missing) == []

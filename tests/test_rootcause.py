@@ -146,7 +146,7 @@ def test_repeat_classifier_is_judged_on_later_complaints(sample_history):
     assert (pd.to_datetime(resolved.reindex(risk.predictions["complaint_id"]), utc=True) >= risk.test_from).all()
     assert risk.predictions["reason_1"].str.endswith(" pts").mean() > 0.9
     table = repeat_rates(sample_history)
-    assert table["repeat_rate"].is_monotonic_decreasing and (table["low"] <= table["repeat_rate"]).all()
+    assert table["repeat_rate"].is_monotonic_decreasing and (table["low_95"] <= table["repeat_rate"]).all()
     curves = time_to_repeat(sample_history, "root_cause_fixed")
     fixed = curves.summary.set_index("group")
     assert fixed.loc["True", "repeated_90"] < fixed.loc["False", "repeated_90"]  # planted: fixing the root cause prevents repeats

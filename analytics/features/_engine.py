@@ -10,7 +10,17 @@ import ibis
 
 def connect(engine=None):
     """An Ibis backend: ``None`` or ``"duckdb"`` (in-process), ``"spark"`` (local mode),
-    a ``pyspark.sql.SparkSession``, or an Ibis backend already connected."""
+    a ``pyspark.sql.SparkSession``, or an Ibis backend already connected.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> from analytics.features import connect
+    >>> con = connect()
+    >>> con.name, con.execute(ibis.memtable({"minutes": [20, 22]}).minutes.sum())
+    ('duckdb', 42)
+    >>> con.disconnect()
+    """
     if engine is None or engine == "duckdb":
         # spill to the system's temporary folder, not to .tmp/ in the working directory
         return ibis.duckdb.connect(temp_directory=str(Path(tempfile.gettempdir()) / "client-health-duckdb"))
@@ -24,7 +34,15 @@ def connect(engine=None):
 
 
 def spark_session(cores: int = 2):
-    """A local Spark session with UTC times and no web UI, for tests and one machine."""
+    """A local Spark session with UTC times and no web UI, for tests and one machine.
+
+    Examples
+    --------
+    >>> from analytics.features import spark_session
+    >>> spark = spark_session(cores=1)
+    >>> spark.conf.get("spark.sql.session.timeZone"), spark.range(3).count()
+    ('UTC', 3)
+    """
     from pyspark.sql import SparkSession
 
     return (

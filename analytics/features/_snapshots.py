@@ -84,7 +84,17 @@ OUTCOME_COLUMNS = ("status", "ended_at", "end_reason", "contract_end", "name")
 
 
 def resolve_cutoffs(history: History, cutoffs) -> list[pd.Timestamp]:
-    """A list of dates, or a pandas frequency ("QE", "ME") over the history's span."""
+    """A list of dates, or a pandas frequency ("QE", "ME") over the history's span.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import resolve_cutoffs
+    >>> [f"{cutoff:%Y-%m-%d}" for cutoff in resolve_cutoffs(load_sample(), "YE")]
+    ['2024-01-01', '2025-01-01']
+    >>> [f"{cutoff:%Y-%m-%d}" for cutoff in resolve_cutoffs(load_sample(), ["2025-06-30", "2025-01-01"])]
+    ['2025-01-01', '2025-06-30']
+    """
     return _cutoff_dates(history.span, cutoffs)
 
 
@@ -106,7 +116,15 @@ def _cutoff_dates(span, cutoffs) -> list[pd.Timestamp]:
 
 def data_end(history: History) -> pd.Timestamp:
     """The last moment the history has seen anything happen: an event log's last event,
-    otherwise the latest date it holds."""
+    otherwise the latest date it holds.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import data_end
+    >>> data_end(load_sample())
+    Timestamp('2025-12-31 22:41:27+0000', tz='UTC')
+    """
     if history.seen_until is not None:
         return utc(history.seen_until)
     moments = [history.complaints[c].max() for c in ("opened_at", "first_response_at", "resolved_at", "closed_at") if c in history.complaints]

@@ -48,7 +48,30 @@ STATUS = ["status", "state", "incident state", "ticket status"]
 def draft_profile(export, table: str = "complaints") -> str:
     """A profile TOML drafted for ``export`` (a DataFrame of the export's text values, or
     just its headers). Starts from the shipped profile whose headers it shares most, if any;
-    otherwise matches headers to canonical names. Every line is a guess to check."""
+    otherwise matches headers to canonical names. Every line is a guess to check.
+
+    Examples
+    --------
+    >>> from analytics.io import draft_profile
+    >>> print(draft_profile(["Ticket ID", "Customer", "Created", "Category", "CSAT"]))
+    # Drafted by `client-health profile init`: check every line before using it.
+    name = "draft"
+    <BLANKLINE>
+    [complaints]
+    files = ["complaints.*"]
+    <BLANKLINE>
+    [complaints.columns]  # canonical name = header in the export
+    complaint_id = "Ticket ID"
+    client_id = "Customer"
+    opened_at = "Created"
+    category_raw = "Category"
+    csat = "CSAT"
+    <BLANKLINE>
+    [complaints.dates]
+    format = "ISO8601"  # no dates seen to check
+    timezone = "UTC"  # the zone of times written without an offset: check it
+    <BLANKLINE>
+    """
     frame = export.drop(columns="_row", errors="ignore") if isinstance(export, pd.DataFrame) else pd.DataFrame(columns=list(export))
     headers = list(frame.columns)
     base, renames = _closest_shipped(headers, table)

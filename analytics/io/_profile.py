@@ -22,7 +22,20 @@ DEFAULT_FALSE = ("false", "f", "no", "n", "0")
 
 
 class ProfileError(ValueError):
-    """A profile file that cannot be used, with what to change in it."""
+    """A profile file that cannot be used, with what to change in it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from analytics.io import ProfileError, load_profile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "mine.toml"
+    >>> _ = path.write_text("name = 'mine'\\n[complaints]\\ndate_format = 42\\n")
+    >>> try:
+    ...     load_profile(path)
+    ... except ProfileError as error:
+    ...     print(str(error).replace(str(path), "mine.toml"))
+    profile mine.toml: unknown key 'complaints.date_format'; expected one of files, sql, id_from, columns, optional_columns, values, dates, events
+    """
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,18 @@ class TableProfile:
 
 @dataclass(frozen=True)
 class Profile:
+    """How to read one kind of export: its delimiter, encoding, yes/no words and number
+    separators, and per canonical table its files or SQL, column names, value maps and date
+    layout. Built from a TOML file by :func:`load_profile`.
+
+    Examples
+    --------
+    >>> from analytics.io import load_profile
+    >>> generic = load_profile("generic")
+    >>> generic.decimal, generic.table("complaints").date_format
+    ('.', 'ISO8601')
+    """
+
     name: str
     description: str = ""
     delimiter: str = "auto"
@@ -73,14 +98,29 @@ class Profile:
 
 
 def available_profiles() -> list[str]:
-    """Names of the profiles shipped with the package."""
+    """Names of the profiles shipped with the package.
+
+    Examples
+    --------
+    >>> from analytics.io import available_profiles
+    >>> "generic" in available_profiles(), "cfpb" in available_profiles()
+    (True, True)
+    """
     return sorted(p.stem for p in PROFILE_DIR.glob("*.toml") if p.stem != "template")
 
 
 def load_profile(profile: str | Path | Profile) -> Profile:
     """A shipped profile by name, or a profile TOML file by path (relative to the current
     folder). A profile may start from another with ``extends = "cfpb"`` (a shipped name, or
-    a path relative to the extending file) and change only what differs."""
+    a path relative to the extending file) and change only what differs.
+
+    Examples
+    --------
+    >>> from analytics.io import load_profile
+    >>> profile = load_profile("cfpb")
+    >>> profile.name, sorted(profile.tables)
+    ('cfpb', ['complaints'])
+    """
     if isinstance(profile, Profile):
         return profile
     raw, path = _read_with_bases(profile, Path.cwd(), seen=())

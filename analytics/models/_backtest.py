@@ -27,7 +27,21 @@ CALIBRATION_BINS = 10
 class Backtest(Result):
     """What a backtest measured: ``predictions`` (one row per client and test cutoff),
     ``per_cutoff`` and ``overall`` metrics, each with a bootstrap interval at ``1 - alpha``.
-    ``summary`` is ``overall``."""
+    ``summary`` is ``overall``.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import snapshots
+    >>> from analytics.models import ChurnModel, backtest
+    >>> tested = backtest(snapshots(load_sample()), model=ChurnModel(kind="logistic"), bootstrap=20, last=1, alpha=0.1)
+    >>> tested.summary.columns.tolist()
+    ['metric', 'description', 'value', 'low_90', 'high_90']
+    >>> tested.per_cutoff["cutoff"].size, tested.predictions.columns[:3].tolist()
+    (1, ['client_id', 'cutoff', 'probability'])
+    >>> type(tested.plot()).__name__
+    'Figure'
+    """
 
     title = "Backtest of the churn model"
 
@@ -145,7 +159,17 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
 def rolling_origin(snapshots: pd.DataFrame, horizon="90D", min_train_cutoffs: int = 2):
     """For each cutoff with enough past, yield ``(cutoff, train, test)``: boolean masks of
     the rows whose labels were fully known by then (cutoff + ``horizon`` at or before it,
-    never censored) and of the cutoff's own known rows."""
+    never censored) and of the cutoff's own known rows.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import snapshots
+    >>> from analytics.models import rolling_origin
+    >>> table = snapshots(load_sample(), cutoffs="QE")
+    >>> [(str(cutoff)[:10], int(train.sum()), int(test.sum())) for cutoff, train, test in rolling_origin(table)][:2]
+    [('2023-10-01', 4072, 1981), ('2024-01-01', 6053, 1921)]
+    """
     horizon = pd.Timedelta(horizon).to_timedelta64()
     moments = _moments(snapshots)
     known = ~snapshots["censored"].astype(bool).to_numpy()

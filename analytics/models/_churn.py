@@ -36,7 +36,20 @@ LEARNING_RATES = (0.1, 0.05)
 
 def training_data(snapshots: pd.DataFrame, label: str = "churned", include_censored: bool = False) -> tuple[pd.DataFrame, pd.Series]:
     """Features and label from a snapshot table. Rows whose horizon runs past the end of
-    the data are left out unless ``include_censored``: their label is not known yet."""
+    the data are left out unless ``include_censored``: their label is not known yet.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.models import training_data
+    >>> from analytics.features import snapshots
+    >>> table = snapshots(load_sample(), cutoffs=["2025-01-01", "2025-07-01"])
+    >>> X, y = training_data(table)
+    >>> len(table), len(X), int(y.sum())
+    (3659, 3659, 179)
+    >>> "cutoff" in X, "complaints_90" in X
+    (False, True)
+    """
     rows = snapshots if include_censored else snapshots.loc[~snapshots["censored"].astype(bool)]
     return rows.drop(columns=[c for c in NOT_FEATURES if c in rows]), rows[label].astype(int)
 
@@ -92,6 +105,20 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     calibration_ : tuple (slope, intercept) applied to the model's log-odds
     transformed_mean_ : logistic only: training mean of each transformed column
     feature_names_in_, categories_, dropped_columns_
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import snapshots
+    >>> from analytics.models import ChurnModel, training_data
+    >>> table = snapshots(load_sample(), cutoffs=["2024-07-01", "2025-01-01"])
+    >>> X, y = training_data(table)
+    >>> model = ChurnModel(kind="logistic").fit(X, y)
+    >>> model.best_params_["kind"], model.classes_.tolist()
+    ('logistic', [0, 1])
+    >>> risk = model.predict_proba(X)[:, 1]
+    >>> bool(0 < risk.min() < risk.max() < 1), round(float(risk.mean()), 2) == round(float(y.mean()), 2)
+    (True, True)
     """
 
     def __init__(
@@ -454,7 +481,19 @@ def _card(model: ChurnModel, snapshots: pd.DataFrame | None, backtest, notes: di
 def fit_by_client(model, X: pd.DataFrame, y, clients) -> object:
     """``model.fit(X, y)``, keeping each client's rows in one cross-validation fold when the
     model cross-validates (a ChurnModel): rows of one client at several cutoffs resemble
-    each other, and split across folds they would flatter deep trees."""
+    each other, and split across folds they would flatter deep trees.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import snapshots
+    >>> from analytics.models import ChurnModel, fit_by_client, training_data
+    >>> table = snapshots(load_sample(), cutoffs=["2024-07-01", "2025-01-01"])
+    >>> X, y = training_data(table)
+    >>> model = fit_by_client(ChurnModel(kind="logistic"), X, y, clients=table.loc[X.index, "client_id"])
+    >>> model.feature_names_in_[:3].tolist()
+    ['open_complaints', 'trend_90', 'csat_latest']
+    """
     if isinstance(model, ChurnModel):
         return model.fit(X, y, groups=np.asarray(clients))
     return model.fit(X, y)

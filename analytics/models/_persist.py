@@ -9,7 +9,21 @@ import pandas as pd
 
 
 class UntrustedModelFile(ValueError):
-    """A model file that holds something other than a saved ChurnModel; nothing in it was run."""
+    """A model file that holds something other than a saved ChurnModel; nothing in it was run.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import skops.io
+    >>> from analytics.models import ChurnModel, UntrustedModelFile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.skops"
+    >>> skops.io.dump({"looks like": pathlib.PurePosixPath("a model")}, path)
+    >>> try:
+    ...     ChurnModel.load(path)
+    ... except UntrustedModelFile as refused:
+    ...     print(str(refused).replace(str(path), "model.skops"))
+    model.skops holds types a churn model never contains, so nothing in it was run: pathlib.PurePosixPath; if you wrote the file and have read these types, pass them as ChurnModel.load(path, trusted=[...])
+    """
 
 
 #: the types a saved ChurnModel holds beyond those skops trusts by default (exact names)
@@ -48,7 +62,26 @@ def load_model(cls: type, path, trusted=()):
 
 
 def model_card(card: dict) -> str:
-    """A model card in Markdown from a dict of sections (strings, dicts or DataFrames)."""
+    """A model card in Markdown from a dict of sections (strings, dicts or DataFrames).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.models import model_card
+    >>> print(model_card({"Model": {"kind": "logistic"}, "Backtest": pd.DataFrame({"metric": ["roc_auc"], "value": [0.8123]})}))
+    # Churn model card
+    <BLANKLINE>
+    ## Model
+    <BLANKLINE>
+    - **kind**: logistic
+    <BLANKLINE>
+    ## Backtest
+    <BLANKLINE>
+    | metric   |   value |
+    |:---------|--------:|
+    | roc_auc  |   0.812 |
+    <BLANKLINE>
+    """
     lines = ["# Churn model card", ""]
     for title, body in card.items():
         lines += [f"## {title}", ""]

@@ -15,7 +15,7 @@ from analytics.io import History
 from analytics.labels import column_label, group_label
 from analytics.models._churn import ChurnModel
 from analytics.models._survival import daily_steps
-from analytics.results import Result
+from analytics.results import Result, interval_level
 from analytics.schemas import PRACTICES
 
 #: what is known about a complaint once it is resolved
@@ -25,12 +25,25 @@ KNOWN_AT_RESOLUTION = [
 ]
 
 
-def repeat_rates(history: History, within: str = "90D") -> pd.DataFrame:
-    """Triggers ranked by their repeat rate (complete windows only) with 95% Wilson intervals."""
+def repeat_rates(history: History, within: str = "90D", alpha: float = 0.05) -> pd.DataFrame:
+    """Triggers ranked by their repeat rate (complete windows only) with Wilson intervals
+    at ``1 - alpha`` (``low_95``, ``high_95`` at the default).
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.models import repeat_rates
+    >>> rates = repeat_rates(load_sample(), alpha=0.1)
+    >>> rates.columns.tolist()
+    ['trigger', 'repeats', 'complaints', 'repeat_rate', 'low_90', 'high_90']
+    >>> rates.loc[0, "trigger"], int(rates["complaints"].sum())
+    ('technical_failure', 10883)
+    """
     flags = _flags(history, within)
     table = flags.groupby("trigger")["repeated"].agg(["sum", "size"]).rename(columns={"sum": "repeats", "size": "complaints"})
     table["repeat_rate"] = table["repeats"] / table["complaints"]
-    table["low"], table["high"] = wilson(table["repeats"], table["complaints"])
+    level = interval_level(alpha)
+    table[f"low_{level}"], table[f"high_{level}"] = wilson(table["repeats"], table["complaints"], alpha)
     return table.sort_values("repeat_rate", ascending=False).reset_index()
 
 
@@ -45,7 +58,18 @@ def _flags(history: History, within: str) -> pd.DataFrame:
 class RepeatCurves(Result):
     """Kaplan-Meier share of resolved complaints whose trigger came back, by days since
     resolution: ``curves`` (every step) and ``table`` (the share after 30, 90 and 180 days,
-    with intervals at ``1 - alpha``), which ``summary`` shows."""
+    with intervals at ``1 - alpha``), which ``summary`` shows.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.models import time_to_repeat
+    >>> curves = time_to_repeat(load_sample(), "root_cause_fixed", alpha=0.1)
+    >>> curves.computed_on
+    '11,767 resolved complaints, 4,008 of which came back, in 2 groups of root cause fixed'
+    >>> curves.summary.columns.tolist()[:5]
+    ['group', 'complaints', 'repeated_30', 'repeated_30_low_90', 'repeated_30_high_90']
+    """
 
     title = "Time to a repeat of the same trigger"
 
@@ -61,7 +85,7 @@ class RepeatCurves(Result):
     @property
     def computed_on(self) -> str:
         return (f"{int(self.table['complaints'].sum()):,} resolved complaints, {self.repeated:,} of which came back, "
-                f"in {len(self.table):,} groups of {self.by}")
+                f"in {len(self.table):,} groups of {column_label(self.by)}")
 
     def plot(self) -> go.Figure:
         figure = go.Figure()
@@ -121,7 +145,18 @@ def time_to_repeat(history: History, by: str = "trigger", horizon_days: int = 36
 class RepeatRisk(Result):
     """A classifier of repeats trained on earlier complaints and judged on later ones:
     ``predictions`` (test complaints: probability, outcome, top reasons) and ``metrics``,
-    which ``summary`` shows as a table."""
+    which ``summary`` shows as a table.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.models import repeat_risk
+    >>> risk = repeat_risk(load_sample(), test_share=0.2)
+    >>> sorted(risk.metrics)
+    ['brier', 'pr_auc', 'repeat_rate', 'roc_auc', 'test_complaints', 'train_complaints']
+    >>> risk.predictions.columns.tolist()[:3]
+    ['complaint_id', 'probability', 'repeated']
+    """
 
     title = "Repeat risk"
 
@@ -163,7 +198,16 @@ class RepeatRisk(Result):
 def repeat_features(history: History, within: str = "90D") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per resolved complaint: what was known at its resolution (its own fields, the
     client's complaints and same-trigger complaints in the year before, the segment), and
-    the repeat flags."""
+    the repeat flags.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.models import repeat_features
+    >>> features, flags = repeat_features(load_sample())
+    >>> len(features) == len(flags), features.columns[:4].tolist(), flags.columns.tolist()
+    (True, ['complaint_id', 'trigger', 'severity', 'channel'], ['complaint_id', 'client_id', 'trigger', 'resolved_at', 'repeat_at', 'days_to_repeat', 'repeated', 'censored', 'complete'])
+    """
     c = history.complaints
     resolved = c["resolved_at"].notna()
     frame = pd.DataFrame({"complaint_id": c["complaint_id"]})

@@ -29,6 +29,18 @@ def survival_table(history: History, snapshots: pd.DataFrame) -> pd.DataFrame:
     the client's end, or the end of the data): ``start`` and ``stop`` in days of tenure,
     ``days`` followed, ``event`` true if the client churned at ``stop``. A relationship we
     ended is censored there: that client did not choose to leave.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import snapshots
+    >>> from analytics.models import survival_table
+    >>> history = load_sample()
+    >>> intervals = survival_table(history, snapshots(history, cutoffs="YE"))
+    >>> intervals[["start", "stop", "days", "event"]].dtypes.astype(str).tolist()
+    ['float64', 'float64', 'float64', 'bool']
+    >>> bool((intervals["stop"] > intervals["start"]).all())
+    True
     """
     rows = snapshots.sort_values(["client_id", "cutoff"]).reset_index(drop=True)
     if "tenure_days" not in rows:
@@ -53,7 +65,20 @@ def survival_table(history: History, snapshots: pd.DataFrame) -> pd.DataFrame:
 class RetentionCurves(Result):
     """Kaplan-Meier retention after ``cutoff``, per group: ``curves`` (every step) and
     ``table`` (retention after 90, 180 and 365 days with intervals at ``1 - alpha``),
-    which ``summary`` shows."""
+    which ``summary`` shows.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import snapshots
+    >>> from analytics.models import retention_curves
+    >>> history = load_sample()
+    >>> curves = retention_curves(history, snapshots(history), by="segment", alpha=0.1)
+    >>> curves.summary.columns.tolist()[:4]
+    ['group', 'clients', 'churned', 'retained_90']
+    >>> curves.curves.columns.tolist()
+    ['group', 'days', 'retained']
+    """
 
     title = "Retention after the cutoff"
 

@@ -37,7 +37,7 @@ class Pareto(Result):
 
     @property
     def computed_on(self) -> str:
-        return f"{int(self.table['complaints'].sum()):,} complaints in {len(self.table):,} groups of {self.by}, ranked by {MEASURES[self.measure]}"
+        return f"{int(self.table['complaints'].sum()):,} complaints in {len(self.table):,} groups of {column_label(self.by)}, ranked by {MEASURES[self.measure]}"
 
     @property
     def vital_few(self) -> pd.DataFrame:

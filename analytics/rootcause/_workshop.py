@@ -40,6 +40,11 @@ DISPUTE_BREAKDOWNS = {"category_raw": "product / raw category", "sub_product": "
 
 @dataclass
 class Workshop:
+    """Every part of the root-cause workshop the history allows, built by
+    :func:`root_cause_workshop`: Pareto tables by count and by cost, the trend, repeat rates and
+    curves, practice effects, topics and abuse; a part the data cannot support is ``None``
+    and ``notes`` say why."""
+
     by: str
     complaints: int
     span: tuple
@@ -76,7 +81,7 @@ class Workshop:
                          f"{markdown_text(value_label(top[self.by]))} ({self._money(top['cost'])}, {top['share']:.0%}).")
         if self.repeat_rates is not None and len(self.repeat_rates):
             r = self.repeat_rates.iloc[0]
-            lines.append(f"Highest 90-day repeat rate: {markdown_text(value_label(r['trigger']))}, {r['repeat_rate']:.0%} (95% CI {r['low']:.0%} to {r['high']:.0%}).")
+            lines.append(f"Highest 90-day repeat rate: {markdown_text(value_label(r['trigger']))}, {r['repeat_rate']:.0%} (95% CI {r['low_95']:.0%} to {r['high_95']:.0%}).")
         if self.effects is not None and len(self.effects.table):
             t = self.effects.table
             helpful = t.loc[(t["outcome"] == "repeat") & (t["high_pts"] < 0)].sort_values("effect_pts")
@@ -127,7 +132,7 @@ class Workshop:
     def repeat_table(self):
         if self.repeat_rates is None:
             return None
-        return styled(self.repeat_rates, counts=["repeats", "complaints"], percent=["repeat_rate", "low", "high"])
+        return styled(self.repeat_rates, counts=["repeats", "complaints"], percent=["repeat_rate", "low_95", "high_95"])
 
     def effects_table(self, outcome: str = "repeat"):
         if self.effects is None or self.effects.table.empty:
