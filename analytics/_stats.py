@@ -13,3 +13,14 @@ def wilson(k, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
             interval = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=1 - alpha, method="wilson")
             low[i], high[i] = interval.low, interval.high
     return low, high
+
+
+MIN_RESAMPLES = 10
+
+
+def check_resamples(bootstrap) -> int:
+    """``bootstrap`` as a count of resamples, refused below :data:`MIN_RESAMPLES`: fewer
+    give no interval worth printing."""
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < MIN_RESAMPLES:
+        raise ValueError(f"bootstrap must be a whole number of at least {MIN_RESAMPLES} resamples (200 is the default), not {bootstrap!r}")
+    return int(bootstrap)

@@ -51,6 +51,7 @@ COLUMN_WORDS = {
     "cumulative_share": "cumulative share",
     "churned_value": "annual value of clients who left",
     "repeat_rate": "repeat rate",
+    "repeat_known": "complaints with a complete 90-day window",
     "dispute_rate": "dispute rate",
     "effect_pts": "effect (pts)",
     "naive_pts": "naive difference (pts)",

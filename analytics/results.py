@@ -57,7 +57,21 @@ def with_interval_level(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 class Result:
     """The shape every result shares. A subclass gives ``title``, ``computed_on``, the table
-    behind ``summary`` (``_table``) and ``plot``; ``alpha`` is its intervals' error rate."""
+    behind ``summary`` (``_table``) and ``plot``; ``alpha`` is its intervals' error rate.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import pareto
+    >>> result = pareto(load_sample(), by="severity")
+    >>> from analytics.results import Result
+    >>> isinstance(result, Result), result.title
+    (True, 'Pareto of complaints')
+    >>> print(result.to_markdown().splitlines()[0])
+    **Pareto of complaints: 13,119 complaints in 4 groups of severity, ranked by complaints**
+    >>> type(result.plot()).__name__
+    'Figure'
+    """
 
     title = "Result"
     alpha = 0.05

@@ -81,7 +81,7 @@ def test_interval_columns_take_their_level_from_alpha(sample_history):
     assert {"repeat_rate_low_95", "repeat_rate_high_95"} <= set(wide.columns)
     assert {"repeat_rate_low_90", "repeat_rate_high_90"} <= set(narrow.columns)
     for table, z, level in ((wide, 1.959964, "95"), (narrow, 1.644854, "90")):
-        k, n = table["k"].to_numpy(float), table["n"].to_numpy(float)
+        k, n = table["repeats"].to_numpy(float), table["repeat_known"].to_numpy(float)
         p = k / n
         centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)

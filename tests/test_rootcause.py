@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from analytics.features import snapshots
 from analytics.io import History, load_history
-from analytics.models import repeat_rates, repeat_risk, time_to_repeat
+from analytics.models import backtest, repeat_rates, repeat_risk, time_to_repeat
 from analytics.rootcause import (
     PositivityWarning,
     infer_triggers,
@@ -45,7 +46,7 @@ def test_cfpb_dispute_rates_and_what_the_export_lacks(cfpb):
     mortgage = answered.loc[answered["category_raw"] == "Mortgage", "disputed"].astype(bool)
     row = by_product.set_index("category_raw").loc["Mortgage"]
     assert row["complaints"] == len(mortgage) and row["rate"] == pytest.approx(mortgage.mean())
-    assert row["rate_low"] < row["rate"] < row["rate_high"]
+    assert row["rate_low_95"] < row["rate"] < row["rate_high_95"]
     top = most(cfpb, "client_id", top=5)
     assert top["disputed"].is_monotonic_decreasing and len(top) == 5
     assert pareto(cfpb, "category_raw").notes[0].startswith("Handling cost needs")
@@ -172,3 +173,17 @@ def test_missing_columns_give_the_sentence_that_names_them(cfpb_path):
         time_to_repeat(cfpb, "category_raw")
     with pytest.raises(ValueError, match="no column 'region'"):
         time_to_repeat(cfpb, "region")
+
+
+@pytest.mark.parametrize("bootstrap", [0, 9, 2.5, True])
+def test_too_few_resamples_are_refused_before_any_fitting(sample_history, bootstrap):
+    with pytest.raises(ValueError, match=r"bootstrap must be a whole number of at least 10 resamples \(200 is the default\), not"):
+        practice_effects(sample_history, outcome="repeat", bootstrap=bootstrap)
+    with pytest.raises(ValueError, match="at least 10 resamples"):
+        backtest(snapshots(sample_history, cutoffs=["2025-01-01"]), bootstrap=bootstrap)
+
+
+def test_repeat_rates_name_the_level_of_their_intervals(sample_history):
+    wide, narrow = repeat_rates(sample_history), repeat_rates(sample_history, alpha=0.2)
+    assert {"low_95", "high_95"} <= set(wide.columns) and {"low_80", "high_80"} <= set(narrow.columns)
+    assert ((narrow["low_80"] > wide["low_95"]) & (narrow["high_80"] < wide["high_95"])).all()

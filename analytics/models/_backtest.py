@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.base import clone
 
+from analytics._stats import check_resamples
 from analytics.models._churn import NOT_FEATURES, ChurnModel, fit_by_client
 from analytics.results import Result, interval_level
 
@@ -128,6 +129,7 @@ def backtest(snapshots: pd.DataFrame, model=None, horizon="90D", label: str = "c
     >>> tested.summary.columns.tolist()
     ['metric', 'description', 'value', 'low_95', 'high_95']
     """
+    bootstrap = check_resamples(bootstrap)
     model = ChurnModel(random_state=random_state) if model is None else model
     # columns once, copied into contiguous blocks: taking a cutoff's rows from a column selection is ten times slower
     features = snapshots[[c for c in snapshots.columns if c not in NOT_FEATURES]].copy()

@@ -11,7 +11,16 @@ from analytics.schemas import client_contacts
 
 def abused_complaints(history: History) -> pd.Series:
     """Per complaint id (every complaint): whether the client was abusive in any of its
-    contacts (inbound contacts with a recorded or read tone)."""
+    contacts (inbound contacts with a recorded or read tone).
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import abused_complaints
+    >>> abused = abused_complaints(load_sample())
+    >>> len(abused), int(abused.sum())
+    (13119, 133)
+    """
     i = history.interactions
     inbound = client_contacts(i)
     abusive = i.loc[inbound & i["tone"].astype("string").eq("abusive").fillna(False), "complaint_id"].astype("string")
@@ -22,7 +31,16 @@ def abused_complaints(history: History) -> pd.Series:
 def abuse_by_client(history: History, since, until) -> pd.DataFrame:
     """Per client, over complaints opened in [``since``, ``until``): the complaints with an
     abusive contact, how many of them were escalated, and the handling hours they took.
-    Clients without such a complaint are left out."""
+    Clients without such a complaint are left out.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import abuse_by_client
+    >>> abuse = abuse_by_client(load_sample(), since="2025-01-01", until="2026-01-01")
+    >>> abuse.columns.tolist(), len(abuse)
+    (['complaints_with_abuse', 'escalated_after_abuse', 'abuse_hours'], 27)
+    """
     if not history.has("tone", table="interactions"):
         return pd.DataFrame(columns=["complaints_with_abuse", "escalated_after_abuse", "abuse_hours"]).rename_axis("client_id")
     c = history.complaints
@@ -42,7 +60,16 @@ def abuse_load(history: History, by: str = "team") -> pd.DataFrame:
     abusive and their share, the complaints with an abusive contact, the share of those
     escalated (the conversation handed up rather than carried on), and the handling
     minutes those complaints took, with their share of the group's minutes. Largest
-    abusive count first."""
+    abusive count first.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import abuse_load
+    >>> load = abuse_load(load_sample(), by="team")
+    >>> load.columns.tolist()
+    ['team', 'client_contacts', 'abusive_contacts', 'abusive_share', 'complaints_with_abuse', 'escalated_after_abuse', 'minutes_on_abuse', 'share_of_minutes']
+    """
     if not history.has("tone", table="interactions"):
         raise ValueError("abuse per team needs the tone of clients' contacts (or their words), which this history does not record")
     if not history.has(by):

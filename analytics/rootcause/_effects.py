@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from analytics._stats import check_resamples
 from analytics.io import History
 from analytics.labels import PRACTICE_WORDS
 from analytics.results import Result, interval_level
@@ -32,7 +33,21 @@ OVERLAP = 0.05  # a complaint with a propensity outside [OVERLAP, 1 - OVERLAP] c
 
 
 class PositivityWarning(UserWarning):
-    """Some complaints had (almost) no chance of getting, or of not getting, a practice."""
+    """Some complaints had (almost) no chance of getting, or of not getting, a practice.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import PositivityWarning, practice_effects
+    >>> history = load_sample()
+    >>> history.complaints["apologized"] = history.complaints.index >= 20  # almost every complaint got an apology
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always", PositivityWarning)
+    ...     _ = practice_effects(history, outcome="repeat", practices=["apologized"], bootstrap=20)
+    >>> any(issubclass(w.category, PositivityWarning) for w in caught)
+    True
+    """
 
 
 @dataclass(repr=False)
@@ -41,7 +56,20 @@ class PracticeEffects(Result):
     naive difference, both in percentage points with bootstrap intervals at ``1 - alpha``,
     the adjusted rates without and with the practice, and the overlap diagnostic.
     ``summary`` is ``table``; ``complaints`` and ``clients``: the history's, before any
-    practice or outcome was left unrecorded."""
+    practice or outcome was left unrecorded.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import practice_effects
+    >>> effects = practice_effects(load_sample(), outcome="repeat", practices=["root_cause_fixed"], bootstrap=20, alpha=0.1)
+    >>> effects.computed_on
+    '13,119 complaints of 2,790 clients; 1 practice and outcome pair (repeat)'
+    >>> effects.summary.columns.tolist()
+    ['practice', 'outcome', 'complaints', 'with_practice', 'rate_without', 'rate_with', 'effect_pts', 'low_90_pts', 'high_90_pts', 'naive_pts', 'naive_low_90_pts', 'naive_high_90_pts', 'propensity_min', 'propensity_max', 'poor_overlap', 'adjusted_for']
+    >>> print(effects.sentences("repeat")[0])
+    Fixed the root cause: same trigger again within 90 days 23% -> 15% (-8.1 pts, 90% CI -10.0 to -6.5), 10,883 complaints
+    """
 
     title = "Effects of handling practices"
 
@@ -57,7 +85,7 @@ class PracticeEffects(Result):
     @property
     def computed_on(self) -> str:
         outcomes = ", ".join(dict.fromkeys(self.table["outcome"])) if len(self.table) else "no outcome"
-        return f"{self.complaints:,} complaints of {self.clients:,} clients; {len(self.table):,} practice and outcome pairs ({outcomes})"
+        return f"{self.complaints:,} complaints of {self.clients:,} clients; {len(self.table):,} practice and outcome pair{'' if len(self.table) == 1 else 's'} ({outcomes})"
 
     def sentences(self, outcome: str | None = None) -> list[str]:
         """One plain sentence per practice and outcome."""
@@ -112,7 +140,17 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
     ``reading`` gives them (the practice reader's and the tone reader's accuracy on
     hostility, as :func:`analytics.text.reading_accuracy` measures them on your own
     labelled text); by default they are measured on simulated labelled text.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import practice_effects
+    >>> effects = practice_effects(load_sample(), outcome="repeat", practices=["root_cause_fixed", "followed_up"], bootstrap=20)
+    >>> row = effects.table.set_index("practice").loc["root_cause_fixed"]
+    >>> bool(row["high_pts"] < 0), row["outcome"]
+    (True, 'repeat')
     """
+    bootstrap = check_resamples(bootstrap)
     outcomes = list(OUTCOMES) if outcome is None else [outcome] if isinstance(outcome, str) else list(outcome)
     frame, notes = complaint_outcomes(history, outcomes)
     asked = list(practices or PRACTICES)

@@ -82,7 +82,21 @@ class Recommendations:
     without and with it and the effect's interval, and ``advice`` in words; ``options``:
     every practice not yet done per complaint, with its effect and interval. The intervals
     hold at ``level`` together over the practices compared, so picking the best of them
-    does not make a chance benefit look reliable."""
+    does not make a chance benefit look reliable.
+
+    Examples
+    --------
+    >>> from analytics.rootcause import NextBestAction
+    >>> from analytics.sample import simulate
+    >>> history, _ = simulate(n_clients=300, random_state=1)
+    >>> advice = NextBestAction(outcomes=("repeat",)).fit(history).recommend(history, outcome="repeat")
+    >>> advice.outcome, advice.level
+    ('repeat', 0.95)
+    >>> advice.table.columns.tolist()[:4]
+    ['complaint_id', 'client_id', 'opened_at', 'trigger']
+    >>> int(advice.counts().sum()) == len(advice.table)
+    True
+    """
 
     outcome: str
     level: float
@@ -322,7 +336,16 @@ def complaint_frame(history: History, outcomes: list[str]) -> tuple[pd.DataFrame
 
 
 def open_complaints(complaints: pd.DataFrame) -> pd.Series:
-    """Complaints neither resolved nor closed."""
+    """Complaints neither resolved nor closed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.rootcause import open_complaints
+    >>> complaints = pd.DataFrame({"resolved_at": [pd.Timestamp("2025-01-02"), None, None], "closed_at": [None, pd.Timestamp("2025-01-03"), None]})
+    >>> open_complaints(complaints).tolist()
+    [False, False, True]
+    """
     waiting = pd.Series(True, index=complaints.index)
     for column in ("resolved_at", "closed_at"):
         if column in complaints:

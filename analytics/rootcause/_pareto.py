@@ -14,7 +14,7 @@ from analytics._time import naive_utc
 from analytics.features import repeats
 from analytics.io import History
 from analytics.labels import column_label, value_label
-from analytics.results import Result
+from analytics.results import Result, with_interval_level
 
 MEASURES = {"complaints": "complaints", "cost": "handling cost", "churned_value": "churned annual value"}
 
@@ -22,7 +22,18 @@ MEASURES = {"complaints": "complaints", "cost": "handling cost", "churned_value"
 @dataclass(repr=False)
 class Pareto(Result):
     """``table``: one row per group, ranked by ``measure``, with its share and cumulative
-    share; ``notes`` say which columns the history lacked. ``summary`` is ``table``."""
+    share; ``notes`` say which columns the history lacked. ``summary`` is ``table``.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import pareto
+    >>> by_trigger = pareto(load_sample(), alpha=0.1)
+    >>> by_trigger.summary.columns.tolist()
+    ['trigger', 'complaints', 'cost', 'repeat_known', 'repeats', 'repeat_rate', 'repeat_rate_low_90', 'repeat_rate_high_90', 'churned_value', 'share', 'cumulative_share']
+    >>> by_trigger.vital_few["trigger"].tolist()[:3]
+    ['product_quality', 'unmet_expectations', 'technical_failure']
+    """
 
     title = "Pareto of complaints"
 
@@ -102,7 +113,8 @@ def pareto(history: History, by: str = "trigger", measure: str = "complaints", h
         flags = repeats(history, "90D").set_index("complaint_id").reindex(c["complaint_id"])
         repeated = flags["repeated"].where(flags["complete"].fillna(False).astype(bool))
         counts = pd.DataFrame({by: group.to_numpy(), "n": repeated.notna().to_numpy(), "k": repeated.fillna(False).astype(bool).to_numpy()}).groupby(by).sum()
-        table = table.join(_with_interval(counts["k"], counts["n"], "repeat_rate", alpha))
+        rated = _with_interval(counts["k"], counts["n"], "repeat_rate", alpha)
+        table = table.join(rated.rename(columns={"n": "repeat_known", "k": "repeats"}))
     else:
         lacking["repeat_rate"] = "Repeat rates need resolution times and triggers, which this history does not record."
     if history.has("status", "ended_at", "annual_value", table="clients") and not history.clients_derived:
@@ -132,7 +144,18 @@ def _churned_value(history: History, group: pd.Series, window: pd.Timedelta) -> 
 
 
 def trend(history: History, by: str = "trigger", period: str = "Q", top: int = 8) -> pd.DataFrame:
-    """Complaints per period for the ``top`` groups by volume (the rest as "other groups")."""
+    """Complaints per period for the ``top`` groups by volume (the rest as "other groups").
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import trend
+    >>> years = trend(load_sample(), by="channel", period="Y", top=2)
+    >>> years.index.astype(str).tolist(), years.columns.tolist()
+    (['2023', '2024', '2025'], ['email', 'other groups', 'phone'])
+    >>> years.loc["2025"].to_dict()
+    {'email': 1286, 'other groups': 1665, 'phone': 1000}
+    """
     c = history.complaints
     group = c[by].astype("string").fillna("not recorded")
     keep = group.value_counts().head(top).index
@@ -147,10 +170,21 @@ def trend_plot(table: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def rates(history: History, by: str | list[str], outcome: str = "disputed", min_complaints: int = 30) -> pd.DataFrame:
+def rates(history: History, by: str | list[str], outcome: str = "disputed", min_complaints: int = 30, alpha: float = 0.05) -> pd.DataFrame:
     """The share of complaints with ``outcome`` (a yes/no column) per group of ``by``,
-    with a 95% Wilson interval; groups with fewer than ``min_complaints`` recorded answers
-    are left out. Raises ``ValueError`` naming the column when the history lacks it."""
+    with a Wilson interval at ``1 - alpha`` (``rate_low_95``, ``rate_high_95`` at the default); groups with fewer than ``min_complaints`` recorded answers
+    are left out. Raises ``ValueError`` naming the column when the history lacks it.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import rates
+    >>> by_channel = rates(load_sample(), "channel", outcome="disputed")
+    >>> by_channel.columns.tolist()
+    ['channel', 'complaints', 'disputed', 'rate', 'rate_low_95', 'rate_high_95']
+    >>> int(by_channel["complaints"].sum())
+    12773
+    """
     c = history.complaints
     columns = [by] if isinstance(by, str) else list(by)
     for column in [*columns, outcome]:
@@ -161,12 +195,22 @@ def rates(history: History, by: str | list[str], outcome: str = "disputed", min_
     frame["k"] = c.loc[answered, outcome].astype(bool).to_numpy()
     counts = frame.groupby(columns)["k"].agg(["sum", "size"]).rename(columns={"sum": "k", "size": "n"})
     counts = counts.loc[counts["n"] >= min_complaints]
-    table = _with_interval(counts["k"], counts["n"], "rate").reset_index()
-    return table.rename(columns={"n": "complaints", "k": outcome}).sort_values("rate", ascending=False, ignore_index=True)
+    table = _with_interval(counts["k"], counts["n"], "rate", alpha).reset_index()
+    table = table.rename(columns={"n": "complaints", "k": outcome}).sort_values("rate", ascending=False, ignore_index=True)
+    return with_interval_level(table, alpha)
 
 
 def most(history: History, by: str = "client_id", outcome: str = "disputed", top: int = 10) -> pd.DataFrame:
-    """The ``top`` groups (companies, for a CFPB export) with the most complaints with ``outcome``."""
+    """The ``top`` groups (companies, for a CFPB export) with the most complaints with ``outcome``.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import most
+    >>> top = most(load_sample(), by="team", outcome="escalated", top=3)
+    >>> top[["team", "escalated", "complaints"]].to_dict("list")
+    {'team': ['Support North', 'Support South', 'Billing Desk'], 'escalated': [184, 150, 129], 'complaints': [3470, 3124, 2388]}
+    """
     table = rates(history, by, outcome, min_complaints=1)
     return table.sort_values([outcome, "complaints"], ascending=False).head(top).reset_index(drop=True)
 
@@ -184,7 +228,18 @@ def public_to_private(history: History) -> tuple[pd.DataFrame, str]:
     """Outcomes of public complaints (channel ``social_public``) by how long it took to
     move the conversation to a private channel: the first interaction on another channel.
     Where the interactions do not show the move, outcomes are compared by whether the
-    complaint was marked ``moved_private``; the sentence returned says which."""
+    complaint was marked ``moved_private``; the sentence returned says which.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import public_to_private
+    >>> table, how = public_to_private(load_sample())
+    >>> print(how)
+    The interactions do not show when a conversation moved to a private channel, so public complaints are compared by whether they were moved at all.
+    >>> table.columns.tolist()[:3]
+    ['moved', 'complaints', 'dispute_rate']
+    """
     c = history.complaints
     public = c.loc[c["channel"].astype("string") == "social_public"] if "channel" in c else c.iloc[:0]
     if public.empty:

@@ -43,7 +43,18 @@ class Workshop:
     """Every part of the root-cause workshop the history allows, built by
     :func:`root_cause_workshop`: Pareto tables by count and by cost, the trend, repeat rates and
     curves, practice effects, topics and abuse; a part the data cannot support is ``None``
-    and ``notes`` say why."""
+    and ``notes`` say why.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import root_cause_workshop
+    >>> workshop = root_cause_workshop(load_sample(), by="channel", bootstrap=20)
+    >>> workshop.by, workshop.complaints, workshop.by_cost.table["channel"].iloc[0]
+    ('channel', 13119, 'email')
+    >>> type(workshop.effects).__name__, len(workshop.topics.terms)
+    ('PracticeEffects', 8)
+    """
 
     by: str
     complaints: int
@@ -104,7 +115,7 @@ class Workshop:
             column, table = next(iter(self.disputes.items()))
             top = table.iloc[0]
             lines.append(f"Highest dispute rate by {DISPUTE_BREAKDOWNS.get(column, column)}: {markdown_text(value_label(top[column]))}, {top['rate']:.0%} "
-                         f"(95% CI {top['rate_low']:.0%} to {top['rate_high']:.0%}) of {int(top['complaints']):,} complaints.")
+                         f"(95% CI {top['rate_low_95']:.0%} to {top['rate_high_95']:.0%}) of {int(top['complaints']):,} complaints.")
         return "\n".join(f"- {line}" for line in lines)
 
     def notes_for(self, section: str) -> str:
@@ -269,12 +280,12 @@ class Workshop:
         if table is None:
             return None
         return styled(table.rename(columns={column: DISPUTE_BREAKDOWNS.get(column, column)}), counts=["complaints", "disputed"],
-                      percent=["rate", "rate_low", "rate_high"])
+                      percent=["rate", "rate_low_95", "rate_high_95"])
 
     def disputed_most_table(self):
         if self.disputed_most is None:
             return None
-        return styled(self.disputed_most.rename(columns={"client_id": "client / company"}), counts=["complaints", "disputed"], percent=["rate", "rate_low", "rate_high"])
+        return styled(self.disputed_most.rename(columns={"client_id": "client / company"}), counts=["complaints", "disputed"], percent=["rate", "rate_low_95", "rate_high_95"])
 
     def _money(self, value) -> str:
         return amount(value, self.currency)
@@ -288,7 +299,18 @@ class Workshop:
 def root_cause_workshop(history: History, by: str | None = None, hourly_cost: float = 60.0, currency: str = "$",
                         bootstrap: int = 200, random_state: int = 0) -> Workshop:
     """Compute every part of the workshop the history allows. ``by``: the complaint column
-    the Pareto ranks (default: ``trigger`` when recorded, else the raw category)."""
+    the Pareto ranks (default: ``trigger`` when recorded, else the raw category).
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import root_cause_workshop
+    >>> workshop = root_cause_workshop(load_sample(), bootstrap=20)
+    >>> print(workshop.headline().splitlines()[0])
+    - 13,119 complaints opened from 2023-01-01 to 2025-12-27.
+    >>> workshop.by_count.computed_on
+    '13,119 complaints in 9 groups of trigger, ranked by complaints'
+    """
     from analytics.models import repeat_rates, repeat_risk, time_to_repeat
 
     c = history.complaints

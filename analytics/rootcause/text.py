@@ -20,7 +20,16 @@ SAME_EXAMPLE = 0.6  # share of words in common (Jaccard) from which two examples
 class Topics:
     """``terms``: one row per topic with its top terms and complaint count; ``examples``:
     a few redacted snippets per topic; ``topic``: the topic of each complaint (by row), -1
-    for a text that shares no word with any topic."""
+    for a text that shares no word with any topic.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import topics
+    >>> found = topics(load_sample().complaints["text"], n_topics=3)
+    >>> sorted(found.topic.unique().tolist()), found.examples.columns.tolist()
+    ([0, 1, 2], ['topic', 'example'])
+    """
 
     terms: pd.DataFrame
     examples: pd.DataFrame
@@ -32,7 +41,16 @@ def topics(texts: pd.Series, n_topics: int = 8, top_terms: int = 8, examples: in
     English stop words left out), factorised by non-negative matrix factorisation. Each
     complaint belongs to its strongest topic; examples are the complaints most typical of
     it, redacted and cut to ``snippet`` characters. Masking tokens (the CFPB's ``XXXX``, our
-    ``[email]``) are left out of the words topics are made of."""
+    ``[email]``) are left out of the words topics are made of.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import topics
+    >>> found = topics(load_sample().complaints["text"], n_topics=4, top_terms=3)
+    >>> len(found.terms), found.terms.columns.tolist()
+    (4, ['topic', 'terms', 'complaints'])
+    """
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -76,7 +94,16 @@ class InferredTriggers:
     """``table``: complaints whose trigger is missing or ``other``, with the inferred
     trigger, its probability and ``inferred=True`` (the recorded trigger is kept as it
     was); ``macro_f1`` and ``report``: how the classifier did on held-out labelled
-    complaints."""
+    complaints.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import infer_triggers
+    >>> inferred = infer_triggers(load_sample())
+    >>> inferred.report.columns.tolist()
+    ['trigger', 'precision', 'recall', 'f1-score', 'support']
+    """
 
     table: pd.DataFrame
     macro_f1: float
@@ -86,7 +113,16 @@ class InferredTriggers:
 def infer_triggers(history, test_share: float = 0.2, random_state: int = 0) -> InferredTriggers:
     """Train a text classifier (TF-IDF + logistic regression) on complaints with a
     recorded trigger other than ``other``, report its macro-F1 on a held-out share, and
-    infer the trigger of the complaints whose trigger is missing or ``other``."""
+    infer the trigger of the complaints whose trigger is missing or ``other``.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.rootcause import infer_triggers
+    >>> inferred = infer_triggers(load_sample())
+    >>> bool(inferred.macro_f1 > 0.5), bool(inferred.table["inferred"].all())
+    (True, True)
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import classification_report, f1_score
