@@ -44,7 +44,20 @@ DEFECTS = {
 
 
 def write_sample(history: History, folder) -> list[Path]:
-    """Write clients, complaints and interactions as Parquet files, byte for byte reproducibly."""
+    """Write clients, complaints and interactions as Parquet files, byte for byte reproducibly.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from analytics import load_history
+    >>> from analytics.sample import simulate, write_sample
+    >>> history, _ = simulate(n_clients=100, random_state=3)
+    >>> folder = tempfile.mkdtemp()
+    >>> [path.name for path in write_sample(history, folder)]
+    ['clients.parquet', 'complaints.parquet', 'interactions.parquet']
+    >>> len(load_history(folder).complaints) == len(history.complaints)
+    True
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -62,6 +75,23 @@ def write_export(history: History, folder, defects: float = 0.0, random_state=0)
     Each faulty row gets one problem from :data:`DEFECTS`. Returns what was injected:
     one row per faulty complaint row (``row`` counts data rows of complaints.csv from 1),
     with its ``kind``, ``column`` and the ``check`` the loader should quarantine it under.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from analytics import load_history
+    >>> from analytics.sample import simulate, write_export
+    >>> history, _ = simulate(n_clients=100, random_state=3)
+    >>> folder = tempfile.mkdtemp()
+    >>> planted = write_export(history, folder, defects=0.05)
+    >>> planted.columns.tolist()
+    ['row', 'kind', 'column', 'check']
+    >>> sorted(set(planted["check"].dropna()))[:3]
+    ['duplicate_id', 'exact_duplicate', 'implausible_date']
+    >>> quarantine = load_history(folder).quarantine
+    >>> expected = planted.dropna(subset=["check"])  # an unknown spelling is mapped to "other" and counted, not quarantined
+    >>> set(expected["row"]) <= set(quarantine.loc[quarantine["table"] == "complaints", "row"])
+    True
     """
     rng = np.random.default_rng(random_state)
     folder = Path(folder)

@@ -64,6 +64,15 @@ class Truth:
         Clients x weeks: the weekly churn hazard of each client (it applies while
         ``alive``).
     abusive, unprofitable : set of client ids
+
+    Examples
+    --------
+    >>> from analytics.sample import simulate
+    >>> history, truth = simulate(n_clients=200, random_state=3)
+    >>> truth.effects.columns[:4].tolist()
+    ['practice', 'outcome', 'coefficient', 'ate']
+    >>> len(truth.complaints) == len(history.complaints), truth.abusive <= set(history.clients["client_id"])
+    (True, True)
     """
 
     effects: pd.DataFrame

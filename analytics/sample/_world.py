@@ -66,6 +66,17 @@ class World:
         after a severe complaint (3 or 4), and for a client within 90 days of renewal
     root_cause_technical : added to fixing the root cause's repeat effect on technical
         failures
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> from analytics.sample import WORLDS, simulate
+    >>> sorted(WORLDS)
+    ['realistic', 'subtle']
+    >>> calmer = replace(WORLDS["realistic"], burden_coef=0.0)  # complaints never drive churn
+    >>> history, truth = simulate(n_clients=200, random_state=3, world=calmer)
+    >>> len(history.clients)
+    200
     """
 
     complaints_per_week: tuple

@@ -15,6 +15,15 @@ def reading_accuracy(read: pd.DataFrame | pd.Series, truth: pd.DataFrame | pd.Se
     Two DataFrames of booleans (practices: one row per column) or two Series of categories
     (tone: one row per category, read one against the rest). Rows missing in either are
     left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.text import reading_accuracy
+    >>> read = pd.DataFrame({"apologized": [True, True, False, False]})
+    >>> truth = pd.DataFrame({"apologized": [True, False, False, False]})
+    >>> reading_accuracy(read, truth).loc["apologized", ["support", "precision", "recall"]].to_dict()
+    {'support': 1.0, 'precision': 0.5, 'recall': 1.0}
     """
     if isinstance(read, pd.Series):
         keep = read.notna() & truth.notna()
@@ -45,7 +54,17 @@ def attenuation(accuracy: pd.DataFrame, role: str = "treatment") -> pd.Series:
     all), for readers whose errors do not depend on the rest (Bross, 1954): a read
     ``treatment`` compares groups by what was read, so the difference shrinks by precision
     + negative predictive value - 1; a read ``outcome`` shrinks it by recall + specificity
-    - 1. The difference in truth is the one measured divided by the factor."""
+    - 1. The difference in truth is the one measured divided by the factor.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.text import attenuation, reading_accuracy
+    >>> read = pd.DataFrame({"apologized": [True, True, False, False]})
+    >>> truth = pd.DataFrame({"apologized": [True, False, False, False]})
+    >>> attenuation(reading_accuracy(read, truth)).round(3).to_dict()
+    {'apologized': 0.5}
+    """
     if role == "treatment":
         factor = accuracy["precision"] + accuracy["negative_predictive_value"] - 1
     else:
@@ -57,7 +76,18 @@ def accuracy_against_truth(history, truth) -> dict[str, pd.DataFrame]:
     """The readers on a simulated history against what the simulator planted: ``practices``
     (per practice, moving private only for public complaints), ``tone`` (per tone, each
     against the rest) and ``hostile`` (angry or abusive against the rest), on the clients'
-    contacts."""
+    contacts.
+
+    Examples
+    --------
+    >>> from analytics.sample import simulate
+    >>> from analytics.text import accuracy_against_truth
+    >>> accuracy = accuracy_against_truth(*simulate(n_clients=200, random_state=3))
+    >>> sorted(accuracy)
+    ['hostile', 'practices', 'tone']
+    >>> bool((accuracy["practices"]["f1"] > 0.5).all())
+    True
+    """
     from analytics.schemas import HOSTILE_TONES, PRACTICES, client_contacts
     from analytics.text._practices import read_practices
     from analytics.text._tone import read_tone
@@ -79,7 +109,15 @@ def accuracy_against_truth(history, truth) -> dict[str, pd.DataFrame]:
 def simulated_accuracy(n_clients: int = 1500, random_state: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The readers' accuracy on simulated labelled text no analysis saw: the practice
     reader's per practice, and the tone reader's on hostility (angry or abusive against the
-    rest). The default error rates for a history with nothing labelled to measure on."""
+    rest). The default error rates for a history with nothing labelled to measure on.
+
+    Examples
+    --------
+    >>> from analytics.text import simulated_accuracy
+    >>> practices, hostile = simulated_accuracy()
+    >>> len(practices), hostile.index.tolist()
+    (8, ['hostile'])
+    """
     from analytics.sample import simulate
 
     accuracy = accuracy_against_truth(*simulate(n_clients=n_clients, random_state=random_state))

@@ -108,7 +108,16 @@ CUES: dict[str, tuple[list[tuple[str, float]], list[str]]] = {
 def practice_confidence(texts: pd.Series) -> pd.DataFrame:
     """For each text, how sure the cues are that each practice was used (0 to 1): the
     noisy-or of the weights of the cues found, cut to a quarter where a contrary phrase is
-    found too. Missing texts give NaN."""
+    found too. Missing texts give NaN.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.text import practice_confidence
+    >>> sure = practice_confidence(pd.Series(["I am so sorry for the trouble; I will call you on Friday to check it holds.", None]))
+    >>> (sure[["apologized", "followed_up"]] > 0.5).iloc[0].to_dict(), bool(sure.iloc[1].isna().all())
+    ({'apologized': True, 'followed_up': False}, True)
+    """
     array = _prepared(texts)
     missing = np.asarray(pc.is_null(array).to_numpy(zero_copy_only=False), dtype=bool)
     out = {}
