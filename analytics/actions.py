@@ -58,7 +58,19 @@ class ActionList:
     ``alerts``: clients newly at risk, whose risk jumped or whose health fell a band since
     ``previous``. ``evidence``: the practice effects the next steps rest on.
     ``open_complaints``: every complaint still open, with the practice to add that most
-    cuts its repeat risk in this business's data (:class:`analytics.rootcause.NextBestAction`)."""
+    cuts its repeat risk in this business's data (:class:`analytics.rootcause.NextBestAction`).
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.actions import action_list
+    >>> from analytics.models import ChurnModel
+    >>> actions = action_list(load_sample(), cutoff="2025-10-01", model=ChurnModel(kind="logistic"))
+    >>> actions.readable().columns.tolist()[:3]
+    ['rank', 'client', 'name']
+    >>> actions.alert_counts().index.tolist()
+    ['newly at risk', 'risk jumped', 'health fell a band']
+    """
 
     cutoff: pd.Timestamp
     previous: pd.Timestamp | None
@@ -184,7 +196,17 @@ def action_list(history: History, cutoff=None, horizon: str = "90D", model=None,
     """The action list as of ``cutoff`` (a date: what was known before it; default: the day
     after the data's last), for a weekly run: snapshots at every quarter end before it and
     at the cutoff itself, a churn model trained on the rows whose outcome was known by
-    then, and the health score."""
+    then, and the health score.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.actions import action_list
+    >>> from analytics.models import ChurnModel
+    >>> actions = action_list(load_sample(), model=ChurnModel(kind="logistic"))
+    >>> f"{actions.cutoff:%Y-%m-%d}", actions.table.columns.tolist()[:3]
+    ('2026-01-01', ['rank', 'client_id', 'name'])
+    """
     cutoff = data_end(history).normalize() + pd.Timedelta(days=1) if cutoff is None else utc(cutoff)
     known = history.as_of(cutoff)
     start = pd.Period(known.span[0], "Q")
@@ -201,7 +223,23 @@ def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str
                  currency: str = "$", health: HealthScore | None = None) -> ActionList:
     """The action list from snapshot ``rows`` (with one cutoff at ``cutoff``) and a churn
     model already fitted on them, over what ``history`` knew before ``cutoff``; ``health``:
-    a health score already fitted on ``rows`` (default: fitted here)."""
+    a health score already fitted on ``rows`` (default: fitted here).
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.actions import actions_from
+    >>> from analytics.features import snapshots
+    >>> from analytics.models import ChurnModel, training_data
+    >>> history = load_sample()
+    >>> rows = snapshots(history, cutoffs=["2025-04-01", "2025-07-01", "2025-10-01"])
+    >>> X, y = training_data(rows)
+    >>> model = ChurnModel(kind="logistic").fit(X, y)
+    >>> at_cutoff = rows.loc[rows["cutoff"] == rows["cutoff"].max()]
+    >>> actions = actions_from(history, at_cutoff, model, list(model.feature_names_in_), at_cutoff["cutoff"].iloc[0])
+    >>> len(actions.table) <= len(at_cutoff)
+    True
+    """
     cutoff = utc(cutoff)
     earlier = rows.loc[rows["cutoff"] < cutoff, "cutoff"]
     previous = earlier.max() if len(earlier) else None
@@ -287,7 +325,17 @@ def _clients(history: History, now: pd.DataFrame, probability: np.ndarray, cutof
 
 
 def fitted_health(rows: pd.DataFrame) -> HealthScore | None:
-    """The health score fitted on every snapshot row, or None when no component is recorded or predictive."""
+    """The health score fitted on every snapshot row, or None when no component is recorded or predictive.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.actions import fitted_health
+    >>> from analytics.features import snapshots
+    >>> health = fitted_health(snapshots(load_sample()))
+    >>> type(health).__name__, len(health.summary)
+    ('HealthScore', 11)
+    """
     try:
         return HealthScore().fit(rows)
     except ValueError:
@@ -379,6 +427,17 @@ def next_steps(history: History, clients: pd.DataFrame, cutoff, effects: pd.Data
        follow up; each only when the practice measurably helps in this data;
     4. the notice date within 90 days: the renewal conversation;
     5. otherwise: a check-in call before the notice date.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.actions import next_steps
+    >>> history = load_sample()
+    >>> clients = pd.DataFrame({"client_id": history.clients["client_id"].head(3), "notice_date": pd.Timestamp("2026-02-01", tz="UTC")})
+    >>> steps = next_steps(history, clients, cutoff="2026-01-01")
+    >>> steps.columns.tolist()
+    ['next_step', 'evidence']
     """
     cutoff, at_risk = utc(cutoff), clients
     effects = _evidence(history)[0] if effects is None else effects

@@ -35,7 +35,15 @@ BANDS = ("healthy", "watch", "at_risk")
 @dataclass(frozen=True)
 class Component:
     """One part of the health score: its ``label`` in words, the ``unit`` its raw value is
-    written in, and ``why`` a high value is bad."""
+    written in, and ``why`` a high value is bad.
+
+    Examples
+    --------
+    >>> from analytics.health import COMPONENTS
+    >>> part = COMPONENTS["reopens"]
+    >>> part.label, part.unit.format(0.25), part.why
+    ('reopens', '25%', 'share of complaints reopened, last 90 days')
+    """
 
     label: str
     unit: str  # how the raw value reads: "{:.1f} ..." format
@@ -59,7 +67,17 @@ COMPONENTS = {
 
 def components(snapshots: pd.DataFrame) -> pd.DataFrame:
     """Each component's raw value per snapshot row (higher is worse); a component whose
-    columns the snapshots lack is left out, and no complaint counts as nothing wrong."""
+    columns the snapshots lack is left out, and no complaint counts as nothing wrong.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import snapshots
+    >>> from analytics.health import components
+    >>> raw = components(snapshots(load_sample(), cutoffs=["2025-01-01"]))
+    >>> raw.columns.tolist()
+    ['complaint_load_own', 'complaint_load_segment', 'severity', 'resolution_time', 'reopens', 'sla_breaches', 'repeat_triggers', 'disputes', 'tone_trend', 'csat', 'follow_up_gap']
+    """
     s = snapshots
     out = {}
 
@@ -90,7 +108,25 @@ class HealthScore(Result):
     """Fit on snapshots (:func:`analytics.features.snapshots`), then :meth:`score`,
     :meth:`explain`, :meth:`movement` and :meth:`bands` (each band's churn rate in a
     backtest on cutoffs the weights never saw). Once fitted, ``summary`` gives each
-    component's weight and the scaling learned for it."""
+    component's weight and the scaling learned for it.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import snapshots
+    >>> from analytics.health import HealthScore
+    >>> table = snapshots(load_sample())
+    >>> health = HealthScore().fit(table)
+    >>> health.computed_on
+    'fitted on 20,893 client rows at 11 cutoffs, 1,107 churned; weights learned from churn'
+    >>> scores = health.score(table)
+    >>> scores.columns[:4].tolist()
+    ['client_id', 'cutoff', 'score', 'band']
+    >>> bool(scores["score"].between(0, 100).all())
+    True
+    >>> len(health.explain(scores, scores["client_id"].iloc[0]))
+    11
+    """
 
     title = "Health score"
 

@@ -24,7 +24,18 @@ MIN_COVERAGE = 0.9  # share of a period's repeat windows that must be complete f
 
 @dataclass
 class KPITable:
-    """KPIs per period (and group): ``table``, and ``notes`` on what could not be computed."""
+    """KPIs per period (and group): ``table``, and ``notes`` on what could not be computed.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.kpis import complaint_kpis
+    >>> kpis = complaint_kpis(load_sample(), by="segment")
+    >>> kpis.table[["period", "segment"]].head(3).to_dict("list")
+    {'period': ['2023Q1', '2023Q1', '2023Q1'], 'segment': ['enterprise', 'mid_market', 'smb']}
+    >>> "<table" in kpis.to_html()
+    True
+    """
 
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
@@ -135,6 +146,18 @@ def retention_kpis(history: History, period: str = "quarter", by: str | None = N
       at the start.
     Net revenue retention needs each client's value over time (expansion, contraction);
     the clients table holds one annual value, so it is not computed and a note says so.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.kpis import retention_kpis
+    >>> kpis = retention_kpis(load_sample())
+    >>> kpis.table.columns.tolist()
+    ['period', 'clients_at_start', 'logo_churn', 'ended_by_us', 'gross_revenue_retention']
+    >>> kpis.table.loc[0, "period"], int(kpis.table.loc[0, "clients_at_start"])
+    ('2023Q1', 2075)
+    >>> kpis.notes
+    ['net revenue retention needs client value over time; the clients table holds one annual value per client.']
     """
     clients = history.clients
     notes = ["net revenue retention needs client value over time; the clients table holds one annual value per client."]

@@ -65,6 +65,19 @@ class QuarterlyReview(Result):
     the previous one and the same quarter a year before. ``backtest`` says how far the
     probabilities can be trusted. ``summary`` is the KPI comparison; :meth:`headline` says
     the quarter in a few sentences.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.models import ChurnModel
+    >>> from analytics.quarterly import quarterly_review
+    >>> review = quarterly_review(load_sample(), model=ChurnModel(kind="logistic"), bootstrap=20, alpha=0.1)
+    >>> review.period, len(review.at_risk) <= len(review.clients)
+    ('2025Q4', True)
+    >>> review.backtest.summary.columns.tolist()[-2:]
+    ['low_90', 'high_90']
+    >>> print(review.headline().splitlines()[0][:40])
+    - **2025Q4** (data up to 2025-12-31): 1,
     """
 
     title = "Quarterly retention review"
@@ -230,6 +243,17 @@ def quarterly_review(
     cutoff and scores the clients active then. It is judged by a backtest on the last
     ``BACKTEST_QUARTERS`` quarters; last quarter's probabilities are that backtest's,
     from a model that had only the data before it. The backtest's intervals are at ``1 - alpha``.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.models import ChurnModel
+    >>> from analytics.quarterly import quarterly_review
+    >>> review = quarterly_review(load_sample(), "2025Q3", model=ChurnModel(kind="logistic"), bootstrap=20)
+    >>> review.computed_on
+    '1,805 clients active at the end of 2025Q3; the model was tested on the last 4 quarters, which it never saw'
+    >>> review.summary.columns.tolist()[:3]
+    ['label', '2024Q3', '2025Q2']
     """
     quarter = _quarter(history, quarter)
     cutoff = utc(quarter.end_time.normalize() + pd.Timedelta(days=1))

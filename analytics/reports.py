@@ -45,12 +45,30 @@ SAFE_KINDS = ("text/plain", "image/png", "image/jpeg")
 
 
 class ReportFailed(RuntimeError):
-    """The notebook behind a report failed; no report was written."""
+    """The notebook behind a report failed; no report was written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from analytics.reports import ReportFailed, render
+    >>> try:
+    ...     render("quality", out=tempfile.mkdtemp(), parameters={"source": "no/such/folder"}, progress=False)
+    ... except ReportFailed as failed:
+    ...     print(failed)
+    00_data_quality.ipynb: cell 3 failed with LoadError: no/such/folder: no such file or folder; give a folder of exports, a file, or a database URL; no report written
+    """
 
 
 def report_parameters(report: str, notebooks: Path | str = NOTEBOOK_FOLDER) -> dict[str, str]:
     """The parameters the ``report``'s notebook takes, each with its comment (from the
-    cell tagged ``parameters``): what may be passed to :func:`render`."""
+    cell tagged ``parameters``): what may be passed to :func:`render`.
+
+    Examples
+    --------
+    >>> from analytics.reports import report_parameters
+    >>> report_parameters("quality")
+    {'source': 'a folder, a file or a database URL', 'profile': 'how the export maps onto the canonical tables'}
+    """
     import ast
     import json
 
@@ -70,6 +88,14 @@ def render(report: str, out: Path | str = "reports", parameters: dict | None = N
     put beside it (:func:`beside_report`) named the same way: ``quarterly-2025Q4-actions.csv``.
 
     Raises :class:`ReportFailed` naming the failed cell and the error; nothing is written then.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from analytics.reports import render
+    >>> page = render("quality", out=tempfile.mkdtemp(), progress=False)
+    >>> page.name, "Data quality" in page.read_text(encoding="utf-8")
+    ('quality.html', True)
     """
     import nbformat  # here: its schema checks cost a second and a half of imports
     import papermill
@@ -116,7 +142,19 @@ def beside_report(folder: Path | str | None, period: str | None = None, **tables
     """What a notebook hands to :func:`render` (which passes ``folder`` as the notebook's
     ``attachments`` parameter): the ``period`` for the report's title and file name, and
     each table (a DataFrame or an action list) as CSV and Excel, to be written beside the
-    report. Run by hand in JupyterLab (``folder`` None), it does nothing."""
+    report. Run by hand in JupyterLab (``folder`` None), it does nothing.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from analytics.reports import beside_report
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> beside_report(folder, period="2025Q4", at_risk=pd.DataFrame({"client": ["c1"], "risk": [0.4]}))
+    >>> sorted(path.name for path in folder.iterdir())
+    ['at_risk.csv', 'at_risk.xlsx', 'period.txt']
+    >>> beside_report(None, at_risk=pd.DataFrame())  # run by hand in JupyterLab: nothing is written
+    """
     if folder is None:
         return
     folder = Path(folder)
@@ -134,12 +172,34 @@ def beside_report(folder: Path | str | None, period: str | None = None, **tables
 
 
 class FolderNotWritable(OSError):
-    """An output folder that is a file, or that nothing can be written into."""
+    """An output folder that is a file, or that nothing can be written into.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from analytics.reports import FolderNotWritable, writable_folder
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "report.html"
+    >>> _ = file.write_text("")
+    >>> try:
+    ...     writable_folder(file)
+    ... except FolderNotWritable as refused:
+    ...     print(str(refused).replace(str(file), "report.html"))
+    report.html is a file, not a folder; give a folder to write into
+    """
 
 
 def writable_folder(folder: Path | str) -> Path:
     """``folder``, created if need be, once a file could be written in it: checked before a
-    long run, so that a wrong ``--out`` fails at once and with its reason."""
+    long run, so that a wrong ``--out`` fails at once and with its reason.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from analytics.reports import writable_folder
+    >>> folder = writable_folder(pathlib.Path(tempfile.mkdtemp()) / "reports" / "2025Q4")
+    >>> folder.is_dir(), list(folder.iterdir())
+    (True, [])
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise FolderNotWritable(f"{folder} is a file, not a folder; give a folder to write into")
@@ -180,7 +240,17 @@ def _cmdline(process) -> list[str]:
 
 def to_html(notebook: NotebookNode, title: str) -> str:
     """One standalone page from an executed notebook: outputs only, redacted, figures drawn
-    by the embedded plotly.js."""
+    by the embedded plotly.js.
+
+    Examples
+    --------
+    >>> from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+    >>> from analytics.reports import to_html
+    >>> cells = [new_markdown_cell("## Clients at risk"), new_code_cell("print(1)", outputs=[new_output("stream", name="stdout", text="Call ann@example.com\\n")])]
+    >>> page = to_html(new_notebook(cells=cells), "Quarterly retention review")
+    >>> "<title>Quarterly retention review</title>" in page, "ann@example.com" in page, "print(1)" in page
+    (True, False, False)
+    """
     from nbconvert import HTMLExporter
     from plotly.offline import get_plotlyjs
 
@@ -234,7 +304,15 @@ GLOSSARY = {
 
 def navigable(page: str) -> str:
     """``page`` with a table of contents linking to every section, and a footnote on the
-    first use of each statistical term (:data:`GLOSSARY`), explained at the end."""
+    first use of each statistical term (:data:`GLOSSARY`), explained at the end.
+
+    Examples
+    --------
+    >>> from analytics.reports import navigable
+    >>> page = navigable("<html><body><h2>Churn risk</h2><p>The ROC AUC is 0.81.</p></body></html>")
+    >>> 'href="#' in page, "ROC AUC" in page
+    (True, True)
+    """
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(page, "html.parser")
@@ -303,7 +381,18 @@ def prepared(notebook: NotebookNode) -> NotebookNode:
     """The notebook as a report shows it: warnings on stderr dropped, contact details
     redacted in every output, each figure drawn from its (redacted) plotly data, and every
     other rich output turned into sanitised HTML (Markdown included), so that no output can
-    carry a script: data is escaped where it is composed, and this is the second wall."""
+    carry a script: data is escaped where it is composed, and this is the second wall.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> from nbformat.v4 import new_code_cell, new_notebook, new_output
+    >>> from analytics.reports import prepared
+    >>> cell = new_code_cell("table", outputs=[new_output("display_data", data={"text/html": "<p onclick=alert(1)>ann@example.com</p>"})])
+    >>> html = prepared(new_notebook(cells=[cell])).cells[0].outputs[0].data["text/html"]
+    >>> "onclick" in html, "ann@example.com" in html
+    (False, False)
+    """
     import nbformat  # here: its schema checks cost a second and a half of imports
     import plotly.io as pio
 

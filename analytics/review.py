@@ -40,7 +40,19 @@ RECOMMENDATIONS = ("consider_exit", "renegotiate", "repair", "invest")
 class RelationshipReview(Result):
     """``clients``: one row per client active at ``cutoff`` with its value, cost to serve,
     conduct, risk, contract dates, ``recommendation`` and ``reasons``. ``summary``: clients
-    and value per recommendation; :meth:`headline` says it in sentences."""
+    and value per recommendation; :meth:`headline` says it in sentences.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.review import relationship_review
+    >>> review = relationship_review(load_sample(), cutoff="2025-07-01")
+    >>> client = review.pick()
+    >>> review.memo(client).startswith("# Draft")
+    True
+    >>> sorted(review.clients["recommendation"].unique())
+    ['consider_exit', 'invest', 'renegotiate', 'repair']
+    """
 
     title = "Relationship review"
 
@@ -247,7 +259,17 @@ _HEADERS = {
 
 def load_policy(policy: str | Path | dict | None = None) -> dict:
     """The relationship policy: a dict as given, a TOML file by path, or the shipped default
-    (``analytics/policies/review.toml``) when ``None``."""
+    (``analytics/policies/review.toml``) when ``None``.
+
+    Examples
+    --------
+    >>> from analytics.review import load_policy
+    >>> policy = load_policy()
+    >>> sorted(policy)[:3]
+    ['consider_exit', 'renegotiate', 'repair']
+    >>> load_policy({"exit": {}}) == {"exit": {}}
+    True
+    """
     if isinstance(policy, dict):
         return policy
     with open(policy or POLICY, "rb") as file:
@@ -258,7 +280,18 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
                         currency: str = "$", random_state: int = 0) -> RelationshipReview:
     """Review every client active at ``cutoff`` (default: the end of the data), from what
     was known then: value, cost to serve, conduct, churn risk and health, and the
-    recommendation the ``policy`` gives."""
+    recommendation the ``policy`` gives.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.review import relationship_review
+    >>> review = relationship_review(load_sample())
+    >>> review.computed_on
+    '1,698 clients active on 2025-12-31, 13,119 complaints known then'
+    >>> review.summary.columns.tolist()
+    ['recommendation', 'clients', 'annual_value', 'net_value']
+    """
     policy = load_policy(policy)
     cutoff = utc(cutoff) if cutoff is not None else utc(data_end(history).ceil("D"))
     known = history.as_of(cutoff)

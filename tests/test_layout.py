@@ -60,4 +60,4 @@ def test_every_public_function_and_class_has_an_example():
                 continue
             if ">>>" not in (doc or ""):
                 missing.add(f"{module.__name__}.{name}")
-    assert sorted(missing) == []
+    assert not missing, "no Example in the docstrings of " + ", ".join(sorted(missing))
