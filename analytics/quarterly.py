@@ -2,6 +2,9 @@
 
 Everything is computed from what was known at the end of the quarter under review
 (``History.as_of``), so reviewing a past quarter shows what that meeting could have known.
+
+Long because the review is one result with the tables and charts its report shows; the
+model, backtest, KPIs and action list it draws on live in their own modules.
 """
 
 from __future__ import annotations

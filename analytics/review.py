@@ -9,7 +9,6 @@ contractual obligations, for a person to read, change and decide on: nothing is 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics._markup import markdown_html, markdown_text
+from analytics._policy import disagreement, load_policy, memo, percent, recommend
 from analytics._time import utc
 from analytics._value import client_value
 from analytics.features import data_end, snapshots
@@ -32,7 +32,6 @@ from analytics.tables import amount, styled
 
 __all__ = ["RelationshipReview", "relationship_review", "load_policy"]
 
-POLICY = Path(__file__).resolve().parent / "policies" / "review.toml"
 RECOMMENDATIONS = ("consider_exit", "renegotiate", "repair", "invest")
 
 
@@ -114,7 +113,7 @@ class RelationshipReview(Result):
                          "price, scope or service level, so that serving the client stops taking most of its margin.")
         if c["recommendation"] == "invest":
             lines.append("- Keep the relationship as it is; look for room to grow it at the renewal.")
-        lines.append(_disagreement(c, self.policy))
+        lines.append(disagreement(c, self.policy))
         return redact("\n".join(line for line in lines if line), kinds=PERSONAL_DETAILS)
 
     def client(self, client_id) -> pd.Series:
@@ -183,12 +182,12 @@ class RelationshipReview(Result):
             ("annual value", m(c["annual_value"])), ("margin", m(c["margin"])),
             ("cost to serve, last 12 months", f"{m(c['cost_to_serve_12m'])} ({c['handling_hours_365']:,.0f} h handling, {m(c['credits_365'])} credits, {c['escalations_365']:,.0f} escalations)"),
             ("net value, last 12 months", m(c["net_value_12m"])), ("net value on this quarter's pace", m(c["net_value_pace"])),
-            ("complaints, last 12 months", f"{c['complaints_365']:,.0f}"), ("dispute rate, last 12 months", _percent(c["dispute_rate_365"])),
+            ("complaints, last 12 months", f"{c['complaints_365']:,.0f}"), ("dispute rate, last 12 months", percent(c["dispute_rate_365"])),
             ("angry / abusive contacts, last 12 months", f"{c['angry_contacts_365']:,.0f} / {c['abusive_contacts_365']:,.0f}"),
             ("angry and abusive contacts, trend", f"{c['tone_trend']:+.1f} a quarter against the year's average"),
             ("complaints with abuse, last 12 months", f"{c['complaints_with_abuse_365']:,.0f} ({c['escalated_after_abuse_365']:,.0f} escalated; "
                                                       f"{c['abuse_hours_365']:,.0f} h of our staff's handling)"),
-            ("churn risk, next 90 days", _percent(c["churn_probability"])),
+            ("churn risk, next 90 days", percent(c["churn_probability"])),
             ("expected net value, next 12 months", m(c["expected_net_value_12m"])),
             ("health score", f"{c['health_score']:.0f} ({c['health_band'].replace('_', ' ')}; 100: nothing wrong)"),
             ("next renewal", f"{c['renewal_date']:%Y-%m-%d}"), ("notice period", f"{c['notice_days']:.0f} days: notice by {c['notice_by']:%Y-%m-%d}"),
@@ -207,7 +206,7 @@ class RelationshipReview(Result):
         if c["recommendation"] != "consider_exit":
             text = self.plan(client_id)
         else:
-            text = _memo(c, self._tried(client_id), self._money, self.cutoff)
+            text = memo(c, self._tried(client_id), self._money, self.cutoff)
         text = redact(text, kinds=PERSONAL_DETAILS)
         if format == "markdown":
             return text
@@ -255,25 +254,6 @@ _HEADERS = {
     "abusive_contacts_365": "abusive contacts (12 m)", "churn_probability": "churn risk", "health_score": "health", "reasons": "reasons",
     "recommendation": "recommendation", "name": "name",
 }
-
-
-def load_policy(policy: str | Path | dict | None = None) -> dict:
-    """The relationship policy: a dict as given, a TOML file by path, or the shipped default
-    (``analytics/policies/review.toml``) when ``None``.
-
-    Examples
-    --------
-    >>> from analytics.review import load_policy
-    >>> policy = load_policy()
-    >>> sorted(policy)[:3]
-    ['consider_exit', 'renegotiate', 'repair']
-    >>> load_policy({"exit": {}}) == {"exit": {}}
-    True
-    """
-    if isinstance(policy, dict):
-        return policy
-    with open(policy or POLICY, "rb") as file:
-        return tomllib.load(file)
 
 
 def relationship_review(history: History, cutoff=None, policy: str | Path | dict | None = None, horizon: str = "90D",
@@ -331,107 +311,7 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
     table["health_band"] = now["client_id"].map(current["band"]).to_numpy()
     if "contract_end" in clients:
         table["contract_end"] = now["client_id"].map(clients["contract_end"]).to_numpy()
-    decided = [_recommend(row, policy, currency) for row in table.itertuples(index=False)]
+    decided = [recommend(row, policy, currency) for row in table.itertuples(index=False)]
     table["recommendation"] = [d[0] for d in decided]
     table["reasons"] = ["; ".join(d[1]) for d in decided]
     return RelationshipReview(cutoff, table, health, known, policy, currency, notes, scores)
-
-
-def _recommend(c, policy: dict, currency: str) -> tuple[str, list[str]]:
-    """The first rule of the policy that matches, and the reasons."""
-    def money(v):
-        return amount(v, currency)
-
-    exit_rule, renegotiate, repair = policy["consider_exit"], policy["renegotiate"], policy["repair"]
-    reasons = []
-    if c.abusive_contacts_365 >= exit_rule["abusive_contacts"]:
-        reasons.append(f"{c.abusive_contacts_365:.0f} abusive contacts in the last 12 months (policy: {exit_rule['abusive_contacts']} or more)")
-    if c.net_value_12m < exit_rule["net_value_below"] and c.net_value_pace < exit_rule["net_value_below"]:
-        reasons.append(f"costs more to serve than it brings: net value {money(c.net_value_12m)} over the last 12 months "
-                       f"and {money(c.net_value_pace)} a year on this quarter's pace")
-    if reasons:
-        return "consider_exit", reasons
-    if c.margin > 0 and c.cost_to_serve_12m >= renegotiate["cost_share_of_margin"] * c.margin:
-        return "renegotiate", [f"cost to serve {money(c.cost_to_serve_12m)} takes {c.cost_to_serve_12m / c.margin:.0%} of the margin "
-                               f"{money(c.margin)} (policy: {renegotiate['cost_share_of_margin']:.0%} or more)"]
-    if c.churn_probability >= repair["churn_risk"]:
-        reasons.append(f"churn risk {c.churn_probability:.0%} over the next 90 days (policy: {repair['churn_risk']:.0%} or more)")
-    if pd.notna(c.health_score) and c.health_score < repair["health_below"]:
-        reasons.append(f"health score {c.health_score:.0f} (policy: below {repair['health_below']})")
-    if reasons:
-        return "repair", reasons
-    return "invest", [f"profitable (net value {money(c.net_value_12m)} over 12 months), churn risk {c.churn_probability:.0%}, health {c.health_score:.0f}"]
-
-
-def _disagreement(c, policy: dict) -> str:
-    """A sentence when health and churn risk point different ways, saying why they can."""
-    low_health = pd.notna(c["health_score"]) and c["health_score"] < policy["repair"]["health_below"]
-    high_risk = c["churn_probability"] >= policy["repair"]["churn_risk"]
-    if low_health == high_risk:
-        return ""
-    renewal = (c["renewal_date"] - c["notice_by"]).days if pd.notna(c["notice_by"]) else None
-    timing = f"; its renewal is on {c['renewal_date']:%Y-%m-%d}" + (f" with {renewal} days' notice" if renewal else "")
-    if low_health:
-        return (f"- Health {c['health_score']:.0f} but churn risk only {c['churn_probability']:.1%}: health scores the complaint experience of "
-                f"recent months, while churn risk also weighs when the client can leave and how often clients like it did{timing}.")
-    return (f"- Churn risk {c['churn_probability']:.1%} despite health {c['health_score']:.0f}: churn risk also weighs when the client can "
-            f"leave and how often clients like it did{timing}, which the health score leaves out.")
-
-
-def _percent(value) -> str:
-    return "–" if pd.isna(value) else f"{value:.0%}"
-
-
-def _memo(c: pd.Series, tried: dict, money, cutoff: pd.Timestamp) -> str:
-    client = markdown_text(c["client_id"])
-    name = markdown_text(c["name"]) if pd.notna(c.get("name")) else client
-    practices = [f"{words} on {done} of {of}" for words, (done, of) in tried["practices"].items() if of]
-    lines = [
-        f"# Draft: ending the relationship with {name} ({client})",
-        "",
-        f"*Draft for review, prepared {cutoff - pd.Timedelta(days=1):%Y-%m-%d} from the complaint and account history. "
-        "It is not a decision and has not been sent.*",
-        "",
-        "## Why this is being considered",
-        "",
-        *[f"- {markdown_text(reason[0].upper() + reason[1:])}." for reason in c["reasons"].split("; ")],
-        "",
-        "## The facts",
-        "",
-        f"- Annual value {money(c['annual_value'])}; margin {money(c['margin'])} a year.",
-        f"- Cost to serve over the last 12 months: {money(c['cost_to_serve_12m'])} ({c['handling_hours_365']:,.0f} hours of complaint handling, "
-        f"{money(c['credits_365'])} in credits, {c['escalations_365']:,.0f} escalations); net value {money(c['net_value_12m'])}.",
-        f"- {c['complaints_365']:,.0f} complaints in the last 12 months; {_percent(c['dispute_rate_365'])} of those resolved were disputed.",
-        f"- {c['angry_contacts_365']:,.0f} angry and {c['abusive_contacts_365']:,.0f} abusive contacts with our staff in the last 12 months"
-        + (f"; the {c['complaints_with_abuse_365']:,.0f} complaints with abuse took {c['abuse_hours_365']:,.0f} hours of our staff's time "
-           f"and {c['escalated_after_abuse_365']:,.0f} were escalated." if c["complaints_with_abuse_365"] else "."),
-        "",
-        "## What we have tried",
-        "",
-        f"- {tried['resolved']} of {tried['complaints']} complaints of the last 12 months were resolved"
-        + (f"; {tried['escalated']} were escalated" if "escalated" in tried else "") + ".",
-    ]
-    if practices:
-        lines.append(f"- Handling: {'; '.join(practices)}.")
-    if tried.get("credits"):
-        lines.append(f"- Credits issued: {money(tried['credits'])}.")
-    lines += [
-        "",
-        "## Contractual obligations",
-        "",
-        f"- The contract renews on {c['renewal_date']:%Y-%m-%d}. With a {c['notice_days']:.0f}-day notice period, written notice must reach "
-        f"the client by {c['notice_by']:%Y-%m-%d} to end it at that renewal.",
-    ]
-    if pd.notna(c.get("contract_end")):
-        lines.append(f"- The contract end date on record is {pd.Timestamp(c['contract_end']):%Y-%m-%d}; check it against the signed contract.")
-    lines += [
-        "- Until the end date we deliver every service the contract covers, at the agreed standard, and resolve or hand over every open complaint.",
-        "- Settle the final invoice and any credits owed; agree how the client's data and materials are returned.",
-        "",
-        "## Suggested next steps",
-        "",
-        "- Check these facts with the account owner and the contract itself; ask legal to confirm the notice terms.",
-        "- If the decision is to part, tell the client in a call first, then in writing: thank them, state the end date and what continues until then, "
-        "and offer help with the handover. Keep the tone factual and courteous; do not list grievances.",
-    ]
-    return "\n".join(lines) + "\n"

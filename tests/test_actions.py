@@ -144,10 +144,10 @@ def test_every_open_complaint_gets_a_practice_to_add_or_is_told_none_helps(actio
 
 
 def test_a_large_history_measures_the_evidence_on_whole_clients(sample_history, monkeypatch):
-    import analytics.actions as actions_module
+    import analytics._next_steps as steps_module
 
-    monkeypatch.setattr(actions_module, "EVIDENCE_COMPLAINTS", 4000)
-    table, notes = actions_module._evidence(sample_history)
+    monkeypatch.setattr(steps_module, "EVIDENCE_COMPLAINTS", 4000)
+    table, notes = steps_module.measured_evidence(sample_history)
     measured = re.search(r"random ([\d,]+) of ([\d,]+) clients \(([\d,]+) of ([\d,]+) complaints\)", notes[0])
     clients, complaints = int(measured[1].replace(",", "")), int(measured[3].replace(",", ""))
     assert 3000 < complaints <= 4000 and clients < len(sample_history.clients)

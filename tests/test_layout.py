@@ -61,3 +61,15 @@ def test_every_public_function_and_class_has_an_example():
             if ">>>" not in (doc or ""):
                 missing.add(f"{module.__name__}.{name}")
     assert not missing, "no Example in the docstrings of " + ", ".join(sorted(missing))
+
+
+LONG = 350  # lines from which a module must say why it holds what it holds
+
+
+def test_a_long_module_says_why_it_is_long():
+    unexplained = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > LONG and "Long because" not in (ast.get_docstring(ast.parse(text)) or ""):
+            unexplained.append(f"{path.relative_to(PACKAGE.parent)} ({text.count(chr(10))} lines)")
+    assert not unexplained, "no 'Long because' in the docstrings of " + ", ".join(unexplained)

@@ -3,6 +3,9 @@
 The engine (DuckDB in-process by default, or Spark) reads the complaints once, as Ibis
 expressions, and hands back compact columns; the windows are then rolled forward over a
 cutoffs x clients array in numpy, so no complaint is read again for each cutoff.
+
+Long because the feature catalogue, the engine's reading and the numpy rolling still
+share one module; splitting them goes with moving the aggregation into the engine.
 """
 
 from __future__ import annotations

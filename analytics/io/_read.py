@@ -2,6 +2,9 @@
 
 ``_row`` is the 1-based number of the data row in its source (the header is not
 counted), so a message can point a person at the row in their own file.
+
+Long because each kind of file (CSV in three ways, Parquet, Excel, compressed) needs its
+own reader of rows and row numbers; databases are read in ``_database``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -70,7 +72,9 @@ def read_sources(source, profile: Profile, progress: Progress | None = None) -> 
     {'clients': [3000], 'complaints': [13119], 'interactions': [22588]}
     """
     if is_database_url(source):
-        return _read_database(source, profile)
+        from analytics.io._database import read_database  # here: that module builds on this one
+
+        return read_database(source, profile)
     path = Path(source)
     if not path.exists():
         raise LoadError(f"{path}: no such file or folder; give a folder of exports, a file, or a database URL")
@@ -129,7 +133,7 @@ def _read_file(path: Path, profile: Profile, progress: Progress | None) -> RawTa
             frame = pq.read_table(path).to_pandas(types_mapper=pd.ArrowDtype)
         except (pa.ArrowInvalid, OSError) as error:
             raise LoadError(f"{path}: not a readable Parquet file ({error})") from error
-        return _numbered(RawTable(str(path), frame))
+        return numbered(RawTable(str(path), frame))
     if suffix in EXCEL_SUFFIXES:
         sheets = _read_workbook(path, profile)
         return next(iter(sheets.values()))[0]
@@ -145,11 +149,11 @@ def _read_workbook(path: Path, profile: Profile) -> dict[str, list[RawTable]]:
     for table in ("clients", "complaints", "interactions"):
         names = [s for s in sheets if s.strip().lower() == table]
         if names:
-            found[table] = [_numbered(RawTable(f"{path}[{names[0]}]", _as_arrow_strings(sheets[names[0]]), text=True))]
+            found[table] = [numbered(RawTable(f"{path}[{names[0]}]", _as_arrow_strings(sheets[names[0]]), text=True))]
     if "complaints" not in found:
         if len(sheets) == 1:
             name, frame = next(iter(sheets.items()))
-            found["complaints"] = [_numbered(RawTable(f"{path}[{name}]", _as_arrow_strings(frame), text=True))]
+            found["complaints"] = [numbered(RawTable(f"{path}[{name}]", _as_arrow_strings(frame), text=True))]
         else:
             raise LoadError(
                 f"{path}: no sheet named 'complaints' among {list(sheets)}; "
@@ -162,7 +166,7 @@ def _as_arrow_strings(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(pd.ArrowDtype(pa.string()))
 
 
-def _numbered(raw: RawTable, rows=None) -> RawTable:
+def numbered(raw: RawTable, rows=None) -> RawTable:
     numbers = np.arange(1, len(raw.frame) + 1) if rows is None else np.asarray(rows, dtype=np.int64)
     raw.frame["_row"] = pd.arrays.ArrowExtensionArray(pa.array(numbers))
     return raw
@@ -275,9 +279,9 @@ def _read_csv_arrow(path, header, delimiter, encoding, progress, block_size=16 <
         # Arrow does not say where a malformed row was, reads an unclosed quote to the end of
         # the file as one value, and keeps "say "hi" ok" as say hi" ok": read again, strictly,
         # numbering every record.
-        return _read_csv_numbered(path, header, delimiter, encoding)
+        return _read_csvnumbered(path, header, delimiter, encoding)
     frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-    return _numbered(RawTable(str(path), frame, encoding=encoding, text=True))
+    return numbered(RawTable(str(path), frame, encoding=encoding, text=True))
 
 
 MAX_BLOCK = 1 << 30
@@ -292,7 +296,7 @@ def _may_hide_broken_quotes(table: pa.Table) -> bool:
     return any(pc.any(pc.match_substring(column, '"')).as_py() for column in table.columns)
 
 
-def _read_csv_numbered(path, header, delimiter, encoding) -> RawTable:
+def _read_csvnumbered(path, header, delimiter, encoding) -> RawTable:
     """Every record numbered, read by Python's strict CSV reader. A record that breaks the
     format (a quote never closed, text after a closing quote) is quarantined with the lines
     it spans, and reading starts again on the line after the one it began on, so that rows
@@ -315,7 +319,7 @@ def _read_csv_numbered(path, header, delimiter, encoding) -> RawTable:
     frame = pd.DataFrame(rows, columns=header, dtype=pd.ArrowDtype(pa.string()))
     for column in header:
         frame[column] = frame[column].mask(frame[column] == "")
-    return _numbered(RawTable(str(path), frame, malformed, encoding, text=True), numbers)
+    return numbered(RawTable(str(path), frame, malformed, encoding, text=True), numbers)
 
 
 def _records(lines: list[str], delimiter: str):
@@ -347,60 +351,6 @@ def _lines_from(lines: list[str], begin: int, position: list[int]):
 
 
 # --- databases -----------------------------------------------------------------
-
-
-def _read_database(url: str, profile: Profile) -> dict[str, list[RawTable]]:
-    import sqlalchemy as sa
-
-    try:
-        engine = sa.create_engine(url)
-    except Exception as error:
-        raise LoadError(scrubbed(f"{masked_url(url)}: not a usable database URL ({error})", url)) from None
-    found = {}
-    try:
-        with engine.connect() as connection:
-            inspector = sa.inspect(connection)
-            present = set(inspector.get_table_names())
-            for table in ("clients", "complaints", "interactions"):
-                query = profile.table(table).sql
-                is_query = query.lstrip().lower().startswith(("select", "with"))
-                if not is_query and query not in present:
-                    continue
-                sql = sa.text(query) if is_query else sa.select(sa.text("*")).select_from(sa.table(query))
-                frame = pd.read_sql(sql, connection, dtype_backend="pyarrow")
-                found[table] = [_numbered(RawTable(f"{masked_url(url)}#{table}", frame))]
-    except sa.exc.SQLAlchemyError as error:
-        cause = getattr(error, "orig", None) or error
-        raise LoadError(scrubbed(f"{masked_url(url)}: the database could not be read ({cause})", url)) from None
-    finally:
-        engine.dispose()
-    if "complaints" not in found:
-        raise LoadError(
-            f"{masked_url(url)}: no complaints table; set [complaints] sql to its table name or a query in the profile"
-        )
-    return found
-
-
-def masked_url(url: str) -> str:
-    """The URL as messages, reports and quarantine files name it: the user-info (user and
-    password) and every query value (``?password=...``, tokens, keys) replaced by ``***``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = "&".join(f"{key}=***" for key, _ in parse_qsl(parts.query, keep_blank_values=True))
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def scrubbed(text: str, url: str) -> str:
-    """``text`` (an error from a driver, say) with the URL masked and no secret of it left."""
-    text = str(text).replace(url, masked_url(url))
-    parts = urlsplit(url)
-    secrets = [value for _, value in parse_qsl(parts.query)] + ([parts.password] if parts.password else [])
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= 3:
-            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
-    return text
 
 
 def iter_tables(found: dict[str, list[RawTable]]) -> Iterator[tuple[str, RawTable]]:

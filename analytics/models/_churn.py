@@ -1,4 +1,9 @@
-"""Churn risk: a calibrated classifier for any client table, with additive drivers."""
+"""Churn risk: a calibrated classifier for any client table, with additive drivers.
+
+Long because it is one estimator: the capacity search, the calibration and the drivers
+are methods that share the fitted state. The folds live in ``_folds``, saving and the
+model card in ``_persist``.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +19,14 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from analytics.labels import describe
-from analytics.models._persist import load_model, save_model
+from analytics.models._folds import FoldMatrices, cv_folds, fewer_stayers
+from analytics.models._persist import card_sections, load_model, save_model
 
 #: snapshot columns that identify a row or are labels: never features
 NOT_FEATURES = ("client_id", "cutoff", "churned", "ended_by_us", "censored")
@@ -184,7 +189,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         searched = self._search(X, y, groups, rng)
         stopping = self._stopping_rows(y, rng)
-        train, weight = _fewer_stayers(~stopping, y, self.max_train_rows, rng)
+        train, weight = fewer_stayers(~stopping, y, self.max_train_rows, rng)
         rows = self._prepare(X.loc[train])  # only the rows used: sampling comes first
         if stopping.any():  # a large table: as many trees as the held-back rows want
             watched = [(self._prepare(X.loc[stopping]), y[stopping])]
@@ -235,7 +240,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         rows = np.arange(len(y))
         if self.search_rows is not None and len(rows) > self.search_rows:
             rows = np.sort(rng.choice(rows, self.search_rows, replace=False))
-        folds = _folds(y[rows], None if groups is None else np.asarray(groups)[rows], self.cv, self.random_state)
+        folds = cv_folds(y[rows], None if groups is None else np.asarray(groups)[rows], self.cv, self.random_state)
         candidates = self._candidates()
         if folds is None:
             self.best_params_, self.cv_results_ = dict(candidates[0], n_estimators=min(self.n_estimators, 100)), []
@@ -247,7 +252,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             prepared.columns.get_loc(column)
         prepared = [(prepared.iloc[fit_rows], prepared.iloc[held]) for fit_rows, held in folds]
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # a fold model a core
-            trees = _FoldMatrices(prepared, outcome, folds, self.max_bin, pool) if any(c["kind"] == "boosting" for c in candidates) else None
+            trees = FoldMatrices(prepared, outcome, folds, self.max_bin, pool) if any(c["kind"] == "boosting" for c in candidates) else None
             results = self._cross_validate(candidates, prepared, outcome, folds, trees, pool)
             best = max(range(len(results)), key=lambda i: results[i][0]["auc"])
             if results[best][0]["kind"] == "boosting" and self.learning_rate is None:  # a slower rate on the best shape
@@ -446,7 +451,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         the model and its settings, the features, and when given the data it was trained
         on (``snapshots``: rows, cutoffs, churn rate), the ``backtest`` metrics and ``notes``."""
         check_is_fitted(self, "estimator_")
-        return save_model(self, path, _card(self, snapshots, backtest, notes))
+        return save_model(self, path, card_sections(self, snapshots, backtest, notes))
 
     @classmethod
     def load(cls, path, trusted=()) -> ChurnModel:
@@ -457,25 +462,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         anything in it runs. ``trusted`` adds type names you have read and accept.
         """
         return load_model(cls, path, trusted)
-
-
-def _card(model: ChurnModel, snapshots: pd.DataFrame | None, backtest, notes: dict | None) -> dict:
-    """The model card's sections: the model, its settings, data, features, backtest and notes."""
-    card = {"Model": {"kind": model.kind, **{k: v for k, v in model.get_params().items() if k != "kind"}, "calibration (slope, intercept)": model.calibration_},
-            "Settings chosen by cross-validation": model.best_params_}
-    if model.cv_results_:
-        card["Cross-validation (ROC AUC over the folds)"] = pd.DataFrame(model.cv_results_)
-    if snapshots is not None:
-        cutoffs = pd.to_datetime(snapshots["cutoff"], utc=True)
-        card["Data"] = {
-            "rows": f"{len(snapshots):,}", "clients": f"{snapshots['client_id'].nunique():,}",
-            "cutoffs": f"{cutoffs.nunique()} from {cutoffs.min():%Y-%m-%d} to {cutoffs.max():%Y-%m-%d}",
-            "churn rate": f"{snapshots['churned'].mean():.2%}",
-        }
-    card["Features"] = ", ".join(model.feature_names_in_) + (f" (left out: {', '.join(model.dropped_columns_)})" if model.dropped_columns_ else "")
-    if backtest is not None:
-        card["Backtest"] = backtest.overall
-    return card | (notes or {})
 
 
 def fit_by_client(model, X: pd.DataFrame, y, clients) -> object:
@@ -530,68 +516,6 @@ def _owner(name: str, features, categories: dict) -> str:
         if name.startswith(f"{column}_"):
             return column
     raise KeyError(name)
-
-
-def _fewer_stayers(rows: np.ndarray, y: np.ndarray, limit: int | None, rng) -> tuple[np.ndarray, np.ndarray]:
-    """``rows`` with every churner and at most enough stayers to stay within ``limit``,
-    and row weights that give the stayers kept the weight of all of them."""
-    weight = np.ones(len(y))
-    if limit is None or rows.sum() <= limit:
-        return rows, weight
-    stayers = np.flatnonzero(rows & (y == 0))
-    room = max(limit - int((rows & (y == 1)).sum()), 1)
-    kept = rows & (y == 1)
-    kept[rng.choice(stayers, size=min(room, len(stayers)), replace=False)] = True
-    weight[y == 0] = len(stayers) / min(room, len(stayers))
-    return kept, weight
-
-
-def _folds(y: np.ndarray, groups, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """Stratified folds, and when ``groups`` are given each group's rows in one fold;
-    None if an outcome is too rare to be in every fold."""
-    if np.bincount(y, minlength=2).min() < folds:
-        return None
-    if groups is None:
-        splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
-    else:
-        # groups dealt to the folds in turn, those with a churn first: stratified by
-        # group, in one pass (scikit-learn's StratifiedGroupKFold loops over groups)
-        codes, _ = pd.factorize(pd.Series(groups), sort=False)
-        any_churn = np.bincount(codes, weights=y) > 0
-        order = np.random.default_rng(seed).permutation(len(any_churn))
-        order = np.concatenate([order[any_churn[order]], order[~any_churn[order]]])
-        fold_of_group = np.empty(len(order), dtype=np.int64)
-        fold_of_group[order] = np.arange(len(order)) % folds
-        fold = fold_of_group[codes]
-        splits = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
-    if any(len(np.unique(y[part])) < 2 for split in splits for part in split):
-        return None
-    return splits
-
-
-class _FoldMatrices:
-    """XGBoost's binned matrices of each fold, built once and shared by every candidate."""
-
-    def __init__(self, prepared: list[tuple[pd.DataFrame, pd.DataFrame]], y: np.ndarray, folds, max_bin: int, pool):
-        from xgboost import DMatrix, QuantileDMatrix
-
-        def build(k):
-            (fit_rows, held), (fit_table, held_table) = folds[k], prepared[k]
-            fit = QuantileDMatrix(fit_table, y[fit_rows], enable_categorical=True, max_bin=max_bin, nthread=1)
-            # a plain matrix to evaluate on: XGBoost scores a binned one anew every round, three times slower
-            return fit, DMatrix(held_table, y[held], enable_categorical=True, nthread=1)
-
-        self.matrices = list(pool.map(build, range(len(folds))))
-
-    def fit(self, k: int, params: dict, most_trees: int, patience: int) -> tuple[np.ndarray, int]:
-        """Boost on fold ``k`` until the held-out log-loss stops improving: the held-out
-        log-odds and the number of trees used."""
-        import xgboost
-
-        fit, held = self.matrices[k]
-        booster = xgboost.train(params, fit, most_trees, evals=[(held, "held")], early_stopping_rounds=patience, verbose_eval=False)
-        used = booster.best_iteration + 1
-        return booster.predict(held, output_margin=True, iteration_range=(0, used)), used
 
 
 def _dense(matrix) -> np.ndarray:

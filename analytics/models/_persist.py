@@ -93,3 +93,22 @@ def model_card(card: dict) -> str:
             lines.append(str(body))
         lines.append("")
     return "\n".join(lines)
+
+
+def card_sections(model, snapshots: pd.DataFrame | None, backtest, notes: dict | None) -> dict:
+    """The model card's sections: the model, its settings, data, features, backtest and notes."""
+    card = {"Model": {"kind": model.kind, **{k: v for k, v in model.get_params().items() if k != "kind"}, "calibration (slope, intercept)": model.calibration_},
+            "Settings chosen by cross-validation": model.best_params_}
+    if model.cv_results_:
+        card["Cross-validation (ROC AUC over the folds)"] = pd.DataFrame(model.cv_results_)
+    if snapshots is not None:
+        cutoffs = pd.to_datetime(snapshots["cutoff"], utc=True)
+        card["Data"] = {
+            "rows": f"{len(snapshots):,}", "clients": f"{snapshots['client_id'].nunique():,}",
+            "cutoffs": f"{cutoffs.nunique()} from {cutoffs.min():%Y-%m-%d} to {cutoffs.max():%Y-%m-%d}",
+            "churn rate": f"{snapshots['churned'].mean():.2%}",
+        }
+    card["Features"] = ", ".join(model.feature_names_in_) + (f" (left out: {', '.join(model.dropped_columns_)})" if model.dropped_columns_ else "")
+    if backtest is not None:
+        card["Backtest"] = backtest.overall
+    return card | (notes or {})

@@ -14,6 +14,9 @@ differs when the interval of its difference from the average excludes zero, and 
 
 EconML's DRLearner is this estimator, but EconML pins an older scikit-learn; the
 nuisance models are those of :func:`analytics.rootcause.practice_effects`.
+
+Long because the estimator, its modifiers' design and its subgroup tests share one
+covariance: split apart, each would need the others' internals.
 """
 
 from __future__ import annotations

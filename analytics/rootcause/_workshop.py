@@ -1,5 +1,9 @@
 """Everything the root-cause workshop looks at, computed once from a history; each part the
-history cannot give is left out with a sentence saying why."""
+history cannot give is left out with a sentence saying why.
+
+Long because the workshop is one result with a table or chart for every section a
+report shows; the analyses themselves live in their own modules.
+"""
 
 from __future__ import annotations
 

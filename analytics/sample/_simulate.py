@@ -39,6 +39,10 @@ The generative model, week by week over ``[start, end)``:
 :class:`Truth` keeps what was planted: effects on each scale, each client's weekly
 burden and health (so the true churn probability at any cutoff can be computed),
 each complaint's true trigger, and which clients are abusive or unprofitable.
+
+Long because the week-by-week loop keeps every client's state in arrays that each step
+reads and writes. The world's strengths live in ``_world``, the planted truth in
+``_truth``, the exported tables in ``_tables`` and ``_export``.
 """
 
 from __future__ import annotations
