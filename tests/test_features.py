@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
 
-from analytics.features import FEATURES, resolve_cutoffs, snapshots
+from analytics.features import FEATURES, data_end, repeats, resolve_cutoffs, snapshots
 from analytics.io import History
 from analytics.sample import simulate
 from tests.conftest import need_debian_package
@@ -280,3 +281,38 @@ def test_a_chosen_few_features_equal_the_full_build(sample_history, sample_rows)
 def test_an_unknown_feature_is_named():
     with pytest.raises(ValueError, match="complaints_91"):
         snapshots(_tiny_history("2024-05-01"), ["2024-04-01"], features=["complaints_91"])
+
+
+def test_repeat_flags_are_computed_once_per_history_and_anew_when_their_columns_change(sample_history, monkeypatch):
+    import analytics.features._repeats as repeats_module
+
+    joins = []
+    self_join = repeats_module._repeats
+    monkeypatch.setattr(repeats_module, "_repeats", lambda *args: joins.append(1) or self_join(*args))
+    history = sample_history.of_clients(sample_history.clients["client_id"].head(300))
+    first = repeats(history)
+    first.loc[:, "repeated"] = False  # a caller's change stays its own
+    assert_frame_equal(repeats(history), self_join(history.complaints[list(repeats_module.COLUMNS)], pd.Timedelta("90D"), data_end(history), None))
+    assert len(joins) == 1
+    repeats(history, "30D")
+    technical = history.complaints.index[history.complaints["trigger"].eq("technical_failure").fillna(False)]
+    history.complaints.loc[technical[0], "trigger"] = "billing"  # a trigger corrected in a notebook
+    repeats(history)
+    assert len(joins) == 3
+
+
+def test_every_in_process_connection_is_closed(sample_history, monkeypatch):
+    import duckdb
+
+    import analytics.features._engine as engine_module
+
+    opened = []
+    connect = engine_module.connect
+    monkeypatch.setattr(engine_module, "connect", lambda engine=None: opened.append(connect(engine)) or opened[-1])
+    history = sample_history.of_clients(sample_history.clients["client_id"].head(300))
+    snapshots(history, ["2025-01-01"])
+    repeats(history)
+    assert len(opened) == 2
+    for backend in opened:
+        with pytest.raises(duckdb.ConnectionException):
+            backend.con.execute("SELECT 1")

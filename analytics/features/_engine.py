@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -55,3 +56,15 @@ def spark_session(cores: int = 2):
         .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="client-health-spark-"))
         .getOrCreate()
     )
+
+
+@contextlib.contextmanager
+def connection(engine=None):
+    """:func:`connect`, closed at the end when it opened an in-process DuckDB: a Spark
+    session or a backend passed in belongs to its caller and stays open."""
+    con = connect(engine)
+    try:
+        yield con
+    finally:
+        if engine is None or engine == "duckdb":
+            con.disconnect()

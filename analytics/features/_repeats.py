@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from analytics.features._engine import connect
+from analytics.features._engine import connection
 from analytics.features._snapshots import data_end
 from analytics.io import History
 
@@ -34,12 +34,17 @@ def repeats(history: History, within: str = "90D", engine=None) -> pd.DataFrame:
     lacking = [column for column in ("trigger", "resolved_at") if not history.has(column)]
     if lacking:
         raise ValueError(f"repeats need {' and '.join(lacking)} on the complaints, which this history does not record")
-    window = pd.Timedelta(within)
-    con = connect(engine)
-    frame = history.complaints[["complaint_id", "client_id", "trigger", "opened_at", "resolved_at"]]
-    complaints = ibis.memtable(frame).cast(
-        {"complaint_id": "string", "client_id": "string", "trigger": "string", "opened_at": "timestamp('UTC')", "resolved_at": "timestamp('UTC')"}
-    )
+    window, end = pd.Timedelta(within), data_end(history)
+    # the same flags on every engine: one computation per history serves every analysis
+    return history.remembered(("repeats", window, end), list(COLUMNS), lambda: _repeats(history.complaints[list(COLUMNS)], window, end, engine))
+
+
+#: the complaint columns repeat flags are computed from
+COLUMNS = {"complaint_id": "string", "client_id": "string", "trigger": "string", "opened_at": "timestamp('UTC')", "resolved_at": "timestamp('UTC')"}
+
+
+def _repeats(frame: pd.DataFrame, window: pd.Timedelta, end: pd.Timestamp, engine) -> pd.DataFrame:
+    complaints = ibis.memtable(frame).cast(COLUMNS)
     later = complaints.select(later_client=complaints.client_id, later_trigger=complaints.trigger, later_opened=complaints.opened_at)
     limit = ibis.interval(seconds=int(window.total_seconds()))
     joined = complaints.left_join(
@@ -52,13 +57,13 @@ def repeats(history: History, within: str = "90D", engine=None) -> pd.DataFrame:
         ],
     )
     first = joined.group_by(["complaint_id", "client_id", "trigger", "resolved_at"]).aggregate(repeat_at=joined.later_opened.min())
-    result = con.to_pandas(first.order_by("complaint_id"))
+    with connection(engine) as con:
+        result = con.to_pandas(first.order_by("complaint_id"))
     result["resolved_at"] = pd.to_datetime(result["resolved_at"], utc=True)
     result["repeat_at"] = pd.to_datetime(result["repeat_at"], utc=True)
     result["days_to_repeat"] = (result["repeat_at"] - result["resolved_at"]).dt.total_seconds() / 86400
     applicable = result["resolved_at"].notna() & result["trigger"].notna()
     result["repeated"] = pd.Series(result["repeat_at"].notna(), dtype="boolean").where(applicable)
-    end = data_end(history)
     result["censored"] = applicable & ~result["repeat_at"].notna() & (result["resolved_at"] + window > end)
     result["complete"] = applicable & (result["resolved_at"] + window <= end)
     return result

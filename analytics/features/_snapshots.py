@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analytics._time import naive_utc, utc
-from analytics.features._engine import connect
+from analytics.features._engine import connection
 from analytics.io import History
 from analytics.schemas import PRACTICES
 from analytics.taxonomy import Trigger
@@ -193,21 +193,21 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     True
     """
     wanted = _Wanted(features)
-    con = connect(engine)
-    source = _Source(history, con)
-    dates = _cutoff_dates(source.span, cutoffs)
-    grid, codes, ks = _client_grid(source.clients, dates, pd.Timedelta(horizon), source.end)
-    cells = _Cells(len(source.clients), dates, codes, ks)
-    client_codes = ibis.memtable(pd.DataFrame({"client_id": source.clients["client_id"].astype("string"), "code": np.arange(len(source.clients), dtype=np.int32)}))
-    found = {}
-    if any(not name.startswith(CONTACTS) for name in wanted.names):
-        complaints = _fetch(con, source.complaints.join(client_codes, "client_id"), dates, wanted, timed=source.has("resolved_at"))
-        found |= _complaint_features(complaints, cells, wanted)
-        found |= _duration_features(complaints, cells, wanted)
-        del complaints
-    if wanted.any(*CONTACTS, prefix=True):
-        found |= _contact_features(con, source.interactions.join(client_codes, "client_id"), dates, cells)
-    return _tidy(grid, found, source, wanted)
+    with connection(engine) as con:
+        source = _Source(history, con)
+        dates = _cutoff_dates(source.span, cutoffs)
+        grid, codes, ks = _client_grid(source.clients, dates, pd.Timedelta(horizon), source.end)
+        cells = _Cells(len(source.clients), dates, codes, ks)
+        client_codes = ibis.memtable(pd.DataFrame({"client_id": source.clients["client_id"].astype("string"), "code": np.arange(len(source.clients), dtype=np.int32)}))
+        found = {}
+        if any(not name.startswith(CONTACTS) for name in wanted.names):
+            complaints = _fetch(con, source.complaints.join(client_codes, "client_id"), dates, wanted, timed=source.has("resolved_at"))
+            found |= _complaint_features(complaints, cells, wanted)
+            found |= _duration_features(complaints, cells, wanted)
+            del complaints
+        if wanted.any(*CONTACTS, prefix=True):
+            found |= _contact_features(con, source.interactions.join(client_codes, "client_id"), dates, cells)
+        return _tidy(grid, found, source, wanted)
 
 
 class _Wanted:

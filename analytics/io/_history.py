@@ -164,12 +164,40 @@ class History:
     report: LoadReport | None = None
     clients_derived: bool = False
     seen_until: pd.Timestamp | None = None
+    #: complaint-level facts computed once (see :meth:`remembered`)
+    _remembered: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return (
             f"History({len(self.clients):,} clients, {len(self.complaints):,} complaints, "
             f"{len(self.interactions):,} interactions, {self.quarantined_rows():,} rows quarantined)"
         )
+
+    def remembered(self, key, columns: list[str], compute) -> pd.DataFrame:
+        """``compute()``, run once per ``key`` while the complaints' ``columns`` hold the same
+        values: every analysis that needs a derived fact (repeat flags) shares one
+        computation, and a table changed in place (a trigger corrected in a notebook) is
+        computed anew. A copy is returned, so a caller's changes stay its own.
+
+        Examples
+        --------
+        >>> from analytics.datasets import load_sample
+        >>> history, runs = load_sample(), []
+        >>> def count():
+        ...     runs.append(1)
+        ...     return history.complaints[["trigger"]].value_counts().reset_index()
+        >>> first = history.remembered("trigger counts", ["trigger"], count)
+        >>> again = history.remembered("trigger counts", ["trigger"], count)
+        >>> history.complaints.loc[0, "trigger"] = "billing"
+        >>> changed = history.remembered("trigger counts", ["trigger"], count)
+        >>> len(runs), first.equals(again)
+        (2, True)
+        """
+        values = self.complaints[list(columns)]
+        stamp = (key, len(values), int(pd.util.hash_pandas_object(values, index=False).sum()))
+        if stamp not in self._remembered:
+            self._remembered[stamp] = compute()
+        return self._remembered[stamp].copy()
 
     def quarantined_rows(self) -> int:
         return 0 if self.report is None else self.report.rows_quarantined
