@@ -34,8 +34,9 @@ def connect(engine=None):
     raise ValueError(f"unknown engine {engine!r}: expected None, 'duckdb', 'spark', a SparkSession or an Ibis backend")
 
 
-def spark_session(cores: int = 2):
-    """A local Spark session with UTC times and no web UI, for tests and one machine.
+def spark_session(cores: int = 2, config: dict | None = None):
+    """A local Spark session with UTC times and no web UI, for tests and one machine;
+    ``config`` adds Spark settings (``{"spark.driver.memory": "4g"}``).
 
     Examples
     --------
@@ -46,7 +47,7 @@ def spark_session(cores: int = 2):
     """
     from pyspark.sql import SparkSession
 
-    return (
+    builder = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName("client-health")
         .config("spark.sql.session.timeZone", "UTC")
@@ -54,8 +55,10 @@ def spark_session(cores: int = 2):
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", str(cores * 2))
         .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="client-health-spark-"))
-        .getOrCreate()
     )
+    for key, value in (config or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 @contextlib.contextmanager

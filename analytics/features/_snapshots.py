@@ -20,7 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analytics._time import naive_utc, utc
+from analytics.features._aggregate import Sums, at_least, cutoff_index, quantiles
 from analytics.features._engine import connection
+from analytics.features._rolling import DAY, Cells
 from analytics.io import History
 from analytics.schemas import PRACTICES
 from analytics.taxonomy import Trigger
@@ -29,7 +31,6 @@ WINDOWS = (30, 90, 365)
 REPEAT_DAYS = 90  # a complaint repeats its trigger if the client raised it within this many days before
 TRIGGERS = [t.value for t in Trigger]
 SEVERITIES = (1, 2, 3, 4)
-DAY = 86400  # seconds
 #: minutes and credits are summed in ten-thousandths: whole numbers add up exactly in any order,
 #: so the result does not depend on the order an engine returns rows in
 PARTS = 10_000
@@ -197,14 +198,13 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
         source = _Source(history, con)
         dates = _cutoff_dates(source.span, cutoffs)
         grid, codes, ks = _client_grid(source.clients, dates, pd.Timedelta(horizon), source.end)
-        cells = _Cells(len(source.clients), dates, codes, ks)
+        cells = Cells(len(source.clients), dates, codes, ks)
         client_codes = ibis.memtable(pd.DataFrame({"client_id": source.clients["client_id"].astype("string"), "code": np.arange(len(source.clients), dtype=np.int32)}))
         found = {}
         if any(not name.startswith(CONTACTS) for name in wanted.names):
-            complaints = _fetch(con, source.complaints.join(client_codes, "client_id"), dates, wanted, timed=source.has("resolved_at"))
-            found |= _complaint_features(complaints, cells, wanted)
-            found |= _duration_features(complaints, cells, wanted)
-            del complaints
+            complaints = _complaints_before(source.complaints.join(client_codes, "client_id"), dates, wanted)
+            found |= _complaint_features(con, complaints, dates, cells, wanted, timed=source.has("resolved_at"))
+            found |= _duration_features(con, complaints, dates, cells, wanted, source)
         if wanted.any(*CONTACTS, prefix=True):
             found |= _contact_features(con, source.interactions.join(client_codes, "client_id"), dates, cells)
         return _tidy(grid, found, source, wanted)
@@ -287,309 +287,168 @@ def _recorded_columns(path: Path) -> set[str]:
     return recorded
 
 
-def _seconds(moment):
-    # float64 before any arithmetic: Spark reads 1.0 and 3600.0 as decimals and would round
-    return moment.epoch_seconds().cast("float64")
-
-
-def _state(flag):
-    """A flag as 0 (not recorded), 1 (no) or 2 (yes), so that one bincount counts all three."""
-    return ibis.cases((flag.isnull(), 0), (flag, 2), else_=1).cast("int8")
-
-
-def _fetch(con, t, dates: list[pd.Timestamp], wanted: _Wanted, timed: bool) -> dict[str, np.ndarray]:
-    """The complaints opened before the last cutoff, as numpy arrays of only the columns the
-    wanted features need, in small types and with nulls coded (NaN for numbers)."""
-    columns = {"code": t.code, "opened_seconds": t.opened_at}
-    if wanted.any("repeats_", prefix=True):
-        opened = _seconds(t.opened_at)
-        previous = opened.lag().over(ibis.window(group_by=[t.code, t.trigger], order_by=opened))
-        columns["is_repeat"] = ibis.ifelse(t.trigger.notnull() & (previous >= opened - REPEAT_DAYS * DAY).fill_null(False), 1, 0).cast("int8")
-    if timed and wanted.any(*RECORDED_AT_RESOLUTION, prefix=True):
-        columns["resolved_seconds"] = t.resolved_at
-    if wanted.any("first_response_hours_", prefix=True):
-        columns["response_seconds"] = t.first_response_at
-    if any(wanted.windows(f"complaints_{{}}_{trigger}") for trigger in TRIGGERS):
-        columns["trigger"] = ibis.cases(*[(t.trigger == name, i) for i, name in enumerate(TRIGGERS)], else_=len(TRIGGERS)).cast("int8")
-    if wanted("severity_load") or any(wanted.windows(f"complaints_{{}}_severity_{s}") for s in SEVERITIES):
-        columns["severity"] = t.severity.fill_null(0).cast("int8")
-    for rate, flag in RATES.items():
-        if wanted.windows(rate + "_{}"):
-            columns[flag] = _state(t.reopen_count > 0 if flag == "reopened" else t[flag])
-    if wanted.windows("csat_mean_{}") or wanted("csat_latest"):
-        columns["csat"] = t.csat.cast("float64")
-    for name, column in {"handling_minutes": "handling_minutes", "credits": "credit_amount"}.items():
-        if wanted.windows(name + "_{}"):
-            columns[column] = (t[column].cast("float64").fill_null(0) * PARTS).round().cast("float64")
-    if wanted.windows("unresolved_{}"):
-        columns["unresolved"] = ibis.ifelse(t.resolution == "unresolved", 1, 0).cast("int8")
-    last = t.opened_at < dates[-1]
-    if wanted.any(*UNBOUNDED):
-        table = t.filter(last).select(**columns)
-    elif "is_repeat" in columns:  # the previous complaint may be older than any window: filter after the lag
-        table = t.filter(last).select(**columns)
-        table = table.filter(table.opened_seconds >= dates[0] - pd.Timedelta(days=max(WINDOWS)))
-    else:  # on the timestamp, so that Parquet statistics can skip old row groups
-        table = t.filter(last & (t.opened_at >= dates[0] - pd.Timedelta(days=max(WINDOWS)))).select(**columns)
-    return _arrays(con, table)
-
-
-def _arrays(con, table) -> dict[str, np.ndarray]:
-    """A table's columns as numpy arrays; ``*_seconds`` columns, fetched as timestamps (cheaper
-    to read than to convert in the engine), become seconds since 1970."""
-    fetched = con.to_pyarrow(table)
-    return {name: _as_seconds(values) if name.endswith("_seconds") else values.to_numpy() for name, values in zip(fetched.column_names, fetched.columns, strict=True)}
-
-
-def _as_seconds(moments: pa.ChunkedArray) -> np.ndarray:
-    """Timestamps as seconds since 1970 (NaN for null)."""
-    micros = moments.cast(pa.timestamp("us", "UTC")).to_numpy().view(np.int64)
-    seconds = micros / 1e6
-    seconds[micros == np.iinfo(np.int64).min] = np.nan  # NaT
-    return seconds
-
-
-def _index(seconds: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """How many cutoffs fall at or before each moment, i.e. the index of the first cutoff
-    after it; NaN (never) gives the number of cutoffs."""
-    if len(bounds) > 60:
-        return np.searchsorted(bounds, seconds, side="right")  # NaN sorts last
-    index, reached = np.zeros(len(seconds), np.int8), np.empty(len(seconds), bool)
-    for bound in bounds:  # a few comparisons beat a binary search per moment
-        index += np.greater_equal(seconds, bound, out=reached)
-    index[np.isnan(seconds)] = len(bounds)
-    return index
-
-
-class _Cells:
-    """Sums per client and cutoff, rolled forward over the cutoffs.
-
-    Each complaint adds its values at the cutoff index where it enters a window and takes
-    them away at the index where it leaves; a window's sum at cutoff k is then a cumulative
-    sum over a cutoffs x clients array. A cell is ``index * clients + client``; index
-    ``cutoffs`` (past the last) collects "never".
-    """
-
-    def __init__(self, clients: int, dates: list[pd.Timestamp], code: np.ndarray, k: np.ndarray):
-        self.clients, self.cutoffs = clients, len(dates)
-        self.bounds = np.array([d.timestamp() for d in dates])
-        self.rows = k * clients + code  # each output row's cell
-        self.start = self.bounds[0]  # seconds: the origin of recency weights
-        self.since_start = (self.bounds - self.start) / DAY  # days, per cutoff
-
-    def row_of(self, k: int, code: np.ndarray) -> np.ndarray:
-        """The output row of each client at cutoff index ``k`` (-1 where the client was not active)."""
-        if not hasattr(self, "_row"):
-            self._row = np.full(self.cutoffs * self.clients, -1)
-            self._row[self.rows] = np.arange(len(self.rows))
-        return self._row[k * self.clients + code]
-
-    def sums(self, cell: np.ndarray, weights=None) -> np.ndarray:
-        """Sum of ``weights`` (or a count) per cell, as a cutoffs x clients array."""
-        total = np.bincount(cell, weights, minlength=(self.cutoffs + 1) * self.clients)
-        return total.reshape(self.cutoffs + 1, self.clients)[: self.cutoffs]
-
-    def window(self, entered: np.ndarray, left: np.ndarray | None = None) -> np.ndarray:
-        """The window's sum at each output row: what entered at or before the cutoff minus
-        what left; with no ``left``, everything so far."""
-        rolled = np.subtract(entered, left, out=left) if left is not None else entered.copy()
-        for k in range(1, self.cutoffs):  # row by row: numpy's cumsum over the first axis is ten times slower
-            rolled[k] += rolled[k - 1]
-        return rolled.ravel()[self.rows]
-
-    def latest(self, cell: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """The largest value that entered at or before each output row's cutoff (NaN if none)."""
-        largest = np.full((self.cutoffs + 1) * self.clients, np.nan)
-        np.fmax.at(largest, cell, values)
-        return np.fmax.accumulate(largest.reshape(self.cutoffs + 1, -1)[: self.cutoffs], axis=0).ravel()[self.rows]
-
-
 LOAD_HALF_LIFE = 90  # days
 
 
-class _Moments:
-    """The fetched complaints' cutoff indexes (each worked out once, when first asked for) and
-    their sums per cell.
-
-    Cells are worked out again for each sum, into buffers allocated once: on a large history
-    touching fresh memory costs more than the arithmetic.
-    """
-
-    def __init__(self, c: dict[str, np.ndarray], cells: _Cells):
-        self.c, self.cells = c, cells
-        self._index: dict[str, np.ndarray] = {}
-        self._cell = np.empty(len(c["code"]), np.int64)
-        self._picked = np.empty(len(c["code"]), np.int64)
-        self._weights = np.empty(len(c["code"]))
-
-    def index(self, name: str) -> np.ndarray:
-        """``opened``: first cutoff after the opening; ``known``: after the resolution, where
-        everything recorded then counts from (from the opening in an export with no
-        resolution times); ``responded``: after the first response; ``leaves_<days>``: first
-        cutoff more than that many days after the opening; ``known_leaves_<days>``: what
-        counts from the resolution leaves no earlier than it enters. The number of cutoffs means never."""
-        if name not in self._index:
-            c, bounds = self.c, self.cells.bounds
-            if name == "opened":
-                index = _index(c["opened_seconds"], bounds)
-            elif name in ("known", "responded"):
-                column = {"known": "resolved_seconds", "responded": "response_seconds"}[name]
-                index = np.maximum(self.index("opened"), _index(c[column], bounds)) if column in c else self.index("opened")
-            elif name.startswith("known_"):
-                index = np.maximum(self.index("known"), self.index(name.removeprefix("known_")))
-            else:  # opened + days >= cutoff, as opened >= cutoff - days
-                index = _index(c["opened_seconds"], bounds - int(name.removeprefix("leaves_")) * DAY)
-            self._index[name] = index
-        return self._index[name]
-
-    def cell(self, name: str) -> np.ndarray:
-        """Each complaint's cell at the cutoff index ``name`` (valid until the next call)."""
-        cell = np.multiply(self.index(name), self.cells.clients, out=self._cell, dtype=np.int64)
-        cell += self.c["code"]
-        return cell
-
-    def sums(self, name: str, where=None, weights=None) -> np.ndarray:
-        """Per cell at the index ``name``: how many complaints (or the sum of their ``weights``)
-        ``where`` true."""
-        cell = self.cell(name)
-        if where is not None and not where.all():
-            picked = np.count_nonzero(where)
-            cell = np.compress(where, cell, out=self._picked[:picked])
-            if weights is not None:
-                weights = np.compress(where, weights, out=self._weights[:picked])
-        return self.cells.sums(cell, weights)
+def _complaints_before(t, dates: list[pd.Timestamp], wanted: _Wanted):
+    """The complaints the wanted features can see: opened before the last cutoff, and within
+    the longest window of the first unless a feature looks back without limit; with the
+    repeat flag (the same trigger raised within ``REPEAT_DAYS`` before) where wanted."""
+    last = t.opened_at < dates[-1]
+    if wanted.any("repeats_", prefix=True):
+        previous = t.opened_at.lag().over(ibis.window(group_by=[t.code, t.trigger], order_by=t.opened_at))
+        recent = (previous >= t.opened_at - ibis.interval(days=REPEAT_DAYS)).fill_null(False)
+        t = t.mutate(is_repeat=ibis.ifelse(t.trigger.notnull() & recent, 1, 0))
+    if wanted.any(*UNBOUNDED):
+        return t.filter(last)
+    # the previous complaint may be older than any window: the lag above sees the whole history
+    return t.filter(last & (t.opened_at >= dates[0] - pd.Timedelta(days=max(WINDOWS))))
 
 
-def _complaint_features(c: dict[str, np.ndarray], cells: _Cells, wanted: _Wanted) -> dict[str, np.ndarray]:
-    """Every feature that is a sum, a rate, a mean or a latest value, from the fetched complaints."""
-    at = _Moments(c, cells)
+def _flag(value):
+    return ibis.ifelse(value, 1, 0)
 
-    def per_window(windows, entered="opened", where=None, weights=None) -> dict[int, np.ndarray]:
-        """Per window, the count (or the sum of ``weights``) of the complaints ``where`` true."""
-        leaving = "known_leaves_{}" if entered == "known" else "leaves_{}"
-        start = at.sums(entered, where, weights) if windows else None
-        return {days: cells.window(start, at.sums(leaving.format(days), where, weights)) for days in windows}
+
+def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: _Wanted, timed: bool) -> dict[str, np.ndarray]:
+    """Every feature that is a sum, a rate, a mean or a latest value. The engine sums per
+    client and cutoff index where each complaint enters and leaves a window; the windows
+    are rolled forward here."""
+    origin = ibis.literal(dates[0])
+    opened = cutoff_index(t.opened_at, dates)
+    known = at_least(opened, cutoff_index(t.resolved_at, dates)) if timed else opened
+
+    # what is known at the opening, from the opening's cutoff until the window's end
+    counted = set(wanted.windows("complaints_{}"))
+    counted |= {365} if wanted("open_complaints") or wanted("complaint_rate_vs_segment") else set()
+    counted |= {90, 180} if wanted("trend_90") else set()
+    opening = {"n": _flag(t.opened_at.notnull())}
+    windows = set(counted) | set(wanted.windows("repeats_{}"))
+    if wanted.windows("repeats_{}"):
+        opening["repeat"] = t.is_repeat
+    for trigger in TRIGGERS:
+        if wanted.windows(f"complaints_{{}}_{trigger}"):
+            opening[f"trigger_{trigger}"] = _flag(t.trigger == trigger)
+            windows |= set(wanted.windows(f"complaints_{{}}_{trigger}"))
+    for severity in SEVERITIES:
+        if wanted.windows(f"complaints_{{}}_severity_{severity}"):
+            opening[f"severity_{severity}"] = _flag(t.severity == severity)
+            windows |= set(wanted.windows(f"complaints_{{}}_severity_{severity}"))
+    if wanted("severity_load"):  # every severity so far, weighted by 2^(age from the first cutoff / half-life)
+        days = t.opened_at.delta(origin, unit="millisecond").cast("float64") / (DAY * 1000)
+        opening["severity_weight"] = t.severity.fill_null(0).cast("float64") * (days * (np.log(2) / LOAD_HALF_LIFE)).exp()
+    latest = {"opened": {"last_opened": t.opened_at}} if wanted("days_since_last_complaint") else {}
+    at = Sums(con, t, {"opened": opened, **{f"leaves_{d}": cutoff_index(t.opened_at, dates, d) for d in sorted(windows)}},
+              opening, cells, latest)
+
+    # what is recorded at the resolution, from the resolution's cutoff until the window's end
+    closing, windows = {}, {365} if wanted("open_complaints") else set()
+    if windows:
+        closing["n"] = _flag(t.opened_at.notnull())
+    for rate, flag in RATES.items():
+        if wanted.windows(rate + "_{}"):
+            value = t.reopen_count > 0 if flag == "reopened" else t[flag]
+            closing[f"{flag}_yes"], closing[f"{flag}_recorded"] = _flag(value.fill_null(False)), _flag(value.notnull())
+            windows |= set(wanted.windows(rate + "_{}"))
+    if wanted.windows("csat_mean_{}"):
+        closing["rated"], closing["csat_sum"] = _flag(t.csat.notnull()), t.csat.fill_null(0).cast("float64")
+        windows |= set(wanted.windows("csat_mean_{}"))
+    for name, column in {"handling_minutes": "handling_minutes", "credits": "credit_amount"}.items():
+        if wanted.windows(name + "_{}"):
+            closing[column] = (t[column].cast("float64").fill_null(0) * PARTS).round().cast("float64")
+            windows |= set(wanted.windows(name + "_{}"))
+    if wanted.windows("unresolved_{}"):
+        closing["unresolved"] = _flag((t.resolution == "unresolved").fill_null(False))
+        windows |= set(wanted.windows("unresolved_{}"))
+    latest = {}
+    if wanted("csat_latest"):  # milliseconds x 8 + score: the largest is the latest score
+        rated_at = t.resolved_at if timed else t.opened_at
+        key = rated_at.delta(origin, unit="millisecond") * 8 + t.csat
+        latest = {"known": {"csat_key": key.cast("float64")}}
+    known_at = None
+    if closing or latest:
+        if not closing:
+            closing["n"] = _flag(t.opened_at.notnull())
+        known_at = Sums(con, t, {"known": known, **{f"known_leaves_{d}": at_least(known, cutoff_index(t.opened_at, dates, d)) for d in sorted(windows)}},
+                        closing, cells, latest)
+
+    def per_window(sums: Sums, windows, measure: str, entered: str = "opened", leaving: str = "leaves_{}") -> dict[int, np.ndarray]:
+        """Per window, the sum of ``measure`` over the complaints in it."""
+        return {days: cells.window(sums(entered, measure), sums(leaving.format(days), measure)) for days in windows}
+
+    def known_window(windows, measure: str) -> dict[int, np.ndarray]:
+        return per_window(known_at, windows, measure, "known", "known_leaves_{}")
 
     features = {}
     if wanted("days_since_last_complaint"):
-        last = cells.latest(at.cell("opened"), c["opened_seconds"])
+        last = at.latest("opened", "last_opened")
         features["days_since_last_complaint"] = (cells.bounds[cells.rows // cells.clients] - last) / DAY
-    if wanted("csat_latest"):  # seconds * 1000 + score: the largest is the latest score
-        rated = np.where(np.isnan(c["csat"]), np.nan, c.get("resolved_seconds", c["opened_seconds"]))
-        features["csat_latest"] = cells.latest(at.cell("known"), rated * 1000 + np.nan_to_num(c["csat"])) % 1000
-    counted = set(wanted.windows("complaints_{}"))
-    counted |= {365} if wanted("open_complaints") or wanted("complaint_rate_vs_segment") else set()
-    counted |= {90} if wanted("trend_90") else set()
-    counts = per_window(sorted(counted))
+    if wanted("csat_latest"):
+        features["csat_latest"] = np.mod(known_at.latest("known", "csat_key"), 8)
+    counts = per_window(at, sorted(counted - {180}), "n")
     if wanted("open_complaints"):
-        features["open_complaints"] = counts[365] - per_window([365], "known")[365]
+        features["open_complaints"] = counts[365] - known_window([365], "n")[365]
     if wanted("trend_90"):
-        before = cells.window(at.sums("opened"), at.sums("leaves_180"))
+        before = cells.window(at("opened", "n"), at("leaves_180", "n"))
         features["trend_90"] = 2 * counts[90] - before
     if wanted("complaints_to_date") or wanted("complaint_rate_per_year"):
-        features["complaints_to_date"] = cells.window(at.sums("opened"))
-    if wanted("severity_load"):  # every severity so far, weighted by 2^(-age / half-life)
-        weight = c["severity"] * 2.0 ** ((c["opened_seconds"] - cells.start) / (LOAD_HALF_LIFE * DAY))
-        weighted = cells.window(at.sums("opened", weights=weight))
+        features["complaints_to_date"] = cells.window(at("opened", "n"))
+    if wanted("severity_load"):
+        weighted = cells.window(at("opened", "severity_weight"))
         features["severity_load"] = weighted * 2.0 ** (-cells.since_start[cells.rows // cells.clients] / LOAD_HALF_LIFE)
-    for days, total in counts.items():
-        features[f"complaints_{days}"] = total
-    windows = wanted.windows("repeats_{}")
-    for days, total in per_window(windows, where=c["is_repeat"] == 1 if windows else None).items():
+    for days in wanted.windows("complaints_{}"):
+        features[f"complaints_{days}"] = counts[days]
+    for days, total in per_window(at, wanted.windows("repeats_{}"), "repeat").items():
         features[f"repeats_{days}"] = total
-    for i, trigger in enumerate(TRIGGERS):
-        windows = wanted.windows(f"complaints_{{}}_{trigger}")
-        for days, total in per_window(windows, where=c["trigger"] == i if windows else None).items():
+    for trigger in TRIGGERS:
+        for days, total in per_window(at, wanted.windows(f"complaints_{{}}_{trigger}"), f"trigger_{trigger}").items():
             features[f"complaints_{days}_{trigger}"] = total
     for severity in SEVERITIES:
-        windows = wanted.windows(f"complaints_{{}}_severity_{severity}")
-        for days, total in per_window(windows, where=c["severity"] == severity if windows else None).items():
+        for days, total in per_window(at, wanted.windows(f"complaints_{{}}_severity_{severity}"), f"severity_{severity}").items():
             features[f"complaints_{days}_severity_{severity}"] = total
-    known = per_window(sorted({d for rate in RATES for d in wanted.windows(rate + "_{}")}), "known")
     for rate, flag in RATES.items():
         windows = wanted.windows(rate + "_{}")
-        if windows:  # flags are coded 0 (not recorded), 1 (no), 2 (yes); most are recorded
-            yes = per_window(windows, "known", where=c[flag] == 2)
-            unrecorded = per_window(windows, "known", where=c[flag] == 0)
+        if windows:
+            yes, recorded = known_window(windows, f"{flag}_yes"), known_window(windows, f"{flag}_recorded")
             with np.errstate(invalid="ignore", divide="ignore"):
-                shares = {days: yes[days] / (known[days] - unrecorded[days]) for days in windows}
+                shares = {days: yes[days] / recorded[days] for days in windows}
             features |= {f"{rate}_{days}": 1 - share if rate == "sla_breach_rate" else share for days, share in shares.items()}
     windows = wanted.windows("csat_mean_{}")
     if windows:
-        rated = ~np.isnan(c["csat"])
-        total = per_window(windows, "known", where=rated, weights=c["csat"])
-        rated = per_window(windows, "known", where=rated)
+        total, rated = known_window(windows, "csat_sum"), known_window(windows, "rated")
         with np.errstate(invalid="ignore", divide="ignore"):
             features |= {f"csat_mean_{days}": total[days] / rated[days] for days in windows}
     for name, column in {"handling_minutes": "handling_minutes", "credits": "credit_amount"}.items():
-        windows = wanted.windows(name + "_{}")
-        if windows:
-            features |= {f"{name}_{days}": total / PARTS for days, total in per_window(windows, "known", weights=c[column]).items()}
-    windows = wanted.windows("unresolved_{}")
-    for days, total in per_window(windows, "known", where=c["unresolved"] == 1 if windows else None).items():
+        features |= {f"{name}_{days}": total / PARTS for days, total in known_window(wanted.windows(name + "_{}"), column).items()}
+    for days, total in known_window(wanted.windows("unresolved_{}"), "unresolved").items():
         features[f"unresolved_{days}"] = total
     return features
 
 
-def _duration_features(c: dict[str, np.ndarray], cells: _Cells, wanted: _Wanted) -> dict[str, np.ndarray]:
+def _duration_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: _Wanted, source) -> dict[str, np.ndarray]:
     """Medians and 90th percentiles of time to first response and to resolution, of the
-    complaints in each window that had got that far before the cutoff.
-
-    Not sums, so they cannot be rolled forward: for each cutoff, the client and the duration
-    (in milliseconds) are packed into one integer, so that a single sort orders both and
-    each client's durations lie side by side, in order.
-    """
-    at = _Moments(c, cells)
+    complaints in each window that had got that far before the cutoff: computed by the
+    engine per client and cutoff (they are not sums, so they cannot be rolled forward)."""
+    opened = cutoff_index(t.opened_at, dates)
     features = {}
     for name, column in DURATIONS.items():
         windows = sorted({d for stat in ("median", "p90") for d in wanted.windows(f"{name}_{stat}_{{}}")})
-        moment = {"resolved_at": "resolved_seconds", "first_response_at": "response_seconds"}[column]
-        if not windows or moment not in c:
+        if not windows or not source.has(column):
             continue
-        milliseconds = np.subtract(c[moment], c["opened_seconds"])  # in place from here: these arrays are large
-        milliseconds *= 1000
-        np.round(milliseconds, out=milliseconds)
-        timed = ~np.isnan(milliseconds)
-        lowest = np.fmin.reduce(milliseconds, initial=np.inf) if timed.any() else 0.0  # fmin skips NaN
-        span = int(np.fmax.reduce(milliseconds, initial=-np.inf) - lowest) + 1 if timed.any() else 1
-        milliseconds -= lowest
-        milliseconds[~timed] = 0
-        ticks = milliseconds.astype(np.int64)
-        del milliseconds
-        start = at.index("responded" if column == "first_response_at" else "known")
+        start = at_least(opened, cutoff_index(t[column], dates))
+        milliseconds = t[column].delta(t.opened_at, unit="millisecond")
         for days in windows:
-            leaves = at.index(f"leaves_{days}")
-            median, p90 = np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)
-            for k in range(cells.cutoffs):
-                inside = timed & (start <= k) & (k < leaves)
-                keys = np.sort(c["code"][inside].astype(np.int64) * span + ticks[inside])
-                if len(keys) == 0:
-                    continue
-                client, value = np.divmod(keys, span)
-                first = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
-                size = np.diff(np.r_[first, len(keys)])
-                rows = cells.row_of(k, client[first])
-                for out, q in ((median, 0.5), (p90, 0.9)):
-                    position = first + q * (size - 1)  # linear interpolation, as numpy, pandas and DuckDB
-                    below = np.floor(position).astype(np.int64)
-                    above = np.minimum(below + 1, first + size - 1)
-                    hours = (value[below] + (position - below) * (value[above] - value[below]) + lowest) / 3_600_000
-                    out[rows[rows >= 0]] = hours[rows >= 0]
-            features[f"{name}_median_{days}"], features[f"{name}_p90_{days}"] = median, p90
+            leaves = cutoff_index(t.opened_at, dates, days)
+            features[f"{name}_median_{days}"], features[f"{name}_p90_{days}"] = quantiles(con, t, start, leaves, milliseconds, cells)
     return features
 
 
-def _contact_features(con, interactions, dates, cells: _Cells) -> dict[str, np.ndarray]:
+def _contact_features(con, interactions, dates, cells: Cells) -> dict[str, np.ndarray]:
     """Angry and abusive contacts per window, rolled forward like the complaint sums."""
     t = interactions.filter(interactions.tone.isin(["angry", "abusive"]) & (interactions.at < dates[-1]))
-    c = _arrays(con, t.select("code", angry=ibis.ifelse(t.tone == "angry", 1, 0).cast("int8"), opened_seconds=t.at))
-    at = _Moments(c, cells)
-    features = {}
-    for tone, where in {"angry": c["angry"] == 1, "abusive": c["angry"] == 0}.items():
-        entered = at.sums("opened", where)
-        for days in WINDOWS:
-            features[f"{tone}_contacts_{days}"] = cells.window(entered, at.sums(f"leaves_{days}", where))
-    return features
+    at = Sums(con, t, {"opened": cutoff_index(t.at, dates), **{f"leaves_{d}": cutoff_index(t.at, dates, d) for d in WINDOWS}},
+              {"angry": _flag(t.tone == "angry"), "abusive": _flag(t.tone == "abusive")}, cells)
+    return {f"{tone}_contacts_{days}": cells.window(at("opened", tone), at(f"leaves_{days}", tone)) for tone in ("angry", "abusive") for days in WINDOWS}
+
 
 
 def _client_grid(clients: pd.DataFrame, dates: list[pd.Timestamp], horizon: pd.Timedelta, end: pd.Timestamp):

@@ -276,11 +276,12 @@ class History:
                        self.seen_until)
 
     def save(self, folder) -> Path:
-        """Write the history to a folder of Parquet files (and the report as JSON)."""
+        """Write the history to a folder of Parquet files (and the report as JSON), with times
+        in microseconds: every engine reads them (Spark refuses nanoseconds)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for table in TABLES:
-            getattr(self, table).to_parquet(folder / f"{table}.parquet", index=False)
+            getattr(self, table).to_parquet(folder / f"{table}.parquet", index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
         self.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
         meta = {"clients_derived": self.clients_derived, "report": self.report.to_dict() if self.report else None,
                 "seen_until": None if self.seen_until is None else utc(self.seen_until).isoformat()}

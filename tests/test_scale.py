@@ -1,0 +1,72 @@
+"""The engine does the heavy work: on Spark, snapshots succeed when the driver may receive
+less than the raw complaints, and agree with DuckDB's."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.features import connect, snapshots
+from analytics.io import History
+from tests.conftest import need_debian_package
+
+CUTOFFS = ["2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01", "2025-04-01"]
+LIMIT = "1m"  # what the driver may receive from one Spark action
+
+
+def _crowded_history(clients: int = 40, complaints: int = 120_000) -> History:
+    """Few clients with very many complaints: the raw complaints are far larger than any
+    per-client aggregate."""
+    rng = np.random.default_rng(5)
+    ids = [f"c{i:03d}" for i in range(clients)]
+    start = pd.Timestamp("2023-01-01", tz="UTC")
+    opened = start + pd.to_timedelta(rng.uniform(0, 820, complaints), unit="D").round("s")
+    resolved = opened + pd.to_timedelta(rng.exponential(60, complaints), unit="h").round("s")
+    resolved = resolved.where(rng.random(complaints) < 0.9)
+    table = pd.DataFrame({
+        "complaint_id": [f"k{i}" for i in range(complaints)],
+        "client_id": rng.choice(ids, complaints),
+        "opened_at": opened,
+        "first_response_at": opened + pd.to_timedelta(rng.exponential(5, complaints), unit="h").round("s"),
+        "resolved_at": resolved,
+        "trigger": rng.choice(["billing", "technical_failure", "poor_communication"], complaints),
+        "severity": rng.integers(1, 5, complaints),
+        "disputed": rng.random(complaints) < 0.1,
+        "csat": rng.integers(1, 6, complaints),
+    })
+    people = pd.DataFrame({"client_id": ids, "segment": rng.choice(["smb", "enterprise"], clients),
+                           "contract_start": start - pd.Timedelta(days=30), "status": "active", "ended_at": pd.NaT})
+    people["ended_at"] = pd.Series(pd.NaT, index=people.index, dtype="datetime64[us, UTC]")
+    return History(people, table)
+
+
+@pytest.fixture(scope="module")
+def small_driver():
+    need_debian_package("/usr/lib/jvm/*/bin/java", "openjdk-17-jre-headless")
+    pytest.importorskip("pyspark", reason="pyspark is installed by the test extra")
+    from analytics.features import spark_session
+
+    session = spark_session(config={"spark.driver.maxResultSize": LIMIT})
+    # a session already running would keep its own limit, and the test would prove nothing
+    assert session.sparkContext.getConf().get("spark.driver.maxResultSize") == LIMIT
+    yield session
+    session.stop()
+
+
+def test_spark_snapshots_succeed_when_the_driver_cannot_receive_the_complaints(small_driver, tmp_path):
+    folder = _crowded_history().save(tmp_path / "history")
+    import ibis
+
+    on_spark = connect(small_driver)
+    raw = on_spark.read_parquet(folder / "complaints.parquet")
+    with pytest.raises(Exception, match="maxResultSize"):  # the limit holds: the complaints themselves cannot come back
+        on_spark.to_pyarrow(raw.select(raw.client_id, raw.opened_at, raw.resolved_at, raw.trigger, dummy=ibis.literal(0)))
+    spark_rows = snapshots(folder, CUTOFFS, engine=small_driver)
+    duckdb_rows = snapshots(folder, CUTOFFS)
+    assert len(spark_rows) == 40 * len(CUTOFFS) and spark_rows["complaints_90"].sum() > 10_000
+    assert list(spark_rows.columns) == list(duckdb_rows.columns)
+    for column in duckdb_rows.columns:
+        left, right = duckdb_rows[column], spark_rows[column]
+        if pd.api.types.is_float_dtype(left):
+            assert np.allclose(left, right, rtol=1e-12, atol=0, equal_nan=True), column
+        else:
+            assert left.astype(str).tolist() == right.astype(str).tolist(), column
