@@ -6,7 +6,7 @@ import ibis
 import pandas as pd
 
 from analytics.features._engine import connection
-from analytics.features._snapshots import data_end
+from analytics.features._source import data_end
 from analytics.io import History
 
 

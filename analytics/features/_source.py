@@ -1,0 +1,121 @@
+"""What the snapshots read: a History in memory, or a saved one that the engine reads
+itself; the cutoffs, and where the data ends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pyarrow.parquet as pq
+
+from analytics._time import utc
+from analytics.features._catalogue import COMPLAINT_COLUMNS, CONTACT_COLUMNS
+from analytics.io import History
+
+
+def resolve_cutoffs(history: History, cutoffs) -> list[pd.Timestamp]:
+    """A list of dates, or a pandas frequency ("QE", "ME") over the history's span.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import resolve_cutoffs
+    >>> [f"{cutoff:%Y-%m-%d}" for cutoff in resolve_cutoffs(load_sample(), "YE")]
+    ['2024-01-01', '2025-01-01']
+    >>> [f"{cutoff:%Y-%m-%d}" for cutoff in resolve_cutoffs(load_sample(), ["2025-06-30", "2025-01-01"])]
+    ['2025-01-01', '2025-06-30']
+    """
+    return cutoff_dates(history.span, cutoffs)
+
+
+def cutoff_dates(span, cutoffs) -> list[pd.Timestamp]:
+    if isinstance(cutoffs, str):
+        if span is None:
+            raise ValueError("the history has no complaints, so a frequency gives no cutoffs; pass dates")
+        first, last = span
+        dates = pd.date_range(first.normalize(), last, freq=cutoffs, tz="UTC")
+        if dates.empty:
+            raise ValueError(f"no {cutoffs!r} period ends between the first and last complaint ({first:%Y-%m-%d} to {last:%Y-%m-%d}); "
+                             "pass the cutoff dates instead")
+        return [d + pd.Timedelta(days=1) if d.hour == 0 else d for d in dates]  # a period's end is inclusive
+    dates = sorted(utc(c) for c in cutoffs)
+    if not dates:
+        raise ValueError("no cutoff given: pass at least one date or a frequency such as 'QE'")
+    return dates
+
+
+def data_end(history: History) -> pd.Timestamp:
+    """The last moment the history has seen anything happen: an event log's last event,
+    otherwise the latest date it holds.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import data_end
+    >>> data_end(load_sample())
+    Timestamp('2025-12-31 22:41:27+0000', tz='UTC')
+    """
+    if history.seen_until is not None:
+        return utc(history.seen_until)
+    moments = [history.complaints[c].max() for c in ("opened_at", "first_response_at", "resolved_at", "closed_at") if c in history.complaints]
+    moments += [history.interactions["at"].max(), history.clients["ended_at"].max()]
+    return max(utc(m) for m in moments if pd.notna(m))
+
+
+class Source:
+    """What the snapshots read: a History in memory, or a saved one that the engine reads itself."""
+
+    def __init__(self, history: History | str | Path, con):
+        if isinstance(history, History):
+            self.clients = history.clients
+            frame = history.complaints.reindex(columns=list(COMPLAINT_COLUMNS))  # absent columns come as nulls
+            self.complaints = ibis.memtable(frame).cast(COMPLAINT_COLUMNS)
+            self.interactions = ibis.memtable(
+                history.interactions[["client_id", "at", "tone"]].astype({"client_id": "string", "tone": "string"}),
+            ).cast(CONTACT_COLUMNS)
+            self.has = history.has
+            self.span = history.span
+            self.end = data_end(history)
+            return
+        folder = Path(history)
+        self.clients = pd.read_parquet(folder / "clients.parquet", dtype_backend="pyarrow")
+        self._recorded = {t: _recorded_columns(folder / f"{t}.parquet") for t in ("complaints", "interactions")}
+        self._recorded["clients"] = {c for c in self.clients.columns if self.clients[c].notna().any()}
+        complaints = con.read_parquet(folder / "complaints.parquet")
+        self.complaints = complaints.select(
+            **{c: complaints[c].cast(kind) if c in complaints.columns else ibis.null(kind) for c, kind in COMPLAINT_COLUMNS.items()}
+        )
+        interactions = con.read_parquet(folder / "interactions.parquet")
+        self.interactions = interactions.select(**{c: interactions[c].cast(kind) for c, kind in CONTACT_COLUMNS.items()})
+        c = self.complaints
+        span = con.execute(c.aggregate(
+            first=c.opened_at.min(), last=c.opened_at.max(), responded=c.first_response_at.max(), resolved=c.resolved_at.max(),
+        )).iloc[0]
+        self.span = None if pd.isna(span["first"]) else (utc(span["first"]), utc(span["last"]))
+        moments = [span["last"], span["responded"], span["resolved"], con.execute(self.interactions.at.max()), self.clients["ended_at"].max()]
+        if "closed_at" in complaints.columns:  # as data_end counts it
+            moments.append(con.execute(complaints.closed_at.cast("timestamp('UTC')").max()))
+        self.end = max(utc(m) for m in moments if pd.notna(m))
+        meta = folder / "history.json"
+        seen = json.loads(meta.read_text(encoding="utf-8")).get("seen_until") if meta.exists() else None
+        if seen:  # an event log's last event, as data_end counts it
+            self.end = utc(seen)
+
+    def has(self, *columns: str, table: str = "complaints") -> bool:
+        return all(c in self._recorded[table] for c in columns)
+
+
+def _recorded_columns(path: Path) -> set[str]:
+    """Columns of a Parquet file with at least one value, from its statistics."""
+    metadata = pq.ParquetFile(path).metadata
+    recorded = set()
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for c in range(group.num_columns):
+            column = group.column(c)
+            stats = column.statistics
+            if stats is None or not stats.has_null_count or stats.null_count < group.num_rows:
+                recorded.add(column.path_in_schema)
+    return recorded
