@@ -1,8 +1,8 @@
-"""The engine's share of the snapshots: each complaint (or contact) is placed at the cutoff
-where it enters a window and the one where it leaves, and the engine sums per client and
-cutoff. The driver receives at most clients x (cutoffs + 1) rows per sum, however many
-complaints there are, and rolls the windows forward (:class:`~analytics.features._rolling.Cells`).
-Medians and 90th percentiles are computed by the engine too, exactly, per client and cutoff.
+"""The engine's share of the snapshots: it sums the complaints (or contacts) per client and
+per interval between the moments where windows open and close, in one query, and computes
+medians and 90th percentiles exactly, per client and cutoff. The driver receives at most a
+row per client and interval, however many complaints there are, and rolls the windows
+forward (:class:`~analytics.features._rolling.Cells`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ def cutoff_index(moment, dates: list[pd.Timestamp], days: int = 0):
     """How many cutoffs fall at or before ``moment`` + ``days``: the index of the first
     cutoff whose window the moment has entered (``days`` 0) or left; null (never) gives the
     number of cutoffs."""
-    shift = pd.Timedelta(days=days)
-    index = sum(ibis.ifelse(moment >= date - shift, 1, 0) for date in dates)
-    return ibis.ifelse(moment.isnull(), len(dates), index).cast("int32")
+    return _position(moment, [date - pd.Timedelta(days=days) for date in dates])
 
 
 def at_least(first, second):
@@ -31,30 +29,63 @@ def at_least(first, second):
     return ibis.greatest(first, second)
 
 
-class Sums:
-    """Per index (a cutoff index per row of ``table``), the engine's sums of ``measures`` and
-    maxima of ``maxima`` per client and cutoff index, each as a cutoffs x clients array."""
+def _position(moment, bounds: list[pd.Timestamp]):
+    """How many of the sorted ``bounds`` fall at or before ``moment``; null gives ``len(bounds)``."""
+    index = sum(ibis.ifelse(moment >= bound, 1, 0) for bound in bounds)
+    return ibis.ifelse(moment.isnull(), len(bounds), index).cast("int32")
 
-    def __init__(self, con, table, indexes: dict, measures: dict, cells: Cells, maxima: dict | None = None):
-        self.cells, self.measures = cells, list(measures)
-        self.grouped = {}
-        for name, index in indexes.items():
-            aggregates = {m: expr.sum() for m, expr in measures.items()}
-            if name in (maxima or {}):
-                aggregates |= {m: expr.max() for m, expr in maxima[name].items()}
-            keyed = table.mutate(k=index)
-            grouped = keyed.filter(keyed.k < cells.cutoffs).group_by(["code", "k"]).aggregate(**aggregates)
-            self.grouped[name] = with_cells(_fetched(con, grouped), cells.clients)
+
+class Sums:
+    """Sums of ``measures`` (and maxima of ``maxima``) per client and interval of ``moment``
+    between the cutoffs shifted back by each of ``shifts`` days (and per ``known``, a cutoff
+    index, when given), from one engine query. Asked for an index, they become a cutoffs x
+    clients array: ``opened`` (shift 0), ``leaves_<days>``, ``known`` and ``known_leaves_<days>``
+    (never before ``known``)."""
+
+    def __init__(self, con, table, moment, dates: list[pd.Timestamp], shifts, measures: dict, cells: Cells, maxima: dict | None = None,
+                 known=None):
+        self.cells = cells
+        self.bounds = {days: [date - pd.Timedelta(days=days) for date in dates] for days in {0, *shifts}}
+        self.edges = sorted({bound for bounds in self.bounds.values() for bound in bounds})
+        keys = {"code": table.code, "interval": _position(moment, self.edges)} | ({"known": known} if known is not None else {})
+        aggregates = {m: expr.sum() for m, expr in measures.items()} | {m: expr.max() for m, expr in (maxima or {}).items()}
+        self.grouped = _fetched(con, table.group_by(**keys).aggregate(**aggregates))
+        self.code = self.grouped.pop("code").astype(np.int64)
+        self._index, self._cell = {}, {}
+
+    def index(self, name: str) -> np.ndarray:
+        """Each grouped row's cutoff index ``name`` (the number of cutoffs means never)."""
+        if name not in self._index:
+            if name == "known":
+                index = self.grouped["known"].astype(np.int64)
+            elif name.startswith("known_"):
+                index = np.maximum(self.index("known"), self.index(name.removeprefix("known_")))
+            else:
+                bounds = self.bounds[0 if name == "opened" else int(name.removeprefix("leaves_"))]
+                # interval j lies from edge j - 1 to edge j (null: the last, with every bound passed),
+                # so the bounds passed are those at or before edge j - 1
+                passed = np.r_[0, np.searchsorted(_nanoseconds(bounds), _nanoseconds(self.edges), side="right")]
+                index = passed[self.grouped["interval"].astype(np.int64)]
+            self._index[name] = index
+        return self._index[name]
+
+    def cell(self, name: str) -> np.ndarray:
+        """Each grouped row's cell at cutoff index ``name``."""
+        if name not in self._cell:
+            self._cell[name] = self.index(name) * self.cells.clients + self.code
+        return self._cell[name]
 
     def __call__(self, index: str, measure: str) -> np.ndarray:
         """The sum of ``measure`` per cell at cutoff index ``index``, as a cutoffs x clients array."""
-        grouped = self.grouped[index]
-        return self.cells.sums(grouped["cell"], grouped[measure])
+        return self.cells.sums(self.cell(index), self.grouped[measure])
 
     def latest(self, index: str, measure: str) -> np.ndarray:
         """The largest value of ``measure`` that entered at or before each output row's cutoff (NaN if none)."""
-        grouped = self.grouped[index]
-        return self.cells.latest(grouped["cell"], grouped[measure])
+        return self.cells.latest(self.cell(index), self.grouped[measure])
+
+
+def _nanoseconds(moments: list[pd.Timestamp]) -> np.ndarray:
+    return np.array([moment.value for moment in moments], dtype=np.int64)
 
 
 def _fetched(con, grouped) -> dict[str, np.ndarray]:
@@ -73,25 +104,27 @@ def _numbers(values: pa.ChunkedArray) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False).astype(np.float64)
 
 
-def with_cells(fetched: dict[str, np.ndarray], clients: int) -> dict[str, np.ndarray]:
-    """``fetched`` with each row's cell: cutoff index x clients + client."""
-    fetched["cell"] = fetched["k"].astype(np.int64) * clients + fetched["code"].astype(np.int64)
-    return fetched
-
-
-def quantiles(con, table, start, leaves, duration, cells: Cells) -> tuple[np.ndarray, np.ndarray]:
-    """Median and 90th percentile of ``duration`` (milliseconds) per output row, over the rows
-    of ``table`` whose cutoff index ``start`` <= k < ``leaves``: each row is repeated for the
-    cutoffs whose window holds it, and the engine groups by client and cutoff."""
-    keyed = table.select(code=table.code, start=start, leaves=leaves, ms=duration.cast("float64"))
-    keyed = keyed.filter(keyed.ms.notnull() & (keyed.start < keyed.leaves))
+def quantiles(con, table, start, leaves: dict[int, object], duration, cells: Cells) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per window (``leaves``: days -> the cutoff index where a row leaves it), the median and
+    90th percentile of ``duration`` (milliseconds) per output row, over the rows with
+    ``start`` <= k < leaves: each row is repeated for the cutoffs whose longest window holds
+    it, and the engine groups by client and cutoff in one query."""
+    longest = max(leaves)
+    keyed = table.select(code=table.code, start=start, ms=duration.cast("float64"), **{f"leaves_{d}": index for d, index in leaves.items()})
+    keyed = keyed.filter(keyed.ms.notnull() & (keyed.start < keyed[f"leaves_{longest}"]))
     ks = ibis.memtable(pd.DataFrame({"k": np.arange(cells.cutoffs, dtype=np.int32)}))
-    spread = keyed.join(ks, [keyed.start <= ks.k, ks.k < keyed.leaves])
-    grouped = spread.group_by(["code", "k"]).aggregate(median=spread.ms.quantile(0.5), p90=spread.ms.quantile(0.9))
-    fetched = with_cells(_fetched(con, grouped), cells.clients)
-    rows = cells.row_at(fetched["cell"])
-    median, p90 = np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)
+    spread = keyed.join(ks, [keyed.start <= ks.k, ks.k < keyed[f"leaves_{longest}"]])
+    stats = {}
+    for days in leaves:
+        inside = spread.k < spread[f"leaves_{days}"]
+        stats |= {f"median_{days}": spread.ms.quantile(0.5, where=inside), f"p90_{days}": spread.ms.quantile(0.9, where=inside)}
+    fetched = _fetched(con, spread.group_by(["code", "k"]).aggregate(**stats))
+    rows = cells.row_at(fetched["k"].astype(np.int64) * cells.clients + fetched["code"].astype(np.int64))
     kept = rows >= 0
-    median[rows[kept]] = fetched["median"][kept] / HOUR_MS
-    p90[rows[kept]] = fetched["p90"][kept] / HOUR_MS
-    return median, p90
+    found = {}
+    for days in leaves:
+        median, p90 = np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)
+        median[rows[kept]] = fetched[f"median_{days}"][kept] / HOUR_MS
+        p90[rows[kept]] = fetched[f"p90_{days}"][kept] / HOUR_MS
+        found[days] = median, p90
+    return found

@@ -163,9 +163,8 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
     if wanted("severity_load"):  # every severity so far, weighted by 2^(age from the first cutoff / half-life)
         days = t.opened_at.delta(origin, unit="millisecond").cast("float64") / (DAY * 1000)
         opening["severity_weight"] = t.severity.fill_null(0).cast("float64") * (days * (np.log(2) / LOAD_HALF_LIFE)).exp()
-    latest = {"opened": {"last_opened": t.opened_at}} if wanted("days_since_last_complaint") else {}
-    at = Sums(con, t, {"opened": opened, **{f"leaves_{d}": cutoff_index(t.opened_at, dates, d) for d in sorted(windows)}},
-              opening, cells, latest)
+    latest = {"last_opened": t.opened_at} if wanted("days_since_last_complaint") else {}
+    at = Sums(con, t, t.opened_at, dates, windows, opening, cells, latest)
 
     # what is recorded at the resolution, from the resolution's cutoff until the window's end
     closing, windows = {}, {365} if wanted("open_complaints") else set()
@@ -190,13 +189,12 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
     if wanted("csat_latest"):  # milliseconds x 8 + score: the largest is the latest score
         rated_at = t.resolved_at if timed else t.opened_at
         key = rated_at.delta(origin, unit="millisecond") * 8 + t.csat
-        latest = {"known": {"csat_key": key.cast("float64")}}
+        latest = {"csat_key": key.cast("float64")}
     known_at = None
     if closing or latest:
         if not closing:
             closing["n"] = _flag(t.opened_at.notnull())
-        known_at = Sums(con, t, {"known": known, **{f"known_leaves_{d}": at_least(known, cutoff_index(t.opened_at, dates, d)) for d in sorted(windows)}},
-                        closing, cells, latest)
+        known_at = Sums(con, t, t.opened_at, dates, windows, closing, cells, latest, known=known)
 
     def per_window(sums: Sums, windows, measure: str, entered: str = "opened", leaving: str = "leaves_{}") -> dict[int, np.ndarray]:
         """Per window, the sum of ``measure`` over the complaints in it."""
@@ -263,17 +261,16 @@ def _duration_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: 
             continue
         start = at_least(opened, cutoff_index(t[column], dates))
         milliseconds = t[column].delta(t.opened_at, unit="millisecond")
-        for days in windows:
-            leaves = cutoff_index(t.opened_at, dates, days)
-            features[f"{name}_median_{days}"], features[f"{name}_p90_{days}"] = quantiles(con, t, start, leaves, milliseconds, cells)
+        leaves = {days: cutoff_index(t.opened_at, dates, days) for days in windows}
+        for days, (median, p90) in quantiles(con, t, start, leaves, milliseconds, cells).items():
+            features[f"{name}_median_{days}"], features[f"{name}_p90_{days}"] = median, p90
     return features
 
 
 def _contact_features(con, interactions, dates, cells: Cells) -> dict[str, np.ndarray]:
     """Angry and abusive contacts per window, rolled forward like the complaint sums."""
     t = interactions.filter(interactions.tone.isin(["angry", "abusive"]) & (interactions.at < dates[-1]))
-    at = Sums(con, t, {"opened": cutoff_index(t.at, dates), **{f"leaves_{d}": cutoff_index(t.at, dates, d) for d in WINDOWS}},
-              {"angry": _flag(t.tone == "angry"), "abusive": _flag(t.tone == "abusive")}, cells)
+    at = Sums(con, t, t.at, dates, WINDOWS, {"angry": _flag(t.tone == "angry"), "abusive": _flag(t.tone == "abusive")}, cells)
     return {f"{tone}_contacts_{days}": cells.window(at("opened", tone), at(f"leaves_{days}", tone)) for tone in ("angry", "abusive") for days in WINDOWS}
 
 
