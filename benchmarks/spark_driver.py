@@ -45,6 +45,8 @@ def _write(folder: str, clients: int, complaints: int) -> None:
         "severity": rng.integers(1, 5, complaints),
         "disputed": rng.random(complaints) < 0.1,
         "sla_met": rng.random(complaints) < 0.8,
+        "escalated": rng.random(complaints) < 0.05,
+        "reopen_count": rng.poisson(0.1, complaints),
         "csat": rng.integers(1, 6, complaints),
         "handling_minutes": rng.exponential(30, complaints).round(1),
     })
