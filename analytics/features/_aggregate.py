@@ -30,9 +30,16 @@ def at_least(first, second):
 
 
 def _position(moment, bounds: list[pd.Timestamp]):
-    """How many of the sorted ``bounds`` fall at or before ``moment``; null gives ``len(bounds)``."""
-    index = sum(ibis.ifelse(moment >= bound, 1, 0) for bound in bounds)
-    return ibis.ifelse(moment.isnull(), len(bounds), index).cast("int32")
+    """How many of the sorted ``bounds`` fall at or before ``moment``; null gives ``len(bounds)``.
+    A binary search written as nested conditions: each row is compared with log2(bounds) of them."""
+
+    def search(low: int, high: int):  # bounds[:low] are at or before the moment, bounds[high:] after it
+        if low == high:
+            return ibis.literal(low, type="int32")
+        middle = (low + high) // 2
+        return ibis.ifelse(moment >= bounds[middle], search(middle + 1, high), search(low, middle))
+
+    return ibis.ifelse(moment.isnull(), ibis.literal(len(bounds), type="int32"), search(0, len(bounds)))
 
 
 class Sums:
@@ -126,5 +133,74 @@ def quantiles(con, table, start, leaves: dict[int, object], duration, cells: Cel
         median, p90 = np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)
         median[rows[kept]] = fetched[f"median_{days}"][kept] / HOUR_MS
         p90[rows[kept]] = fetched[f"p90_{days}"][kept] / HOUR_MS
+        found[days] = median, p90
+    return found
+
+
+class LocalSums(Sums):
+    """The same sums, for an engine on this machine (DuckDB in-process): the engine hands
+    over one row per complaint with only the wanted measures, in small types, and numpy
+    sums them per cell. Where the data already lies beside the driver this beats grouping
+    by millions of clients and intervals in the engine."""
+
+    def __init__(self, con, table, moment, dates: list[pd.Timestamp], shifts, measures: dict, cells: Cells, maxima: dict | None = None,
+                 known=None):
+        self.cells = cells
+        self.bounds = {days: _nanoseconds([date - pd.Timedelta(days=days) for date in dates]) / 1e9 for days in {0, *shifts}}
+        columns = {"code": table.code, "moment": moment} | ({"known": known} if known is not None else {})
+        fetched = con.to_pyarrow(table.select(**columns, **measures, **(maxima or {})))
+        self.grouped = {name: _numbers(values) if pa.types.is_timestamp(values.type) or name in (maxima or {}) else values.to_numpy(zero_copy_only=False)
+                        for name, values in zip(fetched.column_names, fetched.columns, strict=True)}
+        del fetched
+        self.code = self.grouped.pop("code").astype(np.int64)
+        self._index, self._cell, self._counting = {}, {}, {}
+
+    def __call__(self, index: str, measure: str) -> np.ndarray:
+        values = self.grouped[measure]
+        if values.dtype.kind not in "iub" or values.max(initial=0) > 1:
+            return self.cells.sums(self.cell(index), values)
+        # a count of 0/1 flags: bincount the rows that count, unweighted (most flags are rare)
+        if measure not in self._counting:
+            self._counting[measure] = None if (values == 1).all() else np.flatnonzero(values)
+        rows = self._counting[measure]
+        return self.cells.sums(self.cell(index) if rows is None else self.cell(index)[rows])
+
+    def index(self, name: str) -> np.ndarray:
+        if name not in self._index and not name.startswith("known"):
+            bounds = self.bounds[0 if name == "opened" else int(name.removeprefix("leaves_"))]
+            self._index[name] = np.searchsorted(bounds, self.grouped["moment"], side="right")  # NaN sorts last: never
+        return super().index(name)
+
+
+def local_quantiles(con, table, start, leaves: dict[int, object], duration, cells: Cells) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """:func:`quantiles` on this machine: for each cutoff, the client and the duration are
+    packed into one integer, so that a single sort orders both and each client's durations
+    lie side by side, in order; interpolated linearly, as DuckDB and Spark do."""
+    fetched = con.to_pyarrow(table.filter(duration.notnull()).select(
+        code=table.code, start=start, ms=duration, **{f"leaves_{d}": index for d, index in leaves.items()}))
+    c = {name: values.to_numpy(zero_copy_only=False) for name, values in zip(fetched.column_names, fetched.columns, strict=True)}
+    found = {}
+    if not len(c["ms"]):
+        return {days: (np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)) for days in leaves}
+    lowest = int(c["ms"].min())
+    span = int(c["ms"].max()) - lowest + 1
+    ticks = c["ms"].astype(np.int64) - lowest
+    for days in leaves:
+        median, p90 = np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)
+        for k in range(cells.cutoffs):
+            inside = (c["start"] <= k) & (k < c[f"leaves_{days}"])
+            keys = np.sort(c["code"][inside].astype(np.int64) * span + ticks[inside])
+            if len(keys) == 0:
+                continue
+            client, value = np.divmod(keys, span)
+            first = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
+            size = np.diff(np.r_[first, len(keys)])
+            rows = cells.row_at(k * cells.clients + client[first])
+            for out, q in ((median, 0.5), (p90, 0.9)):
+                position = first + q * (size - 1)
+                below = np.floor(position).astype(np.int64)
+                above = np.minimum(below + 1, first + size - 1)
+                hours = (value[below] + (position - below) * (value[above] - value[below]) + lowest) / HOUR_MS
+                out[rows[rows >= 0]] = hours[rows >= 0]
         found[days] = median, p90
     return found

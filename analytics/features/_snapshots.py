@@ -16,7 +16,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics.features._aggregate import Sums, at_least, cutoff_index, quantiles
+from analytics.features._aggregate import LocalSums, Sums, at_least, cutoff_index, local_quantiles, quantiles
 from analytics.features._catalogue import (
     CONTACTS,
     COUNTS,
@@ -136,6 +136,17 @@ def _flag(value):
     return ibis.ifelse(value, 1, 0)
 
 
+def _on_this_machine(con) -> bool:
+    """Whether the engine runs in this process: its complaints already lie beside the driver."""
+    return con.name == "duckdb"
+
+
+def _sums(con) -> type[Sums]:
+    """Sums in the engine for a cluster (the driver receives per-client sums only); for an
+    in-process engine, per-complaint measures summed by numpy, which is faster there."""
+    return LocalSums if _on_this_machine(con) else Sums
+
+
 def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: Wanted, timed: bool) -> dict[str, np.ndarray]:
     """Every feature that is a sum, a rate, a mean or a latest value. The engine sums per
     client and cutoff index where each complaint enters and leaves a window; the windows
@@ -164,12 +175,10 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
         days = t.opened_at.delta(origin, unit="millisecond").cast("float64") / (DAY * 1000)
         opening["severity_weight"] = t.severity.fill_null(0).cast("float64") * (days * (np.log(2) / LOAD_HALF_LIFE)).exp()
     latest = {"last_opened": t.opened_at} if wanted("days_since_last_complaint") else {}
-    at = Sums(con, t, t.opened_at, dates, windows, opening, cells, latest)
 
     # what is recorded at the resolution, from the resolution's cutoff until the window's end
-    closing, windows = {}, {365} if wanted("open_complaints") else set()
-    if windows:
-        closing["n"] = _flag(t.opened_at.notnull())
+    closing = {}
+    windows |= {365} if wanted("open_complaints") else set()
     for rate, flag in RATES.items():
         if wanted.windows(rate + "_{}"):
             value = t.reopen_count > 0 if flag == "reopened" else t[flag]
@@ -185,16 +194,12 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
     if wanted.windows("unresolved_{}"):
         closing["unresolved"] = _flag((t.resolution == "unresolved").fill_null(False))
         windows |= set(wanted.windows("unresolved_{}"))
-    latest = {}
     if wanted("csat_latest"):  # milliseconds x 8 + score: the largest is the latest score
         rated_at = t.resolved_at if timed else t.opened_at
         key = rated_at.delta(origin, unit="millisecond") * 8 + t.csat
-        latest = {"csat_key": key.cast("float64")}
-    known_at = None
-    if closing or latest:
-        if not closing:
-            closing["n"] = _flag(t.opened_at.notnull())
-        known_at = Sums(con, t, t.opened_at, dates, windows, closing, cells, latest, known=known)
+        latest["csat_key"] = key.cast("float64")
+    # one pass over the complaints for both: sums by the opening's cutoffs add up over the resolution's
+    at = known_at = _sums(con)(con, t, t.opened_at, dates, windows, opening | closing, cells, latest, known=known)
 
     def per_window(sums: Sums, windows, measure: str, entered: str = "opened", leaving: str = "leaves_{}") -> dict[int, np.ndarray]:
         """Per window, the sum of ``measure`` over the complaints in it."""
@@ -262,7 +267,8 @@ def _duration_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: 
         start = at_least(opened, cutoff_index(t[column], dates))
         milliseconds = t[column].delta(t.opened_at, unit="millisecond")
         leaves = {days: cutoff_index(t.opened_at, dates, days) for days in windows}
-        for days, (median, p90) in quantiles(con, t, start, leaves, milliseconds, cells).items():
+        quantiles_of = local_quantiles if _on_this_machine(con) else quantiles
+        for days, (median, p90) in quantiles_of(con, t, start, leaves, milliseconds, cells).items():
             features[f"{name}_median_{days}"], features[f"{name}_p90_{days}"] = median, p90
     return features
 
@@ -270,7 +276,7 @@ def _duration_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: 
 def _contact_features(con, interactions, dates, cells: Cells) -> dict[str, np.ndarray]:
     """Angry and abusive contacts per window, rolled forward like the complaint sums."""
     t = interactions.filter(interactions.tone.isin(["angry", "abusive"]) & (interactions.at < dates[-1]))
-    at = Sums(con, t, t.at, dates, WINDOWS, {"angry": _flag(t.tone == "angry"), "abusive": _flag(t.tone == "abusive")}, cells)
+    at = _sums(con)(con, t, t.at, dates, WINDOWS, {"angry": _flag(t.tone == "angry"), "abusive": _flag(t.tone == "abusive")}, cells)
     return {f"{tone}_contacts_{days}": cells.window(at("opened", tone), at(f"leaves_{days}", tone)) for tone in ("angry", "abusive") for days in WINDOWS}
 
 
