@@ -68,7 +68,7 @@ COLUMN_WORDS = {
 TAXONOMY_VALUES = {member.value for enum in TAXONOMY_OF_COLUMN.values() for member in enum} | {p.value for p in Practice}
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 #: interval bounds named after their estimate: ``<name>_low``, ``<name>_high``
-_BOUND = re.compile(r"^(?P<stem>.+)_(?P<side>low|high)$")
+_BOUND = re.compile(r"^(?:(?P<stem>.+)_)?(?P<side>low|high)(?:_(?P<level>\d+))?$")
 
 
 def value_label(value):
@@ -91,20 +91,24 @@ def value_label(value):
 
 def column_label(name) -> str:
     """A column's name in words: ``repeat_rate`` → "repeat rate", ``dispute_rate_low`` →
-    "dispute rate, low"; a name already in words is unchanged.
+    "dispute rate, low", ``rate_high_90`` → "rate, high (90% interval)"; a name already in
+    words is unchanged.
 
     Examples
     --------
     >>> from analytics.labels import column_label
     >>> column_label("repeat_rate"), column_label("dispute_rate_low")
     ('repeat rate', 'dispute rate, low')
+    >>> column_label("rate_high_90"), column_label("low_95")
+    ('rate, high (90% interval)', 'low (95% interval)')
     """
     name = str(name)
     if name in COLUMN_WORDS:
         return COLUMN_WORDS[name]
     bound = _BOUND.match(name)
-    if bound and _SNAKE.match(name):
-        return f"{column_label(bound['stem'])}, {bound['side']}"
+    if bound and (_SNAKE.match(name) or name in ("low", "high")):
+        level = f" ({bound['level']}% interval)" if bound["level"] else ""
+        return f"{column_label(bound['stem'])}, {bound['side']}{level}" if bound["stem"] else f"{bound['side']}{level}"
     if _SNAKE.match(name):
         return VALUE_WORDS.get(name, name.replace("_", " "))
     return name
