@@ -1,8 +1,9 @@
-"""The engine's share of the snapshots: it sums the complaints (or contacts) per client and
-per interval between the moments where windows open and close, in one query, and computes
-medians and 90th percentiles exactly, per client and cutoff. The driver receives at most a
-row per client and interval, however many complaints there are, and rolls the windows
-forward (:class:`~analytics.features._rolling.Cells`).
+"""The engine's share of the snapshots. Each complaint (or contact) is placed at the cutoff
+where it enters a window and the one where it leaves. On a cluster the engine sums per
+client and cutoff and computes medians and 90th percentiles exactly, so the driver receives
+at most clients x cutoffs rows per sum, however many complaints there are; on this machine
+numpy does the same from one small row per complaint. Either way the driver rolls the
+windows forward (:class:`~analytics.features._rolling.Cells`).
 """
 
 from __future__ import annotations
@@ -43,52 +44,43 @@ def _position(moment, bounds: list[pd.Timestamp]):
 
 
 class Sums:
-    """Sums of ``measures`` (and maxima of ``maxima``) per client and interval of ``moment``
-    between the cutoffs shifted back by each of ``shifts`` days (and per ``known``, a cutoff
-    index, when given), from one engine query. Asked for an index, they become a cutoffs x
-    clients array: ``opened`` (shift 0), ``leaves_<days>``, ``known`` and ``known_leaves_<days>``
-    (never before ``known``)."""
+    """Sums of ``measures`` (and maxima of ``maxima``) per client and cutoff index, made by the
+    engine: one query per index asked for, each returning at most clients x cutoffs rows,
+    however many complaints there are. The indexes are ``opened`` (the first cutoff after
+    ``moment``), ``leaves_<days>`` (the first more than that many days after it), ``known``
+    (given) and ``known_<index>`` (never before ``known``); each sum comes back as a cutoffs x
+    clients array."""
 
     def __init__(self, con, table, moment, dates: list[pd.Timestamp], shifts, measures: dict, cells: Cells, maxima: dict | None = None,
                  known=None):
-        self.cells = cells
-        self.bounds = {days: [date - pd.Timedelta(days=days) for date in dates] for days in {0, *shifts}}
-        self.edges = sorted({bound for bounds in self.bounds.values() for bound in bounds})
-        keys = {"code": table.code, "interval": _position(moment, self.edges)} | ({"known": known} if known is not None else {})
-        aggregates = {m: expr.sum() for m, expr in measures.items()} | {m: expr.max() for m, expr in (maxima or {}).items()}
-        self.grouped = _fetched(con, table.group_by(**keys).aggregate(**aggregates))
-        self.code = self.grouped.pop("code").astype(np.int64)
-        self._index, self._cell = {}, {}
+        self.con, self.table, self.moment, self.dates, self.known, self.cells = con, table, moment, dates, known, cells
+        self.aggregates = {m: expr.sum() for m, expr in measures.items()} | {m: expr.max() for m, expr in (maxima or {}).items()}
+        self._grouped = {}
 
-    def index(self, name: str) -> np.ndarray:
-        """Each grouped row's cutoff index ``name`` (the number of cutoffs means never)."""
-        if name not in self._index:
-            if name == "known":
-                index = self.grouped["known"].astype(np.int64)
-            elif name.startswith("known_"):
-                index = np.maximum(self.index("known"), self.index(name.removeprefix("known_")))
-            else:
-                bounds = self.bounds[0 if name == "opened" else int(name.removeprefix("leaves_"))]
-                # interval j lies from edge j - 1 to edge j (null: the last, with every bound passed),
-                # so the bounds passed are those at or before edge j - 1
-                passed = np.r_[0, np.searchsorted(_nanoseconds(bounds), _nanoseconds(self.edges), side="right")]
-                index = passed[self.grouped["interval"].astype(np.int64)]
-            self._index[name] = index
-        return self._index[name]
+    def _index(self, name: str):
+        if name == "known":
+            return self.known
+        if name.startswith("known_"):
+            return at_least(self.known, self._index(name.removeprefix("known_")))
+        return cutoff_index(self.moment, self.dates, 0 if name == "opened" else int(name.removeprefix("leaves_")))
 
-    def cell(self, name: str) -> np.ndarray:
-        """Each grouped row's cell at cutoff index ``name``."""
-        if name not in self._cell:
-            self._cell[name] = self.index(name) * self.cells.clients + self.code
-        return self._cell[name]
+    def _by(self, name: str) -> dict[str, np.ndarray]:
+        if name not in self._grouped:
+            keyed = self.table.mutate(k=self._index(name))
+            grouped = _fetched(self.con, keyed.filter(keyed.k < self.cells.cutoffs).group_by(["code", "k"]).aggregate(**self.aggregates))
+            grouped["cell"] = grouped.pop("k").astype(np.int64) * self.cells.clients + grouped.pop("code").astype(np.int64)
+            self._grouped[name] = grouped
+        return self._grouped[name]
 
     def __call__(self, index: str, measure: str) -> np.ndarray:
         """The sum of ``measure`` per cell at cutoff index ``index``, as a cutoffs x clients array."""
-        return self.cells.sums(self.cell(index), self.grouped[measure])
+        grouped = self._by(index)
+        return self.cells.sums(grouped["cell"], grouped[measure])
 
     def latest(self, index: str, measure: str) -> np.ndarray:
         """The largest value of ``measure`` that entered at or before each output row's cutoff (NaN if none)."""
-        return self.cells.latest(self.cell(index), self.grouped[measure])
+        grouped = self._by(index)
+        return self.cells.latest(grouped["cell"], grouped[measure])
 
 
 def _nanoseconds(moments: list[pd.Timestamp]) -> np.ndarray:
@@ -137,11 +129,10 @@ def quantiles(con, table, start, leaves: dict[int, object], duration, cells: Cel
     return found
 
 
-class LocalSums(Sums):
-    """The same sums, for an engine on this machine (DuckDB in-process): the engine hands
-    over one row per complaint with only the wanted measures, in small types, and numpy
-    sums them per cell. Where the data already lies beside the driver this beats grouping
-    by millions of clients and intervals in the engine."""
+class LocalSums:
+    """:class:`Sums` for an engine on this machine (DuckDB in-process): the engine hands over
+    one row per complaint with only the wanted measures, in small types, and numpy sums them
+    per cell. Where the data already lies beside the driver this beats a query per index."""
 
     def __init__(self, con, table, moment, dates: list[pd.Timestamp], shifts, measures: dict, cells: Cells, maxima: dict | None = None,
                  known=None):
@@ -149,14 +140,33 @@ class LocalSums(Sums):
         self.bounds = {days: _nanoseconds([date - pd.Timedelta(days=days) for date in dates]) / 1e9 for days in {0, *shifts}}
         columns = {"code": table.code, "moment": moment} | ({"known": known} if known is not None else {})
         fetched = con.to_pyarrow(table.select(**columns, **measures, **(maxima or {})))
-        self.grouped = {name: _numbers(values) if pa.types.is_timestamp(values.type) or name in (maxima or {}) else values.to_numpy(zero_copy_only=False)
-                        for name, values in zip(fetched.column_names, fetched.columns, strict=True)}
+        self.rows = {name: _numbers(values) if pa.types.is_timestamp(values.type) or name in (maxima or {}) else values.to_numpy(zero_copy_only=False)
+                     for name, values in zip(fetched.column_names, fetched.columns, strict=True)}
         del fetched
-        self.code = self.grouped.pop("code").astype(np.int64)
+        self.code = self.rows.pop("code").astype(np.int64)
         self._index, self._cell, self._counting = {}, {}, {}
 
+    def index(self, name: str) -> np.ndarray:
+        """Each complaint's cutoff index ``name`` (the number of cutoffs means never)."""
+        if name not in self._index:
+            if name == "known":
+                index = self.rows["known"].astype(np.int64)
+            elif name.startswith("known_"):
+                index = np.maximum(self.index("known"), self.index(name.removeprefix("known_")))
+            else:
+                bounds = self.bounds[0 if name == "opened" else int(name.removeprefix("leaves_"))]
+                index = np.searchsorted(bounds, self.rows["moment"], side="right")  # NaN sorts last: never
+            self._index[name] = index
+        return self._index[name]
+
+    def cell(self, name: str) -> np.ndarray:
+        """Each complaint's cell at cutoff index ``name``."""
+        if name not in self._cell:
+            self._cell[name] = self.index(name) * self.cells.clients + self.code
+        return self._cell[name]
+
     def __call__(self, index: str, measure: str) -> np.ndarray:
-        values = self.grouped[measure]
+        values = self.rows[measure]
         if values.dtype.kind not in "iub" or values.max(initial=0) > 1:
             return self.cells.sums(self.cell(index), values)
         # a count of 0/1 flags: bincount the rows that count, unweighted (most flags are rare)
@@ -165,11 +175,8 @@ class LocalSums(Sums):
         rows = self._counting[measure]
         return self.cells.sums(self.cell(index) if rows is None else self.cell(index)[rows])
 
-    def index(self, name: str) -> np.ndarray:
-        if name not in self._index and not name.startswith("known"):
-            bounds = self.bounds[0 if name == "opened" else int(name.removeprefix("leaves_"))]
-            self._index[name] = np.searchsorted(bounds, self.grouped["moment"], side="right")  # NaN sorts last: never
-        return super().index(name)
+    def latest(self, index: str, measure: str) -> np.ndarray:
+        return self.cells.latest(self.cell(index), self.rows[measure])
 
 
 def local_quantiles(con, table, start, leaves: dict[int, object], duration, cells: Cells) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -196,11 +203,13 @@ def local_quantiles(con, table, start, leaves: dict[int, object], duration, cell
             first = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
             size = np.diff(np.r_[first, len(keys)])
             rows = cells.row_at(k * cells.clients + client[first])
+            ms = (value + lowest).astype(np.float64)
             for out, q in ((median, 0.5), (p90, 0.9)):
-                position = first + q * (size - 1)
-                below = np.floor(position).astype(np.int64)
-                above = np.minimum(below + 1, first + size - 1)
-                hours = (value[below] + (position - below) * (value[above] - value[below]) + lowest) / HOUR_MS
-                out[rows[rows >= 0]] = hours[rows >= 0]
+                # Spark's arithmetic, term for term, so that both engines give the same doubles
+                position = q * (size - 1)
+                below, above = np.floor(position), np.ceil(position)
+                low, high = ms[first + below.astype(np.int64)], ms[first + above.astype(np.int64)]
+                blended = np.where(below == above, low, (above - position) * low + (position - below) * high)
+                out[rows[rows >= 0]] = blended[rows >= 0] / HOUR_MS
         found[days] = median, p90
     return found
