@@ -5,6 +5,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,3 +78,12 @@ def cfpb_path():
     return CFPB
 
 
+def assert_same_snapshots(expected, got) -> None:
+    """The same columns in the same order; numbers equal to rtol 1e-12, everything else exactly."""
+    assert list(got.columns) == list(expected.columns)
+    for column in expected.columns:
+        left, right = expected[column], got[column]
+        if pd.api.types.is_float_dtype(left):
+            assert np.allclose(left, right, rtol=1e-12, atol=0, equal_nan=True), column
+        else:
+            assert left.astype(str).tolist() == right.astype(str).tolist(), column

@@ -10,7 +10,7 @@ from pandas.testing import assert_frame_equal
 from analytics.features import FEATURES, data_end, repeats, resolve_cutoffs, snapshots
 from analytics.io import History
 from analytics.sample import simulate
-from tests.conftest import need_debian_package
+from tests.conftest import assert_same_snapshots, need_debian_package
 
 LABELS = ["churned", "ended_by_us", "censored"]
 CUTOFFS = ["2024-07-01", "2025-04-01"]
@@ -222,13 +222,7 @@ def spark():
 
 def test_spark_gives_the_same_snapshots_as_duckdb(sample_history, sample_rows, spark):
     on_spark = snapshots(sample_history, CUTOFFS, engine=spark)
-    assert list(on_spark.columns) == list(sample_rows.columns)
-    for column in sample_rows.columns:
-        left, right = sample_rows[column], on_spark[column]
-        if pd.api.types.is_float_dtype(left):
-            assert np.allclose(left, right, rtol=1e-12, atol=0, equal_nan=True), column
-        else:
-            assert left.astype(str).tolist() == right.astype(str).tolist(), column
+    assert_same_snapshots(sample_rows, on_spark)
     counts = [c for c in sample_rows.columns if c.startswith("complaints_")]
     assert (on_spark[counts].dtypes == "int64").all()
 
