@@ -8,7 +8,10 @@ windows forward (:class:`~analytics.features._rolling.Cells`).
 
 from __future__ import annotations
 
+import functools
+
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -16,6 +19,26 @@ import pyarrow as pa
 from analytics.features._rolling import Cells
 
 HOUR_MS = 3_600_000
+
+
+@ibis.udf.scalar.builtin
+def epoch_ms(moment: dt.Timestamp(timezone="UTC")) -> dt.int64:
+    """DuckDB's milliseconds since 1970."""
+
+
+@ibis.udf.scalar.builtin
+def unix_millis(moment: dt.Timestamp(timezone="UTC")) -> dt.int64:
+    """Spark's milliseconds since 1970."""
+
+
+def milliseconds(con, later, earlier):
+    """Milliseconds from ``earlier`` to ``later``, each counted whole since 1970 (as the
+    engines count a date difference), with the engine's own function where it has one:
+    DuckDB's date difference of zoned times is several times slower."""
+    since = {"duckdb": epoch_ms, "pyspark": unix_millis}.get(con.name)
+    if since is None:
+        return later.delta(earlier, unit="millisecond")
+    return since(later) - since(earlier)
 
 
 def cutoff_index(moment, dates: list[pd.Timestamp], days: int = 0):
@@ -28,6 +51,14 @@ def cutoff_index(moment, dates: list[pd.Timestamp], days: int = 0):
 def at_least(first, second):
     """The later of two cutoff indexes."""
     return ibis.greatest(first, second)
+
+
+def _latest_index(indexes: list):
+    """The latest of cutoff indexes (None for none)."""
+    latest = indexes[0] if indexes else None
+    for index in indexes[1:]:
+        latest = at_least(latest, index)
+    return latest
 
 
 def _position(moment, bounds: list[pd.Timestamp]):
@@ -48,12 +79,13 @@ class Sums:
     engine: one query per index asked for, each returning at most clients x cutoffs rows,
     however many complaints there are. The indexes are ``opened`` (the first cutoff after
     ``moment``), ``leaves_<days>`` (the first more than that many days after it), ``known``
-    (given) and ``known_<index>`` (never before ``known``); each sum comes back as a cutoffs x
-    clients array."""
+    (the first after every moment in ``known``) and ``known_<index>`` (never before
+    ``known``); each sum comes back as a cutoffs x clients array."""
 
     def __init__(self, con, table, moment, dates: list[pd.Timestamp], shifts, measures: dict, cells: Cells, maxima: dict | None = None,
-                 known=None):
-        self.con, self.table, self.moment, self.dates, self.known, self.cells = con, table, moment, dates, known, cells
+                 known=()):
+        self.con, self.table, self.moment, self.dates, self.cells = con, table, moment, dates, cells
+        self.known = _latest_index([cutoff_index(m, dates) for m in known])
         self.aggregates = {m: expr.sum() for m, expr in measures.items()} | {m: expr.max() for m, expr in (maxima or {}).items()}
         self._grouped = {}
 
@@ -83,8 +115,21 @@ class Sums:
         return self.cells.latest(grouped["cell"], grouped[measure])
 
 
-def _nanoseconds(moments: list[pd.Timestamp]) -> np.ndarray:
-    return np.array([moment.value for moment in moments], dtype=np.int64)
+def local_index(micros: np.ndarray, dates: list[pd.Timestamp], days: int = 0) -> np.ndarray:
+    """:func:`cutoff_index` in numpy, on microseconds since 1970 (:func:`_micros`)."""
+    index = np.zeros(len(micros), dtype=np.int16)
+    for date in dates:  # a pass per cutoff: several times faster than a binary search per row
+        index += micros >= (date - pd.Timedelta(days=days)).value // 1000
+    return index
+
+
+NEVER = np.iinfo(np.int64).max
+
+
+def _micros(values: pa.ChunkedArray) -> np.ndarray:
+    """Timestamps as exact microseconds since 1970; null as the largest integer (never)."""
+    micros = values.cast(pa.timestamp("us", "UTC")).cast(pa.int64()).fill_null(NEVER)
+    return micros.to_numpy()
 
 
 def _fetched(con, grouped) -> dict[str, np.ndarray]:
@@ -103,25 +148,29 @@ def _numbers(values: pa.ChunkedArray) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False).astype(np.float64)
 
 
-def quantiles(con, table, start, leaves: dict[int, object], duration, cells: Cells) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per window (``leaves``: days -> the cutoff index where a row leaves it), the median and
-    90th percentile of ``duration`` (milliseconds) per output row, over the rows with
-    ``start`` <= k < leaves: each row is repeated for the cutoffs whose longest window holds
-    it, and the engine groups by client and cutoff in one query."""
-    longest = max(leaves)
+def quantiles(con, table, moment, reached, windows: list[int], cells: Cells, dates: list[pd.Timestamp]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per window (days), the median and 90th percentile of the time from ``moment`` to
+    ``reached`` (counted in milliseconds) per output row, over the rows that had reached it
+    before the cutoff and whose ``moment`` lies within the window: each row is repeated for
+    the cutoffs whose longest window holds it, and the engine groups by client and cutoff
+    in one query."""
+    longest = max(windows)
+    duration = milliseconds(con, reached, moment)
+    start = at_least(cutoff_index(moment, dates), cutoff_index(reached, dates))
+    leaves = {days: cutoff_index(moment, dates, days) for days in windows}
     keyed = table.select(code=table.code, start=start, ms=duration.cast("float64"), **{f"leaves_{d}": index for d, index in leaves.items()})
     keyed = keyed.filter(keyed.ms.notnull() & (keyed.start < keyed[f"leaves_{longest}"]))
     ks = ibis.memtable(pd.DataFrame({"k": np.arange(cells.cutoffs, dtype=np.int32)}))
     spread = keyed.join(ks, [keyed.start <= ks.k, ks.k < keyed[f"leaves_{longest}"]])
     stats = {}
-    for days in leaves:
+    for days in windows:
         inside = spread.k < spread[f"leaves_{days}"]
         stats |= {f"median_{days}": spread.ms.quantile(0.5, where=inside), f"p90_{days}": spread.ms.quantile(0.9, where=inside)}
     fetched = _fetched(con, spread.group_by(["code", "k"]).aggregate(**stats))
     rows = cells.row_at(fetched["k"].astype(np.int64) * cells.clients + fetched["code"].astype(np.int64))
     kept = rows >= 0
     found = {}
-    for days in leaves:
+    for days in windows:
         median, p90 = np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)
         median[rows[kept]] = fetched[f"median_{days}"][kept] / HOUR_MS
         p90[rows[kept]] = fetched[f"p90_{days}"][kept] / HOUR_MS
@@ -131,41 +180,53 @@ def quantiles(con, table, start, leaves: dict[int, object], duration, cells: Cel
 
 class LocalSums:
     """:class:`Sums` for an engine on this machine (DuckDB in-process): the engine hands over
-    one row per complaint with only the wanted measures, in small types, and numpy sums them
-    per cell. Where the data already lies beside the driver this beats a query per index."""
+    one row per complaint with only the wanted measures and moments, in small types; numpy
+    places each moment among the cutoffs and sums per cell. Where the data already lies
+    beside the driver this beats a query per index."""
 
     def __init__(self, con, table, moment, dates: list[pd.Timestamp], shifts, measures: dict, cells: Cells, maxima: dict | None = None,
-                 known=None):
-        self.cells = cells
-        self.bounds = {days: _nanoseconds([date - pd.Timedelta(days=days) for date in dates]) / 1e9 for days in {0, *shifts}}
-        columns = {"code": table.code, "moment": moment} | ({"known": known} if known is not None else {})
-        fetched = con.to_pyarrow(table.select(**columns, **measures, **(maxima or {})))
-        self.rows = {name: _numbers(values) if pa.types.is_timestamp(values.type) or name in (maxima or {}) else values.to_numpy(zero_copy_only=False)
+                 known=()):
+        self.cells, self.dates = cells, dates
+        moments = {"moment": moment} | {f"known_{i}": m for i, m in enumerate(known)}
+        # in client order, each cutoff's sums are written in order: bincount runs several times faster
+        fetched = con.to_pyarrow(table.select(code=table.code, **moments, **measures, **(maxima or {})).order_by("code"))
+        self.rows = {name: _micros(values) if name in moments else _numbers(values) if name in (maxima or {})
+                     else values.to_numpy(zero_copy_only=False)
                      for name, values in zip(fetched.column_names, fetched.columns, strict=True)}
         del fetched
         self.code = self.rows.pop("code").astype(np.int64)
-        self._index, self._cell, self._counting = {}, {}, {}
+        self.known = [self.rows.pop(f"known_{i}") for i in range(len(known))]
+        self._index, self._cell, self._counting, self._summed = {}, {}, {}, {}
 
     def index(self, name: str) -> np.ndarray:
         """Each complaint's cutoff index ``name`` (the number of cutoffs means never)."""
         if name not in self._index:
             if name == "known":
-                index = self.rows["known"].astype(np.int64)
+                index = functools.reduce(np.maximum, [local_index(m, self.dates) for m in self.known])
             elif name.startswith("known_"):
                 index = np.maximum(self.index("known"), self.index(name.removeprefix("known_")))
             else:
-                bounds = self.bounds[0 if name == "opened" else int(name.removeprefix("leaves_"))]
-                index = np.searchsorted(bounds, self.rows["moment"], side="right")  # NaN sorts last: never
+                index = local_index(self.rows["moment"], self.dates, 0 if name == "opened" else int(name.removeprefix("leaves_")))
             self._index[name] = index
         return self._index[name]
 
     def cell(self, name: str) -> np.ndarray:
         """Each complaint's cell at cutoff index ``name``."""
         if name not in self._cell:
-            self._cell[name] = self.index(name) * self.cells.clients + self.code
+            cell = self.index(name).astype(np.int64)  # in place from here: each new array of this size costs its page faults
+            cell *= self.cells.clients
+            cell += self.code
+            self._cell[name] = cell
         return self._cell[name]
 
     def __call__(self, index: str, measure: str) -> np.ndarray:
+        if index not in ("opened", "known"):
+            return self._sum(index, measure)
+        if (index, measure) not in self._summed:  # what enters serves every window
+            self._summed[index, measure] = self._sum(index, measure)
+        return self._summed[index, measure].copy()
+
+    def _sum(self, index: str, measure: str) -> np.ndarray:
         values = self.rows[measure]
         if values.dtype.kind not in "iub" or values.max(initial=0) > 1:
             return self.cells.sums(self.cell(index), values)
@@ -179,37 +240,44 @@ class LocalSums:
         return self.cells.latest(self.cell(index), self.rows[measure])
 
 
-def local_quantiles(con, table, start, leaves: dict[int, object], duration, cells: Cells) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """:func:`quantiles` on this machine: for each cutoff, the client and the duration are
-    packed into one integer, so that a single sort orders both and each client's durations
-    lie side by side, in order; interpolated linearly, as DuckDB and Spark do."""
-    fetched = con.to_pyarrow(table.filter(duration.notnull()).select(
-        code=table.code, start=start, ms=duration, **{f"leaves_{d}": index for d, index in leaves.items()}))
-    c = {name: values.to_numpy(zero_copy_only=False) for name, values in zip(fetched.column_names, fetched.columns, strict=True)}
-    found = {}
-    if not len(c["ms"]):
-        return {days: (np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)) for days in leaves}
-    lowest = int(c["ms"].min())
-    span = int(c["ms"].max()) - lowest + 1
-    ticks = c["ms"].astype(np.int64) - lowest
-    for days in leaves:
-        median, p90 = np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)
-        for k in range(cells.cutoffs):
-            inside = (c["start"] <= k) & (k < c[f"leaves_{days}"])
-            keys = np.sort(c["code"][inside].astype(np.int64) * span + ticks[inside])
-            if len(keys) == 0:
+def local_quantiles(con, table, moment, reached, windows: list[int], cells: Cells, dates: list[pd.Timestamp]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """:func:`quantiles` on this machine: the client and the duration are packed into one
+    integer and sorted once, so that each client's durations lie side by side, in order,
+    and stay so in any cutoff's selection; interpolated linearly, as DuckDB and Spark do."""
+    fetched = con.to_pyarrow(table.filter(moment.notnull() & reached.notnull()).select(code=table.code, moment=moment, reached=reached))
+    found = {days: (np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)) for days in windows}
+    if not len(fetched):
+        return found
+    opened, reached = _micros(fetched["moment"]), _micros(fetched["reached"])
+    ms = reached // 1000 - opened // 1000  # milliseconds begun between them, as the engines count
+    lowest = int(ms.min())
+    span = int(ms.max()) - lowest + 1
+    order = np.argsort(keys := fetched["code"].to_numpy().astype(np.int64) * span + (ms - lowest))
+    keys, opened, reached = keys[order], opened[order], reached[order]
+    start = np.maximum(local_index(opened, dates), local_index(reached, dates))
+    leaving = {days: local_index(opened, dates, days) for days in windows}
+    longest = max(windows)
+    for k in range(cells.cutoffs):
+        held = np.flatnonzero((start <= k) & (k < leaving[longest]))
+        for days, (median, p90) in found.items():
+            inside = held if days == longest else held[k < leaving[days][held]]
+            if len(inside) == 0:
                 continue
-            client, value = np.divmod(keys, span)
+            client, value = np.divmod(keys[inside], span)
             first = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
-            size = np.diff(np.r_[first, len(keys)])
+            size = np.diff(np.r_[first, len(inside)])
             rows = cells.row_at(k * cells.clients + client[first])
+            active = rows >= 0
             ms = (value + lowest).astype(np.float64)
             for out, q in ((median, 0.5), (p90, 0.9)):
-                # Spark's arithmetic, term for term, so that both engines give the same doubles
-                position = q * (size - 1)
-                below, above = np.floor(position), np.ceil(position)
-                low, high = ms[first + below.astype(np.int64)], ms[first + above.astype(np.int64)]
-                blended = np.where(below == above, low, (above - position) * low + (position - below) * high)
-                out[rows[rows >= 0]] = blended[rows >= 0] / HOUR_MS
-        found[days] = median, p90
+                out[rows[active]] = _interpolated(ms, first, size, q)[active] / HOUR_MS
     return found
+
+
+def _interpolated(ordered: np.ndarray, first: np.ndarray, size: np.ndarray, q: float) -> np.ndarray:
+    """The ``q`` quantile of each group of ``ordered`` (sorted within groups that start at
+    ``first``), in Spark's arithmetic term for term, so that both engines give the same doubles."""
+    position = q * (size - 1)
+    below, above = np.floor(position), np.ceil(position)
+    low, high = ordered[first + below.astype(np.int64)], ordered[first + above.astype(np.int64)]
+    return np.where(below == above, low, (above - position) * low + (position - below) * high)

@@ -32,9 +32,10 @@ class Cells:
         return self._row[cell]
 
     def sums(self, cell: np.ndarray, weights=None) -> np.ndarray:
-        """Sum of ``weights`` (or a count) per cell, as a cutoffs x clients array."""
-        # float64 always: with no rows, bincount gives integers even when weighted
-        total = np.bincount(cell, weights, minlength=(self.cutoffs + 1) * self.clients).astype(np.float64, copy=False)
+        """Sum of ``weights`` (float) or a count (integer) per cell, as a cutoffs x clients array."""
+        total = np.bincount(cell, weights, minlength=(self.cutoffs + 1) * self.clients)
+        if weights is not None:  # with no rows, bincount gives integers even when weighted
+            total = total.astype(np.float64, copy=False)
         return total.reshape(self.cutoffs + 1, self.clients)[: self.cutoffs]
 
     def window(self, entered: np.ndarray, left: np.ndarray | None = None) -> np.ndarray:

@@ -16,7 +16,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics.features._aggregate import LocalSums, Sums, at_least, cutoff_index, local_quantiles, quantiles
+from analytics.features._aggregate import LocalSums, Sums, local_quantiles, milliseconds, quantiles
 from analytics.features._catalogue import (
     CONTACTS,
     COUNTS,
@@ -152,8 +152,7 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
     client and cutoff index where each complaint enters and leaves a window; the windows
     are rolled forward here."""
     origin = ibis.literal(dates[0])
-    opened = cutoff_index(t.opened_at, dates)
-    known = at_least(opened, cutoff_index(t.resolved_at, dates)) if timed else opened
+    known = (t.opened_at, t.resolved_at) if timed else (t.opened_at,)
 
     # what is known at the opening, from the opening's cutoff until the window's end
     counted = set(wanted.windows("complaints_{}"))
@@ -172,7 +171,7 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
             opening[f"severity_{severity}"] = _flag(t.severity == severity)
             windows |= set(wanted.windows(f"complaints_{{}}_severity_{severity}"))
     if wanted("severity_load"):  # every severity so far, weighted by 2^(age from the first cutoff / half-life)
-        days = t.opened_at.delta(origin, unit="millisecond").cast("float64") / (DAY * 1000)
+        days = milliseconds(con, t.opened_at, origin).cast("float64") / (DAY * 1000)
         opening["severity_weight"] = t.severity.fill_null(0).cast("float64") * (days * (np.log(2) / LOAD_HALF_LIFE)).exp()
     latest = {"last_opened": t.opened_at} if wanted("days_since_last_complaint") else {}
 
@@ -196,7 +195,7 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
         windows |= set(wanted.windows("unresolved_{}"))
     if wanted("csat_latest"):  # milliseconds x 8 + score: the largest is the latest score
         rated_at = t.resolved_at if timed else t.opened_at
-        key = rated_at.delta(origin, unit="millisecond") * 8 + t.csat
+        key = milliseconds(con, rated_at, origin) * 8 + t.csat
         latest["csat_key"] = key.cast("float64")
     # one pass over the complaints for both: sums by the opening's cutoffs add up over the resolution's
     at = known_at = _sums(con)(con, t, t.opened_at, dates, windows, opening | closing, cells, latest, known=known)
@@ -258,17 +257,13 @@ def _duration_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: 
     """Medians and 90th percentiles of time to first response and to resolution, of the
     complaints in each window that had got that far before the cutoff: computed by the
     engine per client and cutoff (they are not sums, so they cannot be rolled forward)."""
-    opened = cutoff_index(t.opened_at, dates)
     features = {}
     for name, column in DURATIONS.items():
         windows = sorted({d for stat in ("median", "p90") for d in wanted.windows(f"{name}_{stat}_{{}}")})
         if not windows or not source.has(column):
             continue
-        start = at_least(opened, cutoff_index(t[column], dates))
-        milliseconds = t[column].delta(t.opened_at, unit="millisecond")
-        leaves = {days: cutoff_index(t.opened_at, dates, days) for days in windows}
         quantiles_of = local_quantiles if _on_this_machine(con) else quantiles
-        for days, (median, p90) in quantiles_of(con, t, start, leaves, milliseconds, cells).items():
+        for days, (median, p90) in quantiles_of(con, t, t.opened_at, t[column], windows, cells, dates).items():
             features[f"{name}_median_{days}"], features[f"{name}_p90_{days}"] = median, p90
     return features
 
@@ -313,7 +308,7 @@ def _tidy(grid: dict, features: dict[str, np.ndarray], history: History | Source
         if name in features and wanted(name)
         and all(history.has(source, table=table) for prefix, (table, source) in SOURCES.items() if name.startswith(prefix))
     }
-    recorded = {name: values.astype(np.int64) if name.startswith(COUNTS) else values for name, values in recorded.items()}
+    recorded = {name: values.astype(np.int64, copy=False) if name.startswith(COUNTS) else values for name, values in recorded.items()}
     unrecorded = {c for c in history.clients.columns if not history.has(c, table="clients")}
     if not history.has("contract_start", table="clients"):
         unrecorded |= {"tenure_days", "days_to_renewal"}
