@@ -148,12 +148,19 @@ def _numbers(values: pa.ChunkedArray) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False).astype(np.float64)
 
 
-def quantiles(con, table, moment, reached, windows: list[int], cells: Cells, dates: list[pd.Timestamp]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per window (days), the median and 90th percentile of the time from ``moment`` to
-    ``reached`` (counted in milliseconds) per output row, over the rows that had reached it
-    before the cutoff and whose ``moment`` lies within the window: each row is repeated for
-    the cutoffs whose longest window holds it, and the engine groups by client and cutoff
-    in one query."""
+Quantiles = dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]
+
+
+def quantiles(con, table, moment, reached: dict, windows: dict[str, list[int]], cells: Cells, dates: list[pd.Timestamp]) -> Quantiles:
+    """Per duration (``reached``: name -> the moment reached) and window (days), the median
+    and 90th percentile per output row of the time from ``moment`` to that one (counted in
+    milliseconds), over the rows that had reached it before the cutoff and whose ``moment``
+    lies within the window: each row is repeated for the cutoffs whose longest window holds
+    it, and the engine groups by client and cutoff, one query per duration."""
+    return {name: _quantiles(con, table, moment, reached[name], windows[name], cells, dates) for name in reached}
+
+
+def _quantiles(con, table, moment, reached, windows: list[int], cells: Cells, dates: list[pd.Timestamp]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     longest = max(windows)
     duration = milliseconds(con, reached, moment)
     start = at_least(cutoff_index(moment, dates), cutoff_index(reached, dates))
@@ -196,7 +203,7 @@ class LocalSums:
         del fetched
         self.code = self.rows.pop("code").astype(np.int64)
         self.known = [self.rows.pop(f"known_{i}") for i in range(len(known))]
-        self._index, self._cell, self._counting, self._summed = {}, {}, {}, {}
+        self._index, self._cell, self._counting = {}, {}, {}
 
     def index(self, name: str) -> np.ndarray:
         """Each complaint's cutoff index ``name`` (the number of cutoffs means never)."""
@@ -220,19 +227,12 @@ class LocalSums:
         return self._cell[name]
 
     def __call__(self, index: str, measure: str) -> np.ndarray:
-        if index not in ("opened", "known"):
-            return self._sum(index, measure)
-        if (index, measure) not in self._summed:  # what enters serves every window
-            self._summed[index, measure] = self._sum(index, measure)
-        return self._summed[index, measure].copy()
-
-    def _sum(self, index: str, measure: str) -> np.ndarray:
         values = self.rows[measure]
         if values.dtype.kind not in "iub" or values.max(initial=0) > 1:
             return self.cells.sums(self.cell(index), values)
-        # a count of 0/1 flags: bincount the rows that count, unweighted (most flags are rare)
+        # a count of 0/1 flags: bincount the rows that count, unweighted
         if measure not in self._counting:
-            self._counting[measure] = None if (values == 1).all() else np.flatnonzero(values)
+            self._counting[measure] = None if values.all() else values.astype(bool, copy=False)
         rows = self._counting[measure]
         return self.cells.sums(self.cell(index) if rows is None else self.cell(index)[rows])
 
@@ -240,20 +240,28 @@ class LocalSums:
         return self.cells.latest(self.cell(index), self.rows[measure])
 
 
-def local_quantiles(con, table, moment, reached, windows: list[int], cells: Cells, dates: list[pd.Timestamp]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """:func:`quantiles` on this machine: the client and the duration are packed into one
-    integer and sorted once, so that each client's durations lie side by side, in order,
-    and stay so in any cutoff's selection; interpolated linearly, as DuckDB and Spark do."""
-    fetched = con.to_pyarrow(table.filter(moment.notnull() & reached.notnull()).select(code=table.code, moment=moment, reached=reached))
+def local_quantiles(con, table, moment, reached: dict, windows: dict[str, list[int]], cells: Cells, dates: list[pd.Timestamp]) -> Quantiles:
+    """:func:`quantiles` on this machine, every duration from one fetch. For each duration the
+    client and the milliseconds are packed into one integer and sorted once, so that each
+    client's durations lie side by side, in order, and stay so in any cutoff's selection;
+    interpolated linearly, as DuckDB and Spark do."""
+    oldest = dates[0] - pd.Timedelta(days=max(max(windows[name]) for name in reached))
+    fetched = con.to_pyarrow(table.filter(moment >= oldest, moment < dates[-1]).select(code=table.code, moment=moment, **reached))
+    code, opened = fetched["code"].to_numpy().astype(np.int64), _micros(fetched["moment"])
+    return {name: _local_quantiles(code, opened, _micros(fetched[name]), windows[name], cells, dates) for name in reached}
+
+
+def _local_quantiles(code: np.ndarray, opened: np.ndarray, reached: np.ndarray, windows: list[int], cells: Cells, dates) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     found = {days: (np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)) for days in windows}
-    if not len(fetched):
+    kept = reached != NEVER
+    if not kept.any():
         return found
-    opened, reached = _micros(fetched["moment"]), _micros(fetched["reached"])
+    code, opened, reached = code[kept], opened[kept], reached[kept]
     ms = reached // 1000 - opened // 1000  # milliseconds begun between them, as the engines count
     lowest = int(ms.min())
-    span = int(ms.max()) - lowest + 1
-    order = np.argsort(keys := fetched["code"].to_numpy().astype(np.int64) * span + (ms - lowest))
-    keys, opened, reached = keys[order], opened[order], reached[order]
+    order = np.argsort(code * (int(ms.max()) - lowest + 1) + (ms - lowest))
+    code, ms = code[order], ms[order].astype(np.float64)
+    opened, reached = opened[order], reached[order]
     start = np.maximum(local_index(opened, dates), local_index(reached, dates))
     leaving = {days: local_index(opened, dates, days) for days in windows}
     longest = max(windows)
@@ -263,14 +271,13 @@ def local_quantiles(con, table, moment, reached, windows: list[int], cells: Cell
             inside = held if days == longest else held[k < leaving[days][held]]
             if len(inside) == 0:
                 continue
-            client, value = np.divmod(keys[inside], span)
+            client, value = code[inside], ms[inside]
             first = np.flatnonzero(np.r_[True, client[1:] != client[:-1]])
             size = np.diff(np.r_[first, len(inside)])
             rows = cells.row_at(k * cells.clients + client[first])
             active = rows >= 0
-            ms = (value + lowest).astype(np.float64)
             for out, q in ((median, 0.5), (p90, 0.9)):
-                out[rows[active]] = _interpolated(ms, first, size, q)[active] / HOUR_MS
+                out[rows[active]] = _interpolated(value, first, size, q)[active] / HOUR_MS
     return found
 
 

@@ -23,8 +23,11 @@ def connect(engine=None):
     >>> con.disconnect()
     """
     if engine is None or engine == "duckdb":
-        # spill to the system's temporary folder, not to .tmp/ in the working directory
-        return ibis.duckdb.connect(temp_directory=str(Path(tempfile.gettempdir()) / "client-health-duckdb"))
+        # spill to the system's temporary folder, not to .tmp/ in the working directory; give
+        # memory back to the system after each query, for the numpy work that follows
+        con = ibis.duckdb.connect(temp_directory=str(Path(tempfile.gettempdir()) / "client-health-duckdb"))
+        con.raw_sql("SET allocator_background_threads = true")
+        return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())
     if type(engine).__name__ == "SparkSession":

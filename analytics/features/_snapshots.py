@@ -202,7 +202,10 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
 
     def per_window(sums: Sums, windows, measure: str, entered: str = "opened", leaving: str = "leaves_{}") -> dict[int, np.ndarray]:
         """Per window, the sum of ``measure`` over the complaints in it."""
-        return {days: cells.window(sums(entered, measure), sums(leaving.format(days), measure)) for days in windows}
+        if not windows:
+            return {}
+        came = sums(entered, measure)  # the same for every window
+        return {days: cells.window(came, sums(leaving.format(days), measure)) for days in windows}
 
     def known_window(windows, measure: str) -> dict[int, np.ndarray]:
         return per_window(known_at, windows, measure, "known", "known_leaves_{}")
@@ -257,13 +260,14 @@ def _duration_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: 
     """Medians and 90th percentiles of time to first response and to resolution, of the
     complaints in each window that had got that far before the cutoff: computed by the
     engine per client and cutoff (they are not sums, so they cannot be rolled forward)."""
+    windows = {name: sorted({d for stat in ("median", "p90") for d in wanted.windows(f"{name}_{stat}_{{}}")}) for name in DURATIONS}
+    reached = {name: t[column] for name, column in DURATIONS.items() if windows[name] and source.has(column)}
+    if not reached:
+        return {}
+    quantiles_of = local_quantiles if _on_this_machine(con) else quantiles
     features = {}
-    for name, column in DURATIONS.items():
-        windows = sorted({d for stat in ("median", "p90") for d in wanted.windows(f"{name}_{stat}_{{}}")})
-        if not windows or not source.has(column):
-            continue
-        quantiles_of = local_quantiles if _on_this_machine(con) else quantiles
-        for days, (median, p90) in quantiles_of(con, t, t.opened_at, t[column], windows, cells, dates).items():
+    for name, found in quantiles_of(con, t, t.opened_at, reached, windows, cells, dates).items():
+        for days, (median, p90) in found.items():
             features[f"{name}_median_{days}"], features[f"{name}_p90_{days}"] = median, p90
     return features
 
