@@ -52,6 +52,10 @@ def _works(effects: pd.DataFrame, practice: str) -> str | None:
             f"(95% CI {best.low_pts:+.1f} to {best.high_pts:+.1f})")
 
 
+#: the complaint columns the rules read
+RULE_COLUMNS = ("client_id", "opened_at", "resolved_at", "closed_at", "trigger", "severity", "root_cause_fixed", "followed_up")
+
+
 def next_steps(history: History, clients: pd.DataFrame, cutoff, effects: pd.DataFrame | None = None,
                measured: pd.DataFrame | None = None) -> pd.DataFrame:
     """For each of ``clients`` (``client_id`` and ``notice_date`` columns), from what
@@ -85,7 +89,9 @@ def next_steps(history: History, clients: pd.DataFrame, cutoff, effects: pd.Data
     if measured is not None and len(measured):
         measured = measured.loc[measured["reliable"]]
     c = history.complaints
-    c = c.loc[c["client_id"].isin(at_risk["client_id"])].sort_values("opened_at")
+    c = c.loc[c["client_id"].isin(at_risk["client_id"])]
+    c = c.loc[open_complaints(c) | (c["opened_at"] >= cutoff - RECENT), [n for n in RULE_COLUMNS if n in c]]  # all that the rules read
+    c = c.assign(**{"trigger": c["trigger"].astype("string")} if "trigger" in c else {}).sort_values("opened_at")
     by_client = dict(tuple(c.groupby("client_id", sort=False))) if len(c) else {}
     fix, follow, own = (_works(effects, p) for p in ("root_cause_fixed", "followed_up", "took_ownership"))
     if measured is not None:
@@ -101,8 +107,10 @@ def next_steps(history: History, clients: pd.DataFrame, cutoff, effects: pd.Data
 
 
 def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own, advice=None) -> tuple[str, str]:
+    if complaints.empty and advice is None:
+        return _calendar_step(cutoff, notice_date)
     recent = complaints.loc[complaints["opened_at"] >= cutoff - RECENT]
-    trigger = complaints["trigger"].astype("string") if "trigger" in complaints else pd.Series(pd.NA, index=complaints.index, dtype="string")
+    trigger = complaints["trigger"] if "trigger" in complaints else pd.Series(pd.NA, index=complaints.index, dtype="string")
     open_ = complaints.iloc[:0]
     if "resolved_at" in complaints:  # neither resolved nor closed (a complaint closed unresolved is not waiting on anyone)
         open_ = complaints.loc[open_complaints(complaints)]
@@ -136,6 +144,11 @@ def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own, advic
             last = severe.iloc[-1]
             return (f"Follow up on the {_what(trigger.get(last.name))}complaint of {last['opened_at']:%Y-%m-%d} "
                     f"(severity {int(last['severity'])}, not followed up)", follow)
+    return _calendar_step(cutoff, notice_date)
+
+
+def _calendar_step(cutoff, notice_date) -> tuple[str, str]:
+    """The step when no complaint asks for one: by the notice date."""
     if pd.notna(notice_date) and notice_date < cutoff:
         return (f"Renewal conversation now: the notice period opened on {notice_date:%Y-%m-%d}",
                 "inside the notice period the client can leave at the renewal date")

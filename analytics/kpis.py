@@ -120,7 +120,7 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
         columns[f"{name}_p90"] = grouped.quantile(0.9)
     if history.has("resolved_at", "trigger"):
         # one pass at the longest window: the first repeat within it tells the shorter ones too
-        flags = repeats(history, "90D").set_index("complaint_id").reindex(complaints["complaint_id"])
+        flags = repeats(history, "90D").set_axis(complaints.index)  # row for row: the join kept the complaints' order
         applicable, end, groups = flags["repeated"].notna().to_numpy(), data_end(history), [complaints[k] for k in keys]
         for days in (30, 90):
             window = pd.Timedelta(days=days)

@@ -54,7 +54,10 @@ def _write(folder: str, clients: int, complaints: int) -> None:
     people["client_id"] = ids
     people["segment"] = rng.choice(["smb", "mid_market", "enterprise"], clients)
     people["contract_start"] = start - pd.Timedelta(days=30)
-    people["status"] = "active"
+    churned = rng.random(clients) < 0.2  # a fifth leave, at any time, so that a churn model has labels to learn
+    people["status"] = np.where(churned, "churned", "active")
+    people["ended_at"] = (start + pd.to_timedelta(rng.uniform(150, 1460, clients), unit="D").round("s")).where(churned)
+    people["end_reason"] = pd.Series(np.where(churned, "client_left", None), dtype="string")
     History(people, table).save(folder)
 
 

@@ -9,12 +9,14 @@ windows forward (:class:`~analytics.features._rolling.Cells`).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics.features._rolling import Cells
 
@@ -53,6 +55,31 @@ def at_least(first, second):
     return ibis.greatest(first, second)
 
 
+@dataclass(frozen=True)
+class Equals:
+    """A measure that counts the rows whose ``column`` equals ``value``. On this machine
+    the column is fetched once however many of its values are counted."""
+
+    column: object
+    value: object
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A measure that counts the rows where ``column`` has a value."""
+
+    column: object
+
+
+def _engine_measure(measure):
+    """A measure as the expression the engine sums."""
+    if isinstance(measure, Equals):
+        return ibis.ifelse((measure.column == measure.value).fill_null(False), 1, 0)
+    if isinstance(measure, Recorded):
+        return ibis.ifelse(measure.column.notnull(), 1, 0)
+    return measure
+
+
 def _latest_index(indexes: list):
     """The latest of cutoff indexes (None for none)."""
     latest = indexes[0] if indexes else None
@@ -86,7 +113,7 @@ class Sums:
                  known=()):
         self.con, self.table, self.moment, self.dates, self.cells = con, table, moment, dates, cells
         self.known = _latest_index([cutoff_index(m, dates) for m in known])
-        self.aggregates = {m: expr.sum() for m, expr in measures.items()} | {m: expr.max() for m, expr in (maxima or {}).items()}
+        self.aggregates = {m: _engine_measure(measure).sum() for m, measure in measures.items()} | {m: expr.max() for m, expr in (maxima or {}).items()}
         self._grouped = {}
 
     def _index(self, name: str):
@@ -195,11 +222,21 @@ class LocalSums:
                  known=()):
         self.cells, self.dates = cells, dates
         moments = {"moment": moment} | {f"known_{i}": m for i, m in enumerate(known)}
+        columns = {}  # each column that Equals and Recorded read, fetched once
+        for measure in measures.values():
+            if isinstance(measure, Equals | Recorded):
+                columns.setdefault(measure.column.op(), f"column_{len(columns)}")
+        sums = {name: measure for name, measure in measures.items() if not isinstance(measure, Equals | Recorded)}
+        read = {name: op.to_expr() for op, name in columns.items()}
         # in client order, each cutoff's sums are written in order: bincount runs several times faster
-        fetched = con.to_pyarrow(table.select(code=table.code, **moments, **measures, **(maxima or {})).order_by("code"))
-        self.rows = {name: _micros(values) if name in moments else _numbers(values) if name in (maxima or {})
-                     else values.to_numpy(zero_copy_only=False)
-                     for name, values in zip(fetched.column_names, fetched.columns, strict=True)}
+        fetched = con.to_pyarrow(table.select(code=table.code, **moments, **read, **sums, **(maxima or {})).order_by("code"))
+        self.rows = {name: _micros(fetched[name]) if name in moments else _numbers(fetched[name]) if name in (maxima or {})
+                     else fetched[name].to_numpy(zero_copy_only=False) for name in ["code", *moments, *sums, *(maxima or {})]}
+        for name, measure in measures.items():
+            if isinstance(measure, Equals):
+                self.rows[name] = pc.equal(fetched[columns[measure.column.op()]], measure.value).fill_null(False).to_numpy(zero_copy_only=False)
+            elif isinstance(measure, Recorded):
+                self.rows[name] = pc.is_valid(fetched[columns[measure.column.op()]]).to_numpy(zero_copy_only=False)
         del fetched
         self.code = self.rows.pop("code").astype(np.int64)
         self.known = [self.rows.pop(f"known_{i}") for i in range(len(known))]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ibis
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from analytics._time import naive_utc
 from analytics.features._engine import connection
 from analytics.features._source import data_end
 from analytics.io import History
@@ -17,7 +20,7 @@ def repeats(history: History, within: str = "90D", engine=None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per complaint: ``complaint_id``, ``client_id``, ``trigger``, ``resolved_at``,
+        One row per complaint, in the history's order: ``complaint_id``, ``client_id``, ``trigger``, ``resolved_at``,
         ``repeat_at`` (opening of the first such complaint), ``days_to_repeat``,
         ``repeated`` (null for complaints without a trigger or a resolution) and
         ``censored`` (no repeat seen, but the window runs past the end of the data) and
@@ -44,7 +47,9 @@ COLUMNS = {"complaint_id": "string", "client_id": "string", "trigger": "string",
 
 
 def _repeats(frame: pd.DataFrame, window: pd.Timedelta, end: pd.Timestamp, engine) -> pd.DataFrame:
-    complaints = ibis.memtable(frame).cast(COLUMNS)
+    # only a row number goes in beside the join's columns, and only it and the repeat come back
+    numbered = pd.DataFrame({"row": np.arange(len(frame), dtype=np.int64)} | {c: frame[c] for c in COLUMNS if c != "complaint_id"}, copy=False)
+    complaints = ibis.memtable(numbered).cast({"row": "int64"} | {c: kind for c, kind in COLUMNS.items() if c != "complaint_id"})
     later = complaints.select(later_client=complaints.client_id, later_trigger=complaints.trigger, later_opened=complaints.opened_at)
     limit = ibis.interval(seconds=int(window.total_seconds()))
     joined = complaints.left_join(
@@ -56,14 +61,22 @@ def _repeats(frame: pd.DataFrame, window: pd.Timedelta, end: pd.Timestamp, engin
             later.later_opened <= complaints.resolved_at + limit,
         ],
     )
-    first = joined.group_by(["complaint_id", "client_id", "trigger", "resolved_at"]).aggregate(repeat_at=joined.later_opened.min())
+    first = joined.group_by("row").aggregate(repeat_at=joined.later_opened.min())
     with connection(engine) as con:
-        result = con.to_pandas(first.order_by("complaint_id"))
-    result["resolved_at"] = pd.to_datetime(result["resolved_at"], utc=True)
-    result["repeat_at"] = pd.to_datetime(result["repeat_at"], utc=True)
+        found = con.to_pyarrow(first)
+    repeat_at = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[us]")
+    repeat_at[found["row"].to_numpy()] = found["repeat_at"].cast(pa.timestamp("us", "UTC")).to_numpy(zero_copy_only=False)
+    result = pd.DataFrame({c: _text(frame[c]) for c in ("complaint_id", "client_id", "trigger")})
+    result["resolved_at"] = pd.DatetimeIndex(naive_utc(frame["resolved_at"])).tz_localize("UTC")  # by position
+    result["repeat_at"] = pd.to_datetime(repeat_at, utc=True)
     result["days_to_repeat"] = (result["repeat_at"] - result["resolved_at"]).dt.total_seconds() / 86400
     applicable = result["resolved_at"].notna() & result["trigger"].notna()
     result["repeated"] = pd.Series(result["repeat_at"].notna(), dtype="boolean").where(applicable)
     result["censored"] = applicable & ~result["repeat_at"].notna() & (result["resolved_at"] + window > end)
     result["complete"] = applicable & (result["resolved_at"] + window <= end)
     return result
+
+
+def _text(values: pd.Series):
+    """A text column by position, kept as it is when it already holds strings."""
+    return values.array if isinstance(values.dtype, pd.StringDtype) else pd.array(values.to_numpy(), dtype="string")

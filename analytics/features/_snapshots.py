@@ -16,7 +16,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics.features._aggregate import LocalSums, Sums, local_quantiles, milliseconds, quantiles
+from analytics.features._aggregate import Equals, LocalSums, Recorded, Sums, local_quantiles, milliseconds, quantiles
 from analytics.features._catalogue import (
     CONTACTS,
     COUNTS,
@@ -164,11 +164,11 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
         opening["repeat"] = t.is_repeat
     for trigger in TRIGGERS:
         if wanted.windows(f"complaints_{{}}_{trigger}"):
-            opening[f"trigger_{trigger}"] = _flag(t.trigger == trigger)
+            opening[f"trigger_{trigger}"] = Equals(t.trigger, trigger)
             windows |= set(wanted.windows(f"complaints_{{}}_{trigger}"))
     for severity in SEVERITIES:
         if wanted.windows(f"complaints_{{}}_severity_{severity}"):
-            opening[f"severity_{severity}"] = _flag(t.severity == severity)
+            opening[f"severity_{severity}"] = Equals(t.severity, severity)
             windows |= set(wanted.windows(f"complaints_{{}}_severity_{severity}"))
     if wanted("severity_load"):  # every severity so far, weighted by 2^(age from the first cutoff / half-life)
         days = milliseconds(con, t.opened_at, origin).cast("float64") / (DAY * 1000)
@@ -181,17 +181,17 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
     for rate, flag in RATES.items():
         if wanted.windows(rate + "_{}"):
             value = t.reopen_count > 0 if flag == "reopened" else t[flag]
-            closing[f"{flag}_yes"], closing[f"{flag}_recorded"] = _flag(value.fill_null(False)), _flag(value.notnull())
+            closing[f"{flag}_yes"], closing[f"{flag}_recorded"] = Equals(value, True), Recorded(value)
             windows |= set(wanted.windows(rate + "_{}"))
     if wanted.windows("csat_mean_{}"):
-        closing["rated"], closing["csat_sum"] = _flag(t.csat.notnull()), t.csat.fill_null(0).cast("float64")
+        closing["rated"], closing["csat_sum"] = Recorded(t.csat), t.csat.fill_null(0).cast("float64")
         windows |= set(wanted.windows("csat_mean_{}"))
     for name, column in {"handling_minutes": "handling_minutes", "credits": "credit_amount"}.items():
         if wanted.windows(name + "_{}"):
             closing[column] = (t[column].cast("float64").fill_null(0) * PARTS).round().cast("float64")
             windows |= set(wanted.windows(name + "_{}"))
     if wanted.windows("unresolved_{}"):
-        closing["unresolved"] = _flag((t.resolution == "unresolved").fill_null(False))
+        closing["unresolved"] = Equals(t.resolution, "unresolved")
         windows |= set(wanted.windows("unresolved_{}"))
     if wanted("csat_latest"):  # milliseconds x 8 + score: the largest is the latest score
         rated_at = t.resolved_at if timed else t.opened_at
@@ -275,7 +275,7 @@ def _duration_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: 
 def _contact_features(con, interactions, dates, cells: Cells) -> dict[str, np.ndarray]:
     """Angry and abusive contacts per window, rolled forward like the complaint sums."""
     t = interactions.filter(interactions.tone.isin(["angry", "abusive"]) & (interactions.at < dates[-1]))
-    at = _sums(con)(con, t, t.at, dates, WINDOWS, {"angry": _flag(t.tone == "angry"), "abusive": _flag(t.tone == "abusive")}, cells)
+    at = _sums(con)(con, t, t.at, dates, WINDOWS, {tone: Equals(t.tone, tone) for tone in ("angry", "abusive")}, cells)
     return {f"{tone}_contacts_{days}": cells.window(at("opened", tone), at(f"leaves_{days}", tone)) for tone in ("angry", "abusive") for days in WINDOWS}
 
 

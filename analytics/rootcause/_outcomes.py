@@ -53,7 +53,7 @@ def complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataFr
     resolved = c["resolved_at"].notna()
     if "repeat" in outcomes:
         if history.has("resolved_at", "trigger"):
-            flags = repeats(history, "90D").set_index("complaint_id").reindex(c["complaint_id"])
+            flags = repeats(history, "90D").set_axis(c.index)  # row for row
             frame["repeat"] = pd.array(flags["repeated"].where(flags["complete"].fillna(False).astype(bool)).array, dtype="boolean")
         else:
             notes.append("Repeats need resolution times and triggers, which this history does not record.")

@@ -110,7 +110,7 @@ def pareto(history: History, by: str = "trigger", measure: str = "complaints", h
         lacking["cost"] = "Handling cost needs handling minutes or credits, which this history does not record."
     table = frame.groupby(by).sum()
     if history.has("resolved_at", "trigger"):
-        flags = repeats(history, "90D").set_index("complaint_id").reindex(c["complaint_id"])
+        flags = repeats(history, "90D").set_axis(c.index)  # row for row
         repeated = flags["repeated"].where(flags["complete"].fillna(False).astype(bool))
         counts = pd.DataFrame({by: group.to_numpy(), "n": repeated.notna().to_numpy(), "k": repeated.fillna(False).astype(bool).to_numpy()}).groupby(by).sum()
         rated = _with_interval(counts["k"], counts["n"], "repeat_rate", alpha)
