@@ -92,15 +92,23 @@ def next_steps(history: History, clients: pd.DataFrame, cutoff, effects: pd.Data
     c = c.loc[c["client_id"].isin(at_risk["client_id"])]
     c = c.loc[open_complaints(c) | (c["opened_at"] >= cutoff - RECENT), [n for n in RULE_COLUMNS if n in c]]  # all that the rules read
     c = c.assign(**{"trigger": c["trigger"].astype("string")} if "trigger" in c else {}).sort_values("opened_at")
-    by_client = dict(tuple(c.groupby("client_id", sort=False))) if len(c) else {}
+    # the first rule, an open complaint, for every client at once: the oldest open one
+    waiting = c.loc[open_complaints(c)] if "resolved_at" in c else c.iloc[:0]
+    oldest = waiting.groupby("client_id", sort=False).head(1)
+    oldest = dict(zip(oldest["client_id"], zip(oldest["opened_at"], oldest["trigger"] if "trigger" in oldest else [None] * len(oldest), strict=True),
+                      strict=True))
+    rest = c.loc[~c["client_id"].isin(oldest)]
+    by_client = dict(tuple(rest.groupby("client_id", sort=False))) if len(rest) else {}
     fix, follow, own = (_works(effects, p) for p in ("root_cause_fixed", "followed_up", "took_ownership"))
     if measured is not None:
         fix = follow = None  # the measured advice replaces the fixed rules
     steps, evidence = [], []
     for row in at_risk.itertuples():
-        mine = by_client.get(row.client_id, c.iloc[:0])
-        advice = measured.loc[row.client_id] if measured is not None and row.client_id in measured.index else None
-        step, why = _step(mine, cutoff, row.notice_date, fix, follow, own, advice)
+        if row.client_id in oldest:
+            step, why = _open_step(*oldest[row.client_id], cutoff, own)
+        else:
+            advice = measured.loc[row.client_id] if measured is not None and row.client_id in measured.index else None
+            step, why = _step(by_client.get(row.client_id, c.iloc[:0]), cutoff, row.notice_date, fix, follow, own, advice)
         steps.append(step)
         evidence.append(why)
     return pd.DataFrame({"next_step": steps, "evidence": evidence}, index=at_risk.index)
@@ -116,10 +124,7 @@ def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own, advic
         open_ = complaints.loc[open_complaints(complaints)]
     if len(open_):
         oldest = open_.iloc[0]
-        what = _what(trigger.get(oldest.name))
-        days = (cutoff - oldest["opened_at"]).days
-        return (f"Take ownership of the open {what}complaint of {oldest['opened_at']:%Y-%m-%d} ({days:,} day{'' if days == 1 else 's'} open) and resolve it",
-                own or "an open complaint is what a client at risk waits on first")
+        return _open_step(oldest["opened_at"], trigger.get(oldest.name), cutoff, own)
     if advice is not None:
         opened = pd.Timestamp(advice["opened_at"])
         when = ""
@@ -145,6 +150,13 @@ def _step(complaints: pd.DataFrame, cutoff, notice_date, fix, follow, own, advic
             return (f"Follow up on the {_what(trigger.get(last.name))}complaint of {last['opened_at']:%Y-%m-%d} "
                     f"(severity {int(last['severity'])}, not followed up)", follow)
     return _calendar_step(cutoff, notice_date)
+
+
+def _open_step(opened_at, trigger, cutoff, own) -> tuple[str, str]:
+    """The step for a client with an open complaint: the oldest one."""
+    days = (cutoff - opened_at).days
+    return (f"Take ownership of the open {_what(trigger)}complaint of {opened_at:%Y-%m-%d} ({days:,} day{'' if days == 1 else 's'} open) and resolve it",
+            own or "an open complaint is what a client at risk waits on first")
 
 
 def _calendar_step(cutoff, notice_date) -> tuple[str, str]:
