@@ -71,13 +71,30 @@ class Recorded:
     column: object
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """A measure that counts the rows whose client had a row of the same ``group`` within
+    ``days`` before (at the sums' moment): a repeat. The engine looks back with a window
+    over each client's rows; this machine reads the rows in client, group and time order."""
+
+    group: object
+    days: int
+
+
 def _engine_measure(measure):
-    """A measure as the expression the engine sums."""
+    """A measure as the expression the engine sums (a :class:`Repeat` is a column by then)."""
     if isinstance(measure, Equals):
         return ibis.ifelse((measure.column == measure.value).fill_null(False), 1, 0)
     if isinstance(measure, Recorded):
         return ibis.ifelse(measure.column.notnull(), 1, 0)
     return measure
+
+
+def _repeat_flag(table, moment, repeat: Repeat):
+    """1 where the row's client had a row of the same group within ``repeat.days`` before."""
+    previous = moment.lag().over(ibis.window(group_by=[table.code, repeat.group], order_by=moment))
+    recent = (previous >= moment - ibis.interval(days=repeat.days)).fill_null(False)
+    return ibis.ifelse(repeat.group.notnull() & recent, 1, 0)
 
 
 def _latest_index(indexes: list):
@@ -111,6 +128,9 @@ class Sums:
 
     def __init__(self, con, table, moment, dates: list[pd.Timestamp], shifts, measures: dict, cells: Cells, maxima: dict | None = None,
                  known=()):
+        repeats = {name: _repeat_flag(table, moment, m) for name, m in measures.items() if isinstance(m, Repeat)}
+        table = table.mutate(**repeats) if repeats else table  # a window cannot sit inside a sum
+        measures = measures | {name: table[name] for name in repeats}
         self.con, self.table, self.moment, self.dates, self.cells = con, table, moment, dates, cells
         self.known = _latest_index([cutoff_index(m, dates) for m in known])
         self.aggregates = {m: _engine_measure(measure).sum() for m, measure in measures.items()} | {m: expr.max() for m, expr in (maxima or {}).items()}
@@ -140,6 +160,15 @@ class Sums:
         """The largest value of ``measure`` that entered at or before each output row's cutoff (NaN if none)."""
         grouped = self._by(index)
         return self.cells.latest(grouped["cell"], grouped[measure])
+
+
+def _repeated(code: np.ndarray, group: pa.ChunkedArray, micros: np.ndarray, days: int) -> np.ndarray:
+    """:class:`Repeat` on rows in client, group and time order: the row before is the
+    previous one of the same client and group, when it is theirs."""
+    group = group.combine_chunks()
+    previous_same = (code[1:] == code[:-1]) & pc.equal(group[1:], group[:-1]).fill_null(False).to_numpy(zero_copy_only=False)
+    recent = micros[1:] - micros[:-1] <= days * 86_400_000_000
+    return np.r_[False, previous_same & recent]
 
 
 def local_index(micros: np.ndarray, dates: list[pd.Timestamp], days: int = 0) -> np.ndarray:
@@ -222,21 +251,27 @@ class LocalSums:
                  known=()):
         self.cells, self.dates = cells, dates
         moments = {"moment": moment} | {f"known_{i}": m for i, m in enumerate(known)}
-        columns = {}  # each column that Equals and Recorded read, fetched once
-        for measure in measures.values():
-            if isinstance(measure, Equals | Recorded):
-                columns.setdefault(measure.column.op(), f"column_{len(columns)}")
-        sums = {name: measure for name, measure in measures.items() if not isinstance(measure, Equals | Recorded)}
+        read_from = {name: measure.column if isinstance(measure, Equals | Recorded) else measure.group
+                     for name, measure in measures.items() if isinstance(measure, Equals | Recorded | Repeat)}
+        columns = {}  # each column that Equals, Recorded and Repeat read, fetched once
+        for column in read_from.values():
+            columns.setdefault(column.op(), f"column_{len(columns)}")
+        sums = {name: measure for name, measure in measures.items() if name not in read_from}
         read = {name: op.to_expr() for op, name in columns.items()}
-        # in client order, each cutoff's sums are written in order: bincount runs several times faster
-        fetched = con.to_pyarrow(table.select(code=table.code, **moments, **read, **sums, **(maxima or {})).order_by("code"))
+        # in client order, each cutoff's sums are written in order: bincount runs several times faster;
+        # a repeat's group and time next, so that a row's previous one of the group lies just before it
+        groups = [columns[measures[name].group.op()] for name in read_from if isinstance(measures[name], Repeat)]
+        fetched = con.to_pyarrow(table.select(code=table.code, **moments, **read, **sums, **(maxima or {})).order_by(["code", *groups, "moment"]))
         self.rows = {name: _micros(fetched[name]) if name in moments else _numbers(fetched[name]) if name in (maxima or {})
                      else fetched[name].to_numpy(zero_copy_only=False) for name in ["code", *moments, *sums, *(maxima or {})]}
-        for name, measure in measures.items():
+        for name, column in read_from.items():
+            values, measure = fetched[columns[column.op()]], measures[name]
             if isinstance(measure, Equals):
-                self.rows[name] = pc.equal(fetched[columns[measure.column.op()]], measure.value).fill_null(False).to_numpy(zero_copy_only=False)
+                self.rows[name] = pc.equal(values, measure.value).fill_null(False).to_numpy(zero_copy_only=False)
             elif isinstance(measure, Recorded):
-                self.rows[name] = pc.is_valid(fetched[columns[measure.column.op()]]).to_numpy(zero_copy_only=False)
+                self.rows[name] = pc.is_valid(values).to_numpy(zero_copy_only=False)
+            else:
+                self.rows[name] = _repeated(self.rows["code"], values, self.rows["moment"], measure.days)
         del fetched
         self.code = self.rows.pop("code").astype(np.int64)
         self.known = [self.rows.pop(f"known_{i}") for i in range(len(known))]

@@ -16,7 +16,16 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics.features._aggregate import Equals, LocalSums, Recorded, Sums, local_quantiles, milliseconds, quantiles
+from analytics.features._aggregate import (
+    Equals,
+    LocalSums,
+    Recorded,
+    Repeat,
+    Sums,
+    local_quantiles,
+    milliseconds,
+    quantiles,
+)
 from analytics.features._catalogue import (
     CONTACTS,
     COUNTS,
@@ -119,16 +128,11 @@ LOAD_HALF_LIFE = 90  # days
 
 def _complaints_before(t, dates: list[pd.Timestamp], wanted: Wanted):
     """The complaints the wanted features can see: opened before the last cutoff, and within
-    the longest window of the first unless a feature looks back without limit; with the
-    repeat flag (the same trigger raised within ``REPEAT_DAYS`` before) where wanted."""
+    the longest window of the first unless a feature looks back without limit, or repeats
+    are counted (the previous complaint of a trigger may be older than any window)."""
     last = t.opened_at < dates[-1]
-    if wanted.any("repeats_", prefix=True):
-        previous = t.opened_at.lag().over(ibis.window(group_by=[t.code, t.trigger], order_by=t.opened_at))
-        recent = (previous >= t.opened_at - ibis.interval(days=REPEAT_DAYS)).fill_null(False)
-        t = t.mutate(is_repeat=ibis.ifelse(t.trigger.notnull() & recent, 1, 0))
-    if wanted.any(*UNBOUNDED):
+    if wanted.any(*UNBOUNDED) or wanted.any("repeats_", prefix=True):
         return t.filter(last)
-    # the previous complaint may be older than any window: the lag above sees the whole history
     return t.filter(last & (t.opened_at >= dates[0] - pd.Timedelta(days=max(WINDOWS))))
 
 
@@ -161,7 +165,7 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
     opening = {"n": _flag(t.opened_at.notnull())}
     windows = set(counted) | set(wanted.windows("repeats_{}"))
     if wanted.windows("repeats_{}"):
-        opening["repeat"] = t.is_repeat
+        opening["repeat"] = Repeat(t.trigger, REPEAT_DAYS)
     for trigger in TRIGGERS:
         if wanted.windows(f"complaints_{{}}_{trigger}"):
             opening[f"trigger_{trigger}"] = Equals(t.trigger, trigger)
