@@ -261,7 +261,8 @@ class LocalSums:
         # in client order, each cutoff's sums are written in order: bincount runs several times faster;
         # a repeat's group and time next, so that a row's previous one of the group lies just before it
         groups = [columns[measures[name].group.op()] for name in read_from if isinstance(measures[name], Repeat)]
-        fetched = con.to_pyarrow(table.select(code=table.code, **moments, **read, **sums, **(maxima or {})).order_by(["code", *groups, "moment"]))
+        order = ["code", *groups, "moment"] if groups else ["code"]
+        fetched = con.to_pyarrow(table.select(code=table.code, **moments, **read, **sums, **(maxima or {})).order_by(order))
         self.rows = {name: _micros(fetched[name]) if name in moments else _numbers(fetched[name]) if name in (maxima or {})
                      else fetched[name].to_numpy(zero_copy_only=False) for name in ["code", *moments, *sums, *(maxima or {})]}
         for name, column in read_from.items():
