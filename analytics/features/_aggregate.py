@@ -126,7 +126,7 @@ class Sums:
     (the first after every moment in ``known``) and ``known_<index>`` (never before
     ``known``); each sum comes back as a cutoffs x clients array."""
 
-    def __init__(self, con, table, moment, dates: list[pd.Timestamp], shifts, measures: dict, cells: Cells, maxima: dict | None = None,
+    def __init__(self, con, table, moment, dates: list[pd.Timestamp], measures: dict, cells: Cells, maxima: dict | None = None,
                  known=()):
         repeats = {name: _repeat_flag(table, moment, m) for name, m in measures.items() if isinstance(m, Repeat)}
         table = table.mutate(**repeats) if repeats else table  # a window cannot sit inside a sum
@@ -247,7 +247,7 @@ class LocalSums:
     places each moment among the cutoffs and sums per cell. Where the data already lies
     beside the driver this beats a query per index."""
 
-    def __init__(self, con, table, moment, dates: list[pd.Timestamp], shifts, measures: dict, cells: Cells, maxima: dict | None = None,
+    def __init__(self, con, table, moment, dates: list[pd.Timestamp], measures: dict, cells: Cells, maxima: dict | None = None,
                  known=()):
         self.cells, self.dates = cells, dates
         moments = {"moment": moment} | {f"known_{i}": m for i, m in enumerate(known)}

@@ -163,17 +163,14 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
     counted |= {365} if wanted("open_complaints") or wanted("complaint_rate_vs_segment") else set()
     counted |= {90, 180} if wanted("trend_90") else set()
     opening = {"n": _flag(t.opened_at.notnull())}
-    windows = set(counted) | set(wanted.windows("repeats_{}"))
     if wanted.windows("repeats_{}"):
         opening["repeat"] = Repeat(t.trigger, REPEAT_DAYS)
     for trigger in TRIGGERS:
         if wanted.windows(f"complaints_{{}}_{trigger}"):
             opening[f"trigger_{trigger}"] = Equals(t.trigger, trigger)
-            windows |= set(wanted.windows(f"complaints_{{}}_{trigger}"))
     for severity in SEVERITIES:
         if wanted.windows(f"complaints_{{}}_severity_{severity}"):
             opening[f"severity_{severity}"] = Equals(t.severity, severity)
-            windows |= set(wanted.windows(f"complaints_{{}}_severity_{severity}"))
     if wanted("severity_load"):  # every severity so far, weighted by 2^(age from the first cutoff / half-life)
         days = milliseconds(con, t.opened_at, origin).cast("float64") / (DAY * 1000)
         opening["severity_weight"] = t.severity.fill_null(0).cast("float64") * (days * (np.log(2) / LOAD_HALF_LIFE)).exp()
@@ -181,28 +178,23 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
 
     # what is recorded at the resolution, from the resolution's cutoff until the window's end
     closing = {}
-    windows |= {365} if wanted("open_complaints") else set()
     for rate, flag in RATES.items():
         if wanted.windows(rate + "_{}"):
             value = t.reopen_count > 0 if flag == "reopened" else t[flag]
             closing[f"{flag}_yes"], closing[f"{flag}_recorded"] = Equals(value, True), Recorded(value)
-            windows |= set(wanted.windows(rate + "_{}"))
     if wanted.windows("csat_mean_{}"):
         closing["rated"], closing["csat_sum"] = Recorded(t.csat), t.csat.fill_null(0).cast("float64")
-        windows |= set(wanted.windows("csat_mean_{}"))
     for name, column in {"handling_minutes": "handling_minutes", "credits": "credit_amount"}.items():
         if wanted.windows(name + "_{}"):
             closing[column] = (t[column].cast("float64").fill_null(0) * PARTS).round().cast("float64")
-            windows |= set(wanted.windows(name + "_{}"))
     if wanted.windows("unresolved_{}"):
         closing["unresolved"] = Equals(t.resolution, "unresolved")
-        windows |= set(wanted.windows("unresolved_{}"))
     if wanted("csat_latest"):  # milliseconds x 8 + score: the largest is the latest score
         rated_at = t.resolved_at if timed else t.opened_at
         key = milliseconds(con, rated_at, origin) * 8 + t.csat
         latest["csat_key"] = key.cast("float64")
     # one pass over the complaints for both: sums by the opening's cutoffs add up over the resolution's
-    at = known_at = _sums(con)(con, t, t.opened_at, dates, windows, opening | closing, cells, latest, known=known)
+    at = known_at = _sums(con)(con, t, t.opened_at, dates, opening | closing, cells, latest, known=known)
 
     def per_window(sums: Sums, windows, measure: str, entered: str = "opened", leaving: str = "leaves_{}") -> dict[int, np.ndarray]:
         """Per window, the sum of ``measure`` over the complaints in it."""
@@ -279,7 +271,7 @@ def _duration_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: 
 def _contact_features(con, interactions, dates, cells: Cells) -> dict[str, np.ndarray]:
     """Angry and abusive contacts per window, rolled forward like the complaint sums."""
     t = interactions.filter(interactions.tone.isin(["angry", "abusive"]) & (interactions.at < dates[-1]))
-    at = _sums(con)(con, t, t.at, dates, WINDOWS, {tone: Equals(t.tone, tone) for tone in ("angry", "abusive")}, cells)
+    at = _sums(con)(con, t, t.at, dates, {tone: Equals(t.tone, tone) for tone in ("angry", "abusive")}, cells)
     return {f"{tone}_contacts_{days}": cells.window(at("opened", tone), at(f"leaves_{days}", tone)) for tone in ("angry", "abusive") for days in WINDOWS}
 
 
