@@ -9,7 +9,6 @@ windows forward (:class:`~analytics.features._rolling.Cells`).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -18,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analytics.features._measures import Equals, Recorded, Repeat, engine_measure, repeat_flag, repeated
 from analytics.features._rolling import Cells
 
 HOUR_MS = 3_600_000
@@ -55,48 +55,6 @@ def at_least(first, second):
     return ibis.greatest(first, second)
 
 
-@dataclass(frozen=True)
-class Equals:
-    """A measure that counts the rows whose ``column`` equals ``value``. On this machine
-    the column is fetched once however many of its values are counted."""
-
-    column: object
-    value: object
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """A measure that counts the rows where ``column`` has a value."""
-
-    column: object
-
-
-@dataclass(frozen=True)
-class Repeat:
-    """A measure that counts the rows whose client had a row of the same ``group`` within
-    ``days`` before (at the sums' moment): a repeat. The engine looks back with a window
-    over each client's rows; this machine reads the rows in client, group and time order."""
-
-    group: object
-    days: int
-
-
-def _engine_measure(measure):
-    """A measure as the expression the engine sums (a :class:`Repeat` is a column by then)."""
-    if isinstance(measure, Equals):
-        return ibis.ifelse((measure.column == measure.value).fill_null(False), 1, 0)
-    if isinstance(measure, Recorded):
-        return ibis.ifelse(measure.column.notnull(), 1, 0)
-    return measure
-
-
-def _repeat_flag(table, moment, repeat: Repeat):
-    """1 where the row's client had a row of the same group within ``repeat.days`` before."""
-    previous = moment.lag().over(ibis.window(group_by=[table.code, repeat.group], order_by=moment))
-    recent = (previous >= moment - ibis.interval(days=repeat.days)).fill_null(False)
-    return ibis.ifelse(repeat.group.notnull() & recent, 1, 0)
-
-
 def _latest_index(indexes: list):
     """The latest of cutoff indexes (None for none)."""
     latest = indexes[0] if indexes else None
@@ -128,12 +86,12 @@ class Sums:
 
     def __init__(self, con, table, moment, dates: list[pd.Timestamp], measures: dict, cells: Cells, maxima: dict | None = None,
                  known=()):
-        repeats = {name: _repeat_flag(table, moment, m) for name, m in measures.items() if isinstance(m, Repeat)}
+        repeats = {name: repeat_flag(table, moment, m) for name, m in measures.items() if isinstance(m, Repeat)}
         table = table.mutate(**repeats) if repeats else table  # a window cannot sit inside a sum
         measures = measures | {name: table[name] for name in repeats}
         self.con, self.table, self.moment, self.dates, self.cells = con, table, moment, dates, cells
         self.known = _latest_index([cutoff_index(m, dates) for m in known])
-        self.aggregates = {m: _engine_measure(measure).sum() for m, measure in measures.items()} | {m: expr.max() for m, expr in (maxima or {}).items()}
+        self.aggregates = {m: engine_measure(measure).sum() for m, measure in measures.items()} | {m: expr.max() for m, expr in (maxima or {}).items()}
         self._grouped = {}
 
     def _index(self, name: str):
@@ -160,15 +118,6 @@ class Sums:
         """The largest value of ``measure`` that entered at or before each output row's cutoff (NaN if none)."""
         grouped = self._by(index)
         return self.cells.latest(grouped["cell"], grouped[measure])
-
-
-def _repeated(code: np.ndarray, group: pa.ChunkedArray, micros: np.ndarray, days: int) -> np.ndarray:
-    """:class:`Repeat` on rows in client, group and time order: the row before is the
-    previous one of the same client and group, when it is theirs."""
-    group = group.combine_chunks()
-    previous_same = (code[1:] == code[:-1]) & pc.equal(group[1:], group[:-1]).fill_null(False).to_numpy(zero_copy_only=False)
-    recent = micros[1:] - micros[:-1] <= days * 86_400_000_000
-    return np.r_[False, previous_same & recent]
 
 
 def local_index(micros: np.ndarray, dates: list[pd.Timestamp], days: int = 0) -> np.ndarray:
@@ -272,7 +221,7 @@ class LocalSums:
             elif isinstance(measure, Recorded):
                 self.rows[name] = pc.is_valid(values).to_numpy(zero_copy_only=False)
             else:
-                self.rows[name] = _repeated(self.rows["code"], values, self.rows["moment"], measure.days)
+                self.rows[name] = repeated(self.rows["code"], values, self.rows["moment"], measure.days)
         del fetched
         self.code = self.rows.pop("code").astype(np.int64)
         self.known = [self.rows.pop(f"known_{i}") for i in range(len(known))]

@@ -16,16 +16,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics.features._aggregate import (
-    Equals,
-    LocalSums,
-    Recorded,
-    Repeat,
-    Sums,
-    local_quantiles,
-    milliseconds,
-    quantiles,
-)
+from analytics.features._aggregate import LocalSums, Sums, local_quantiles, milliseconds, quantiles
 from analytics.features._catalogue import (
     CONTACTS,
     COUNTS,
@@ -44,6 +35,7 @@ from analytics.features._catalogue import (
 )
 from analytics.features._engine import connection
 from analytics.features._grid import client_grid
+from analytics.features._measures import Equals, Recorded, Repeat
 from analytics.features._rolling import DAY, Cells
 from analytics.features._source import Source, cutoff_dates
 from analytics.io import History
