@@ -52,6 +52,9 @@ def to_html(notebook: NotebookNode, title: str) -> str:
     }
     if any(INTERACTIVE in output.get("data", {}).get("text/html", "") for cell in shown.cells for output in cell.get("outputs", [])):
         resources |= _datatables()
+    for cell in shown.cells:  # the page draws each figure from its HTML: the exporter need not copy the data again
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop(PLOTLY, None)
     page, _ = exporter.from_notebook_node(shown, resources=resources)
     return navigable(page)
 
@@ -179,12 +182,15 @@ def prepared(notebook: NotebookNode) -> NotebookNode:
     import nbformat  # here: its schema checks cost a second and a half of imports
     import plotly.io as pio
 
-    notebook = copy.deepcopy(notebook)
+    # a copy of the structure only: every output's data is rebuilt below, and copying a
+    # figure of many clients deeply would cost seconds
+    notebook = copy.copy(notebook)
+    notebook.cells = [copy.copy(cell) for cell in notebook.cells]
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
         kept = []
-        for output in cell.get("outputs", []):
+        for output in map(copy.copy, cell.get("outputs", [])):
             if output.output_type == "stream":
                 if output.name == "stderr":
                     continue

@@ -190,11 +190,13 @@ ALERT_COLUMNS = {
 }
 
 
-def action_list(history: History, cutoff=None, horizon: str = "90D", model=None, currency: str = "$", random_state: int = 0) -> ActionList:
+def action_list(history: History, cutoff=None, horizon: str = "90D", model=None, currency: str = "$", random_state: int = 0,
+                engine=None) -> ActionList:
     """The action list as of ``cutoff`` (a date: what was known before it; default: the day
     after the data's last), for a weekly run: snapshots at every quarter end before it and
     at the cutoff itself, a churn model trained on the rows whose outcome was known by
-    then, and the health score.
+    then, and the health score. ``engine`` computes the snapshots (see
+    :func:`analytics.features.snapshots`).
 
     Examples
     --------
@@ -210,7 +212,7 @@ def action_list(history: History, cutoff=None, horizon: str = "90D", model=None,
     start = pd.Period(known.span[0], "Q")
     quarter_ends = [utc((q + 1).start_time) for q in pd.period_range(start, pd.Period(cutoff.tz_convert(None), "Q"), freq="Q")]
     grid = sorted({c for c in quarter_ends if c < cutoff} | {cutoff})
-    rows = snapshots(known, grid, horizon)
+    rows = snapshots(known, grid, horizon, engine=engine)
     X, y = training_data(rows)
     model = ChurnModel(random_state=random_state) if model is None else model
     fitted = fit_by_client(model, X, y, rows.loc[X.index, "client_id"])

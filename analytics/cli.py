@@ -86,6 +86,8 @@ def report(
     cutoff: str | None = typer.Option(None, help="Review as of this date, YYYY-MM-DD (quarterly also takes a quarter, 2025Q4); "
                                       "inside the data's range (default: the end of the data)."),
     out: Path = typer.Option(Path("reports"), help="Folder to write the report into."),
+    engine: str | None = typer.Option(None, help="Where the snapshots are computed: duckdb (in this process, the default) or spark "
+                                      "(local mode; needs Java and the spark extra). Quarterly and review reports."),
 ) -> None:
     """Run a report's notebook and write it as one standalone HTML file."""
     from analytics.reports import NOTEBOOKS, ReportFailed, render
@@ -93,9 +95,11 @@ def report(
     if kind not in NOTEBOOKS:
         typer.echo(f"error: the report must be one of {', '.join(NOTEBOOKS)}, not {kind!r}", err=True)
         raise typer.Exit(2)
-    named = {k: v for k, v in {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff}.items() if v is not None}
+    named = {k: v for k, v in {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff, "engine": engine}.items()
+             if v is not None}
     try:
         _options_taken(kind, named)  # first: it needs neither the data nor its libraries
+        _engine_available(engine)
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -110,7 +114,8 @@ def report(
     if profile is not None:
         profile = str(Path(profile).resolve()) if Path(profile).suffix else profile
         load_profile(profile)  # a problem with it is one line now, not a failed cell later
-    given = {k: v for k, v in {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff}.items() if v is not None}
+    given = {k: v for k, v in {"client_id": client, "source": source, "profile": profile, "cutoff": cutoff, "engine": engine}.items()
+             if v is not None}
     try:  # what the notebook would only find out after its kernel started
         given |= _checked_inputs(kind, given)
     except ValueError as error:
@@ -249,8 +254,20 @@ def _options_taken(kind: str, given: dict) -> None:
     takes = report_parameters(kind)
     foreign = [name for name in given if name not in takes]
     if foreign:
-        options = ", ".join(f"--{name.removesuffix('_id')}" for name in takes if name in ("source", "profile", "cutoff", "client_id"))
+        options = ", ".join(f"--{name.removesuffix('_id')}" for name in takes if name in ("source", "profile", "cutoff", "client_id", "engine"))
         raise ValueError(f"the {kind} report does not take {', '.join('--' + n.removesuffix('_id') for n in foreign)}; it takes {options}")
+
+
+def _engine_available(engine: str | None) -> None:
+    """Raise ValueError unless ``engine`` is one the reports can use on this machine."""
+    import importlib.util
+
+    if engine is None or engine == "duckdb":
+        return
+    if engine != "spark":
+        raise ValueError(f"--engine must be duckdb or spark, not {engine!r}")
+    if importlib.util.find_spec("pyspark") is None:
+        raise ValueError("--engine spark needs PySpark: install the spark extra (pip install 'client-health-analytics[spark]') and Java")
 
 
 def _sample_folder() -> str:

@@ -195,7 +195,8 @@ class HealthScore(Result):
         which :meth:`explain` and :meth:`movement` read."""
         raw = components(snapshots).reindex(columns=self.components_)
         points = self._scaled(raw) * self.weights_ * 100
-        result = pd.DataFrame({"client_id": snapshots["client_id"].to_numpy(), "cutoff": snapshots["cutoff"].to_numpy()}, index=snapshots.index)
+        # the arrays as they are: numpy would turn zoned cutoffs into a Timestamp object per row
+        result = pd.DataFrame({"client_id": snapshots["client_id"].array, "cutoff": snapshots["cutoff"].array}, index=snapshots.index)
         result["score"] = 100 - points.sum(axis=1)
         healthy, watch = self.thresholds_
         result["band"] = np.select([result["score"] >= healthy, result["score"] >= watch], ["healthy", "watch"], "at_risk")

@@ -55,6 +55,7 @@ KPIS = {
 }
 CHANGE = "change on last quarter"
 BACKTEST_QUARTERS = 4  # the model is judged on the last year of quarters it never saw
+WEBGL_FROM = 5_000  # points in one trace from which the risk chart is drawn with WebGL
 
 
 @dataclass(repr=False)
@@ -191,15 +192,20 @@ class QuarterlyReview(Result):
 
     # ------------------------------------------------------------------ figures
     def risk_plot(self) -> go.Figure:
-        """Every active client: annual value against churn probability; the at-risk list in red."""
+        """Every active client: annual value against churn probability; the at-risk list in red.
+        Beyond WEBGL_FROM other clients, only the list's clients show their main reason."""
         c = self.clients
         on_list = c["client_id"].isin(self.at_risk["client_id"])
         figure = go.Figure()
         for flag, name, colour in ((False, "other clients", "#8da0cb"), (True, "at risk (top tenth)", "#d62728")):
             rows = c[on_list == flag]
-            figure.add_trace(go.Scatter(
+            many = len(rows) > WEBGL_FROM
+            # tens of thousands of points would stall the page as SVG, and their reasons would
+            # weigh megabytes: WebGL draws them, and only the action list's clients say why
+            reasons = pd.Series("", index=rows.index) if many and not flag else rows["reason_1"].fillna("")
+            figure.add_trace((go.Scattergl if many else go.Scatter)(
                 x=rows["probability"], y=rows["annual_value"], mode="markers", name=name, marker={"color": colour, "opacity": 0.7},
-                customdata=np.stack([rows["client_id"].astype(str), rows["reason_1"].fillna("")], axis=1),
+                customdata=np.stack([rows["client_id"].astype(str), reasons], axis=1),
                 hovertemplate="%{customdata[0]}<br>risk %{x:.1%}, value " + self.currency + "%{y:,.0f}<br>%{customdata[1]}<extra></extra>",
             ))
         figure.update_layout(title=f"Churn risk and annual value, clients active at the end of {self.quarter}",
@@ -236,7 +242,7 @@ class QuarterlyReview(Result):
 
 def quarterly_review(
     history: History, quarter=None, horizon: str = "90D", model=None, currency: str = "$", bootstrap: int = 200, random_state: int = 0,
-    alpha: float = 0.05,
+    alpha: float = 0.05, engine=None,
 ) -> QuarterlyReview:
     """Build the review of ``quarter``: "2025Q4", a ``pd.Period``, or a date for the last
     quarter completed by then (default: the last quarter the data reaches the end of).
@@ -246,6 +252,8 @@ def quarterly_review(
     cutoff and scores the clients active then. It is judged by a backtest on the last
     ``BACKTEST_QUARTERS`` quarters; last quarter's probabilities are that backtest's,
     from a model that had only the data before it. The backtest's intervals are at ``1 - alpha``.
+    ``engine`` computes the snapshots: DuckDB in process (default), ``"spark"`` or a
+    ``SparkSession`` (see :func:`analytics.features.snapshots`).
 
     Examples
     --------
@@ -263,7 +271,7 @@ def quarterly_review(
     known = history.as_of(cutoff)
     start = pd.Period(known.span[0], "Q")
     cutoffs = [utc((q + 1).start_time) for q in pd.period_range(start, quarter, freq="Q")]
-    rows = snapshots(known, cutoffs, horizon)
+    rows = snapshots(known, cutoffs, horizon, engine=engine)
     model = ChurnModel(random_state=random_state) if model is None else model
     kpis, by_quarter, notes = _kpi_comparison(known, quarter)
 

@@ -112,6 +112,9 @@ def render(report: str, out: Path | str = "reports", parameters: dict | None = N
             papermill.execute_notebook(
                 str(notebook), str(executed), parameters=parameters, cwd=str(notebook.parent),
                 kernel_name="python3", progress_bar=progress, log_output=False, km=kernel,
+                # written once at the end: after every cell, a report of many clients would be
+                # serialised again in full (seconds a cell)
+                request_save_on_cell_execute=False,
             )
         except PapermillExecutionError as error:
             raise ReportFailed(f"{notebook.name}: cell {error.cell_index} failed with {error.ename}: {error.evalue}; no report written") from None

@@ -257,10 +257,11 @@ _HEADERS = {
 
 
 def relationship_review(history: History, cutoff=None, policy: str | Path | dict | None = None, horizon: str = "90D",
-                        currency: str = "$", random_state: int = 0) -> RelationshipReview:
+                        currency: str = "$", random_state: int = 0, engine=None) -> RelationshipReview:
     """Review every client active at ``cutoff`` (default: the end of the data), from what
     was known then: value, cost to serve, conduct, churn risk and health, and the
-    recommendation the ``policy`` gives.
+    recommendation the ``policy`` gives. ``engine`` computes the snapshots (see
+    :func:`analytics.features.snapshots`).
 
     Examples
     --------
@@ -277,7 +278,7 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
     known = history.as_of(cutoff)
     quarters = pd.period_range(known.span[0], cutoff.tz_convert(None) - pd.Timedelta(days=1), freq="Q")
     cutoffs = sorted({utc((q + 1).start_time) for q in quarters if utc((q + 1).start_time) < cutoff} | {cutoff})
-    rows = snapshots(known, cutoffs, horizon)
+    rows = snapshots(known, cutoffs, horizon, engine=engine)
     now = rows.loc[rows["cutoff"] == cutoff].reset_index(drop=True)
     notes = []
 

@@ -53,7 +53,7 @@ def styled(
     if interactive:
         style = style.set_table_attributes(f'class="{INTERACTIVE}"')
         # sentences get room; numbers and dates stay on one line
-        wide = [c for c in text if frame[c].astype("string").str.len().max() > WIDE_TEXT]
+        wide = [c for c in text if (frame[c].astype("string").str.len() > WIDE_TEXT).any()]  # an empty column is narrow
         classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
         classes[wide] = "wide"
         classes[[c for c in frame.columns if c in formatted]] = "number"

@@ -130,6 +130,8 @@ def test_report_inputs_are_checked_before_a_kernel_starts(tmp_path):
         (["report", "review", "--client", "CL999999"], "no such client in the data (3,000 clients); close: CL000999"),
         (["report", "quarterly", "--client", "CL000001"], "the quarterly report does not take --client; it takes --source, --profile, --cutoff"),
         (["report", "quality", "--cutoff", "2025-01-01"], "the quality report does not take --cutoff"),
+        (["report", "quarterly", "--engine", "snowflake"], "--engine must be duckdb or spark, not 'snowflake'"),
+        (["report", "workshop", "--engine", "spark"], "the workshop report does not take --engine; it takes --source, --profile"),
     ):
         done = _client_health(*arguments, "--out", tmp_path)
         assert done.returncode == 2 and expected in done.stderr, (arguments, done.stderr[-2000:])
@@ -184,7 +186,7 @@ def test_an_option_a_report_does_not_take_is_refused_before_the_data_stack_loads
     code = ("import sys\nfrom analytics.cli import _options_taken\ntry:\n    _options_taken('quarterly', {'client_id': 'x'})\n"
             "except ValueError as error:\n    print(error)\nprint(sorted(m for m in ('nbformat', 'analytics.io', 'duckdb') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines() == ["the quarterly report does not take --client; it takes --source, --profile, --cutoff", "[]"]
+    assert done.stdout.splitlines() == ["the quarterly report does not take --client; it takes --source, --profile, --cutoff, --engine", "[]"]
 
 
 def test_the_weekly_actions_run_writes_the_list_and_the_open_complaints(tmp_path):

@@ -29,6 +29,14 @@ def test_styled_tables_show_words_and_keep_formats():
     assert list(plain(frame).columns) == ["trigger", "repeat rate", "escalated"]
 
 
+def test_an_interactive_table_takes_a_text_column_with_no_values():
+    # a history without client names or owners: the column is all missing, in a string dtype
+    frame = pd.DataFrame({"client": ["C1", "C2"], "name": pd.array([pd.NA, pd.NA], dtype="string"), "why": ["x" * 50, "short"]})
+    html = styled(frame, interactive=True).to_html()
+    assert 'class="data row0 col1" >–</td>' in html and 'class="data row1 col1" >–</td>' in html  # shown as missing, not wide
+    assert 'class="data row1 col2 wide" >short</td>' in html  # a column with a sentence in it is wide
+
+
 def test_a_page_gets_contents_and_a_footnote_on_each_terms_first_use():
     page = ("<html><body><main><h1>Review</h1><h2 id='Brief'>Brief</h2><p>ROC AUC 0.77 (95% CI 0.74 to 0.79) and ROC AUC again</p>"
             "<h2 id='Trust'>Trust</h2><table><tr><td>Brier score</td></tr></table></main><p class='report-footer'>footer</p></body></html>")

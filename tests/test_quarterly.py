@@ -74,3 +74,17 @@ def test_quarter_is_a_name_or_the_last_one_completed_by_a_date(sample_history, a
 def test_a_quarter_that_is_not_one_is_refused(sample_history):
     with pytest.raises(ValueError, match="'2025Q4' or a date"):
         _quarter(sample_history, "next spring")
+
+
+def test_a_large_portfolio_is_drawn_with_webgl_and_only_the_action_list_says_why(review, monkeypatch):
+    import analytics.quarterly
+
+    small = review.risk_plot()
+    assert [t.type for t in small.data] == ["scatter", "scatter"]
+    assert any(reason for reason in small.data[0].customdata[:, 1])  # every client says why
+    monkeypatch.setattr(analytics.quarterly, "WEBGL_FROM", 100)  # the sample's 1,700 clients as if they were 170,000
+    large = review.risk_plot()
+    others, listed = large.data
+    assert others.type == listed.type == "scattergl"
+    assert len(others.x) + len(listed.x) == len(review.clients)
+    assert not any(others.customdata[:, 1]) and all(listed.customdata[:, 1] == review.at_risk.set_index("client_id").loc[listed.customdata[:, 0], "reason_1"].fillna(""))

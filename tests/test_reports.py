@@ -239,6 +239,7 @@ def test_prepared_notebook_redacts_figures_and_drops_warnings():
     assert outputs[0].text == "mail [email]"
     html = outputs[1].data["text/html"]
     assert PHONE not in html and EMAIL not in html and "[phone]" in html and "Plotly.newPlot" in html
+    assert notebook.cells[0].outputs[1].text == f"mail {EMAIL}"  # the notebook given is left as it was
 
 
 def test_workshop_report_on_the_real_cfpb_export_says_what_it_lacks(cfpb_path, chromium, tmp_path):

@@ -78,5 +78,8 @@ def _repeats(frame: pd.DataFrame, window: pd.Timedelta, end: pd.Timestamp, engin
 
 
 def _text(values: pd.Series):
-    """A text column by position, kept as it is when it already holds strings."""
-    return values.array if isinstance(values.dtype, pd.StringDtype) else pd.array(values.to_numpy(), dtype="string")
+    """A text column by position, kept as it is when it already holds strings (pandas' or
+    Arrow's: converting ten million Arrow strings costs seconds)."""
+    arrow = values.dtype.pyarrow_dtype if isinstance(values.dtype, pd.ArrowDtype) else None
+    kept = isinstance(values.dtype, pd.StringDtype) or (arrow is not None and (pa.types.is_string(arrow) or pa.types.is_large_string(arrow)))
+    return values.array if kept else pd.array(values.to_numpy(), dtype="string")

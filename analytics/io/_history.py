@@ -239,7 +239,9 @@ class History:
         Clients who had not started are dropped; a client that ended later is active.
         """
         moment = utc(moment)
-        complaints = self.complaints.loc[self.complaints["opened_at"] < moment].copy()
+        before = (self.complaints["opened_at"] < moment).to_numpy(dtype=bool, na_value=False)
+        # the latest quarter's review keeps every complaint: taking all rows would cost seconds
+        complaints = (self.complaints if before.all() else self.complaints.loc[before]).copy()
         for column in ("first_response_at", "resolved_at", "closed_at"):
             if column in complaints:  # a history built from a table may lack the optional ones
                 complaints[column] = complaints[column].mask(complaints[column] >= moment)
