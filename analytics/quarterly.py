@@ -193,9 +193,18 @@ class QuarterlyReview(Result):
     # ------------------------------------------------------------------ figures
     def risk_plot(self) -> go.Figure:
         """Every active client: annual value against churn probability; the at-risk list in red.
-        Beyond WEBGL_FROM other clients, only the list's clients show their main reason."""
+        Beyond WEBGL_FROM other clients, only the list's clients show their main reason.
+        Without annual values, how many clients have each churn risk."""
         c = self.clients
         on_list = c["client_id"].isin(self.at_risk["client_id"])
+        days = pd.Timedelta(self.horizon).days
+        if c["annual_value"].isna().all():  # no value to plot against: how the risk is spread
+            figure = go.Figure([go.Histogram(x=c.loc[on_list == flag, "probability"], name=name, marker={"color": colour}, nbinsx=50,
+                                             hovertemplate="risk %{x}: %{y:,} clients<extra></extra>")
+                                for flag, name, colour in ((False, "other clients", "#8da0cb"), (True, "at risk (top tenth)", "#d62728"))])
+            figure.update_layout(barmode="stack", title=f"Churn risk of the clients active at the end of {self.quarter} (no annual values recorded)",
+                                 xaxis_title=f"probability of leaving within {days} days", yaxis_title="clients", xaxis_tickformat="~%")
+            return figure
         figure = go.Figure()
         for flag, name, colour in ((False, "other clients", "#8da0cb"), (True, "at risk (top tenth)", "#d62728")):
             rows = c[on_list == flag]
@@ -209,8 +218,8 @@ class QuarterlyReview(Result):
                 hovertemplate="%{customdata[0]}<br>risk %{x:.1%}, value " + self.currency + "%{y:,.0f}<br>%{customdata[1]}<extra></extra>",
             ))
         figure.update_layout(title=f"Churn risk and annual value, clients active at the end of {self.quarter}",
-                             xaxis_title=f"probability of leaving within {pd.Timedelta(self.horizon).days} days", yaxis_title="annual value",
-                             xaxis_tickformat=".0%", yaxis_tickprefix=self.currency, yaxis_tickformat="~s")
+                             xaxis_title=f"probability of leaving within {days} days", yaxis_title="annual value",
+                             xaxis_tickformat="~%", yaxis_tickprefix=self.currency, yaxis_tickformat="~s")
         return figure
 
     def trend_plot(self) -> go.Figure:

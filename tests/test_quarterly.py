@@ -88,3 +88,13 @@ def test_a_large_portfolio_is_drawn_with_webgl_and_only_the_action_list_says_why
     assert others.type == listed.type == "scattergl"
     assert len(others.x) + len(listed.x) == len(review.clients)
     assert not any(others.customdata[:, 1]) and all(listed.customdata[:, 1] == review.at_risk.set_index("client_id").loc[listed.customdata[:, 0], "reason_1"].fillna(""))
+
+
+def test_without_annual_values_the_risk_chart_shows_how_risk_is_spread(review):
+    import dataclasses
+
+    unvalued = dataclasses.replace(review, clients=review.clients.assign(annual_value=np.nan))
+    figure = unvalued.risk_plot()
+    assert [t.type for t in figure.data] == ["histogram", "histogram"] and figure.layout.barmode == "stack"
+    assert sum(len(t.x) for t in figure.data) == len(review.clients) and len(figure.data[1].x) == len(review.at_risk)
+    assert "no annual values recorded" in figure.layout.title.text

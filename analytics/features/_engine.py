@@ -55,13 +55,16 @@ def spark_session(cores: int = 2, config: dict | None = None):
         .appName("client-health")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")  # no progress bars across a report's terminal
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", str(cores * 2))
         .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="client-health-spark-"))
     )
     for key, value in (config or {}).items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")  # warnings about task sizes are for tuning a cluster, not for a report's reader
+    return session
 
 
 @contextlib.contextmanager
