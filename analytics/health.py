@@ -231,9 +231,9 @@ class HealthScore(Result):
         change = scores["score"] - scores.groupby("client_id")["score"].shift()
         labels = np.array([COMPONENTS[c].label for c in self.components_])
         order = np.argsort(-np.abs(moved.fillna(0).to_numpy()), axis=1)[:, :top]
-        values = moved.to_numpy()
+        values, changed = moved.to_numpy(), change.notna().to_numpy()
         text = [
-            "; ".join(f"{labels[j]} {values[i, j]:+.1f}" for j in ranked if abs(values[i, j]) >= 0.05) if not np.isnan(change.iloc[i]) else ""
+            "; ".join(f"{labels[j]} {values[i, j]:+.1f}" for j in ranked if abs(values[i, j]) >= 0.05) if changed[i] else ""
             for i, ranked in enumerate(order)
         ]
         return pd.DataFrame({"client_id": scores["client_id"], "cutoff": scores["cutoff"], "score": scores["score"], "change": change, "moved_by": text}).reset_index(drop=True)

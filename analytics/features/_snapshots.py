@@ -37,7 +37,7 @@ from analytics.features._engine import connection
 from analytics.features._grid import client_grid
 from analytics.features._measures import Equals, Recorded, Repeat
 from analytics.features._rolling import DAY, Cells
-from analytics.features._source import Source, cutoff_dates
+from analytics.features._source import Source, cutoff_dates, staged
 from analytics.io import History
 
 
@@ -99,8 +99,8 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     True
     """
     wanted = Wanted(features)
-    with connection(engine) as con:
-        source = Source(history, con)
+    with connection(engine) as con, staged(history, con) as readable:
+        source = Source(readable, con)
         dates = cutoff_dates(source.span, cutoffs)
         grid, codes, ks = client_grid(source.clients, dates, pd.Timedelta(horizon), source.end)
         cells = Cells(len(source.clients), dates, codes, ks)

@@ -3,7 +3,9 @@ itself; the cutoffs, and where the data ends."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 from pathlib import Path
 
 import ibis
@@ -62,6 +64,19 @@ def data_end(history: History) -> pd.Timestamp:
     moments = [history.complaints[c].max() for c in ("opened_at", "first_response_at", "resolved_at", "closed_at") if c in history.complaints]
     moments += [history.interactions["at"].max(), history.clients["ended_at"].max()]
     return max(utc(m) for m in moments if pd.notna(m))
+
+
+@contextlib.contextmanager
+def staged(history: History | str | Path, con):
+    """The history as the engine reads it: a History in memory goes to Spark in local mode
+    as Parquet files in a scratch folder, which Spark reads itself (handed over as a table,
+    millions of complaints would pass through the driver, and past Arrow's limits row by
+    row). A cluster cannot read this machine's folders: give it a saved history's folder."""
+    if isinstance(history, History) and con.name == "pyspark" and con._session.sparkContext.master.startswith("local"):
+        with tempfile.TemporaryDirectory(prefix="client-health-spark-") as scratch:
+            yield history.save(Path(scratch) / "history")
+    else:
+        yield history
 
 
 class Source:
