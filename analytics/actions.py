@@ -168,9 +168,12 @@ class ActionList:
         t = self.table
         if t.empty:
             return "- No active client to rank at this cutoff."
+        days = pd.Timedelta(self.horizon).days
+        valued = t["value_at_risk"].notna().any()
         lines = [
             f"{len(t):,} clients to call, largest value at risk first; together {amount(t['value_at_risk'].sum(), self.currency)} "
-            f"of annual value at risk over the next {pd.Timedelta(self.horizon).days} days.",
+            f"of annual value at risk over the next {days} days." if valued else
+            f"{len(t):,} clients to call, highest churn risk over the next {days} days first (the data records no annual value to rank them by).",
         ]
         soon = t["notice_date"].notna() & (t["notice_date"] < self.cutoff + NOTICE_SOON)
         if soon.any():

@@ -127,13 +127,15 @@ class QuarterlyReview(Result):
         """The headline in a few Markdown sentences; the same data always gives the same text."""
         c, at_risk = self.clients, self.at_risk
         days = pd.Timedelta(self.horizon).days
+        valued = c["annual_value"].notna().any()  # an export without contract values says so, rather than $0
         lines = [
             f"**{self.quarter}** (data up to {self.cutoff - pd.Timedelta(days=1):%Y-%m-%d}): {len(c):,} active clients, "
-            f"{self._money(c['annual_value'].sum())} in annual value.",
-            f"The model expects **{c['probability'].sum():.1f} clients** to leave in the next {days} days, "
-            f"taking **{self._money(c['value_at_risk'].sum())}** of annual value with them.",
+            + (f"{self._money(c['annual_value'].sum())} in annual value." if valued else "with no annual value recorded."),
+            f"The model expects **about {c['probability'].sum():,.0f} clients** to leave in the next {days} days"
+            + (f", taking **{self._money(c['value_at_risk'].sum())}** of annual value with them." if valued else "."),
             f"The {len(at_risk):,} clients at highest risk (top tenth) average a {at_risk['probability'].mean():.1%} chance of leaving, "
-            f"against {c['probability'].mean():.1%} for all clients; {self._money(at_risk['value_at_risk'].sum())} of the value at risk is theirs.",
+            f"against {c['probability'].mean():.1%} for all clients"
+            + (f"; {self._money(at_risk['value_at_risk'].sum())} of the value at risk is theirs." if valued else "."),
         ]
         counts = self.actions.alert_counts()
         if self.actions.previous is not None:
@@ -142,7 +144,7 @@ class QuarterlyReview(Result):
         if len(self.last_quarter):
             lq = self.last_quarter
             lines.append(
-                f"Last quarter the model expected {lq['probability'].sum():.1f} of {len(lq):,} clients to leave; "
+                f"Last quarter the model expected about {lq['probability'].sum():,.0f} of {len(lq):,} clients to leave; "
                 f"{int(lq['churned'].sum()):,} did."
             )
         overall = self.backtest.overall.set_index("metric")

@@ -60,7 +60,7 @@ def test_kpis_are_the_quarters_of_complaint_kpis(review, sample_history):
 def test_the_summary_states_the_figures_of_the_tables(review):
     text = review.headline()
     assert f"{len(review.clients):,} active clients" in text
-    assert f"expects **{review.clients['probability'].sum():.1f} clients**" in text
+    assert f"expects **about {review.clients['probability'].sum():,.0f} clients**" in text
     assert f"{int(review.last_quarter['churned'].sum()):,} did" in text
 
 
@@ -90,7 +90,7 @@ def test_a_large_portfolio_is_drawn_with_webgl_and_only_the_action_list_says_why
     assert not any(others.customdata[:, 1]) and all(listed.customdata[:, 1] == review.at_risk.set_index("client_id").loc[listed.customdata[:, 0], "reason_1"].fillna(""))
 
 
-def test_without_annual_values_the_risk_chart_shows_how_risk_is_spread(review):
+def test_without_annual_values_the_review_says_so_and_shows_how_risk_is_spread(review):
     import dataclasses
 
     unvalued = dataclasses.replace(review, clients=review.clients.assign(annual_value=np.nan))
@@ -98,3 +98,6 @@ def test_without_annual_values_the_risk_chart_shows_how_risk_is_spread(review):
     assert [t.type for t in figure.data] == ["histogram", "histogram"] and figure.layout.barmode == "stack"
     assert sum(len(t.x) for t in figure.data) == len(review.clients) and len(figure.data[1].x) == len(review.at_risk)
     assert "no annual values recorded" in figure.layout.title.text
+    unvalued = dataclasses.replace(unvalued, clients=unvalued.clients.assign(value_at_risk=np.nan))
+    text = unvalued.headline()
+    assert "with no annual value recorded" in text and "$0" not in text and "value at risk" not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from pathlib import Path
 
@@ -39,7 +40,10 @@ def connect(engine=None):
 
 def spark_session(cores: int = 2, config: dict | None = None):
     """A local Spark session with UTC times and no web UI, for tests and one machine;
-    ``config`` adds Spark settings (``{"spark.driver.memory": "4g"}``).
+    ``config`` adds Spark settings (``{"spark.driver.memory": "4g"}``). In local mode the
+    driver's JVM does all the work: it gets a quarter of the machine's memory (at least
+    1 GiB, Spark's own default) and may hand back results of up to half of that, which
+    per-client sums over a few million client-cutoffs need.
 
     Examples
     --------
@@ -59,6 +63,8 @@ def spark_session(cores: int = 2, config: dict | None = None):
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", str(cores * 2))
         .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="client-health-spark-"))
+        .config("spark.driver.memory", f"{_quarter_of_memory_mib()}m")
+        .config("spark.driver.maxResultSize", f"{_quarter_of_memory_mib() // 2}m")
     )
     for key, value in (config or {}).items():
         builder = builder.config(key, value)
@@ -77,3 +83,9 @@ def connection(engine=None):
     finally:
         if engine is None or engine == "duckdb":
             con.disconnect()
+
+
+def _quarter_of_memory_mib() -> int:
+    """A quarter of this machine's physical memory in MiB, at least 1024."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(1024, physical // 4 // 2**20)
