@@ -200,3 +200,19 @@ def test_the_weekly_actions_run_writes_the_list_and_the_open_complaints(tmp_path
     reliable = ~advised["practice to add (measured here)"].str.startswith("No practice")
     assert int(counted[2].replace(",", "")) == reliable.sum()
     assert set(pd.to_datetime(advised["opened"])) and pd.to_datetime(advised["opened"]).max() < pd.Timestamp("2025-10-01")
+
+
+def test_the_quarterly_report_on_spark_gives_the_same_action_list_quietly(tmp_path):
+    import pytest
+
+    from tests.conftest import need_debian_package
+
+    need_debian_package("/usr/lib/jvm/*/bin/java", "openjdk-17-jre-headless")
+    pytest.importorskip("pyspark", reason="pyspark is installed by the test extra")
+    lists = {}
+    for engine in ("duckdb", "spark"):
+        done = _client_health("report", "quarterly", "--engine", engine, "--cutoff", "2025Q3", "--out", tmp_path / engine)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "WARN" not in done.stderr and "log level" not in done.stderr  # the JVM's notes stay off the terminal
+        lists[engine] = pd.read_csv(tmp_path / engine / "quarterly-2025Q3-actions.csv")
+    pd.testing.assert_frame_equal(lists["duckdb"], lists["spark"])

@@ -65,12 +65,11 @@ def spark_session(cores: int = 2, config: dict | None = None):
         .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="client-health-spark-"))
         .config("spark.driver.memory", f"{_quarter_of_memory_mib()}m")
         .config("spark.driver.maxResultSize", f"{_quarter_of_memory_mib() // 2}m")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_SETTINGS.as_uri()}")
     )
     for key, value in (config or {}).items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")  # warnings about task sizes are for tuning a cluster, not for a report's reader
-    return session
+    return builder.getOrCreate()
 
 
 @contextlib.contextmanager
@@ -83,6 +82,10 @@ def connection(engine=None):
     finally:
         if engine is None or engine == "duckdb":
             con.disconnect()
+
+
+#: errors only: a report's terminal shows its own progress, not the JVM's notes and tuning warnings
+LOG_SETTINGS = Path(__file__).with_name("spark-log4j2.properties")
 
 
 def _quarter_of_memory_mib() -> int:
