@@ -157,7 +157,7 @@ def test_a_killed_report_run_leaves_no_scratch_notebook_kernel_or_partial_file(t
     deadline = time.monotonic() + 120
     while not list(scratch.rglob("kernel.json")) and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.2)
-    assert list(scratch.rglob("*.ipynb")) and list(scratch.rglob("kernel.json"))  # the run was under way
+    assert list(scratch.rglob("kernel.json"))  # the run was under way (the executed notebook is written only at the end)
     run.send_signal(signal.SIGTERM)
     run.wait(timeout=60)
     time.sleep(1)
@@ -213,6 +213,7 @@ def test_the_quarterly_report_on_spark_gives_the_same_action_list_quietly(tmp_pa
     for engine in ("duckdb", "spark"):
         done = _client_health("report", "quarterly", "--engine", engine, "--cutoff", "2025Q3", "--out", tmp_path / engine)
         assert done.returncode == 0, done.stderr[-3000:]
-        assert "WARN" not in done.stderr and "log level" not in done.stderr  # the JVM's notes stay off the terminal
+        # Spark's notes stay off the terminal (Java's own one line on its incubator modules cannot be turned off)
+        assert not re.search(r" (WARN|INFO) ", done.stderr) and "log level" not in done.stderr and "log4j" not in done.stderr
         lists[engine] = pd.read_csv(tmp_path / engine / "quarterly-2025Q3-actions.csv")
     pd.testing.assert_frame_equal(lists["duckdb"], lists["spark"])
