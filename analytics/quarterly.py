@@ -56,6 +56,8 @@ KPIS = {
 CHANGE = "change on last quarter"
 BACKTEST_QUARTERS = 4  # the model is judged on the last year of quarters it never saw
 WEBGL_FROM = 5_000  # points in one trace from which the risk chart is drawn with WebGL
+#: the risk chart's two groups: on the action list or not, its name and colour
+RISK_GROUPS = ((False, "other clients", "#8da0cb"), (True, "at risk (top tenth)", "#d62728"))
 
 
 @dataclass(repr=False)
@@ -203,12 +205,12 @@ class QuarterlyReview(Result):
         if c["annual_value"].isna().all():  # no value to plot against: how the risk is spread
             figure = go.Figure([go.Histogram(x=c.loc[on_list == flag, "probability"], name=name, marker={"color": colour}, nbinsx=50,
                                              hovertemplate="risk %{x}: %{y:,} clients<extra></extra>")
-                                for flag, name, colour in ((False, "other clients", "#8da0cb"), (True, "at risk (top tenth)", "#d62728"))])
+                                for flag, name, colour in RISK_GROUPS])
             figure.update_layout(barmode="stack", title=f"Churn risk of the clients active at the end of {self.quarter} (no annual values recorded)",
                                  xaxis_title=f"probability of leaving within {days} days", yaxis_title="clients", xaxis_tickformat="~%")
             return figure
         figure = go.Figure()
-        for flag, name, colour in ((False, "other clients", "#8da0cb"), (True, "at risk (top tenth)", "#d62728")):
+        for flag, name, colour in RISK_GROUPS:
             rows = c[on_list == flag]
             many = len(rows) > WEBGL_FROM
             # tens of thousands of points would stall the page as SVG, and their reasons would

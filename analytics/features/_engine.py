@@ -54,6 +54,7 @@ def spark_session(cores: int = 2, config: dict | None = None):
     """
     from pyspark.sql import SparkSession
 
+    memory = _quarter_of_memory_mib()
     builder = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName("client-health")
@@ -63,8 +64,8 @@ def spark_session(cores: int = 2, config: dict | None = None):
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", str(cores * 2))
         .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="client-health-spark-"))
-        .config("spark.driver.memory", f"{_quarter_of_memory_mib()}m")
-        .config("spark.driver.maxResultSize", f"{_quarter_of_memory_mib() // 2}m")
+        .config("spark.driver.memory", f"{memory}m")
+        .config("spark.driver.maxResultSize", f"{memory // 2}m")
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_SETTINGS.as_uri()}")
     )
     for key, value in (config or {}).items():
