@@ -57,6 +57,8 @@ def recommend(c, policy: dict, currency: str) -> tuple[str, list[str]]:
         reasons.append(f"health score {c.health_score:.0f} (policy: below {repair['health_below']})")
     if reasons:
         return "repair", reasons
+    if pd.isna(c.net_value_12m):  # no annual value recorded: whether the client is profitable is unknown
+        return "invest", [f"churn risk {c.churn_probability:.0%}, health {c.health_score:.0f}; no annual value recorded, so its profit is unknown"]
     return "invest", [f"profitable (net value {money(c.net_value_12m)} over 12 months), churn risk {c.churn_probability:.0%}, health {c.health_score:.0f}"]
 
 

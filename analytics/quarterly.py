@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics._charts import scatter_type
 from analytics._time import utc
 from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, ActionList, actions_from, fitted_health
 from analytics.features import data_end, snapshots
@@ -55,7 +56,6 @@ KPIS = {
 }
 CHANGE = "change on last quarter"
 BACKTEST_QUARTERS = 4  # the model is judged on the last year of quarters it never saw
-WEBGL_FROM = 5_000  # points in one trace from which the risk chart is drawn with WebGL
 #: the risk chart's two groups: on the action list or not, its name and colour
 RISK_GROUPS = ((False, "other clients", "#8da0cb"), (True, "at risk (top tenth)", "#d62728"))
 
@@ -197,7 +197,7 @@ class QuarterlyReview(Result):
     # ------------------------------------------------------------------ figures
     def risk_plot(self) -> go.Figure:
         """Every active client: annual value against churn probability; the at-risk list in red.
-        Beyond WEBGL_FROM other clients, only the list's clients show their main reason.
+        Drawn with WebGL beyond ``WEBGL_FROM`` clients, when only the list's clients show their main reason.
         Without annual values, how many clients have each churn risk."""
         c = self.clients
         on_list = c["client_id"].isin(self.at_risk["client_id"])
@@ -212,11 +212,10 @@ class QuarterlyReview(Result):
         figure = go.Figure()
         for flag, name, colour in RISK_GROUPS:
             rows = c[on_list == flag]
-            many = len(rows) > WEBGL_FROM
-            # tens of thousands of points would stall the page as SVG, and their reasons would
-            # weigh megabytes: WebGL draws them, and only the action list's clients say why
-            reasons = pd.Series("", index=rows.index) if many and not flag else rows["reason_1"].fillna("")
-            figure.add_trace((go.Scattergl if many else go.Scatter)(
+            trace = scatter_type(len(rows))
+            # the reasons of tens of thousands of clients would weigh megabytes: only the action list's say why
+            reasons = pd.Series("", index=rows.index) if trace is go.Scattergl and not flag else rows["reason_1"].fillna("")
+            figure.add_trace(trace(
                 x=rows["probability"], y=rows["annual_value"], mode="markers", name=name, marker={"color": colour, "opacity": 0.7},
                 customdata=np.stack([rows["client_id"].astype(str), reasons], axis=1),
                 hovertemplate="%{customdata[0]}<br>risk %{x:.1%}, value " + self.currency + "%{y:,.0f}<br>%{customdata[1]}<extra></extra>",

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics._charts import scatter_type
 from analytics._markup import markdown_html, markdown_text
 from analytics._policy import disagreement, load_policy, memo, percent, recommend
 from analytics._time import utc
@@ -146,8 +147,11 @@ class RelationshipReview(Result):
         """The portfolio per recommendation in two Markdown sentences."""
         counts = self._table().set_index("recommendation")
         parts = [f"{int(counts.loc[r, 'clients']):,} {r.replace('_', ' ')}" for r in RECOMMENDATIONS]
-        return (f"- {len(self.clients):,} clients active on {self.cutoff - pd.Timedelta(days=1):%Y-%m-%d}: " + ", ".join(parts) + ".\n"
-                f"- Clients to consider ending bring {self._money(counts.loc['consider_exit', 'annual_value'])} of annual value and "
+        first = f"- {len(self.clients):,} clients active on {self.cutoff - pd.Timedelta(days=1):%Y-%m-%d}: " + ", ".join(parts) + ".\n"
+        if self.clients["annual_value"].isna().all():
+            return first + ("- No annual value is recorded, so what clients bring and whether they are profitable is unknown: "
+                            "the recommendations rest on conduct, churn risk and health alone.")
+        return (first + f"- Clients to consider ending bring {self._money(counts.loc['consider_exit', 'annual_value'])} of annual value and "
                 f"{self._money(counts.loc['consider_exit', 'net_value'])} of net value over the last 12 months.")
 
     def portfolio(self, recommendation: str | None = None) -> pd.DataFrame:
@@ -231,18 +235,30 @@ class RelationshipReview(Result):
         return tried
 
     def recommendation_plot(self) -> go.Figure:
-        """Net value over the last 12 months against churn risk, by recommendation."""
+        """Net value over the last 12 months against churn risk, by recommendation; without
+        annual values (so no net value), how many clients of each recommendation have each risk."""
         figure = go.Figure()
         colours = {"consider_exit": "#d62728", "renegotiate": "#ff7f0e", "repair": "#1f77b4", "invest": "#2ca02c"}
+        valued = self.clients["net_value_12m"].notna().any()
         for recommendation in reversed(RECOMMENDATIONS):  # drawn last, the clients to consider ending sit on top
             rows = self.clients.loc[self.clients["recommendation"] == recommendation]
-            figure.add_trace(go.Scatter(
-                x=rows["churn_probability"], y=rows["net_value_12m"], mode="markers", name=recommendation.replace("_", " "),
-                marker={"color": colours[recommendation], "opacity": 0.75}, customdata=rows["client_id"],
+            name, colour = recommendation.replace("_", " "), colours[recommendation]
+            if not valued:
+                figure.add_trace(go.Histogram(x=rows["churn_probability"], name=name, marker={"color": colour}, nbinsx=50,
+                                              hovertemplate="risk %{x}: %{y:,} clients<extra></extra>"))
+                continue
+            figure.add_trace(scatter_type(len(rows))(
+                x=rows["churn_probability"], y=rows["net_value_12m"], mode="markers", name=name,
+                marker={"color": colour, "opacity": 0.75}, customdata=rows["client_id"],
                 hovertemplate="%{customdata}<br>risk %{x:.1%}<br>net value " + self.currency + "%{y:,.0f}<extra></extra>",
             ))
-        figure.update_layout(title="Net value and churn risk, by recommendation", xaxis_title="churn risk, next 90 days",
-                             yaxis_title="net value, last 12 months", xaxis_tickformat=".0%", legend_traceorder="reversed")
+        if valued:
+            figure.update_layout(title="Net value and churn risk, by recommendation", yaxis_title="net value, last 12 months")
+        else:
+            figure.update_layout(title="Churn risk, by recommendation (no annual values recorded, so no net value)",
+                                 yaxis_title="clients", barmode="stack")
+        days = pd.Timedelta(self.health.horizon).days
+        figure.update_layout(xaxis_title=f"churn risk, next {days} days", xaxis_tickformat="~%", legend_traceorder="reversed")
         return figure
 
     def _money(self, value) -> str:

@@ -162,3 +162,37 @@ def test_a_cut_client_table_says_where_the_rest_are(review, tmp_path):
     files = pd.read_csv(tmp_path / "clients.csv"), pd.read_excel(tmp_path / "clients.xlsx")
     assert all(len(f) == len(review.clients) and f["client"].tolist() == review.portfolio()["client"].tolist() for f in files)
     assert (tmp_path / "period.txt").read_text() == review.period
+
+
+def test_a_large_portfolio_is_drawn_with_webgl_by_recommendation(review, monkeypatch):
+    import analytics._charts
+
+    assert {t.type for t in review.recommendation_plot().data} == {"scatter"}
+    monkeypatch.setattr(analytics._charts, "WEBGL_FROM", 100)  # the sample's 1,700 clients as if they were 170,000
+    large = review.recommendation_plot()
+    many = review.clients["recommendation"].value_counts()
+    assert {t.name: t.type for t in large.data} == {r.replace("_", " "): "scattergl" if many.get(r, 0) > 100 else "scatter" for r in RECOMMENDATIONS}
+    assert sum(len(t.x) for t in large.data) == len(review.clients)
+
+
+def test_without_annual_values_the_recommendations_show_how_risk_is_spread(review):
+    import dataclasses
+
+    unvalued = dataclasses.replace(review, clients=review.clients.assign(net_value_12m=np.nan))
+    figure = unvalued.recommendation_plot()
+    assert {t.type for t in figure.data} == {"histogram"} and figure.layout.barmode == "stack"
+    assert sum(len(t.x) for t in figure.data) == len(review.clients)
+    assert "no annual values recorded" in figure.layout.title.text and figure.layout.xaxis.title.text == "churn risk, next 90 days"
+
+
+def test_without_annual_values_the_review_does_not_call_clients_profitable(sample_history):
+    from analytics.io import History
+
+    h = sample_history
+    unvalued = History(h.clients.assign(annual_value=np.nan), h.complaints, h.interactions)
+    review = relationship_review(unvalued)
+    assert review.clients["net_value_12m"].isna().all()
+    text = review.headline()
+    assert "No annual value is recorded" in text and "$0" not in text
+    invest = review.clients.loc[review.clients["recommendation"] == "invest", "reasons"]
+    assert len(invest) and not invest.str.contains("profitable \\(").any() and invest.str.contains("profit is unknown").all()

@@ -77,12 +77,12 @@ def test_a_quarter_that_is_not_one_is_refused(sample_history):
 
 
 def test_a_large_portfolio_is_drawn_with_webgl_and_only_the_action_list_says_why(review, monkeypatch):
-    import analytics.quarterly
+    import analytics._charts
 
     small = review.risk_plot()
     assert [t.type for t in small.data] == ["scatter", "scatter"]
     assert any(reason for reason in small.data[0].customdata[:, 1])  # every client says why
-    monkeypatch.setattr(analytics.quarterly, "WEBGL_FROM", 100)  # the sample's 1,700 clients as if they were 170,000
+    monkeypatch.setattr(analytics._charts, "WEBGL_FROM", 100)  # the sample's 1,700 clients as if they were 170,000
     large = review.risk_plot()
     others, listed = large.data
     assert others.type == listed.type == "scattergl"

@@ -28,6 +28,11 @@ def epoch_ms(moment: dt.Timestamp(timezone="UTC")) -> dt.int64:
     """DuckDB's milliseconds since 1970."""
 
 
+@ibis.udf.scalar.builtin(name="hash")
+def duckdb_hash(value: dt.string) -> dt.uint64:
+    """DuckDB's 64-bit hash of a string."""
+
+
 @ibis.udf.scalar.builtin
 def unix_millis(moment: dt.Timestamp(timezone="UTC")) -> dt.int64:
     """Spark's milliseconds since 1970."""
@@ -194,12 +199,13 @@ class LocalSums:
     """:class:`Sums` for an engine on this machine (DuckDB in-process): the engine hands over
     one row per complaint with only the wanted measures and moments, in small types; numpy
     places each moment among the cutoffs and sums per cell. Where the data already lies
-    beside the driver this beats a query per index."""
+    beside the driver this beats a query per index. The moments in ``reached`` (name ->
+    expression) come in the same fetch, for :func:`local_quantiles`."""
 
     def __init__(self, con, table, moment, dates: list[pd.Timestamp], measures: dict, cells: Cells, maxima: dict | None = None,
-                 known=()):
+                 known=(), reached: dict | None = None):
         self.cells, self.dates = cells, dates
-        moments = {"moment": moment} | {f"known_{i}": m for i, m in enumerate(known)}
+        moments = {"moment": moment} | {f"known_{i}": m for i, m in enumerate(known)} | {f"reached_{n}": m for n, m in (reached or {}).items()}
         read_from = {name: measure.column if isinstance(measure, Equals | Recorded) else measure.group
                      for name, measure in measures.items() if isinstance(measure, Equals | Recorded | Repeat)}
         columns = {}  # each column that Equals, Recorded and Repeat read, fetched once
@@ -209,23 +215,32 @@ class LocalSums:
         read = {name: op.to_expr() for op, name in columns.items()}
         # in client order, each cutoff's sums are written in order: bincount runs several times faster;
         # a repeat's group and time next, so that a row's previous one of the group lies just before it
-        groups = [columns[measures[name].group.op()] for name in read_from if isinstance(measures[name], Repeat)]
-        order = ["code", *groups, "moment"] if groups else ["code"]
-        fetched = con.to_pyarrow(table.select(code=table.code, **moments, **read, **sums, **(maxima or {})).order_by(order))
+        # (the group by its hash: sorting strings takes longer; two groups of a client would mix only if
+        # their 64-bit hashes were equal)
+        selected = table.select(code=table.code, **moments, **read, **sums, **(maxima or {}))
+        groups = [duckdb_hash(selected[columns[measures[name].group.op()]]) for name in read_from if isinstance(measures[name], Repeat)]
+        fetched = con.to_pyarrow(selected.order_by([selected.code, *groups, selected.moment] if groups else [selected.code]))
         self.rows = {name: _micros(fetched[name]) if name in moments else _numbers(fetched[name]) if name in (maxima or {})
                      else fetched[name].to_numpy(zero_copy_only=False) for name in ["code", *moments, *sums, *(maxima or {})]}
+        # Equals and Recorded of one column are counted together: each row's category of the column
+        self.categories, self.counted = {}, {}  # column -> each row's category; measure -> (column, its categories)
         for name, column in read_from.items():
-            values, measure = fetched[columns[column.op()]], measures[name]
-            if isinstance(measure, Equals):
-                self.rows[name] = pc.equal(values, measure.value).fill_null(False).to_numpy(zero_copy_only=False)
-            elif isinstance(measure, Recorded):
-                self.rows[name] = pc.is_valid(values).to_numpy(zero_copy_only=False)
-            else:
+            values, measure, key = fetched[columns[column.op()]], measures[name], columns[column.op()]
+            if isinstance(measure, Repeat):
                 self.rows[name] = repeated(self.rows["code"], values, self.rows["moment"], measure.days)
+                continue
+            asked = list(dict.fromkeys(m.value for n, m in measures.items() if isinstance(m, Equals) and columns[m.column.op()] == key))
+            if key not in self.categories:  # 0: no value, 1: another value, 2 + i: the i-th value asked about
+                category = pc.is_valid(values).to_numpy(zero_copy_only=False).astype(np.int8)
+                for i, value in enumerate(asked):
+                    category[pc.equal(values, value).fill_null(False).to_numpy(zero_copy_only=False)] = 2 + i
+                self.categories[key] = category, 2 + len(asked)
+            self.counted[name] = key, [2 + asked.index(measure.value)] if isinstance(measure, Equals) else list(range(1, 2 + len(asked)))
         del fetched
         self.code = self.rows.pop("code").astype(np.int64)
         self.known = [self.rows.pop(f"known_{i}") for i in range(len(known))]
-        self._index, self._cell, self._counting = {}, {}, {}
+        self.reached = {name: self.rows.pop(f"reached_{name}") for name in reached or {}}
+        self._index, self._cell, self._counting, self._counts = {}, {}, {}, {}
 
     def index(self, name: str) -> np.ndarray:
         """Each complaint's cutoff index ``name`` (the number of cutoffs means never)."""
@@ -249,6 +264,10 @@ class LocalSums:
         return self._cell[name]
 
     def __call__(self, index: str, measure: str) -> np.ndarray:
+        if measure in self.counted:
+            if (index, measure) not in self._counts:
+                self._count_categories(index, self.counted[measure][0])
+            return self._counts.pop((index, measure))  # each is asked for once; asked again, it is counted again
         values = self.rows[measure]
         if values.dtype.kind not in "iub" or values.max(initial=0) > 1:
             return self.cells.sums(self.cell(index), values)
@@ -261,27 +280,40 @@ class LocalSums:
     def latest(self, index: str, measure: str) -> np.ndarray:
         return self.cells.latest(self.cell(index), self.rows[measure])
 
+    def _count_categories(self, index: str, column: str) -> None:
+        """Every measure of ``column`` at cutoff index ``index`` from one bincount of the
+        rows' categories; each category's counts lie in a block of their own."""
+        (category, kinds), size = self.categories[column], (self.cells.cutoffs + 1) * self.cells.clients
+        if not hasattr(self, "_key"):  # one array for every key: each new array of this size costs its page faults
+            self._key = np.empty(len(category), dtype=np.int64)
+        key = np.multiply(category, size, out=self._key, dtype=np.int64)
+        key += self.cell(index)
+        counts = np.bincount(key, minlength=kinds * size).reshape(kinds, self.cells.cutoffs + 1, self.cells.clients)
+        for name, (of, chosen) in self.counted.items():
+            if of == column:
+                self._counts[index, name] = counts[chosen[0], : self.cells.cutoffs] if len(chosen) == 1 else counts[chosen, : self.cells.cutoffs].sum(axis=0)
 
-def local_quantiles(con, table, moment, reached: dict, windows: dict[str, list[int]], cells: Cells, dates: list[pd.Timestamp]) -> Quantiles:
-    """:func:`quantiles` on this machine, every duration from one fetch. For each duration the
-    client and the milliseconds are packed into one integer and sorted once, so that each
-    client's durations lie side by side, in order, and stay so in any cutoff's selection;
-    interpolated linearly, as DuckDB and Spark do."""
-    oldest = dates[0] - pd.Timedelta(days=max(max(windows[name]) for name in reached))
-    fetched = con.to_pyarrow(table.filter(moment >= oldest, moment < dates[-1]).select(code=table.code, moment=moment, **reached))
-    code, opened = fetched["code"].to_numpy().astype(np.int64), _micros(fetched["moment"])
-    return {name: _local_quantiles(code, opened, _micros(fetched[name]), windows[name], cells, dates) for name in reached}
+
+def local_quantiles(sums: LocalSums, windows: dict[str, list[int]], cells: Cells, dates: list[pd.Timestamp]) -> Quantiles:
+    """:func:`quantiles` on this machine, from the rows :class:`LocalSums` fetched (in client
+    order) with each duration's moment reached. For each duration the client and the
+    milliseconds are packed into one integer and sorted (a stable sort, quick on rows
+    already in client order), so that each client's durations lie side by side, in order,
+    and stay so in any cutoff's selection; interpolated linearly, as DuckDB and Spark do."""
+    opened = sums.rows["moment"]
+    return {name: _local_quantiles(sums.code, opened, reached, windows[name], cells, dates) for name, reached in sums.reached.items()}
 
 
 def _local_quantiles(code: np.ndarray, opened: np.ndarray, reached: np.ndarray, windows: list[int], cells: Cells, dates) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     found = {days: (np.full(len(cells.rows), np.nan), np.full(len(cells.rows), np.nan)) for days in windows}
-    kept = reached != NEVER
+    oldest = (dates[0] - pd.Timedelta(days=max(windows))).value // 1000
+    kept = (reached != NEVER) & (opened >= oldest)
     if not kept.any():
         return found
     code, opened, reached = code[kept], opened[kept], reached[kept]
     ms = reached // 1000 - opened // 1000  # milliseconds begun between them, as the engines count
     lowest = int(ms.min())
-    order = np.argsort(code * (int(ms.max()) - lowest + 1) + (ms - lowest))
+    order = np.argsort(code * (int(ms.max()) - lowest + 1) + (ms - lowest), kind="stable")
     code, ms = code[order], ms[order].astype(np.float64)
     opened, reached = opened[order], reached[order]
     start = np.maximum(local_index(opened, dates), local_index(reached, dates))

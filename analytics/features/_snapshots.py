@@ -108,8 +108,8 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
         found = {}
         if any(not name.startswith(CONTACTS) for name in wanted.names):
             complaints = _complaints_before(source.complaints.join(client_codes, "client_id"), dates, wanted)
-            found |= _complaint_features(con, complaints, dates, cells, wanted, timed=source.has("resolved_at"))
-            found |= _duration_features(con, complaints, dates, cells, wanted, source)
+            durations = _duration_windows(wanted, source)
+            found |= _complaint_features(con, complaints, dates, cells, wanted, timed=source.has("resolved_at"), durations=durations)
         if wanted.any(*CONTACTS, prefix=True):
             found |= _contact_features(con, source.interactions.join(client_codes, "client_id"), dates, cells)
         return _tidy(grid, found, source, wanted)
@@ -143,10 +143,11 @@ def _sums(con) -> type[Sums]:
     return LocalSums if _on_this_machine(con) else Sums
 
 
-def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: Wanted, timed: bool) -> dict[str, np.ndarray]:
+def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: Wanted, timed: bool,
+                        durations: dict[str, list[int]]) -> dict[str, np.ndarray]:
     """Every feature that is a sum, a rate, a mean or a latest value. The engine sums per
     client and cutoff index where each complaint enters and leaves a window; the windows
-    are rolled forward here."""
+    are rolled forward here. Then the ``durations``' medians and 90th percentiles."""
     origin = ibis.literal(dates[0])
     known = (t.opened_at, t.resolved_at) if timed else (t.opened_at,)
 
@@ -186,7 +187,9 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
         key = milliseconds(con, rated_at, origin) * 8 + t.csat
         latest["csat_key"] = key.cast("float64")
     # one pass over the complaints for both: sums by the opening's cutoffs add up over the resolution's
-    at = known_at = _sums(con)(con, t, t.opened_at, dates, opening | closing, cells, latest, known=known)
+    # on this machine the durations' moments come in the same fetch
+    reached = {"reached": {name: t[DURATIONS[name]] for name in durations}} if _on_this_machine(con) else {}
+    at = known_at = _sums(con)(con, t, t.opened_at, dates, opening | closing, cells, latest, known=known, **reached)
 
     def per_window(sums: Sums, windows, measure: str, entered: str = "opened", leaving: str = "leaves_{}") -> dict[int, np.ndarray]:
         """Per window, the sum of ``measure`` over the complaints in it."""
@@ -241,21 +244,29 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
         features |= {f"{name}_{days}": total / PARTS for days, total in known_window(wanted.windows(name + "_{}"), column).items()}
     for days, total in known_window(wanted.windows("unresolved_{}"), "unresolved").items():
         features[f"unresolved_{days}"] = total
-    return features
+    return features | _duration_features(con, at, t, dates, cells, durations)
 
 
-def _duration_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted: Wanted, source) -> dict[str, np.ndarray]:
+def _duration_windows(wanted: Wanted, source: Source) -> dict[str, list[int]]:
+    """The windows of each duration with a wanted median or 90th percentile, of the durations recorded."""
+    windows = {name: sorted({d for stat in ("median", "p90") for d in wanted.windows(f"{name}_{stat}_{{}}")}) for name in DURATIONS}
+    return {name: days for name, days in windows.items() if days and source.has(DURATIONS[name])}
+
+
+def _duration_features(con, sums: Sums | LocalSums, t, dates: list[pd.Timestamp], cells: Cells, durations: dict[str, list[int]]) -> dict[str, np.ndarray]:
     """Medians and 90th percentiles of time to first response and to resolution, of the
     complaints in each window that had got that far before the cutoff: computed by the
-    engine per client and cutoff (they are not sums, so they cannot be rolled forward)."""
-    windows = {name: sorted({d for stat in ("median", "p90") for d in wanted.windows(f"{name}_{stat}_{{}}")}) for name in DURATIONS}
-    reached = {name: t[column] for name, column in DURATIONS.items() if windows[name] and source.has(column)}
-    if not reached:
+    engine per client and cutoff (they are not sums, so they cannot be rolled forward), or
+    here from the rows the sums fetched."""
+    if not durations:
         return {}
-    quantiles_of = local_quantiles if _on_this_machine(con) else quantiles
+    if isinstance(sums, LocalSums):
+        found = local_quantiles(sums, durations, cells, dates)
+    else:
+        found = quantiles(con, t, t.opened_at, {name: t[DURATIONS[name]] for name in durations}, durations, cells, dates)
     features = {}
-    for name, found in quantiles_of(con, t, t.opened_at, reached, windows, cells, dates).items():
-        for days, (median, p90) in found.items():
+    for name, per_window in found.items():
+        for days, (median, p90) in per_window.items():
             features[f"{name}_median_{days}"], features[f"{name}_p90_{days}"] = median, p90
     return features
 
