@@ -52,14 +52,14 @@ def recommend(c, policy: dict, currency: str) -> tuple[str, list[str]]:
         return "renegotiate", [f"cost to serve {money(c.cost_to_serve_12m)} takes {c.cost_to_serve_12m / c.margin:.0%} of the margin "
                                f"{money(c.margin)} (policy: {renegotiate['cost_share_of_margin']:.0%} or more)"]
     if c.churn_probability >= repair["churn_risk"]:
-        reasons.append(f"churn risk {c.churn_probability:.0%} over the next 90 days (policy: {repair['churn_risk']:.0%} or more)")
+        reasons.append(f"churn risk {c.churn_probability:.1%} over the next 90 days (policy: {repair['churn_risk']:.0%} or more)")
     if pd.notna(c.health_score) and c.health_score < repair["health_below"]:
         reasons.append(f"health score {c.health_score:.0f} (policy: below {repair['health_below']})")
     if reasons:
         return "repair", reasons
     if pd.isna(c.net_value_12m):  # no annual value recorded: whether the client is profitable is unknown
-        return "invest", [f"churn risk {c.churn_probability:.0%}, health {c.health_score:.0f}; no annual value recorded, so its profit is unknown"]
-    return "invest", [f"profitable (net value {money(c.net_value_12m)} over 12 months), churn risk {c.churn_probability:.0%}, health {c.health_score:.0f}"]
+        return "invest", [f"churn risk {c.churn_probability:.1%}, health {c.health_score:.0f}; no annual value recorded, so its profit is unknown"]
+    return "invest", [f"profitable (net value {money(c.net_value_12m)} over 12 months), churn risk {c.churn_probability:.1%}, health {c.health_score:.0f}"]
 
 
 def disagreement(c, policy: dict) -> str:

@@ -266,3 +266,14 @@ def test_a_step_curve_is_drawn_once_a_day_with_each_days_last_value():
     last_of_day = curve.groupby(np.floor(curve["days"]))["retained"].last()
     shown = drawn.groupby(np.floor(drawn["days"]))["retained"].last()
     pd.testing.assert_series_equal(shown, last_of_day)
+
+
+def test_hazards_beyond_max_clients_are_fitted_on_a_random_draw_of_clients(world):
+    history, _, rows = world
+    everyone = rows["client_id"].nunique()
+    drawn = ChurnHazards(max_clients=everyone // 2, random_state=1).fit(history, rows)
+    assert drawn.clients_ <= everyone // 2 < drawn.all_clients_ == everyone
+    assert f"(drawn at random from {drawn.all_clients_:,})" in drawn.computed_on
+    assert drawn.summary.set_index("covariate").loc["complaints_90", "hazard_ratio"] > 1  # the planted burden, on half the clients
+    again = ChurnHazards(max_clients=everyone // 2, random_state=1).fit(history, rows)
+    assert again.summary.equals(drawn.summary)

@@ -15,7 +15,6 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from analytics.features._measures import Equals, Recorded, Repeat, engine_measure, repeat_flag, repeated
 from analytics.features._rolling import Cells
@@ -195,6 +194,11 @@ def _quantiles(con, table, moment, reached, windows: list[int], cells: Cells, da
     return found
 
 
+def _category(column, values: list):
+    """Each row's category of ``column``: 0 no value, 1 another value, 2 + i the i-th of ``values``."""
+    return ibis.cases((column.isnull(), 0), *((column == value, 2 + i) for i, value in enumerate(values)), else_=1).cast("int8")
+
+
 class LocalSums:
     """:class:`Sums` for an engine on this machine (DuckDB in-process): the engine hands over
     one row per complaint with only the wanted measures and moments, in small types; numpy
@@ -205,39 +209,47 @@ class LocalSums:
     def __init__(self, con, table, moment, dates: list[pd.Timestamp], measures: dict, cells: Cells, maxima: dict | None = None,
                  known=(), reached: dict | None = None):
         self.cells, self.dates = cells, dates
-        moments = {"moment": moment} | {f"known_{i}": m for i, m in enumerate(known)} | {f"reached_{n}": m for n, m in (reached or {}).items()}
-        read_from = {name: measure.column if isinstance(measure, Equals | Recorded) else measure.group
-                     for name, measure in measures.items() if isinstance(measure, Equals | Recorded | Repeat)}
-        columns = {}  # each column that Equals, Recorded and Repeat read, fetched once
-        for column in read_from.values():
-            columns.setdefault(column.op(), f"column_{len(columns)}")
-        sums = {name: measure for name, measure in measures.items() if name not in read_from}
-        read = {name: op.to_expr() for op, name in columns.items()}
+        roles = {"moment": moment} | {f"known_{i}": m for i, m in enumerate(known)} | {f"reached_{n}": m for n, m in (reached or {}).items()}
+        moments = {}  # each moment fetched once, whatever roles it has
+        for m in roles.values():
+            moments.setdefault(m.op(), f"moment_{len(moments)}")
+        # Equals and Recorded of one column are counted together, from each row's category of the
+        # column, given by the engine: 0 no value, 1 another value, 2 + i the i-th value asked about
+        asked = {}  # column -> the values asked about
+        for m in measures.values():
+            if isinstance(m, Equals | Recorded):
+                values = asked.setdefault(m.column.op(), [])
+                if isinstance(m, Equals) and m.value not in values:
+                    values.append(m.value)
+        names = {op: f"category_{i}" for i, op in enumerate(asked)}
+        self.counted = {  # measure -> (its column's category, the categories it counts)
+            name: (names[m.column.op()], [2 + asked[m.column.op()].index(m.value)] if isinstance(m, Equals) else list(range(1, 2 + len(asked[m.column.op()]))))
+            for name, m in measures.items() if isinstance(m, Equals | Recorded)
+        }
+        repeats = {name: m for name, m in measures.items() if isinstance(m, Repeat)}
+        sums = {name: m for name, m in measures.items() if not isinstance(m, Equals | Recorded | Repeat)}
+        selected = table.select(
+            code=table.code, **{name: op.to_expr() for op, name in moments.items()},
+            **{names[op]: _category(op.to_expr(), values) for op, values in asked.items()},
+            **{f"group_{name}": m.group for name, m in repeats.items()}, **sums, **(maxima or {}),
+        )
         # in client order, each cutoff's sums are written in order: bincount runs several times faster;
         # a repeat's group and time next, so that a row's previous one of the group lies just before it
         # (the group by its hash: sorting strings takes longer; two groups of a client would mix only if
         # their 64-bit hashes were equal)
-        selected = table.select(code=table.code, **moments, **read, **sums, **(maxima or {}))
-        groups = [duckdb_hash(selected[columns[measures[name].group.op()]]) for name in read_from if isinstance(measures[name], Repeat)]
-        fetched = con.to_pyarrow(selected.order_by([selected.code, *groups, selected.moment] if groups else [selected.code]))
-        self.rows = {name: _micros(fetched[name]) if name in moments else _numbers(fetched[name]) if name in (maxima or {})
-                     else fetched[name].to_numpy(zero_copy_only=False) for name in ["code", *moments, *sums, *(maxima or {})]}
-        # Equals and Recorded of one column are counted together: each row's category of the column
-        self.categories, self.counted = {}, {}  # column -> each row's category; measure -> (column, its categories)
-        for name, column in read_from.items():
-            values, measure, key = fetched[columns[column.op()]], measures[name], columns[column.op()]
-            if isinstance(measure, Repeat):
-                self.rows[name] = repeated(self.rows["code"], values, self.rows["moment"], measure.days)
-                continue
-            asked = list(dict.fromkeys(m.value for n, m in measures.items() if isinstance(m, Equals) and columns[m.column.op()] == key))
-            if key not in self.categories:  # 0: no value, 1: another value, 2 + i: the i-th value asked about
-                category = pc.is_valid(values).to_numpy(zero_copy_only=False).astype(np.int8)
-                for i, value in enumerate(asked):
-                    category[pc.equal(values, value).fill_null(False).to_numpy(zero_copy_only=False)] = 2 + i
-                self.categories[key] = category, 2 + len(asked)
-            self.counted[name] = key, [2 + asked.index(measure.value)] if isinstance(measure, Equals) else list(range(1, 2 + len(asked)))
+        groups = [duckdb_hash(selected[f"group_{name}"]) for name in repeats]
+        order = [selected.code, *groups, selected[moments[moment.op()]]] if groups else [selected.code]
+        fetched = con.to_pyarrow(selected.order_by(order))
+        micros = {name: _micros(fetched[name]) for name in moments.values()}
+        self.rows = {role: micros[moments[m.op()]] for role, m in roles.items()}
+        self.rows |= {name: fetched[name].to_numpy(zero_copy_only=False) for name in sums}
+        self.rows |= {name: _numbers(fetched[name]) for name in maxima or {}}
+        self.categories = {names[op]: (fetched[names[op]].to_numpy(zero_copy_only=False), 2 + len(values)) for op, values in asked.items()}
+        code = fetched["code"].to_numpy(zero_copy_only=False)
+        for name, m in repeats.items():
+            self.rows[name] = repeated(code, fetched[f"group_{name}"], self.rows["moment"], m.days)
         del fetched
-        self.code = self.rows.pop("code").astype(np.int64)
+        self.code = code.astype(np.int64)
         self.known = [self.rows.pop(f"known_{i}") for i in range(len(known))]
         self.reached = {name: self.rows.pop(f"reached_{name}") for name in reached or {}}
         self._index, self._cell, self._counting, self._counts = {}, {}, {}, {}
@@ -246,7 +258,7 @@ class LocalSums:
         """Each complaint's cutoff index ``name`` (the number of cutoffs means never)."""
         if name not in self._index:
             if name == "known":
-                index = functools.reduce(np.maximum, [local_index(m, self.dates) for m in self.known])
+                index = functools.reduce(np.maximum, [self.index("opened") if m is self.rows["moment"] else local_index(m, self.dates) for m in self.known])
             elif name.startswith("known_"):
                 index = np.maximum(self.index("known"), self.index(name.removeprefix("known_")))
             else:
