@@ -29,7 +29,7 @@ from analytics.models import ChurnHazards, ChurnModel, fit_by_client, training_d
 from analytics.redaction import PERSONAL_DETAILS, redact
 from analytics.results import Result
 from analytics.rootcause import abuse_by_client
-from analytics.tables import amount, styled
+from analytics.tables import amount, count, styled
 
 __all__ = ["RelationshipReview", "relationship_review", "load_policy"]
 
@@ -184,17 +184,19 @@ class RelationshipReview(Result):
         m = self._money
         facts = [
             ("annual value", m(c["annual_value"])), ("margin", m(c["margin"])),
-            ("cost to serve, last 12 months", f"{m(c['cost_to_serve_12m'])} ({c['handling_hours_365']:,.0f} h handling, {m(c['credits_365'])} credits, {c['escalations_365']:,.0f} escalations)"),
+            ("cost to serve, last 12 months", f"{m(c['cost_to_serve_12m'])} ({count(c['handling_hours_365'])} h handling, {m(c['credits_365'])} credits, "
+                                              f"{count(c['escalations_365'])} escalations)"),
             ("net value, last 12 months", m(c["net_value_12m"])), ("net value on this quarter's pace", m(c["net_value_pace"])),
-            ("complaints, last 12 months", f"{c['complaints_365']:,.0f}"), ("dispute rate, last 12 months", percent(c["dispute_rate_365"])),
-            ("angry / abusive contacts, last 12 months", f"{c['angry_contacts_365']:,.0f} / {c['abusive_contacts_365']:,.0f}"),
-            ("angry and abusive contacts, trend", f"{c['tone_trend']:+.1f} a quarter against the year's average"),
-            ("complaints with abuse, last 12 months", f"{c['complaints_with_abuse_365']:,.0f} ({c['escalated_after_abuse_365']:,.0f} escalated; "
-                                                      f"{c['abuse_hours_365']:,.0f} h of our staff's handling)"),
-            ("churn risk, next 90 days", percent(c["churn_probability"])),
+            ("complaints, last 12 months", count(c["complaints_365"])), ("dispute rate, last 12 months", percent(c["dispute_rate_365"])),
+            ("angry / abusive contacts, last 12 months", f"{count(c['angry_contacts_365'])} / {count(c['abusive_contacts_365'])}"),
+            ("angry and abusive contacts, trend", "–" if pd.isna(c["tone_trend"]) else f"{count(c['tone_trend'], signed=True)} a quarter against the year's average"),
+            ("complaints with abuse, last 12 months", f"{count(c['complaints_with_abuse_365'])} ({count(c['escalated_after_abuse_365'])} escalated; "
+                                                      f"{count(c['abuse_hours_365'])} h of our staff's handling)"),
+            ("churn risk, next 90 days", "–" if pd.isna(c["churn_probability"]) else f"{c['churn_probability']:.1%}"),
             ("expected net value, next 12 months", m(c["expected_net_value_12m"])),
             ("health score", f"{c['health_score']:.0f} ({c['health_band'].replace('_', ' ')}; 100: nothing wrong)"),
-            ("next renewal", f"{c['renewal_date']:%Y-%m-%d}"), ("notice period", f"{c['notice_days']:.0f} days: notice by {c['notice_by']:%Y-%m-%d}"),
+            ("next renewal", "not known" if pd.isna(c["renewal_date"]) else f"{c['renewal_date']:%Y-%m-%d}"),
+            ("notice period", "not recorded" if pd.isna(c["notice_days"]) or pd.isna(c["notice_by"]) else f"{c['notice_days']:.0f} days: notice by {c['notice_by']:%Y-%m-%d}"),
         ]
         if pd.notna(c.get("contract_end")):
             facts.append(("contract end on record", f"{pd.Timestamp(c['contract_end']):%Y-%m-%d}"))

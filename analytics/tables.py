@@ -82,6 +82,18 @@ def amount(value, currency: str = "$") -> str:
     return "–" if pd.isna(value) else f"{'-' if value < 0 else ''}{currency}{abs(value):,.0f}"
 
 
+def count(value, signed: bool = False) -> str:
+    """A count (or a change of one, ``signed``) for reading: 1,204, +0.5; a missing one is a dash.
+
+    Examples
+    --------
+    >>> from analytics.tables import count
+    >>> count(1204.0), count(0.46, signed=True), count(float("nan"))
+    ('1,204', '+0.5', '–')
+    """
+    return "–" if pd.isna(value) else f"{value:+,.1f}" if signed else f"{value:,.0f}"
+
+
 def _date(value) -> str:
     return "–" if pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
 

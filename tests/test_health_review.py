@@ -196,3 +196,15 @@ def test_without_annual_values_the_review_does_not_call_clients_profitable(sampl
     assert "No annual value is recorded" in text and "$0" not in text
     invest = review.clients.loc[review.clients["recommendation"] == "invest", "reasons"]
     assert len(invest) and not invest.str.contains("profitable \\(").any() and invest.str.contains("profit is unknown").all()
+
+
+def test_a_client_without_contacts_or_notice_terms_reads_as_dashes_not_nan(review):
+    import dataclasses
+
+    client = review.pick()
+    bare = review.clients.assign(angry_contacts_365=np.nan, abusive_contacts_365=np.nan, tone_trend=np.nan, notice_days=np.nan,
+                                 notice_by=pd.NaT, renewal_date=pd.NaT)
+    facts = dataclasses.replace(review, clients=bare).facts_table(client).data.set_index("")[client]
+    assert not facts.str.contains("nan").any()
+    assert facts["angry / abusive contacts, last 12 months"] == "– / –" and facts["notice period"] == "not recorded"
+    assert facts["next renewal"] == "not known" and facts["churn risk, next 90 days"].endswith("%")

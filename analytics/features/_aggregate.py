@@ -222,7 +222,7 @@ class LocalSums:
                 if isinstance(m, Equals) and m.value not in values:
                     values.append(m.value)
         names = {op: f"category_{i}" for i, op in enumerate(asked)}
-        self.counted = {  # measure -> (its column's category, the categories it counts)
+        self.counted = {  # measure -> (its column's category, the categories it counts: one, or a run of them)
             name: (names[m.column.op()], [2 + asked[m.column.op()].index(m.value)] if isinstance(m, Equals) else list(range(1, 2 + len(asked[m.column.op()]))))
             for name, m in measures.items() if isinstance(m, Equals | Recorded)
         }
@@ -303,7 +303,7 @@ class LocalSums:
         counts = np.bincount(key, minlength=kinds * size).reshape(kinds, self.cells.cutoffs + 1, self.cells.clients)
         for name, (of, chosen) in self.counted.items():
             if of == column:
-                self._counts[index, name] = counts[chosen[0], : self.cells.cutoffs] if len(chosen) == 1 else counts[chosen, : self.cells.cutoffs].sum(axis=0)
+                self._counts[index, name] = counts[chosen[0], : self.cells.cutoffs] if len(chosen) == 1 else counts[chosen[0] : chosen[-1] + 1, : self.cells.cutoffs].sum(axis=0)
 
 
 def local_quantiles(sums: LocalSums, windows: dict[str, list[int]], cells: Cells, dates: list[pd.Timestamp]) -> Quantiles:
