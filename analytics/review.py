@@ -185,7 +185,7 @@ class RelationshipReview(Result):
         facts = [
             ("annual value", m(c["annual_value"])), ("margin", m(c["margin"])),
             ("cost to serve, last 12 months", f"{m(c['cost_to_serve_12m'])} ({count(c['handling_hours_365'])} h handling, {m(c['credits_365'])} credits, "
-                                              f"{count(c['escalations_365'])} escalations)"),
+                                              f"{count(c['escalations_365'])} escalation{'' if c['escalations_365'] == 1 else 's'})"),
             ("net value, last 12 months", m(c["net_value_12m"])), ("net value on this quarter's pace", m(c["net_value_pace"])),
             ("complaints, last 12 months", count(c["complaints_365"])), ("dispute rate, last 12 months", percent(c["dispute_rate_365"])),
             ("angry / abusive contacts, last 12 months", f"{count(c['angry_contacts_365'])} / {count(c['abusive_contacts_365'])}"),

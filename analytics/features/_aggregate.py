@@ -253,6 +253,7 @@ class LocalSums:
         self.known = [self.rows.pop(f"known_{i}") for i in range(len(known))]
         self.reached = {name: self.rows.pop(f"reached_{name}") for name in reached or {}}
         self._index, self._cell, self._counting, self._counts = {}, {}, {}, {}
+        self._key = None  # one array for every category key: each new array of this size costs its page faults
 
     def index(self, name: str) -> np.ndarray:
         """Each complaint's cutoff index ``name`` (the number of cutoffs means never)."""
@@ -296,7 +297,7 @@ class LocalSums:
         """Every measure of ``column`` at cutoff index ``index`` from one bincount of the
         rows' categories; each category's counts lie in a block of their own."""
         (category, kinds), size = self.categories[column], (self.cells.cutoffs + 1) * self.cells.clients
-        if not hasattr(self, "_key"):  # one array for every key: each new array of this size costs its page faults
+        if self._key is None:
             self._key = np.empty(len(category), dtype=np.int64)
         key = np.multiply(category, size, out=self._key, dtype=np.int64)
         key += self.cell(index)
