@@ -16,7 +16,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics.features._aggregate import LocalSums, Sums, local_quantiles, milliseconds, quantiles
+from analytics.features._aggregate import Sums, milliseconds, quantiles
 from analytics.features._catalogue import (
     CONTACTS,
     COUNTS,
@@ -35,6 +35,7 @@ from analytics.features._catalogue import (
 )
 from analytics.features._engine import connection
 from analytics.features._grid import client_grid
+from analytics.features._local import LocalSums, local_quantiles
 from analytics.features._measures import Equals, Recorded, Repeat
 from analytics.features._rolling import DAY, Cells
 from analytics.features._source import Source, cutoff_dates, staged
