@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics._charts import scatter_type
+from analytics._charts import as_text, scatter_type
 from analytics._time import utc
 from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, ActionList, actions_from, fitted_health
 from analytics.features import data_end, snapshots
@@ -217,7 +217,7 @@ class QuarterlyReview(Result):
             reasons = pd.Series("", index=rows.index) if trace is go.Scattergl and not flag else rows["reason_1"].fillna("")
             figure.add_trace(trace(
                 x=rows["probability"], y=rows["annual_value"], mode="markers", name=name, marker={"color": colour, "opacity": 0.7},
-                customdata=np.stack([rows["client_id"].astype(str), reasons], axis=1),
+                customdata=np.stack([as_text(rows["client_id"]), as_text(reasons)], axis=1),
                 hovertemplate="%{customdata[0]}<br>risk %{x:.1%}, value " + self.currency + "%{y:,.0f}<br>%{customdata[1]}<extra></extra>",
             ))
         figure.update_layout(title=f"Churn risk and annual value, clients active at the end of {self.quarter}",
@@ -245,7 +245,7 @@ class QuarterlyReview(Result):
     def importance_plot(self, top: int = 12) -> go.Figure:
         """What drives risk across all clients: mean size of each feature's contribution."""
         shown = self.importance.head(top)[::-1]
-        figure = go.Figure(go.Bar(x=shown.to_numpy() * 100, y=[feature_label(name) for name in shown.index],
+        figure = go.Figure(go.Bar(x=shown.to_numpy() * 100, y=as_text(feature_label(name) for name in shown.index),
                                   orientation="h", hovertemplate="%{y}: %{x:.2f} pts on average<extra></extra>"))
         figure.update_layout(title="What moves churn risk, across all clients", xaxis_title="average size of the contribution (percentage points)",
                              margin={"l": 320})

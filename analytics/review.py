@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from analytics._charts import scatter_type
+from analytics._charts import as_text, scatter_type
 from analytics._markup import markdown_html, markdown_text
 from analytics._policy import disagreement, load_policy, memo, percent, recommend
 from analytics._time import utc
@@ -93,7 +93,7 @@ class RelationshipReview(Result):
         healthy, watch = self.health.thresholds_
         figure.add_hline(y=healthy, line_dash="dot", annotation_text="healthy above", annotation_position="top left")
         figure.add_hline(y=watch, line_dash="dot", annotation_text="at risk below", annotation_position="bottom left")
-        figure.update_layout(title=f"Health of {client_id} over time", xaxis_title="quarter end", yaxis_title="health score (100: nothing wrong)",
+        figure.update_layout(title=f"Health of {as_text(str(client_id))} over time", xaxis_title="quarter end", yaxis_title="health score (100: nothing wrong)",
                              yaxis_range=[0, 105], showlegend=False)
         return figure
 
@@ -251,7 +251,7 @@ class RelationshipReview(Result):
                 continue
             figure.add_trace(scatter_type(len(rows))(
                 x=rows["churn_probability"], y=rows["net_value_12m"], mode="markers", name=name,
-                marker={"color": colour, "opacity": 0.75}, customdata=rows["client_id"],
+                marker={"color": colour, "opacity": 0.75}, customdata=as_text(rows["client_id"]),
                 hovertemplate="%{customdata}<br>risk %{x:.1%}<br>net value " + self.currency + "%{y:,.0f}<extra></extra>",
             ))
         if valued:

@@ -97,6 +97,14 @@ def chromium():
 UNSAFE_ELEMENTS = """[...document.querySelectorAll('*')].filter(e => e.tagName === 'IFRAME' || e.tagName === 'EMBED' || e.tagName === 'OBJECT'
     || [...e.attributes].some(a => a.name.startsWith('on') || /^\\s*javascript:/i.test(a.value))).map(e => e.outerHTML.slice(0, 200))"""
 
+#: what the charts draw as text (titles, ticks, legends), the links and bold runs plotly made of markup, and
+#: the data's strings holding a tag, which plotly would read as markup in hover text
+CHART_TEXT = """({text: [...document.querySelectorAll('.js-plotly-plot svg text')].map(t => t.textContent),
+    links: document.querySelectorAll('.js-plotly-plot svg a').length,
+    styled: document.querySelectorAll('.js-plotly-plot svg tspan[style*="font-weight:bold"], .js-plotly-plot svg tspan[style*="font-weight: bold"]').length,
+    markup: [...document.querySelectorAll('.js-plotly-plot')].flatMap(chart => chart.data.flatMap(t => [t.name, t.x, t.y, t.customdata, t.text].flat(2)))
+        .filter(value => typeof value === 'string' && value.includes('<'))})"""
+
 
 def open_report(browser, path: Path, screenshot: str) -> dict:
     """Open ``path`` with the network cut off; what the page did, and a screenshot."""
@@ -120,6 +128,7 @@ def open_report(browser, path: Path, screenshot: str) -> dict:
     seen["drawn"] = page.locator(".js-plotly-plot .main-svg").count() // 3  # plotly draws three layers per figure
     seen["attacked"] = page.evaluate("window.attacked === undefined ? null : window.attacked")
     seen["unsafe"] = page.evaluate(UNSAFE_ELEMENTS)
+    seen["chart_text"] = page.evaluate(CHART_TEXT)
     seen["text"] = page.inner_text("body")
     seen["raw"] = plain_words_problems(page)
     seen["links"] = page.evaluate(LINKS)
@@ -181,6 +190,10 @@ def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hos
     assert seen["requests"] == []  # everything it needs is in the file
     assert seen["figures"] == figures and seen["drawn"] == figures
     assert seen["attacked"] is None and seen["unsafe"] == []
+    # markup in the data shows in the charts as written: no link, no bold text made of it
+    assert seen["chart_text"]["links"] == 0 and seen["chart_text"]["styled"] == 0 and seen["chart_text"]["markup"] == []
+    if kind == "review":  # the health chart's title names a client whose ID is laced
+        assert any(payload in text for text in seen["chart_text"]["text"] for payload in PAYLOADS if "<" in payload)
     assert {kind: value for kind, value in CANARIES.items() if value in page or value.replace(" ", "") in page} == {}
     assert not [text for text in COMPLAINT_TEXTS if text in page]  # no complaint's words, in any report
     if kind in ("quarterly", "review"):  # client names are shown: markup as text, contact details redacted

@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from analytics._charts import as_text
 from analytics._stats import wilson
 from analytics.features import data_end, prior_count, repeats
 from analytics.io import History
@@ -90,10 +91,10 @@ class RepeatCurves(Result):
     def plot(self) -> go.Figure:
         figure = go.Figure()
         for group, curve in self.curves.groupby("group", sort=False):
-            name = group_label(self.by, group)
+            name = as_text(group_label(self.by, group))
             curve = daily_steps(curve, "repeated")
             figure.add_trace(go.Scatter(x=curve["days"], y=curve["repeated"], mode="lines", line_shape="hv", name=name,
-                                        hovertemplate="%{x:.0f} days: %{y:.1%} came back<extra>" + name + "</extra>"))
+                                        hovertemplate="%{x:.0f} days: %{y:.1%} came back<extra>%{fullData.name}</extra>"))
         figure.update_layout(title=f"Time to a repeat of the same trigger, by {column_label(self.by)}", xaxis_title="days since resolution",
                              yaxis_title="share come back", yaxis_tickformat=".0%")
         return figure

@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sklearn.exceptions import NotFittedError
 
+from analytics._charts import as_text
 from analytics._time import utc
 from analytics.features import data_end
 from analytics.io import History
@@ -100,8 +101,8 @@ class RetentionCurves(Result):
         figure = go.Figure()
         for group, curve in self.curves.groupby("group", sort=False):
             curve = daily_steps(curve, "retained")
-            figure.add_trace(go.Scatter(x=curve["days"], y=curve["retained"], mode="lines", line_shape="hv", name=str(group),
-                                        hovertemplate="%{x:.0f} days: %{y:.1%} retained<extra>" + str(group) + "</extra>"))
+            figure.add_trace(go.Scatter(x=curve["days"], y=curve["retained"], mode="lines", line_shape="hv", name=as_text(str(group)),
+                                        hovertemplate="%{x:.0f} days: %{y:.1%} retained<extra>%{fullData.name}</extra>"))
         figure.update_layout(title="Clients retained after the cutoff", xaxis_title="days after the cutoff", yaxis_title="retained", yaxis_tickformat=".0%")
         return figure
 
@@ -260,7 +261,7 @@ class ChurnHazards(Result):
     def plot(self) -> go.Figure:
         s = self._table()
         figure = go.Figure(go.Scatter(
-            x=s["hazard_ratio"], y=s["covariate"], mode="markers",
+            x=s["hazard_ratio"], y=as_text(s["covariate"]), mode="markers",
             error_x={"type": "data", "symmetric": False, "array": s["high"] - s["hazard_ratio"], "arrayminus": s["hazard_ratio"] - s["low"]},
         ))
         figure.add_vline(x=1, line_dash="dot")

@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from analytics._charts import as_text
 from analytics._stats import check_resamples
 from analytics.io import History
 from analytics.labels import PRACTICE_WORDS
@@ -104,7 +105,7 @@ class PracticeEffects(Result):
     def plot(self, outcome: str = "repeat") -> go.Figure:
         """Adjusted and naive effects of each practice on ``outcome``, with intervals."""
         rows = self.table.loc[self.table["outcome"] == outcome].sort_values("effect_pts")
-        names = [PRACTICE_WORDS[p] for p in rows["practice"]]
+        names = as_text(PRACTICE_WORDS[p] for p in rows["practice"])
         figure = go.Figure()
         for kind, column, low, high, colour in (("adjusted (AIPW)", "effect_pts", "low_pts", "high_pts", "#1f77b4"),
                                                 ("naive difference", "naive_pts", "naive_low_pts", "naive_high_pts", "#bbbbbb")):

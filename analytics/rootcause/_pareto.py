@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics._charts import as_text
 from analytics._stats import wilson
 from analytics._time import naive_utc
 from analytics.features import repeats
@@ -58,7 +59,7 @@ class Pareto(Result):
 
     def plot(self) -> go.Figure:
         t = self.table
-        groups = t[self.by].map(value_label)
+        groups = as_text(t[self.by].map(value_label))
         figure = go.Figure([
             go.Bar(x=groups, y=t[self.measure], name=MEASURES[self.measure], hovertemplate="%{x}: %{y:,.0f}<extra></extra>"),
             go.Scatter(x=groups, y=t["cumulative_share"], name="cumulative share", yaxis="y2", mode="lines+markers",
@@ -165,7 +166,7 @@ def trend(history: History, by: str = "trigger", period: str = "Q", top: int = 8
 
 
 def trend_plot(table: pd.DataFrame) -> go.Figure:
-    figure = go.Figure([go.Scatter(x=table.index, y=table[column], mode="lines+markers", name=str(value_label(column))) for column in table.columns])
+    figure = go.Figure([go.Scatter(x=table.index, y=table[column], mode="lines+markers", name=as_text(str(value_label(column)))) for column in table.columns])
     figure.update_layout(title=f"Complaints per period by {column_label(table.columns.name)}", xaxis_title="period", yaxis_title="complaints")
     return figure
 
