@@ -1,4 +1,4 @@
-"""The engine does the heavy work: on Spark, snapshots succeed when the driver may receive
+"""The engine does the heavy work: on Spark, snapshots and Pareto tables succeed when the driver may receive
 less than the raw complaints, and agree with DuckDB's."""
 
 import numpy as np
@@ -11,6 +11,7 @@ from tests.conftest import assert_same_snapshots, need_debian_package
 
 CUTOFFS = ["2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01", "2025-04-01"]
 LIMIT = "1m"  # what the driver may receive from one Spark action
+BROADCAST = "256k"  # the largest table Spark sends whole to every task of a join
 
 
 def _crowded_history(clients: int = 40, complaints: int = 120_000) -> History:
@@ -45,11 +46,14 @@ def small_driver():
     pytest.importorskip("pyspark", reason="pyspark is installed by the test extra")
     from analytics.features import spark_session
 
-    session = spark_session(config={"spark.driver.maxResultSize": LIMIT})
+    # as on a cluster, a table broadcast to every executor (through the driver) is far smaller
+    # than what the driver may receive; Spark's default (10 MB) would be ten times larger
+    session = spark_session(config={"spark.driver.maxResultSize": LIMIT, "spark.sql.autoBroadcastJoinThreshold": BROADCAST})
     # a session already running would keep its own limit, and the test would prove nothing
     assert session.sparkContext.getConf().get("spark.driver.maxResultSize") == LIMIT
     yield session
-    session._jvm.System.clearProperty("spark.driver.maxResultSize")  # Spark keeps it for every later session in this process
+    for key in ("spark.driver.maxResultSize", "spark.sql.autoBroadcastJoinThreshold"):
+        session._jvm.System.clearProperty(key)  # Spark keeps them for every later session in this process
     session.stop()
 
 
@@ -65,3 +69,22 @@ def test_spark_snapshots_succeed_when_the_driver_cannot_receive_the_complaints(s
     duckdb_rows = snapshots(folder, CUTOFFS)
     assert len(spark_rows) == 40 * len(CUTOFFS) and spark_rows["complaints_90"].sum() > 10_000
     assert_same_snapshots(duckdb_rows, spark_rows)
+
+
+def test_pareto_is_summed_in_the_engine_from_a_saved_folder(small_driver, sample_history, tmp_path):
+    """From a saved history's folder, DuckDB and a Spark whose driver cannot receive the
+    complaints give the same Pareto tables as the history in memory: counts exact, sums to
+    the last bits."""
+    from analytics.rootcause import pareto
+
+    folder = sample_history.save(tmp_path / "sample")
+    for by, measure in [("trigger", "complaints"), ("channel", "cost"), ("team", "churned_value"), ("severity", "complaints")]:
+        in_memory = pareto(sample_history, by, measure).table
+        assert in_memory["repeats"].sum() > 0 and in_memory["churned_value"].sum() > 0
+        for engine in (None, small_driver):
+            pd.testing.assert_frame_equal(pareto(folder, by, measure, engine=engine).table, in_memory, check_exact=False, rtol=1e-12)
+    crowded = _crowded_history()
+    on_spark = pareto(crowded.save(tmp_path / "crowded"), "trigger", engine=small_driver)
+    assert on_spark.table["complaints"].sum() == 120_000 and on_spark.table["repeats"].sum() > 1_000
+    assert "Handling cost needs" in " ".join(on_spark.notes)
+    pd.testing.assert_frame_equal(on_spark.table, pareto(crowded, "trigger").table, check_exact=False, rtol=1e-12)
