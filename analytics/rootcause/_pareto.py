@@ -11,6 +11,7 @@ import ibis
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 from ibis import _
 
 from analytics._charts import as_text
@@ -139,25 +140,25 @@ class Groups:
             if by not in c:
                 raise ValueError(f"the complaints have no column {by!r}")
             self.has, self.clients, self.clients_derived = history.has, history.clients, history.clients_derived
-            columns = {"group": c[by].astype("string").fillna("not recorded"), "client_id": c["client_id"].astype("string"),
-                       "opened_at": c["opened_at"]}
-            columns |= {name: c[name].astype("float64") for name in ("handling_minutes", "credit_amount") if history.has(name)}
+            read = [by, "client_id", "opened_at"] + [name for name in ("handling_minutes", "credit_amount") if history.has(name)]
+            columns = {name: pa.array(c[name], from_pandas=True) for name in read}  # Arrow columns go over without a copy
             if history.has("resolved_at", "trigger"):
-                flags = repeats(history, REPEAT_WINDOW).set_axis(c.index)  # row for row
-                columns["complete"] = flags["complete"].fillna(False).astype(bool)
-                columns["repeated"] = flags["repeated"].fillna(False).astype(bool)
-            self.complaints = ibis.memtable(pd.DataFrame(columns)).cast({"opened_at": "timestamp('UTC')"})
-            return
-        source = Source(history, con)
-        self.has, self.clients = source.has, source.clients
-        self.clients_derived = json.loads((Path(history) / "history.json").read_text(encoding="utf-8"))["clients_derived"]
-        raw = con.read_parquet(Path(history) / "complaints.parquet")
-        if by not in raw.columns:
-            raise ValueError(f"the complaints have no column {by!r}")
+                flags = repeats(history, REPEAT_WINDOW)  # row for row
+                columns |= {name: pa.array(flags[name].fillna(False).to_numpy(dtype=bool)) for name in ("complete", "repeated")}
+            raw = ibis.memtable(pa.table(columns))
+        else:
+            source = Source(history, con)
+            self.has, self.clients = source.has, source.clients
+            self.clients_derived = json.loads((Path(history) / "history.json").read_text(encoding="utf-8"))["clients_derived"]
+            raw = con.read_parquet(Path(history) / "complaints.parquet")
+            if by not in raw.columns:
+                raise ValueError(f"the complaints have no column {by!r}")
         columns = {"group": raw[by].cast("string").fill_null("not recorded"), "client_id": raw.client_id.cast("string"),
                    "opened_at": raw.opened_at.cast("timestamp('UTC')")}
         columns |= {name: raw[name].cast("float64") for name in ("handling_minutes", "credit_amount") if self.has(name)}
-        if self.has("resolved_at", "trigger"):  # a complete window lies within the data: only these give unbiased rates
+        if "repeated" in raw.columns:
+            columns |= {"complete": raw.complete, "repeated": raw.repeated}
+        elif self.has("resolved_at", "trigger"):  # a complete window lies within the data: only these give unbiased rates
             resolved = raw.resolved_at.cast("timestamp('UTC')")
             columns |= {"trigger": raw.trigger.cast("string"), "resolved_at": resolved,
                         "complete": raw.trigger.notnull() & resolved.notnull() & (resolved + _repeat_window() <= source.end)}
