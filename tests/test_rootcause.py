@@ -171,6 +171,8 @@ def test_missing_columns_give_the_sentence_that_names_them(cfpb_path):
         repeats(cfpb)
     with pytest.raises(ValueError, match="repeats need trigger and resolved_at"):
         time_to_repeat(cfpb, "category_raw")
+    with pytest.raises(ValueError, match="repeat rates need trigger and resolved_at on the complaints"):
+        repeat_rates(cfpb)
     with pytest.raises(ValueError, match="no column 'region'"):
         time_to_repeat(cfpb, "region")
 

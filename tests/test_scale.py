@@ -71,10 +71,11 @@ def test_spark_snapshots_succeed_when_the_driver_cannot_receive_the_complaints(s
     assert_same_snapshots(duckdb_rows, spark_rows)
 
 
-def test_pareto_is_summed_in_the_engine_from_a_saved_folder(small_driver, sample_history, tmp_path):
+def test_pareto_and_repeat_rates_are_summed_in_the_engine_from_a_saved_folder(small_driver, sample_history, tmp_path):
     """From a saved history's folder, DuckDB and a Spark whose driver cannot receive the
-    complaints give the same Pareto tables as the history in memory: counts exact, sums to
-    the last bits."""
+    complaints give the same Pareto tables and repeat rates as the history in memory:
+    counts exact, sums to the last bits."""
+    from analytics.models import repeat_rates
     from analytics.rootcause import pareto
 
     folder = sample_history.save(tmp_path / "sample")
@@ -83,8 +84,14 @@ def test_pareto_is_summed_in_the_engine_from_a_saved_folder(small_driver, sample
         assert in_memory["repeats"].sum() > 0 and in_memory["churned_value"].sum() > 0
         for engine in (None, small_driver):
             pd.testing.assert_frame_equal(pareto(folder, by, measure, engine=engine).table, in_memory, check_exact=False, rtol=1e-12)
+    for within in ("30D", "180D"):
+        in_memory = repeat_rates(sample_history, within)
+        for engine in (None, small_driver):
+            pd.testing.assert_frame_equal(repeat_rates(folder, within, engine=engine), in_memory, check_exact=False, rtol=1e-12)
     crowded = _crowded_history()
     on_spark = pareto(crowded.save(tmp_path / "crowded"), "trigger", engine=small_driver)
     assert on_spark.table["complaints"].sum() == 120_000 and on_spark.table["repeats"].sum() > 1_000
     assert "Handling cost needs" in " ".join(on_spark.notes)
     pd.testing.assert_frame_equal(on_spark.table, pareto(crowded, "trigger").table, check_exact=False, rtol=1e-12)
+    rates = repeat_rates(tmp_path / "crowded", engine=small_driver)
+    assert rates.set_index("trigger")["repeats"].to_dict() == on_spark.table.set_index("trigger")["repeats"].to_dict()

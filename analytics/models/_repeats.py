@@ -4,6 +4,7 @@ come back most."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,6 +13,9 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from analytics._charts import as_text
 from analytics._stats import wilson
 from analytics.features import data_end, prior_count, repeats
+from analytics.features._engine import connection
+from analytics.features._groups import Groups
+from analytics.features._source import staged
 from analytics.io import History
 from analytics.labels import column_label, group_label
 from analytics.models._churn import ChurnModel
@@ -26,9 +30,10 @@ KNOWN_AT_RESOLUTION = [
 ]
 
 
-def repeat_rates(history: History, within: str = "90D", alpha: float = 0.05) -> pd.DataFrame:
+def repeat_rates(history: History | str | Path, within: str = "90D", alpha: float = 0.05, engine=None) -> pd.DataFrame:
     """Triggers ranked by their repeat rate (complete windows only) with Wilson intervals
-    at ``1 - alpha`` (``low_95``, ``high_95`` at the default).
+    at ``1 - alpha`` (``low_95``, ``high_95`` at the default). Counted in the engine, which
+    reads a saved history's folder itself (see :func:`analytics.rootcause.pareto`).
 
     Examples
     --------
@@ -40,19 +45,17 @@ def repeat_rates(history: History, within: str = "90D", alpha: float = 0.05) -> 
     >>> rates.loc[0, "trigger"], int(rates["complaints"].sum())
     ('technical_failure', 10883)
     """
-    flags = _flags(history, within)
-    table = flags.groupby("trigger")["repeated"].agg(["sum", "size"]).rename(columns={"sum": "repeats", "size": "complaints"})
+    with connection(engine) as con, staged(history, con) as source:
+        groups = Groups(source, con, "trigger", within)
+        lacking = [column for column in ("trigger", "resolved_at") if not groups.has(column)]
+        if lacking:
+            raise ValueError(f"repeat rates need {' and '.join(lacking)} on the complaints, which this history does not record")
+        counts = groups.repeat_counts()
+    table = pd.DataFrame({"repeats": counts["repeats"], "complaints": counts["repeat_known"]})
     table["repeat_rate"] = table["repeats"] / table["complaints"]
     level = interval_level(alpha)
     table[f"low_{level}"], table[f"high_{level}"] = wilson(table["repeats"], table["complaints"], alpha)
     return table.sort_values("repeat_rate", ascending=False).reset_index()
-
-
-def _flags(history: History, within: str) -> pd.DataFrame:
-    flags = repeats(history, within)
-    flags = flags.loc[flags["complete"] & flags["repeated"].notna()].copy()
-    flags["repeated"] = flags["repeated"].astype(bool)
-    return flags
 
 
 @dataclass(repr=False)

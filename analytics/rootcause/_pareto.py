@@ -3,23 +3,19 @@ trend, and rates with intervals (disputes on exports such as the CFPB's)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import ibis
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import pyarrow as pa
-from ibis import _
 
 from analytics._charts import as_text
 from analytics._stats import wilson
 from analytics._time import naive_utc
-from analytics.features import repeats
 from analytics.features._engine import connection
-from analytics.features._source import Source, staged
+from analytics.features._groups import Groups
+from analytics.features._source import staged
 from analytics.io import History
 from analytics.labels import column_label, value_label
 from analytics.results import Result, with_interval_level
@@ -122,102 +118,6 @@ def pareto(history: History | str | Path, by: str = "trigger", measure: str = "c
     table["share"] = table[measure] / total if total else np.nan
     table["cumulative_share"] = table["share"].cumsum()
     return Pareto(table, by, measure, list(lacking.values()), alpha)
-
-
-#: how soon the same trigger again counts as a repeat
-REPEAT_WINDOW = pd.Timedelta("90D")
-
-
-class Groups:
-    """The complaints of a history as the engine reads them, each with its group: a
-    History in memory (with its repeat flags, computed once for every analysis), or a saved
-    history's folder, which the engine reads itself."""
-
-    def __init__(self, history: History | str | Path, con, by: str):
-        self.con, self.by = con, by
-        if isinstance(history, History):
-            c = history.complaints
-            if by not in c:
-                raise ValueError(f"the complaints have no column {by!r}")
-            self.has, self.clients, self.clients_derived = history.has, history.clients, history.clients_derived
-            read = [by, "client_id", "opened_at"] + [name for name in ("handling_minutes", "credit_amount") if history.has(name)]
-            columns = {name: pa.array(c[name], from_pandas=True) for name in read}  # Arrow columns go over without a copy
-            if history.has("resolved_at", "trigger"):
-                flags = repeats(history, REPEAT_WINDOW)  # row for row
-                columns |= {name: pa.array(flags[name].fillna(False).to_numpy(dtype=bool)) for name in ("complete", "repeated")}
-            raw = ibis.memtable(pa.table(columns))
-        else:
-            source = Source(history, con)
-            self.has, self.clients = source.has, source.clients
-            self.clients_derived = json.loads((Path(history) / "history.json").read_text(encoding="utf-8"))["clients_derived"]
-            raw = con.read_parquet(Path(history) / "complaints.parquet")
-            if by not in raw.columns:
-                raise ValueError(f"the complaints have no column {by!r}")
-        columns = {"group": raw[by].cast("string").fill_null("not recorded"), "client_id": raw.client_id.cast("string"),
-                   "opened_at": raw.opened_at.cast("timestamp('UTC')")}
-        columns |= {name: raw[name].cast("float64") for name in ("handling_minutes", "credit_amount") if self.has(name)}
-        if "repeated" in raw.columns:
-            columns |= {"complete": raw.complete, "repeated": raw.repeated}
-        elif self.has("resolved_at", "trigger"):  # a complete window lies within the data: only these give unbiased rates
-            resolved = raw.resolved_at.cast("timestamp('UTC')")
-            columns |= {"trigger": raw.trigger.cast("string"), "resolved_at": resolved,
-                        "complete": raw.trigger.notnull() & resolved.notnull() & (resolved + _repeat_window() <= source.end)}
-        self.complaints = raw.select(**columns)
-
-    def totals(self, hourly_cost: float, churn_window: pd.Timedelta) -> tuple[pd.DataFrame, dict[str, str]]:
-        """Per group: complaints, cost, complete repeat windows and repeats, churned value;
-        and for each measure the history cannot give, the sentence saying what it needs."""
-        t, lacking = self.complaints, {}
-        sums = {"complaints": t.count()}
-        if "handling_minutes" in t.columns or "credit_amount" in t.columns:
-            minutes = t.handling_minutes.fill_null(0) if "handling_minutes" in t.columns else 0.0
-            credits = t.credit_amount.fill_null(0) if "credit_amount" in t.columns else 0.0
-            sums["cost"] = (minutes / 60 * hourly_cost + credits).sum()
-        else:
-            lacking["cost"] = "Handling cost needs handling minutes or credits, which this history does not record."
-        if "complete" in t.columns:
-            sums["repeat_known"] = t.complete.cast("int64").sum()
-        else:
-            lacking["repeat_rate"] = "Repeat rates need resolution times and triggers, which this history does not record."
-        table = self._execute(t.group_by("group").aggregate(**sums))
-        if "complete" in t.columns:
-            repeated = self._execute(self._repeated().group_by("group").aggregate(repeats=_.count()))["repeats"]
-            table["repeats"] = repeated.reindex(table.index, fill_value=0)
-        if self.has("status", "ended_at", "annual_value", table="clients") and not self.clients_derived:
-            table["churned_value"] = self._churned_value(churn_window)
-        else:
-            lacking["churned_value"] = "Churned value needs client status, end dates and annual value, which this history does not record."
-        return table.astype({c: "int64" for c in ("complaints", "repeat_known", "repeats") if c in table}), lacking
-
-    def _repeated(self):
-        """The complaints of complete windows whose client raised the same trigger again
-        within the window after the resolution."""
-        t = self.complaints
-        if "repeated" in t.columns:
-            return t.filter(t.complete & t.repeated)
-        later = t.select(later_client=t.client_id, later_trigger=t.trigger, later_opened=t.opened_at)
-        done = t.filter(t.complete)
-        return done.semi_join(later, [done.client_id == later.later_client, done.trigger == later.later_trigger,
-                                      later.later_opened > done.resolved_at, later.later_opened <= done.resolved_at + _repeat_window()])
-
-    def _churned_value(self, window: pd.Timedelta) -> pd.Series:
-        """Annual value of the clients who churned within ``window`` after a complaint of the
-        group, each client once per group."""
-        clients = self.clients.loc[self.clients["status"] == "churned", ["client_id", "ended_at", "annual_value"]]
-        clients = ibis.memtable(clients.astype({"client_id": "string", "annual_value": "float64"})).cast({"ended_at": "timestamp('UTC')"})
-        t = self.complaints
-        hit = t.join(clients, t.client_id == clients.client_id)
-        hit = hit.filter((hit.ended_at > hit.opened_at) & (hit.ended_at <= hit.opened_at + ibis.interval(seconds=int(window.total_seconds()))))
-        once = hit.select("group", "client_id", "annual_value").distinct()
-        return self._execute(once.group_by("group").aggregate(churned_value=once.annual_value.sum()))["churned_value"]
-
-    def _execute(self, expression) -> pd.DataFrame:
-        """A per-group result, indexed and ordered by group as pandas' groupby would be."""
-        return self.con.execute(expression).set_index("group").rename_axis(self.by).sort_index()
-
-
-def _repeat_window():
-    return ibis.interval(seconds=int(REPEAT_WINDOW.total_seconds()))
 
 
 def trend(history: History, by: str = "trigger", period: str = "Q", top: int = 8) -> pd.DataFrame:
