@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from ibis import _
 
 from analytics._time import naive_utc
-from analytics.features import data_end, repeats
+from analytics.features import data_end
+from analytics.features._aggregate import HOUR_MS, cutoff_index, milliseconds
+from analytics.features._engine import connection
+from analytics.features._groups import Tables, interval
+from analytics.features._source import staged
 from analytics.io import History
 
 __all__ = ["KPITable", "complaint_kpis", "retention_kpis"]
@@ -47,7 +55,7 @@ class KPITable:
     _repr_html_ = to_html
 
 
-def complaint_kpis(history: History, period: str = "quarter", by: str | None = None) -> KPITable:
+def complaint_kpis(history: History | str | Path, period: str = "quarter", by: str | None = None, engine=None) -> KPITable:
     """Complaint-handling KPIs for complaints opened in each period.
 
     Formulas (each over the complaints opened in the period, and resolved where it says so):
@@ -70,7 +78,9 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
     Every rate has beside it ``<rate>_n``: how many complaints it is a share of.
 
     ``by`` groups further by a complaint column (``team``, ``trigger``, ``channel``) or a
-    client column (``segment``).
+    client column (``segment``). The engine (DuckDB by default, or Spark) computes them,
+    medians and 90th percentiles included, and reads a saved history's folder itself: only
+    one row per period and group comes back.
 
     Examples
     --------
@@ -79,61 +89,94 @@ def complaint_kpis(history: History, period: str = "quarter", by: str | None = N
     >>> bool(kpis.table["volume"].sum() > 0)
     True
     """
-    complaints = _with_group(history, by)
-    notes: list[str] = []
-    complaints = complaints.assign(period=_period(complaints["opened_at"], period))
-    keys = ["period"] + ([by] if by else [])
-    resolved = complaints["resolved_at"].notna()
-    columns = {"volume": complaints.groupby(keys).size()}
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {sorted(PERIODS)}, not {period!r}")
+    with connection(engine) as con, staged(history, con) as source:
+        tables = Tables(source, con, ["opened_at", *KPI_COLUMNS, *([by] if by else [])], REPEAT_WINDOW)
+        return _complaint_kpis(tables, period, by)
+
+
+#: the complaint columns the KPIs read, as the engine types them
+KPI_COLUMNS = {"complaint_id": "string", "client_id": "string", "first_response_at": "timestamp('UTC')", "resolved_at": "timestamp('UTC')",
+               "trigger": "string", "reopen_count": "int64", "escalated": "boolean", "sla_met": "boolean", "csat": "int64", "disputed": "boolean"}
+REPEAT_WINDOW = pd.Timedelta("90D")  # the longest: the first repeat within it tells the shorter windows too
+
+
+def _complaint_kpis(tables: Tables, period: str, by: str | None) -> KPITable:
+    con, raw, has, notes = tables.con, tables.complaints, tables.has, []
+    if by and by not in raw.columns:
+        if by not in tables.clients:
+            raise ValueError(f"cannot group by {by!r}: neither complaints nor clients have that column")
+        people = tables.clients[["client_id", by]].rename(columns={"client_id": "people_id"})
+        people = ibis.memtable(pa.Table.from_pandas(people.astype({"people_id": "string"}), preserve_index=False))
+        raw = raw.left_join(people, raw.client_id.cast("string") == people.people_id)
+    first, last = con.execute(raw.aggregate(first=raw.opened_at.min(), last=raw.opened_at.max())).iloc[0]
+    periods = [] if pd.isna(first) else list(pd.period_range(naive_utc(pd.Series([first])).iloc[0], naive_utc(pd.Series([last])).iloc[0],
+                                                                  freq=PERIODS[period]))
+    starts = [p.start_time.tz_localize("UTC") for p in periods[1:]]
+    opened = raw.opened_at.cast("timestamp('UTC')")
+    keys = {"k": cutoff_index(opened, starts)} | ({"g": raw[by]} if by else {})
+    t = raw.select(**keys, opened=opened, **{c: raw[c].cast(kind) if c in raw.columns else ibis.null(kind) for c, kind in KPI_COLUMNS.items()},
+                   **({"repeat_days": raw.repeat_days} if "repeat_days" in raw.columns else {}))
+    if by:
+        t = t.filter(t.g.notnull())  # as pandas groups: a complaint without a group is in none
+    contacts = has("resolved_at", "reopen_count") and tables.has_interactions
+    if contacts:  # each resolved complaint with an interaction within 7 days after its resolution
+        interactions, resolutions = tables.interactions(), t.select(cid=t.complaint_id, done=t.resolved_at)
+        after = interactions.join(resolutions, interactions.complaint_id == resolutions.cid)
+        after = after.filter((after.at > after.done) & (after.at <= after.done + interval(pd.Timedelta("7D")))).select("cid").distinct()
+        t = t.left_join(after, t.complaint_id == after.cid)
+    resolved = t.resolved_at.notnull()
+    sums = {"volume": t.count()}
 
     def share(name, flag, where, needs):
-        if not all(history.has(n) for n in needs):
+        if not all(has(n) for n in needs):
             notes.append(f"{name} needs the column(s) {', '.join(needs)}, which this history does not record.")
             return
-        values = flag.where(where).astype("float64")
-        grouped = values.groupby([complaints[k] for k in keys])
-        columns[name], columns[f"{name}_n"] = grouped.mean(), grouped.count()  # a rate with what it is out of
+        value = ibis.ifelse(where, flag.cast("float64"), ibis.null("float64"))
+        sums[name], sums[f"{name}_n"] = value.mean(), value.count()  # a rate with what it is out of
 
-    share("reopen_rate", complaints["reopen_count"] > 0, resolved, ["reopen_count", "resolved_at"])
-    share("escalation_rate", complaints["escalated"].astype("boolean"), complaints["escalated"].notna(), ["escalated"])
-    share("sla_met", complaints["sla_met"].astype("boolean"), complaints["sla_met"].notna(), ["sla_met"])
-    share("csat_satisfied", complaints["csat"] >= 4, complaints["csat"].notna(), ["csat"])
-    share("dispute_rate", complaints["disputed"].astype("boolean"), complaints["disputed"].notna(), ["disputed"])
-    if history.has("resolved_at", "reopen_count"):
-        if history.interactions.empty:
-            notes.append("first_contact_resolution counts reopens only: the history has no interactions to see further contact.")
-            contact_after = pd.Series(False, index=complaints.index)
+    share("reopen_rate", t.reopen_count > 0, resolved, ["reopen_count", "resolved_at"])
+    share("escalation_rate", t.escalated, t.escalated.notnull(), ["escalated"])
+    share("sla_met", t.sla_met, t.sla_met.notnull(), ["sla_met"])
+    share("csat_satisfied", t.csat >= 4, t.csat.notnull(), ["csat"])
+    share("dispute_rate", t.disputed, t.disputed.notnull(), ["disputed"])
+    if has("resolved_at", "reopen_count"):
+        if contacts:
+            contact_after = t.cid.notnull()
         else:
-            contact_after = _contact_within(history, complaints, pd.Timedelta("7D"))
-        first_contact = (complaints["reopen_count"].fillna(0) == 0) & ~contact_after
-        grouped = first_contact.where(resolved).astype("float64").groupby([complaints[k] for k in keys])
-        columns["first_contact_resolution"], columns["first_contact_resolution_n"] = grouped.mean(), grouped.count()
+            notes.append("first_contact_resolution counts reopens only: the history has no interactions to see further contact.")
+            contact_after = ibis.literal(False)
+        share("first_contact_resolution", (t.reopen_count.fill_null(0) == 0) & ~contact_after, resolved, [])
     else:
         notes.append("first_contact_resolution needs resolved_at and reopen_count, which this history does not record.")
-    for name, start, end in (("first_response_hours", "opened_at", "first_response_at"), ("resolution_hours", "opened_at", "resolved_at")):
-        if not history.has(end):
+    for name, end in (("first_response_hours", "first_response_at"), ("resolution_hours", "resolved_at")):
+        if not has(end):
             notes.append(f"{name} needs {end}, which this history does not record.")
             continue
-        hours = (complaints[end] - complaints[start]).dt.total_seconds() / 3600
-        grouped = hours.groupby([complaints[k] for k in keys])
-        columns[f"{name}_median"] = grouped.median()
-        columns[f"{name}_p90"] = grouped.quantile(0.9)
-    if history.has("resolved_at", "trigger"):
-        # one pass at the longest window: the first repeat within it tells the shorter ones too
-        flags = repeats(history, "90D").set_axis(complaints.index)  # row for row: the join kept the complaints' order
-        applicable, end, groups = flags["repeated"].notna().to_numpy(), data_end(history), [complaints[k] for k in keys]
-        for days in (30, 90):
-            window = pd.Timedelta(days=days)
-            complete = applicable & (flags["resolved_at"] + window <= end).to_numpy()
-            flag = pd.Series(np.where(complete, (flags["days_to_repeat"] <= days).to_numpy(), np.nan), index=complaints.index)
-            coverage = pd.Series(np.where(applicable, complete, np.nan), index=complaints.index).groupby(groups).mean()
-            columns[f"repeat_rate_{days}"] = flag.groupby(groups).mean().where(coverage >= MIN_COVERAGE)
-            columns[f"repeat_rate_{days}_n"] = flag.groupby(groups).count().where(coverage >= MIN_COVERAGE)
+        hours = milliseconds(con, t[end], t.opened).cast("float64") / HOUR_MS
+        sums[f"{name}_median"], sums[f"{name}_p90"] = hours.quantile(0.5), hours.quantile(0.9)
+    repeat_days = (30, 90)
+    if has("resolved_at", "trigger"):
+        applicable = t.trigger.notnull() & t.resolved_at.notnull()
+        complete = {days: applicable & (t.resolved_at + interval(pd.Timedelta(days=days)) <= tables.end) for days in repeat_days}
+        sums |= {"applicable": applicable.cast("int64").sum()} | {f"complete_{days}": complete[days].cast("int64").sum() for days in repeat_days}
     else:
         notes.append("repeat rates need resolved_at and trigger, which this history does not record.")
-    table = pd.DataFrame(columns).reset_index()
-    table["period"] = table["period"].astype(str)
-    return KPITable(table, notes)
+    names = ["k", *(["g"] if by else [])]
+    table = con.execute(t.group_by(names).aggregate(**sums)).sort_values(names).set_index(names)
+    if "applicable" in table:
+        for days in repeat_days:
+            came_back = tables.came_back(t.filter(complete[days]), pd.Timedelta(days=days))
+            hits = con.execute(came_back.group_by(names).aggregate(hits=_.count())).set_index(names)["hits"]
+            known = table.pop(f"complete_{days}")
+            covered = (known / table["applicable"].where(table["applicable"] > 0)) >= MIN_COVERAGE
+            rate = hits.reindex(table.index, fill_value=0) / known.where(known > 0)
+            table[f"repeat_rate_{days}"], table[f"repeat_rate_{days}_n"] = rate.where(covered), known.astype("float64").where(covered)
+        table = table.drop(columns="applicable")
+    table = table.reset_index().rename(columns={"g": by})
+    labels = np.array([str(p) for p in periods] or [""], dtype=object)
+    return KPITable(pd.concat([pd.DataFrame({"period": labels[table.pop("k").to_numpy(dtype=np.int64)]}), table], axis=1), notes)
 
 
 def retention_kpis(history: History, period: str = "quarter", by: str | None = None) -> KPITable:
@@ -196,20 +239,3 @@ def _period(moments: pd.Series, period: str) -> pd.Series:
     if period not in PERIODS:
         raise ValueError(f"period must be one of {sorted(PERIODS)}, not {period!r}")
     return naive_utc(moments).dt.to_period(PERIODS[period])
-
-
-def _with_group(history: History, by: str | None) -> pd.DataFrame:
-    """The complaints, with the client column ``by`` joined on when it is one."""
-    complaints = history.complaints
-    if by and by not in complaints:
-        if by not in history.clients:
-            raise ValueError(f"cannot group by {by!r}: neither complaints nor clients have that column")
-        complaints = complaints.merge(history.clients[["client_id", by]], on="client_id", how="left")
-    return complaints
-
-
-def _contact_within(history: History, complaints: pd.DataFrame, window: pd.Timedelta) -> pd.Series:
-    """Whether any interaction of the complaint came after its resolution, within ``window``."""
-    contacts = history.interactions[["complaint_id", "at"]].merge(complaints[["complaint_id", "resolved_at"]], on="complaint_id")
-    after = contacts.loc[(contacts["at"] > contacts["resolved_at"]) & (contacts["at"] <= contacts["resolved_at"] + window), "complaint_id"]
-    return complaints["complaint_id"].isin(set(after))

@@ -65,7 +65,7 @@ def test_what_a_result_was_computed_on_is_counted_from_the_data(sample_history, 
     groups = sample_history.complaints["trigger"].astype("string").fillna("not recorded").nunique()
     assert pareto(sample_history).computed_on == f"{complaints:,} complaints in {groups:,} groups of trigger, ranked by complaints"
     hazards = ChurnHazards(covariates=["complaints_90"]).fit(sample_history, rows)
-    assert repr(ChurnHazards()) == "ChurnHazards(covariates=None, penalizer=0.01, alpha=0.05)"
+    assert repr(ChurnHazards()) == "ChurnHazards(covariates=None, penalizer=0.01, alpha=0.05, max_clients=10000, random_state=0)"
     assert repr(HealthScore()) == "HealthScore(policy=None, horizon='90D', label='churned')"
     health = HealthScore().fit(rows)
     known = rows.loc[~rows["censored"].astype(bool)]

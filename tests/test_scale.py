@@ -71,10 +71,11 @@ def test_spark_snapshots_succeed_when_the_driver_cannot_receive_the_complaints(s
     assert_same_snapshots(duckdb_rows, spark_rows)
 
 
-def test_pareto_and_repeat_rates_are_summed_in_the_engine_from_a_saved_folder(small_driver, sample_history, tmp_path):
+def test_pareto_kpis_and_repeat_rates_are_summed_in_the_engine_from_a_saved_folder(small_driver, sample_history, tmp_path):
     """From a saved history's folder, DuckDB and a Spark whose driver cannot receive the
-    complaints give the same Pareto tables and repeat rates as the history in memory:
-    counts exact, sums to the last bits."""
+    complaints give the same Pareto tables, KPIs and repeat rates as the history in memory:
+    counts exact, sums, medians and 90th percentiles to the last bits."""
+    from analytics.kpis import complaint_kpis
     from analytics.models import repeat_rates
     from analytics.rootcause import pareto
 
@@ -88,6 +89,13 @@ def test_pareto_and_repeat_rates_are_summed_in_the_engine_from_a_saved_folder(sm
         in_memory = repeat_rates(sample_history, within)
         for engine in (None, small_driver):
             pd.testing.assert_frame_equal(repeat_rates(folder, within, engine=engine), in_memory, check_exact=False, rtol=1e-12)
+    for period, by in [("quarter", None), ("month", "segment"), ("quarter", "team")]:
+        in_memory = complaint_kpis(sample_history, period, by)
+        assert in_memory.table["first_contact_resolution_n"].sum() > 0 and in_memory.table["repeat_rate_90"].notna().any()
+        for engine in (None, small_driver):
+            on_engine = complaint_kpis(folder, period, by, engine=engine)
+            pd.testing.assert_frame_equal(on_engine.table, in_memory.table, check_exact=False, rtol=1e-12)
+            assert on_engine.notes == in_memory.notes
     crowded = _crowded_history()
     on_spark = pareto(crowded.save(tmp_path / "crowded"), "trigger", engine=small_driver)
     assert on_spark.table["complaints"].sum() == 120_000 and on_spark.table["repeats"].sum() > 1_000
@@ -95,3 +103,6 @@ def test_pareto_and_repeat_rates_are_summed_in_the_engine_from_a_saved_folder(sm
     pd.testing.assert_frame_equal(on_spark.table, pareto(crowded, "trigger").table, check_exact=False, rtol=1e-12)
     rates = repeat_rates(tmp_path / "crowded", engine=small_driver)
     assert rates.set_index("trigger")["repeats"].to_dict() == on_spark.table.set_index("trigger")["repeats"].to_dict()
+    kpis = complaint_kpis(tmp_path / "crowded", engine=small_driver)
+    assert kpis.table["volume"].sum() == 120_000 and kpis.table["resolution_hours_p90"].gt(kpis.table["resolution_hours_median"]).all()
+    pd.testing.assert_frame_equal(kpis.table, complaint_kpis(crowded).table, check_exact=False, rtol=1e-12)

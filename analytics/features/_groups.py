@@ -1,6 +1,6 @@
-"""Complaint groups summed in the engine: counts, cost, repeats and churned value per value
-of a complaint column, from a History in memory or a saved history's folder, so that only
-the groups' totals come back, however many complaints there are."""
+"""A history as the engine reads it, and complaint groups summed there: counts, cost,
+repeats and churned value per value of a complaint column, so that only the groups' totals
+come back, however many complaints there are."""
 
 from __future__ import annotations
 
@@ -8,52 +8,94 @@ import json
 from pathlib import Path
 
 import ibis
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from ibis import _
 
 from analytics.features._repeats import repeats
-from analytics.features._source import Source
+from analytics.features._source import Source, data_end
 from analytics.io import History
+
+
+class Tables:
+    """A History in memory, its ``columns`` of the complaints handed to the engine as Arrow
+    (without a copy) with, given ``within``, each complaint's days to a repeat of its trigger
+    (computed once per history for every analysis); or a saved history's folder, whose
+    Parquet files the engine reads itself, finding the repeats with a join. ``end``: where
+    the data ends; ``has``: whether a column is recorded."""
+
+    def __init__(self, history: History | str | Path, con, columns: list[str], within: pd.Timedelta | None = None):
+        self.con, self._history = con, history
+        if isinstance(history, History):
+            c = history.complaints
+            self.has, self.clients, self.clients_derived, self.end = history.has, history.clients, history.clients_derived, data_end(history)
+            arrays = {name: pa.array(c[name], from_pandas=True) for name in dict.fromkeys(columns) if name in c}
+            if within is not None and history.has("resolved_at", "trigger"):
+                days = repeats(history, within)["days_to_repeat"].to_numpy(dtype="float64", na_value=np.nan)
+                arrays["repeat_days"] = pa.array(days, from_pandas=True)  # NaN: none came back
+            self.complaints = ibis.memtable(pa.table(arrays))
+            return
+        source = Source(history, con)
+        self.has, self.clients, self.end = source.has, source.clients, source.end
+        self.clients_derived = json.loads((Path(history) / "history.json").read_text(encoding="utf-8"))["clients_derived"]
+        self.complaints = con.read_parquet(Path(history) / "complaints.parquet")
+
+    @property
+    def has_interactions(self) -> bool:
+        if isinstance(self._history, History):
+            return not self._history.interactions.empty
+        return pq.ParquetFile(Path(self._history) / "interactions.parquet").metadata.num_rows > 0
+
+    def interactions(self):
+        """Each interaction's complaint and moment."""
+        if isinstance(self._history, History):
+            contacts = self._history.interactions
+            return ibis.memtable(pa.table({"complaint_id": pa.array(contacts["complaint_id"], from_pandas=True, type=pa.string()),
+                                           "at": pa.array(contacts["at"], from_pandas=True, type=pa.timestamp("us", "UTC"))}))
+        table = self.con.read_parquet(Path(self._history) / "interactions.parquet")
+        return table.select(complaint_id=table.complaint_id.cast("string"), at=table.at.cast("timestamp('UTC')"))
+
+    def came_back(self, done, within: pd.Timedelta):
+        """The rows of ``done`` (complaints with a ``client_id``, ``trigger``, ``opened_at``
+        and ``resolved_at``) whose client raised the same trigger again within ``within``
+        after the resolution."""
+        if "repeat_days" in done.columns:
+            return done.filter(done.repeat_days <= within / pd.Timedelta(days=1))
+        t = self.complaints
+        later = t.select(later_client=t.client_id.cast("string"), later_trigger=t.trigger.cast("string"),
+                         later_opened=t.opened_at.cast("timestamp('UTC')"))
+        return done.semi_join(later, [done.client_id == later.later_client, done.trigger == later.later_trigger,
+                                      later.later_opened > done.resolved_at, later.later_opened <= done.resolved_at + interval(within)])
+
+
+def interval(span: pd.Timedelta):
+    return ibis.interval(seconds=int(span.total_seconds()))
 
 
 class Groups:
     """The complaints of a history as the engine ``con`` reads them, each with its group (the
     value of ``by``, "not recorded" when missing) and, when it has triggers and resolutions,
-    whether its repeat window (``within``) is complete: a History in memory brings its repeat
-    flags (computed once for every analysis), a saved history's folder is read by the engine,
-    which finds the repeats itself."""
+    whether its repeat window (``within``) lies within the data."""
 
     def __init__(self, history: History | str | Path, con, by: str, within: str | pd.Timedelta = "90D"):
-        self.con, self.by, self.within = con, by, pd.Timedelta(within)
-        if isinstance(history, History):
-            c = history.complaints
-            if by not in c:
-                raise ValueError(f"the complaints have no column {by!r}")
-            self.has, self.clients, self.clients_derived = history.has, history.clients, history.clients_derived
-            read = [by, "client_id", "opened_at"] + [name for name in ("handling_minutes", "credit_amount") if history.has(name)]
-            columns = {name: pa.array(c[name], from_pandas=True) for name in read}  # Arrow columns go over without a copy
-            if history.has("resolved_at", "trigger"):
-                flags = repeats(history, self.within)  # row for row
-                columns |= {name: pa.array(flags[name].fillna(False).to_numpy(dtype=bool)) for name in ("complete", "repeated")}
-            raw = ibis.memtable(pa.table(columns))
-        else:
-            source = Source(history, con)
-            self.has, self.clients = source.has, source.clients
-            self.clients_derived = json.loads((Path(history) / "history.json").read_text(encoding="utf-8"))["clients_derived"]
-            raw = con.read_parquet(Path(history) / "complaints.parquet")
-            if by not in raw.columns:
-                raise ValueError(f"the complaints have no column {by!r}")
+        self.by, self.within = by, pd.Timedelta(within)
+        self.tables = tables = Tables(history, con, [by, "client_id", "opened_at", "resolved_at", "trigger", "handling_minutes", "credit_amount"],
+                                      self.within)
+        raw = tables.complaints
+        if by not in raw.columns:
+            raise ValueError(f"the complaints have no column {by!r}")
         columns = {"group": raw[by].cast("string").fill_null("not recorded"), "client_id": raw.client_id.cast("string"),
                    "opened_at": raw.opened_at.cast("timestamp('UTC')")}
-        columns |= {name: raw[name].cast("float64") for name in ("handling_minutes", "credit_amount") if self.has(name)}
-        if "repeated" in raw.columns:
-            columns |= {"complete": raw.complete, "repeated": raw.repeated}
-        elif self.has("resolved_at", "trigger"):  # a complete window lies within the data: only these give unbiased rates
+        columns |= {name: raw[name].cast("float64") for name in ("handling_minutes", "credit_amount") if tables.has(name)}
+        if tables.has("resolved_at", "trigger"):  # a complete window lies within the data: only these give unbiased rates
             resolved = raw.resolved_at.cast("timestamp('UTC')")
             columns |= {"trigger": raw.trigger.cast("string"), "resolved_at": resolved,
-                        "complete": raw.trigger.notnull() & resolved.notnull() & (resolved + self._window() <= source.end)}
+                        "complete": raw.trigger.notnull() & resolved.notnull() & (resolved + interval(self.within) <= tables.end)}
+            columns |= {"repeat_days": raw.repeat_days} if "repeat_days" in raw.columns else {}
         self.complaints = raw.select(**columns)
+        self.has = tables.has
 
     @property
     def has_repeats(self) -> bool:
@@ -75,7 +117,7 @@ class Groups:
             table = table.join(self.repeat_counts()).fillna({"repeat_known": 0, "repeats": 0})
         else:
             lacking["repeat_rate"] = "Repeat rates need resolution times and triggers, which this history does not record."
-        if self.has("status", "ended_at", "annual_value", table="clients") and not self.clients_derived:
+        if self.has("status", "ended_at", "annual_value", table="clients") and not self.tables.clients_derived:
             table["churned_value"] = self._churned_value(churn_window)
         else:
             lacking["churned_value"] = "Churned value needs client status, end dates and annual value, which this history does not record."
@@ -84,32 +126,23 @@ class Groups:
     def repeat_counts(self) -> pd.DataFrame:
         """Per group with a complete repeat window: how many complaints have one
         (``repeat_known``) and how many of them came back (``repeats``)."""
-        t = self.complaints
-        known = self._execute(t.filter(t.complete).group_by("group").aggregate(repeat_known=_.count()))
-        if "repeated" in t.columns:
-            came_back = t.filter(t.complete & t.repeated)
-        else:
-            later = t.select(later_client=t.client_id, later_trigger=t.trigger, later_opened=t.opened_at)
-            done = t.filter(t.complete)
-            came_back = done.semi_join(later, [done.client_id == later.later_client, done.trigger == later.later_trigger,
-                                               later.later_opened > done.resolved_at, later.later_opened <= done.resolved_at + self._window()])
-        known["repeats"] = self._execute(came_back.group_by("group").aggregate(repeats=_.count()))["repeats"]
+        done = self.complaints.filter(self.complaints.complete)
+        known = self._execute(done.group_by("group").aggregate(repeat_known=_.count()))
+        known["repeats"] = self._execute(self.tables.came_back(done, self.within).group_by("group").aggregate(repeats=_.count()))["repeats"]
         return known.fillna({"repeats": 0}).astype("int64")
 
     def _churned_value(self, window: pd.Timedelta) -> pd.Series:
         """Annual value of the clients who churned within ``window`` after a complaint of the
         group, each client once per group."""
-        clients = self.clients.loc[self.clients["status"] == "churned", ["client_id", "ended_at", "annual_value"]]
+        clients = self.tables.clients
+        clients = clients.loc[clients["status"] == "churned", ["client_id", "ended_at", "annual_value"]]
         clients = ibis.memtable(clients.astype({"client_id": "string", "annual_value": "float64"})).cast({"ended_at": "timestamp('UTC')"})
         t = self.complaints
         hit = t.join(clients, t.client_id == clients.client_id)
-        hit = hit.filter((hit.ended_at > hit.opened_at) & (hit.ended_at <= hit.opened_at + ibis.interval(seconds=int(window.total_seconds()))))
+        hit = hit.filter((hit.ended_at > hit.opened_at) & (hit.ended_at <= hit.opened_at + interval(window)))
         once = hit.select("group", "client_id", "annual_value").distinct()
         return self._execute(once.group_by("group").aggregate(churned_value=once.annual_value.sum()))["churned_value"]
 
-    def _window(self):
-        return ibis.interval(seconds=int(self.within.total_seconds()))
-
     def _execute(self, expression) -> pd.DataFrame:
         """A per-group result, indexed and ordered by group as pandas' groupby would be."""
-        return self.con.execute(expression).set_index("group").rename_axis(self.by).sort_index()
+        return self.tables.con.execute(expression).set_index("group").rename_axis(self.by).sort_index()

@@ -195,7 +195,10 @@ class ChurnHazards(Result):
         self.random_state = random_state
 
     def __repr__(self) -> str:
-        return super().__repr__() if hasattr(self, "fitter_") else f"ChurnHazards(covariates={self.covariates!r}, penalizer={self.penalizer!r}, alpha={self.alpha!r})"
+        if hasattr(self, "fitter_"):
+            return super().__repr__()
+        return (f"ChurnHazards(covariates={self.covariates!r}, penalizer={self.penalizer!r}, alpha={self.alpha!r}, "
+                f"max_clients={self.max_clients!r}, random_state={self.random_state!r})")
 
     @property
     def computed_on(self) -> str:
