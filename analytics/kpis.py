@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 from ibis import _
 
-from analytics._time import naive_utc
+from analytics._time import naive_utc, utc
 from analytics.features import data_end
 from analytics.features._aggregate import HOUR_MS, cutoff_index, milliseconds
 from analytics.features._engine import connection
@@ -111,8 +111,7 @@ def _complaint_kpis(tables: Tables, period: str, by: str | None) -> KPITable:
         people = ibis.memtable(pa.Table.from_pandas(people.astype({"people_id": "string"}), preserve_index=False))
         raw = raw.left_join(people, raw.client_id.cast("string") == people.people_id)
     first, last = con.execute(raw.aggregate(first=raw.opened_at.min(), last=raw.opened_at.max())).iloc[0]
-    periods = [] if pd.isna(first) else list(pd.period_range(naive_utc(pd.Series([first])).iloc[0], naive_utc(pd.Series([last])).iloc[0],
-                                                                  freq=PERIODS[period]))
+    periods = [] if pd.isna(first) else list(pd.period_range(utc(first).tz_localize(None), utc(last).tz_localize(None), freq=PERIODS[period]))
     starts = [p.start_time.tz_localize("UTC") for p in periods[1:]]
     opened = raw.opened_at.cast("timestamp('UTC')")
     keys = {"k": cutoff_index(opened, starts)} | ({"g": raw[by]} if by else {})
