@@ -17,11 +17,7 @@ import pyarrow as pa
 from ibis import _
 
 from analytics._time import naive_utc, utc
-from analytics.features import data_end
-from analytics.features._aggregate import HOUR_MS, cutoff_index, milliseconds
-from analytics.features._engine import connection
-from analytics.features._groups import Tables, interval
-from analytics.features._source import staged
+from analytics.features import HOUR_MS, Tables, connection, cutoff_index, data_end, interval, milliseconds, staged
 from analytics.io import History
 
 __all__ = ["KPITable", "complaint_kpis", "retention_kpis"]

@@ -33,7 +33,18 @@ def unix_millis(moment: dt.Timestamp(timezone="UTC")) -> dt.int64:
 def milliseconds(con, later, earlier):
     """Milliseconds from ``earlier`` to ``later``, each counted whole since 1970 (as the
     engines count a date difference), with the engine's own function where it has one:
-    DuckDB's date difference of zoned times is several times slower."""
+    DuckDB's date difference of zoned times is several times slower.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> from analytics.features import connect, interval, milliseconds
+    >>> con = connect()
+    >>> start = ibis.literal(pd.Timestamp("2025-01-01", tz="UTC"))
+    >>> int(con.execute(milliseconds(con, start + interval(pd.Timedelta(hours=2)), start)))
+    7200000
+    >>> con.disconnect()
+    """
     since = {"duckdb": epoch_ms, "pyspark": unix_millis}.get(con.name)
     if since is None:
         return later.delta(earlier, unit="millisecond")
@@ -43,7 +54,18 @@ def milliseconds(con, later, earlier):
 def cutoff_index(moment, dates: list[pd.Timestamp], days: int = 0):
     """How many cutoffs fall at or before ``moment`` + ``days``: the index of the first
     cutoff whose window the moment has entered (``days`` 0) or left; null (never) gives the
-    number of cutoffs."""
+    number of cutoffs.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> from analytics.features import connect, cutoff_index
+    >>> con = connect()
+    >>> moments = ibis.memtable({"at": pd.to_datetime(["2024-12-31", "2025-02-01", "2025-05-01"], utc=True)})
+    >>> con.execute(cutoff_index(moments.at, [pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-04-01", tz="UTC")])).tolist()
+    [0, 1, 2]
+    >>> con.disconnect()
+    """
     return _position(moment, [date - pd.Timedelta(days=days) for date in dates])
 
 

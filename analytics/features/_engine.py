@@ -76,7 +76,15 @@ def spark_session(cores: int = 2, config: dict | None = None):
 @contextlib.contextmanager
 def connection(engine=None):
     """:func:`connect`, closed at the end when it opened an in-process DuckDB: a Spark
-    session or a backend passed in belongs to its caller and stays open."""
+    session or a backend passed in belongs to its caller and stays open.
+
+    Examples
+    --------
+    >>> from analytics.features import connection
+    >>> with connection() as con:
+    ...     con.name
+    'duckdb'
+    """
     con = connect(engine)
     try:
         yield con

@@ -24,7 +24,17 @@ class Tables:
     (without a copy) with, given ``within``, each complaint's days to a repeat of its trigger
     (computed once per history for every analysis); or a saved history's folder, whose
     Parquet files the engine reads itself, finding the repeats with a join. ``end``: where
-    the data ends; ``has``: whether a column is recorded."""
+    the data ends; ``has``: whether a column is recorded.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import Tables, connection
+    >>> with connection() as con:
+    ...     tables = Tables(load_sample(), con, ["client_id", "opened_at"])
+    ...     int(con.execute(tables.complaints.count())), tables.has("trigger")
+    (13119, True)
+    """
 
     def __init__(self, history: History | str | Path, con, columns: list[str], within: pd.Timedelta | None = None):
         self.con, self._history = con, history
@@ -71,13 +81,34 @@ class Tables:
 
 
 def interval(span: pd.Timedelta):
+    """A span of time as the engine adds it to a moment, in whole seconds.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> from analytics.features import connection, interval
+    >>> with connection() as con:
+    ...     con.execute(ibis.literal(pd.Timestamp("2025-01-01", tz="UTC")) + interval(pd.Timedelta("90D")))
+    Timestamp('2025-04-01 00:00:00+0000', tz='UTC')
+    """
     return ibis.interval(seconds=int(span.total_seconds()))
 
 
 class Groups:
     """The complaints of a history as the engine ``con`` reads them, each with its group (the
     value of ``by``, "not recorded" when missing) and, when it has triggers and resolutions,
-    whether its repeat window (``within``) lies within the data."""
+    whether its repeat window (``within``) lies within the data.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import Groups, connection
+    >>> with connection() as con:
+    ...     table, lacking = Groups(load_sample(), con, "channel").totals(hourly_cost=60, churn_window=pd.Timedelta("180D"))
+    >>> int(table["complaints"].sum()), table.columns.tolist(), lacking
+    (13119, ['complaints', 'cost', 'repeat_known', 'repeats', 'churned_value'], {})
+    """
 
     def __init__(self, history: History | str | Path, con, by: str, within: str | pd.Timedelta = "90D"):
         self.by, self.within = by, pd.Timedelta(within)

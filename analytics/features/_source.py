@@ -71,7 +71,16 @@ def staged(history: History | str | Path, con):
     """The history as the engine reads it: a History in memory goes to Spark in local mode
     as Parquet files in a scratch folder, which Spark reads itself (handed over as a table,
     millions of complaints would pass through the driver, and past Arrow's limits row by
-    row). A cluster cannot read this machine's folders: give it a saved history's folder."""
+    row). A cluster cannot read this machine's folders: give it a saved history's folder.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import connection, staged
+    >>> with connection() as con, staged(load_sample(), con) as source:  # DuckDB reads it where it is
+    ...     type(source).__name__
+    'History'
+    """
     if isinstance(history, History) and con.name == "pyspark" and con._session.sparkContext.master.startswith("local"):
         with tempfile.TemporaryDirectory(prefix="client-health-spark-") as scratch:
             yield history.save(Path(scratch) / "history")

@@ -12,10 +12,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from analytics._charts import as_text
 from analytics._stats import wilson
-from analytics.features import data_end, prior_count, repeats
-from analytics.features._engine import connection
-from analytics.features._groups import Groups
-from analytics.features._source import staged
+from analytics.features import Groups, connection, data_end, prior_count, repeats, staged
 from analytics.io import History
 from analytics.labels import column_label, group_label
 from analytics.models._churn import ChurnModel

@@ -13,9 +13,7 @@ import plotly.graph_objects as go
 from analytics._charts import as_text
 from analytics._stats import wilson
 from analytics._time import naive_utc
-from analytics.features._engine import connection
-from analytics.features._groups import Groups
-from analytics.features._source import staged
+from analytics.features import Groups, connection, staged
 from analytics.io import History
 from analytics.labels import column_label, value_label
 from analytics.results import Result, with_interval_level
