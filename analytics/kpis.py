@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 from ibis import _
 
-from analytics._time import naive_utc, utc
+from analytics._time import utc
 from analytics.features import HOUR_MS, Tables, connection, cutoff_index, data_end, interval, milliseconds, staged
 from analytics.io import History
 
@@ -228,9 +228,3 @@ def retention_kpis(history: History, period: str = "quarter", by: str | None = N
     if not history.has("annual_value", table="clients"):
         notes.append("gross revenue retention needs annual_value, which this history does not record.")
     return KPITable(pd.DataFrame(rows), notes)
-
-
-def _period(moments: pd.Series, period: str) -> pd.Series:
-    if period not in PERIODS:
-        raise ValueError(f"period must be one of {sorted(PERIODS)}, not {period!r}")
-    return naive_utc(moments).dt.to_period(PERIODS[period])
