@@ -52,11 +52,13 @@ def styled(
     style = style.set_properties(subset=text, **{"text-align": "left"})
     if interactive:
         style = style.set_table_attributes(f'class="{INTERACTIVE}"')
-        # sentences get room; numbers and dates stay on one line
-        wide = [c for c in text if (frame[c].astype("string").str.len() > WIDE_TEXT).any()]  # an empty column is narrow
+        # sentences get room; numbers and dates stay on one line; other text wraps at spaces when the page is narrow
+        strings = {c: frame[c].astype("string") for c in text}
+        wide = [c for c in text if (strings[c].str.len() > WIDE_TEXT).any()]  # an empty column is narrow
+        dated = [c for c in text if strings[c].notna().any() and strings[c].dropna().str.fullmatch(ISO_DATE).all()]
         classes = pd.DataFrame("", index=frame.index, columns=frame.columns)
         classes[wide] = "wide"
-        classes[[c for c in frame.columns if c in formatted]] = "number"
+        classes[[c for c in frame.columns if c in formatted or c in dated]] = "number"
         style = style.set_td_classes(classes)
     return style.set_caption(caption) if caption else style
 
@@ -64,6 +66,7 @@ def styled(
 #: the class of tables a report makes sortable, filterable and searchable
 INTERACTIVE = "interactive-table"
 WIDE_TEXT = 40  # characters from which a text column gets the room of a sentence
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"  # a date already written out, which must not break at its hyphens
 
 
 def _signed(value) -> str:

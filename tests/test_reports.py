@@ -106,6 +106,11 @@ CHART_TEXT = """({text: [...document.querySelectorAll('.js-plotly-plot svg text'
         .filter(value => typeof value === 'string' && value.includes('<'))})"""
 
 
+#: tables wider than the page, whose last columns a reader must scroll sideways to see
+TOO_WIDE = """[...document.querySelectorAll('table')].filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)
+    .map(t => [t.querySelector('thead th')?.innerText, t.scrollWidth, t.parentElement.clientWidth])"""
+
+
 def open_report(browser, path: Path, screenshot: str) -> dict:
     """Open ``path`` with the network cut off; what the page did, and a screenshot."""
     page = browser.new_page(viewport={"width": 1300, "height": 900})
@@ -136,6 +141,7 @@ def open_report(browser, path: Path, screenshot: str) -> dict:
     seen["first_rows"] = page.evaluate("""[...document.querySelectorAll('table.interactive-table')].map(t =>
         [[...t.querySelectorAll('thead th')].map(th => th.innerText.trim()), [...t.querySelectorAll('tbody tr')].map(tr => [...tr.children].map(td => td.innerText.trim()))])""")
     seen["table_info"] = [e.inner_text() for e in page.locator(".dt-info").all()]
+    seen["too_wide"] = page.evaluate(TOO_WIDE)
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=ARTEFACTS / screenshot, full_page=True)
     page.close()
@@ -206,6 +212,7 @@ def test_report_opens_in_chromium_offline_and_data_never_runs(kind, figures, hos
         assert any(payload in seen["text"] for payload in PAYLOADS)  # laced categories and teams shown as text
     assert "Traceback" not in seen["text"] and "def " not in seen["text"]  # code cells are hidden
     assert seen["raw"] == []  # plain words in every table
+    assert seen["too_wide"] == []  # every column in view: text wraps, even markup written into names
     assert seen["contents"] >= 3 and seen["links"] and all(found for _, found in seen["links"])  # contents and footnotes lead somewhere
     if kind == "quarterly":  # the action list: first thing after the brief, ordered by value at risk, the same as its CSV
         assert path.name.startswith("quarterly-") and re.fullmatch(r"quarterly-\d{4}Q[1-4]\.html", path.name)
