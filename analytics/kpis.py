@@ -16,8 +16,7 @@ import pandas as pd
 import pyarrow as pa
 from ibis import _
 
-from analytics._time import utc
-from analytics.features import HOUR_MS, Tables, connection, cutoff_index, data_end, interval, milliseconds, staged
+from analytics.features import HOUR_MS, Tables, connection, data_end, interval, milliseconds, period_index, staged
 from analytics.io import History
 
 __all__ = ["KPITable", "complaint_kpis", "retention_kpis"]
@@ -106,11 +105,9 @@ def _complaint_kpis(tables: Tables, period: str, by: str | None) -> KPITable:
         people = tables.clients[["client_id", by]].rename(columns={"client_id": "people_id"})
         people = ibis.memtable(pa.Table.from_pandas(people.astype({"people_id": "string"}), preserve_index=False))
         raw = raw.left_join(people, raw.client_id.cast("string") == people.people_id)
-    first, last = con.execute(raw.aggregate(first=raw.opened_at.min(), last=raw.opened_at.max())).iloc[0]
-    periods = [] if pd.isna(first) else list(pd.period_range(utc(first).tz_localize(None), utc(last).tz_localize(None), freq=PERIODS[period]))
-    starts = [p.start_time.tz_localize("UTC") for p in periods[1:]]
     opened = raw.opened_at.cast("timestamp('UTC')")
-    keys = {"k": cutoff_index(opened, starts)} | ({"g": raw[by]} if by else {})
+    periods, index = period_index(con, opened, PERIODS[period])
+    keys = {"k": index} | ({"g": raw[by]} if by else {})
     t = raw.select(**keys, opened=opened, **{c: raw[c].cast(kind) if c in raw.columns else ibis.null(kind) for c, kind in KPI_COLUMNS.items()},
                    **({"repeat_days": raw.repeat_days} if "repeat_days" in raw.columns else {}))
     if by:

@@ -71,13 +71,13 @@ def test_spark_snapshots_succeed_when_the_driver_cannot_receive_the_complaints(s
     assert_same_snapshots(duckdb_rows, spark_rows)
 
 
-def test_pareto_kpis_and_repeat_rates_are_summed_in_the_engine_from_a_saved_folder(small_driver, sample_history, tmp_path):
+def test_pareto_trend_kpis_and_repeat_rates_are_summed_in_the_engine_from_a_saved_folder(small_driver, sample_history, tmp_path):
     """From a saved history's folder, DuckDB and a Spark whose driver cannot receive the
-    complaints give the same Pareto tables, KPIs and repeat rates as the history in memory:
-    counts exact, sums, medians and 90th percentiles to the last bits."""
+    complaints give the same Pareto tables, trends, KPIs and repeat rates as the history in
+    memory: counts exact, sums, medians and 90th percentiles to the last bits."""
     from analytics.kpis import complaint_kpis
     from analytics.models import repeat_rates
-    from analytics.rootcause import pareto
+    from analytics.rootcause import pareto, trend
 
     folder = sample_history.save(tmp_path / "sample")
     for by, measure in [("trigger", "complaints"), ("channel", "cost"), ("team", "churned_value"), ("severity", "complaints")]:
@@ -85,6 +85,13 @@ def test_pareto_kpis_and_repeat_rates_are_summed_in_the_engine_from_a_saved_fold
         assert in_memory["repeats"].sum() > 0 and in_memory["churned_value"].sum() > 0
         for engine in (None, small_driver):
             pd.testing.assert_frame_equal(pareto(folder, by, measure, engine=engine).table, in_memory, check_exact=False, rtol=1e-12)
+    opened = pd.Series(pd.DatetimeIndex(sample_history.complaints["opened_at"].to_numpy()).tz_convert("UTC").tz_localize(None))
+    for by, period, top in [("trigger", "Q", 8), ("channel", "M", 3), ("severity", "Y", 2)]:
+        in_memory = trend(sample_history, by, period, top)
+        per_period = opened.dt.to_period(period).astype(str).value_counts().sort_index()
+        assert in_memory.sum(axis=1).to_dict() == per_period.to_dict() and in_memory.shape[1] == min(top + 1, sample_history.complaints[by].nunique(dropna=False))
+        for engine in (None, small_driver):
+            pd.testing.assert_frame_equal(trend(folder, by, period, top, engine=engine), in_memory)
     for within in ("30D", "180D"):
         in_memory = repeat_rates(sample_history, within)
         for engine in (None, small_driver):
@@ -103,6 +110,7 @@ def test_pareto_kpis_and_repeat_rates_are_summed_in_the_engine_from_a_saved_fold
     pd.testing.assert_frame_equal(on_spark.table, pareto(crowded, "trigger").table, check_exact=False, rtol=1e-12)
     rates = repeat_rates(tmp_path / "crowded", engine=small_driver)
     assert rates.set_index("trigger")["repeats"].to_dict() == on_spark.table.set_index("trigger")["repeats"].to_dict()
+    assert trend(tmp_path / "crowded", engine=small_driver).to_numpy().sum() == 120_000
     kpis = complaint_kpis(tmp_path / "crowded", engine=small_driver)
     assert kpis.table["volume"].sum() == 120_000 and kpis.table["resolution_hours_p90"].gt(kpis.table["resolution_hours_median"]).all()
     pd.testing.assert_frame_equal(kpis.table, complaint_kpis(crowded).table, check_exact=False, rtol=1e-12)

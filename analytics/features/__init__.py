@@ -5,13 +5,13 @@ complaint groups, and expression helpers."""
 from analytics.features._aggregate import HOUR_MS, cutoff_index, milliseconds
 from analytics.features._catalogue import FEATURES
 from analytics.features._engine import connect, connection, spark_session
-from analytics.features._groups import Groups, Tables, interval
+from analytics.features._groups import Groups, Tables, interval, period_index
 from analytics.features._prior import prior_count
 from analytics.features._repeats import repeats
 from analytics.features._snapshots import snapshots
 from analytics.features._source import data_end, resolve_cutoffs, staged
 
 __all__ = [
-    "FEATURES", "HOUR_MS", "Groups", "Tables", "connect", "connection", "cutoff_index", "data_end", "interval", "milliseconds", "prior_count",
+    "FEATURES", "HOUR_MS", "Groups", "Tables", "connect", "connection", "cutoff_index", "data_end", "interval", "milliseconds", "period_index", "prior_count",
     "repeats", "resolve_cutoffs", "snapshots", "spark_session", "staged",
 ]

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis import _
 
+from analytics.features._aggregate import cutoff_index
 from analytics.features._repeats import repeats
 from analytics.features._source import Source, data_end
 from analytics.io import History
@@ -78,6 +79,29 @@ class Tables:
                          later_opened=t.opened_at.cast("timestamp('UTC')"))
         return done.semi_join(later, [done.client_id == later.later_client, done.trigger == later.later_trigger,
                                       later.later_opened > done.resolved_at, later.later_opened <= done.resolved_at + interval(within)])
+
+
+def period_index(con, moments, freq: str) -> tuple[list[pd.Period], object]:
+    """The periods of pandas' ``freq`` ("M", "Q", "Y") from the first to the last of
+    ``moments`` (UTC), and each moment's position among them as the engine finds it:
+    compared with the periods' starts, so that the engine's time zone cannot move a moment
+    into another period.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> from analytics.features import connection, period_index
+    >>> moments = ibis.memtable({"at": pd.to_datetime(["2024-12-31 23:00", "2025-01-01 00:00", "2025-02-03 00:00"], utc=True)}).at
+    >>> with connection() as con:
+    ...     periods, index = period_index(con, moments, "Q")
+    ...     [str(periods[k]) for k in con.execute(index)]
+    ['2024Q4', '2025Q1', '2025Q1']
+    """
+    name = moments.get_name()
+    first, last = con.execute(moments.as_table().aggregate(first=_[name].min(), last=_[name].max())).iloc[0]
+    periods = [] if pd.isna(first) else list(pd.period_range(pd.Timestamp(first).tz_convert("UTC").tz_localize(None),
+                                                                 pd.Timestamp(last).tz_convert("UTC").tz_localize(None), freq=freq))
+    return periods, cutoff_index(moments, [p.start_time.tz_localize("UTC") for p in periods[1:]])
 
 
 def interval(span: pd.Timedelta):

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from ibis import _
 
 from analytics._charts import as_text
 from analytics._stats import wilson
-from analytics._time import naive_utc
-from analytics.features import Groups, connection, staged
+from analytics.features import Groups, Tables, connection, period_index, staged
 from analytics.io import History
 from analytics.labels import column_label, value_label
 from analytics.results import Result, with_interval_level
@@ -118,8 +118,10 @@ def pareto(history: History | str | Path, by: str = "trigger", measure: str = "c
     return Pareto(table, by, measure, list(lacking.values()), alpha)
 
 
-def trend(history: History, by: str = "trigger", period: str = "Q", top: int = 8) -> pd.DataFrame:
-    """Complaints per period for the ``top`` groups by volume (the rest as "other groups").
+def trend(history: History | str | Path, by: str = "trigger", period: str = "Q", top: int = 8, engine=None) -> pd.DataFrame:
+    """Complaints per period (pandas' "M", "Q", "Y") for the ``top`` groups by volume (the
+    rest as "other groups"), counted in the engine (``engine``: DuckDB by default, or
+    Spark), which reads a saved history's folder itself.
 
     Examples
     --------
@@ -131,12 +133,18 @@ def trend(history: History, by: str = "trigger", period: str = "Q", top: int = 8
     >>> years.loc["2025"].to_dict()
     {'email': 1286, 'other groups': 1665, 'phone': 1000}
     """
-    c = history.complaints
-    group = c[by].astype("string").fillna("not recorded")
-    keep = group.value_counts().head(top).index
-    group = group.where(group.isin(keep), "other groups")
-    when = naive_utc(c["opened_at"]).dt.to_period(period).astype(str)
-    return pd.crosstab(when, group).rename_axis(index="period", columns=by)
+    with connection(engine) as con, staged(history, con) as source:
+        raw = Tables(source, con, [by, "opened_at"]).complaints
+        if by not in raw.columns:
+            raise ValueError(f"the complaints have no column {by!r}")
+        periods, index = period_index(con, raw.opened_at.cast("timestamp('UTC')"), period)
+        counts = con.execute(raw.select(group=raw[by].cast("string").fill_null("not recorded"), k=index).group_by(["group", "k"]).aggregate(n=_.count()))
+    totals = counts.groupby("group")["n"].sum()
+    keep = totals.index[np.lexsort((totals.index.to_numpy(dtype=str), -totals.to_numpy()))][:top]  # ties by name
+    counts["group"] = counts["group"].where(counts["group"].isin(keep), "other groups")
+    counts["period"] = np.array([str(p) for p in periods] or [""], dtype=object)[counts["k"].to_numpy(dtype=np.int64)]
+    table = counts.pivot_table(index="period", columns="group", values="n", aggfunc="sum", fill_value=0)
+    return table.astype("int64").rename_axis(index="period", columns=by)
 
 
 def trend_plot(table: pd.DataFrame) -> go.Figure:
