@@ -71,13 +71,13 @@ def test_spark_snapshots_succeed_when_the_driver_cannot_receive_the_complaints(s
     assert_same_snapshots(duckdb_rows, spark_rows)
 
 
-def test_pareto_trend_kpis_and_repeat_rates_are_summed_in_the_engine_from_a_saved_folder(small_driver, sample_history, tmp_path):
+def test_complaint_summaries_are_computed_in_the_engine_from_a_saved_folder(small_driver, sample_history, tmp_path):
     """From a saved history's folder, DuckDB and a Spark whose driver cannot receive the
-    complaints give the same Pareto tables, trends, KPIs and repeat rates as the history in
-    memory: counts exact, sums, medians and 90th percentiles to the last bits."""
+    complaints give the same Pareto tables, trends, abuse counts, KPIs and repeat rates as
+    the history in memory: counts exact, sums, medians and 90th percentiles to the last bits."""
     from analytics.kpis import complaint_kpis
     from analytics.models import repeat_rates
-    from analytics.rootcause import pareto, trend
+    from analytics.rootcause import abuse_by_client, abuse_load, pareto, trend
 
     folder = sample_history.save(tmp_path / "sample")
     for by, measure in [("trigger", "complaints"), ("channel", "cost"), ("team", "churned_value"), ("severity", "complaints")]:
@@ -92,6 +92,15 @@ def test_pareto_trend_kpis_and_repeat_rates_are_summed_in_the_engine_from_a_save
         assert in_memory.sum(axis=1).to_dict() == per_period.to_dict() and in_memory.shape[1] == min(top + 1, sample_history.complaints[by].nunique(dropna=False))
         for engine in (None, small_driver):
             pd.testing.assert_frame_equal(trend(folder, by, period, top, engine=engine), in_memory)
+    for since, until in [("2025-01-01", "2026-01-01"), ("2020-01-01", "2030-01-01")]:
+        in_memory = abuse_by_client(sample_history, since, until)
+        assert in_memory["complaints_with_abuse"].sum() > 0 and in_memory["abuse_hours"].sum() > 0
+        for engine in (None, small_driver):
+            pd.testing.assert_frame_equal(abuse_by_client(folder, since, until, engine=engine), in_memory, check_exact=False, rtol=1e-12)
+    for by in ("team", "agent"):
+        in_memory = abuse_load(sample_history, by)
+        for engine in (None, small_driver):
+            pd.testing.assert_frame_equal(abuse_load(folder, by, engine=engine), in_memory, check_exact=False, rtol=1e-12)
     for within in ("30D", "180D"):
         in_memory = repeat_rates(sample_history, within)
         for engine in (None, small_driver):

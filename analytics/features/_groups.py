@@ -5,6 +5,7 @@ come back, however many complaints there are."""
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from pathlib import Path
 
 import ibis
@@ -41,17 +42,22 @@ class Tables:
         self.con, self._history = con, history
         if isinstance(history, History):
             c = history.complaints
-            self.has, self.clients, self.clients_derived, self.end = history.has, history.clients, history.clients_derived, data_end(history)
+            self.has, self.clients, self.clients_derived = history.has, history.clients, history.clients_derived
             arrays = {name: pa.array(c[name], from_pandas=True) for name in dict.fromkeys(columns) if name in c}
             if within is not None and history.has("resolved_at", "trigger"):
                 days = repeats(history, within)["days_to_repeat"].to_numpy(dtype="float64", na_value=np.nan)
                 arrays["repeat_days"] = pa.array(days, from_pandas=True)  # NaN: none came back
             self.complaints = ibis.memtable(pa.table(arrays))
             return
-        source = Source(history, con)
-        self.has, self.clients, self.end = source.has, source.clients, source.end
+        self._source = source = Source(history, con)
+        self.has, self.clients = source.has, source.clients
         self.clients_derived = json.loads((Path(history) / "history.json").read_text(encoding="utf-8"))["clients_derived"]
         self.complaints = con.read_parquet(Path(history) / "complaints.parquet")
+
+    @cached_property
+    def end(self) -> pd.Timestamp:
+        """Where the data ends (see :func:`data_end`)."""
+        return data_end(self._history) if isinstance(self._history, History) else self._source.end
 
     @property
     def has_interactions(self) -> bool:
@@ -59,14 +65,26 @@ class Tables:
             return not self._history.interactions.empty
         return pq.ParquetFile(Path(self._history) / "interactions.parquet").metadata.num_rows > 0
 
-    def interactions(self):
-        """Each interaction's complaint and moment."""
+    def interactions(self, *columns: str):
+        """Each interaction's complaint and moment, and those of the text ``columns`` it has."""
+        kinds = {"complaint_id": pa.string(), "at": pa.timestamp("us", "UTC")} | dict.fromkeys(columns, pa.string())
         if isinstance(self._history, History):
             contacts = self._history.interactions
-            return ibis.memtable(pa.table({"complaint_id": pa.array(contacts["complaint_id"], from_pandas=True, type=pa.string()),
-                                           "at": pa.array(contacts["at"], from_pandas=True, type=pa.timestamp("us", "UTC"))}))
+            return ibis.memtable(pa.table({name: pa.array(contacts[name] if name in ("complaint_id", "at") else contacts[name].astype("string"),
+                                                          from_pandas=True, type=kind) for name, kind in kinds.items() if name in contacts}))
         table = self.con.read_parquet(Path(self._history) / "interactions.parquet")
-        return table.select(complaint_id=table.complaint_id.cast("string"), at=table.at.cast("timestamp('UTC')"))
+        return table.select(**{name: table[name].cast("timestamp('UTC')" if name == "at" else "string") for name in kinds if name in table.columns})
+
+    def abused(self):
+        """The complaints with an abusive contact from the client (an inbound one, or any
+        where the interactions record no direction), each once: ``complaint_id``."""
+        contacts = self.interactions("direction", "tone")
+        if "tone" not in contacts.columns:
+            return contacts.filter(ibis.literal(False)).select("complaint_id")
+        abusive = contacts.tone == "abusive"
+        if "direction" in contacts.columns:
+            abusive &= contacts.direction == "inbound"
+        return contacts.filter(abusive).select("complaint_id").distinct()
 
     def came_back(self, done, within: pd.Timedelta):
         """The rows of ``done`` (complaints with a ``client_id``, ``trigger``, ``opened_at``
