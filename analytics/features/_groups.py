@@ -70,8 +70,7 @@ class Tables:
         kinds = {"complaint_id": pa.string(), "at": pa.timestamp("us", "UTC")} | dict.fromkeys(columns, pa.string())
         if isinstance(self._history, History):
             contacts = self._history.interactions
-            return ibis.memtable(pa.table({name: pa.array(contacts[name] if name in ("complaint_id", "at") else contacts[name].astype("string"),
-                                                          from_pandas=True, type=kind) for name, kind in kinds.items() if name in contacts}))
+            return ibis.memtable(pa.table({name: pa.array(contacts[name], from_pandas=True, type=kind) for name, kind in kinds.items() if name in contacts}))
         table = self.con.read_parquet(Path(self._history) / "interactions.parquet")
         return table.select(**{name: table[name].cast("timestamp('UTC')" if name == "at" else "string") for name in kinds if name in table.columns})
 
