@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis import _
 
+from analytics._time import utc
 from analytics.features._aggregate import cutoff_index
 from analytics.features._repeats import repeats
 from analytics.features._source import Source, data_end
@@ -116,8 +117,7 @@ def period_index(con, moments, freq: str) -> tuple[list[pd.Period], object]:
     """
     name = moments.get_name()
     first, last = con.execute(moments.as_table().aggregate(first=_[name].min(), last=_[name].max())).iloc[0]
-    periods = [] if pd.isna(first) else list(pd.period_range(pd.Timestamp(first).tz_convert("UTC").tz_localize(None),
-                                                                 pd.Timestamp(last).tz_convert("UTC").tz_localize(None), freq=freq))
+    periods = [] if pd.isna(first) else list(pd.period_range(utc(first).tz_localize(None), utc(last).tz_localize(None), freq=freq))
     return periods, cutoff_index(moments, [p.start_time.tz_localize("UTC") for p in periods[1:]])
 
 

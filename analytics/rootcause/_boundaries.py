@@ -12,7 +12,6 @@ from ibis import _
 from analytics._time import utc
 from analytics.features import Tables, connection, staged
 from analytics.io import History
-from analytics.schemas import client_contacts
 
 
 def abused_complaints(history: History) -> pd.Series:
@@ -27,9 +26,8 @@ def abused_complaints(history: History) -> pd.Series:
     >>> len(abused), int(abused.sum())
     (13119, 133)
     """
-    i = history.interactions
-    inbound = client_contacts(i)
-    abusive = i.loc[inbound & i["tone"].astype("string").eq("abusive").fillna(False), "complaint_id"].astype("string")
+    with connection() as con:
+        abusive = con.execute(Tables(history, con, ["complaint_id"]).abused())["complaint_id"]
     ids = history.complaints["complaint_id"].astype("string")
     return pd.Series(ids.isin(set(abusive)).to_numpy(bool), index=pd.Index(ids, name="complaint_id"), name="abused")
 
