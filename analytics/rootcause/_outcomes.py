@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analytics.features import data_end, prior_count, repeats
+from analytics.features import Tables, connection, data_end, prior_count, repeats
 from analytics.io import History
-from analytics.schemas import HOSTILE_TONES, PRACTICES, client_contacts
+from analytics.schemas import HOSTILE_TONES, PRACTICES
 
 OUTCOMES = {
     "repeat": "same trigger again within 90 days",
@@ -88,7 +88,7 @@ def complaint_outcomes(history: History, outcomes: list[str]) -> tuple[pd.DataFr
 def hostility(history: History) -> pd.Series:
     """Per complaint id: whether the client wrote angrily or abusively after the first
     response (inbound contacts with a recorded or read tone); missing where the client made
-    no such contact.
+    no such contact. Found in the engine, which reads the interactions as Arrow.
 
     Examples
     --------
@@ -98,10 +98,14 @@ def hostility(history: History) -> pd.Series:
     >>> len(hostile), int(hostile.notna().sum()), round(float(hostile.mean()), 3)
     (2059, 2059, 0.055)
     """
-    i = history.interactions
-    c = history.complaints.set_index("complaint_id")
-    inbound = client_contacts(i)
-    first_response = pd.to_datetime(i["complaint_id"].map(c["first_response_at"]), utc=True)
-    later = inbound & i["tone"].notna() & (pd.to_datetime(i["at"], utc=True) > first_response).fillna(False)
-    contacts = i.loc[later, ["complaint_id"]].assign(hostile=i.loc[later, "tone"].astype("string").isin(HOSTILE_TONES).to_numpy())
-    return contacts.groupby("complaint_id", observed=True)["hostile"].any().astype("boolean").rename("hostility")
+    with connection() as con:
+        tables = Tables(history, con, ["complaint_id", "first_response_at"])
+        contacts, c = tables.interactions("direction", "tone"), tables.complaints
+        c = c.select(responded_id=c.complaint_id.cast("string"), responded=c.first_response_at.cast("timestamp('UTC')"))
+        if "direction" in contacts.columns:
+            contacts = contacts.filter(contacts.direction == "inbound")
+        later = contacts.join(c, contacts.complaint_id == c.responded_id).filter(lambda t: t.tone.notnull() & (t.at > t.responded))
+        found = con.to_pyarrow(later.group_by("complaint_id").aggregate(hostility=later.tone.isin(HOSTILE_TONES).any()).order_by("complaint_id"))
+    # from Arrow as it is: millions of ids as Python strings would cost more than finding them
+    ids = pd.Index(found["complaint_id"].to_pandas(types_mapper=pd.ArrowDtype), name="complaint_id")
+    return pd.Series(found["hostility"].to_pandas(types_mapper=pd.ArrowDtype).array, index=ids, name="hostility").astype("boolean")
