@@ -75,16 +75,18 @@ class Tables:
         table = self.con.read_parquet(Path(self._history) / "interactions.parquet")
         return table.select(**{name: table[name].cast("timestamp('UTC')" if name == "at" else "string") for name in kinds if name in table.columns})
 
+    def client_contacts(self, *columns: str):
+        """The clients' contacts (inbound ones, or every one where the interactions record
+        no direction), as :meth:`interactions` gives them."""
+        contacts = self.interactions("direction", *columns)
+        return contacts.filter(contacts.direction == "inbound") if "direction" in contacts.columns else contacts
+
     def abused(self):
-        """The complaints with an abusive contact from the client (an inbound one, or any
-        where the interactions record no direction), each once: ``complaint_id``."""
-        contacts = self.interactions("direction", "tone")
+        """The complaints with an abusive contact from the client, each once: ``complaint_id``."""
+        contacts = self.client_contacts("tone")
         if "tone" not in contacts.columns:
             return contacts.filter(ibis.literal(False)).select("complaint_id")
-        abusive = contacts.tone == "abusive"
-        if "direction" in contacts.columns:
-            abusive &= contacts.direction == "inbound"
-        return contacts.filter(abusive).select("complaint_id").distinct()
+        return contacts.filter(contacts.tone == "abusive").select("complaint_id").distinct()
 
     def came_back(self, done, within: pd.Timedelta):
         """The rows of ``done`` (complaints with a ``client_id``, ``trigger``, ``opened_at``

@@ -96,9 +96,7 @@ def abuse_load(history: History | str | Path, by: str = "team", engine=None) -> 
         c = raw.select(complaint_id=raw.complaint_id.cast("string"), group=raw[by].cast("string"),
                        escalated=raw.escalated.cast("boolean") if "escalated" in raw.columns else ibis.null("boolean"),
                        minutes=raw.handling_minutes.cast("float64") if "handling_minutes" in raw.columns else ibis.null("float64"))
-        contacts = tables.interactions("direction", "tone")
-        if "direction" in contacts.columns:
-            contacts = contacts.filter(contacts.direction == "inbound")
+        contacts = tables.client_contacts("tone")
         contacts = contacts.left_join(c.select("complaint_id", "group"), contacts.complaint_id == c.complaint_id)
         counted = con.execute(contacts.group_by(group=contacts.group.fill_null("not recorded")).aggregate(
             client_contacts=_.count(), abusive_contacts=(contacts.tone == "abusive").fill_null(False).cast("int64").sum()))

@@ -100,10 +100,8 @@ def hostility(history: History) -> pd.Series:
     """
     with connection() as con:
         tables = Tables(history, con, ["complaint_id", "first_response_at"])
-        contacts, c = tables.interactions("direction", "tone"), tables.complaints
+        contacts, c = tables.client_contacts("tone"), tables.complaints
         c = c.select(responded_id=c.complaint_id.cast("string"), responded=c.first_response_at.cast("timestamp('UTC')"))
-        if "direction" in contacts.columns:
-            contacts = contacts.filter(contacts.direction == "inbound")
         later = contacts.join(c, contacts.complaint_id == c.responded_id).filter(lambda t: t.tone.notnull() & (t.at > t.responded))
         found = con.to_pyarrow(later.group_by("complaint_id").aggregate(hostility=later.tone.isin(HOSTILE_TONES).any()).order_by("complaint_id"))
     # from Arrow as it is: millions of ids as Python strings would cost more than finding them
