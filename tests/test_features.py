@@ -298,7 +298,7 @@ def test_repeat_flags_are_computed_once_per_history_and_anew_when_their_columns_
 def test_every_in_process_connection_is_closed(sample_history, monkeypatch):
     import duckdb
 
-    import analytics.features._engine as engine_module
+    import analytics._engine as engine_module
 
     opened = []
     connect = engine_module.connect

@@ -31,7 +31,7 @@ def test_the_wheel_carries_notebooks_sample_profiles_and_nothing_of_the_reposito
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("analytics/notebooks/01_quarterly_retention_review.ipynb", "analytics/data/sample/complaints.parquet",
                    "analytics/profiles/cfpb.toml", "analytics/policies/review.toml", "analytics/report_template/report.html.j2",
-                   "analytics/features/spark-log4j2.properties"):
+                   "analytics/spark-log4j2.properties"):
         assert needed in names
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "data/"))]
 

@@ -4,7 +4,7 @@ complaint groups, and expression helpers."""
 
 from analytics.features._aggregate import HOUR_MS, cutoff_index, milliseconds
 from analytics.features._catalogue import FEATURES
-from analytics.features._engine import connect, connection, spark_session
+from analytics._engine import connect, connection, spark_session
 from analytics.features._groups import Groups, Tables, interval, period_index
 from analytics.features._prior import prior_count
 from analytics.features._repeats import repeats

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics._time import naive_utc
-from analytics.features._engine import connection
+from analytics._engine import connection
 from analytics.features._source import data_end
 from analytics.io import History
 

@@ -33,7 +33,7 @@ from analytics.features._catalogue import (
     WINDOWS,
     Wanted,
 )
-from analytics.features._engine import connection
+from analytics._engine import connection
 from analytics.features._grid import client_grid
 from analytics.features._local import LocalSums, local_quantiles
 from analytics.features._measures import Equals, Recorded, Repeat

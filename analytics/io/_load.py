@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analytics._engine import connection
 from analytics._time import utc
 from analytics.io._coerce import distinct_values
+from analytics.io._engine_load import engine_load, engine_sources, history_frames
 from analytics.io._errors import ValidationFailed
 from analytics.io._history import History, LoadReport
 from analytics.io._problems import empty_quarantine, quarantine_rows
@@ -26,6 +28,7 @@ def load_history(
     *,
     now=None,
     progress: Progress | None = None,
+    engine=None,
 ) -> History:
     """Load a complaint and resolution history into the canonical tables.
 
@@ -44,6 +47,14 @@ def load_history(
         Raise :class:`ValidationFailed` listing every failure instead of quarantining.
     now : timestamp, optional
         Dates after this moment are rejected as being in the future (default: now).
+    engine : "duckdb", "spark", a SparkSession or an Ibis backend, optional
+        Check the rows in this engine, where they are: a folder whose tables are each one
+        Parquet file, or a mapping ``{"complaints": table, ...}`` of the engine's own tables
+        (or their names), whose rows are numbered in the order of their ids. Only counts and
+        the quarantined rows come back before the loaded rows do. Other sources (CSV,
+        Excel, a database URL) are read here, as without an engine. Event logs, ids made
+        from row numbers, and dates written in other layouts than ISO 8601 or without a
+        zone in a zone other than UTC need the loader without an engine.
 
     Returns
     -------
@@ -60,6 +71,11 @@ def load_history(
     """
     profile = load_profile(profile)
     now = pd.Timestamp.now(tz="UTC") if now is None else utc(now)
+    if engine is not None:
+        with connection(engine) as con:
+            sources = engine_sources(source, profile, con)
+            if sources is not None:
+                return _checked_in_engine(source, sources, profile, now, strict, con.name)
     found = read_sources(source, profile, progress)
     results: dict[str, list[TableResult]] = {}
     for table, raw in iter_tables(found):
@@ -105,6 +121,29 @@ def load_history(
     history = History(**tables, quarantine=quarantine, report=report, clients_derived=clients_derived, seen_until=max(events) if events else None)
     if strict and len(quarantine):
         raise ValidationFailed(_strict_message(quarantine, report), quarantine)
+    return history
+
+
+def _checked_in_engine(source, sources, profile: Profile, now: pd.Timestamp, strict: bool, engine: str) -> History:
+    """``load_history`` with the rows checked in the engine, then brought here."""
+    load = engine_load(sources, profile, now)
+    tables = history_frames(load)
+    tables.setdefault("interactions", empty_table("interactions"))
+    named = "the engine's tables" if isinstance(source, dict) else Path(source).name
+    notes = [f"Read from {named} with the {profile.name} profile; checked in {engine}."]
+    if load.clients_derived:
+        notes.append(f"no clients table: {len(tables['clients']):,} clients derived from the complaints' client ids")
+    tables["complaints"], tables["interactions"], read_notes = read_into(tables["complaints"], tables["interactions"])
+    notes += read_notes
+    if "interactions" not in sources:
+        notes.append("no interactions table in the source")
+    notes += load.notes + look_alike_ids(tables["clients"]["client_id"], "client_id")
+    coverage = column_coverage(tables, load.mapped)
+    notes += coverage_warnings(coverage)
+    report = load_report(load.counts, load.unmapped, load.quarantine, profile.name, notes, coverage)
+    history = History(**tables, quarantine=load.quarantine, report=report, clients_derived=load.clients_derived)
+    if strict and len(load.quarantine):
+        raise ValidationFailed(_strict_message(load.quarantine, report), load.quarantine)
     return history
 
 
@@ -187,7 +226,7 @@ def coverage_warnings(coverage: pd.DataFrame) -> list[str]:
 
 
 def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str], coverage: pd.DataFrame) -> LoadReport:
-    counts = pd.DataFrame([
+    counts = [
         {
             "table": r.table,
             "source": r.source,
@@ -200,12 +239,20 @@ def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str], c
             "encoding": r.encoding or "",
         }
         for rs in results.values() for r in rs
-    ])
+    ]
+    unmapped = [(r.table, r.unmapped) for rs in results.values() for r in rs]
+    return load_report(counts, unmapped, quarantine, profile, notes, coverage)
+
+
+def load_report(counts: list[dict], unmapped: list[tuple[str, dict]], quarantine: pd.DataFrame, profile: str, notes: list[str],
+                coverage: pd.DataFrame) -> LoadReport:
+    """The load report from each source's counts, its values left unmapped (table, column ->
+    value -> rows) and the quarantine."""
     unmapped = pd.DataFrame(
         [
-            {"table": r.table, "column": column, "value": value, "rows": rows}
-            for rs in results.values() for r in rs
-            for column, values in r.unmapped.items() for value, rows in values.items()
+            {"table": table, "column": column, "value": value, "rows": rows}
+            for table, columns in unmapped
+            for column, values in columns.items() for value, rows in values.items()
         ],
         columns=["table", "column", "value", "rows"],
     )
@@ -217,7 +264,7 @@ def _report(results, quarantine: pd.DataFrame, profile: str, notes: list[str], c
         .sort_values("rows", ascending=False, ignore_index=True)
         if len(quarantine) else pd.DataFrame(columns=["table", "column", "check", "level", "rows", "example"])
     )
-    return LoadReport(counts=counts, unmapped=unmapped, reasons=reasons, profile=profile, notes=notes, coverage=coverage)
+    return LoadReport(counts=pd.DataFrame(counts), unmapped=unmapped, reasons=reasons, profile=profile, notes=notes, coverage=coverage)
 
 
 def _strict_message(quarantine: pd.DataFrame, report: LoadReport, limit: int = 1000) -> str:

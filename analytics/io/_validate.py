@@ -166,11 +166,25 @@ def _map_columns(raw: RawTable, table: str, spec: TableProfile, rules) -> tuple[
     """Rename export headers to canonical names; returns the frame and canonical -> header."""
     frame = raw.frame
     present = [c for c in frame.columns if c != "_row"]
+    renames, headers = column_names(present, table, spec, rules, raw.source)
+    frame = frame.rename(columns=renames)
+    id_column = ID_COLUMN[table]
+    if spec.id_from_row and id_column not in frame:
+        stem = raw.source.rsplit("/", 1)[-1]
+        frame[id_column] = pd.array([f"{stem}:{r}" for r in frame["_row"]], dtype=pd.ArrowDtype(pa.string()))
+        headers[id_column] = "(row number)"
+    required_present(frame.columns, present, table, spec, rules, raw.source)
+    return frame, headers
+
+
+def column_names(present: list[str], table: str, spec: TableProfile, rules, source: str) -> tuple[dict[str, str], dict[str, str]]:
+    """How the export's headers are renamed (header -> name) and which header gives each
+    canonical column (canonical -> header)."""
     folded: dict[str, str] = {}
     for column in present:
         key = re.sub(r"[\s_-]+", "_", str(column).strip().lower())
         if key in folded:
-            raise LoadError(f"{raw.source}: the headers {folded[key]!r} and {column!r} differ only in case or spacing, so which one "
+            raise LoadError(f"{source}: the headers {folded[key]!r} and {column!r} differ only in case or spacing, so which one "
                             "a profile means is unclear; rename one of them in the export")
         folded[key] = column
     missing = {canonical: header for canonical, header in spec.columns.items() if header not in present}
@@ -180,7 +194,7 @@ def _map_columns(raw: RawTable, table: str, spec: TableProfile, rules) -> tuple[
             for canonical, header in missing.items()
         ]
         raise LoadError(
-            f"{raw.source}: the profile names column(s) the file lacks:\n" + "\n".join(lines)
+            f"{source}: the profile names column(s) the file lacks:\n" + "\n".join(lines)
             + f"\nheaders in the file: {', '.join(map(repr, present))}"
         )
     headers = {canonical: header for canonical, header in spec.columns.items()}
@@ -201,14 +215,13 @@ def _map_columns(raw: RawTable, table: str, spec: TableProfile, rules) -> tuple[
             name = snake_case(column)
             renames[column] = name if name not in rules and name not in renames.values() else f"export_{name}"
     if len(set(renames.values())) != len(renames):
-        raise LoadError(f"{raw.source}: two headers map onto the same column name: {renames}")
-    frame = frame.rename(columns=renames)
-    id_column = ID_COLUMN[table]
-    if spec.id_from_row and id_column not in frame:
-        stem = raw.source.rsplit("/", 1)[-1]
-        frame[id_column] = pd.array([f"{stem}:{r}" for r in frame["_row"]], dtype=pd.ArrowDtype(pa.string()))
-        headers[id_column] = "(row number)"
-    required = [c for c, r in rules.items() if r.required and c not in frame]
+        raise LoadError(f"{source}: two headers map onto the same column name: {renames}")
+    return renames, headers
+
+
+def required_present(columns, present: list[str], table: str, spec: TableProfile, rules, source: str) -> None:
+    """Raise a LoadError naming each required canonical column the renamed ``columns`` lack."""
+    required = [c for c, r in rules.items() if r.required and c not in columns]
     if spec.events is not None:
         required = [c for c in required if c not in ("opened_at",)]
     if required:
@@ -217,11 +230,10 @@ def _map_columns(raw: RawTable, table: str, spec: TableProfile, rules) -> tuple[
             near = closest(column, present)
             hints.append(f"  {column}" + (f": closest headers {', '.join(map(repr, near))}" if near else ""))
         raise LoadError(
-            f"{raw.source}: required column(s) missing for the {table} table:\n" + "\n".join(hints)
+            f"{source}: required column(s) missing for the {table} table:\n" + "\n".join(hints)
             + f"\nheaders in the file: {', '.join(map(repr, present))}"
             + "\nmap them in the profile's [" + table + ".columns] (`client-health profile init FILE` drafts one)"
         )
-    return frame, headers
 
 
 # --- rows ------------------------------------------------------------------------------

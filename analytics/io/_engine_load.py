@@ -1,0 +1,193 @@
+"""``load_history`` in the engine: Parquet files, or the engine's own tables, mapped, checked
+and quarantined where they are. Counts, the values left unmapped and the quarantined rows
+come back; the loaded rows come back only to make a History in this process.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+
+from analytics.io._engine_checks import ENGINE_TYPES, CheckedTable, checked_table
+from analytics.io._problems import Problems, empty_quarantine, quarantine_rows
+from analytics.io._profile import Profile
+from analytics.io._read import PARQUET_SUFFIXES, _matching_files, kind_of
+from analytics.io._validate import ZERO_WIDTH, column_names
+from analytics.schemas import ID_COLUMN, column_rules
+
+TABLES = ("clients", "complaints", "interactions")
+
+
+@dataclass
+class EngineLoad:
+    """The loaded rows of each table (``_row`` first), as engine expressions, and what came back."""
+
+    tables: dict[str, ibis.Table]
+    quarantine: pd.DataFrame
+    counts: list[dict]
+    unmapped: list[tuple[str, dict]]
+    notes: list[str]
+    mapped: dict[str, tuple[str, ...]]
+    clients_derived: bool
+
+
+def engine_sources(source, profile: Profile, con) -> dict[str, tuple[str, ibis.Table]] | None:
+    """The raw tables, numbered (``_row``), that the engine reads itself: a mapping of table
+    name to an engine table (or its name), or a folder where each table is one Parquet file.
+    ``None`` when the source is anything else (CSV, Excel, a database URL): pandas reads it."""
+    if isinstance(source, dict):
+        unknown = set(source) - set(TABLES)
+        if unknown or "complaints" not in source:
+            raise ValueError(f"give the tables as {{'complaints': …, 'clients': …, 'interactions': …}} (complaints at least), not {sorted(source)}")
+        return {table: _numbered_table(con.table(value) if isinstance(value, str) else value, table, profile,
+                                       value if isinstance(value, str) else f"{table} table") for table, value in source.items()}
+    if not isinstance(source, str | Path) or "://" in str(source) or not Path(source).is_dir():
+        return None
+    files = {table: _matching_files(Path(source), profile.table(table).files) for table in TABLES}
+    found = [f for parts in files.values() for f in parts]
+    if not files["complaints"] or any(len(parts) > 1 for parts in files.values()) or any(kind_of(f) not in PARQUET_SUFFIXES for f in found):
+        return None
+    return {table: (str(parts[0]), _read_numbered(con, parts[0])) for table, parts in files.items() if parts}
+
+
+def _read_numbered(con, path: Path) -> ibis.Table:
+    """A Parquet file with each row's 1-based number in it, as its reader would count."""
+    if con.name == "duckdb":
+        table = con.read_parquet(path, file_row_number=True)
+        return table.mutate(_row=table.file_row_number + 1).drop("file_row_number")
+    if con.name == "pyspark":
+        name = f"client_health_{uuid.uuid4().hex}"
+        con._session.read.parquet(str(path)).selectExpr("*", "_metadata.row_index + 1 AS _row").createOrReplaceTempView(name)
+        return con.table(name)
+    raise ValueError(f"the {con.name} engine cannot number a file's rows; load the files without an engine")
+
+
+def _numbered_table(table: ibis.Table, name: str, profile: Profile, label: str) -> tuple[str, ibis.Table]:
+    """An engine table has no row order: its rows are numbered in the order of their id."""
+    renames, _ = column_names(list(table.columns), name, profile.table(name), column_rules(name), label)
+    by_id = next((header for header, canonical in renames.items() if canonical == ID_COLUMN[name]), table.columns[0])
+    return label, table.mutate(_row=ibis.row_number().over(order_by=[table[by_id], *table.columns]) + 1)
+
+
+def engine_load(sources: dict[str, tuple[str, ibis.Table]], profile: Profile, now: pd.Timestamp) -> EngineLoad:
+    """Check every table in the engine, then the references between them."""
+    checked = {table: checked_table(raw, table, source, profile, now) for table, (source, raw) in sources.items()}
+    counts, parts, notes = {}, [], []
+    for table, result in checked.items():
+        counts[table], found_notes = _counted(result)
+        notes += found_notes
+        parts.append(_quarantined(result))
+    tables = {table: result.loaded() for table, result in checked.items()}
+    if "clients" in tables:
+        known = tables["clients"].select(_known=tables["clients"].client_id).distinct()
+        tables["complaints"], moved = _rejected(tables["complaints"], known, "client_id", "_known", lambda t: t._known.isnull(), checked["complaints"],
+                                                "client_id", "unknown_reference", "unknown client_id (not in the clients table)")
+        parts.append(moved)
+        counts["complaints"]["rows_loaded"] -= len(moved)
+    if "interactions" in tables:
+        complaints = tables["complaints"]
+        owners = complaints.select(_complaint=complaints.complaint_id, _owner=complaints.client_id, _opened=complaints.opened_at)
+        for test, column, check, reason in (
+            (lambda t: t._complaint.isnull(), "complaint_id", "unknown_reference",
+             "complaint_id not loaded (no such complaint, or its complaint was quarantined)"),
+            (lambda t: (t.client_id != t._owner).fill_null(False), "client_id", "mismatched_reference",
+             "client_id is not the client of its complaint (complaint_id names another client's complaint)"),
+            (lambda t: (t.at < t._opened).fill_null(False), "at", "order", "at is before its complaint was opened (opened_at of complaint_id)"),
+        ):
+            tables["interactions"], moved = _rejected(tables["interactions"], owners, "complaint_id", "_complaint", test, checked["interactions"],
+                                                      column, check, reason)
+            parts.append(moved)
+            counts["interactions"]["rows_loaded"] -= len(moved)
+    clients_derived = "clients" not in tables
+    if clients_derived:
+        ids = tables["complaints"].select("client_id").distinct()
+        tables["clients"] = ids.select(_row=ibis.row_number().over(order_by=ids.client_id) + 1,
+                                       **{name: ids.client_id if name == "client_id" else ibis.null(ENGINE_TYPES[rule.kind])
+                                          for name, rule in column_rules("clients").items()})
+    for count in counts.values():
+        count["rows_quarantined"] = count["rows_read"] - count["rows_loaded"]
+        count["records"] = count["rows_loaded"]
+    quarantine = pd.concat(parts or [empty_quarantine()], ignore_index=True)
+    return EngineLoad(tables, quarantine, list(counts.values()), [(t, r.unmapped) for t, r in checked.items()], notes,
+                      {t: tuple(c for c in r.headers if c in column_rules(t)) for t, r in checked.items()}, clients_derived)
+
+
+def _counted(result: CheckedTable) -> tuple[dict, list[str]]:
+    """Rows read, loaded and set aside, counted in one pass; and a note of ids that held
+    invisible characters."""
+    rows, row_failed = result.rows, result.failed()
+    measures = {"read": rows.count(), "failed": row_failed.sum()}
+    for failure in result.failures:
+        if failure.level == "cell":
+            measures[failure.flag] = (rows[failure.flag] & ~row_failed).sum()
+        if failure.check == "exact_duplicate":
+            measures["exact"] = rows[failure.flag].sum()
+    hidden = [c for c in ("client_id", "complaint_id", "interaction_id") if c in result.exported and rows[f"_x_{c}"].type().is_string()]
+    for column in hidden:
+        held = rows[f"_x_{column}"].re_search(ZERO_WIDTH).fill_null(False)
+        measures[f"hidden_{column}"], measures[f"first_{column}"] = held.sum(), ibis.ifelse(held, rows._row, ibis.null("int64")).min()
+    found = rows.aggregate(**measures).execute().iloc[0]
+    notes = [f"{result.source}: {int(found[f'hidden_{c}']):,} {c} values held invisible zero-width characters, removed "
+             f"(first at row {int(found[f'first_{c}'])})" for c in hidden if found[f"hidden_{c}"]]
+    cells = sum(int(found[f.flag] or 0) for f in result.failures if f.level == "cell")
+    read = int(found["read"])
+    return {"table": result.table, "source": result.source, "rows_read": read, "rows_loaded": read - int(found["failed"] or 0),
+            "rows_quarantined": 0, "cells_quarantined": cells, "exact_duplicates": int(found.get("exact", 0) or 0), "records": 0,
+            "encoding": ""}, notes
+
+
+def _quarantined(result: CheckedTable) -> pd.DataFrame:
+    """The quarantine entries of one table: its failing rows come back, as the export wrote
+    them, and each failure becomes an entry as the pandas loader writes it."""
+    rows = result.rows
+    helpers = [c for c in ("_exact_first", "_id_first") if c in rows.columns]
+    failing = rows.filter(result.failed() | result.failed("cell")).order_by("_row")
+    found = _fetched(failing.select("_row", *helpers, *(f.flag for f in result.failures),
+                                    **{name: rows[f"_x_{name}"] for name in result.exported}))
+    if found.empty:
+        return empty_quarantine()
+    problems = Problems(len(found), result.optional)
+    for failure in result.failures:
+        mask = found[failure.flag].to_numpy(dtype=bool, na_value=False)
+        if mask.any():
+            problems.add(mask, failure.column, failure.check, failure.reason if isinstance(failure.reason, str) else failure.reason(found))
+    original = found[["_row", *result.exported]]
+    return problems.quarantine(original, result.table, result.source, result.headers)
+
+
+def _rejected(loaded: ibis.Table, other: ibis.Table, key: str, other_key: str, test, result: CheckedTable, column: str, check: str, reason: str):
+    """Rows of ``loaded`` that ``test`` rejects once joined to ``other`` (on ``key``): the rows
+    kept, and the quarantine entries of those moved (the rows as loaded)."""
+    joined = loaded.left_join(other, loaded[key] == other[other_key])
+    rejected = test(joined)
+    kept = joined.filter(~rejected).select(*loaded.columns)
+    moved = _fetched(joined.filter(rejected).select(*loaded.columns).order_by("_row"))
+    if moved.empty:
+        return kept, empty_quarantine()
+    return kept, quarantine_rows(moved, result.table, result.source, column, check, reason)
+
+
+def _fetched(expression: ibis.Table) -> pd.DataFrame:
+    """Rows brought here, with Arrow's types. Spark's times are instants it hands over
+    without their zone; its session's zone is UTC (see ``spark_session``)."""
+    found = expression.to_pyarrow()
+    if expression._find_backend().name == "pyspark":
+        found = found.cast(pa.schema([pa.field(f.name, pa.timestamp(f.type.unit, "UTC")) if pa.types.is_timestamp(f.type) and f.type.tz is None else f
+                                      for f in found.schema]))
+    return found.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def history_frames(load: EngineLoad) -> dict[str, pd.DataFrame]:
+    """The loaded tables in this process, in their rows' order, with the canonical types."""
+    frames = {}
+    for table in TABLES:
+        if table not in load.tables:
+            continue
+        frame = _fetched(load.tables[table].order_by("_row")).drop(columns="_row")
+        frames[table] = frame.astype({name: rule.dtype for name, rule in column_rules(table).items()})
+    return frames
