@@ -82,7 +82,8 @@ def checked_table(raw: ibis.Table, table: str, source: str, profile: Profile, no
     required_present(set(renames.values()), present, table, spec, rules, source)
     exported = [renames[c] for c in present]
     rows = raw.select("_row", **{f"_x_{renames[c]}": raw[c] for c in present})
-    cleaned = {name: _cleaned(rows[f"_x_{name}"], name, profile) for name in exported}
+    hidden, notes = _hidden_characters(rows, exported, source)
+    cleaned = {name: _cleaned(rows[f"_x_{name}"], name in hidden, profile) for name in exported}
     failures: list[Failure] = []
     optional = frozenset(name for name, rule in rules.items() if not rule.required)
     columns, flags = {}, {}
@@ -93,7 +94,9 @@ def checked_table(raw: ibis.Table, table: str, source: str, profile: Profile, no
         flags[failure.flag] = condition.fill_null(False)
 
     id_column = ID_COLUMN[table]
-    if exported:  # identical in every column: the first is loaded
+    # no id used twice (nulls count as twice): no row can repeat another, nothing to compare
+    repeats = bool(rows.group_by(id=cleaned[id_column]).aggregate(n=ibis._.count()).filter(ibis._.n > 1).count().execute())
+    if repeats:  # identical in every column: the first is loaded
         first = rows._row.min().over(ibis.window(group_by=[cleaned[name] for name in exported]))
         flags["_exact_first"] = first
         fail(rows._row > first, "(all columns)", "exact_duplicate", lambda found: ("exact duplicate of row " + found["_exact_first"].astype(str)).to_numpy(object))
@@ -120,14 +123,29 @@ def checked_table(raw: ibis.Table, table: str, source: str, profile: Profile, no
     for condition, column, check, reason in _row_checks(rows, rules, table, now, failures):
         fail(condition, column, check, reason)
     rows = rows.mutate(**flags)
-    if id_column in cleaned:  # a second use of an id, among rows otherwise sound
+    if repeats:  # a second use of an id, among rows otherwise sound
         sound = ~_any(rows, failures) & rows[id_column].notnull()
         first = ibis.ifelse(sound, rows._row, ibis.null("int64")).min().over(ibis.window(group_by=rows[id_column]))
         flags = {"_id_first": first}
         fail(sound & (rows._row > first), id_column, "duplicate_id", lambda found: (
             f"duplicate {id_column} (first seen at row " + found["_id_first"].astype("Int64").astype(str) + "; that row was kept)").to_numpy(object))
         rows = rows.mutate(**flags)
-    return CheckedTable(table, source, rows, exported, extra, headers, failures, unmapped, optional=optional)
+    return CheckedTable(table, source, rows, exported, extra, headers, failures, unmapped, notes, optional)
+
+
+def _hidden_characters(rows: ibis.Table, exported: list[str], source: str) -> tuple[list[str], list[str]]:
+    """The id columns holding invisible characters, and a note for each, as ``_visible_ids``."""
+    ids = [c for c in ID_COLUMNS if c in exported and rows[f"_x_{c}"].type().is_string()]
+    if not ids:
+        return [], []
+    measures = {}
+    for column in ids:
+        held = rows[f"_x_{column}"].re_search(ZERO_WIDTH).fill_null(False)
+        measures[f"n_{column}"], measures[f"first_{column}"] = held.sum(), ibis.ifelse(held, rows._row, ibis.null("int64")).min()
+    found = rows.aggregate(**measures).execute().iloc[0]
+    hidden = [c for c in ids if found[f"n_{c}"]]
+    return hidden, [f"{source}: {int(found[f'n_{c}']):,} {c} values held invisible zero-width characters, removed "
+                    f"(first at row {int(found[f'first_{c}'])})" for c in hidden]
 
 
 def _refuse_pandas_only(spec: TableProfile, profile: Profile, source: str) -> None:
@@ -141,16 +159,14 @@ def _refuse_pandas_only(spec: TableProfile, profile: Profile, source: str) -> No
                         "or ISO 8601 text, or load without an engine")
 
 
-def _cleaned(value, name: str, profile: Profile):
-    """A value as the checks see it: the profile's "no value" cells null, ids without
-    invisible characters."""
+def _cleaned(value, hidden: bool, profile: Profile):
+    """A value as the checks see it: the profile's "no value" cells null, and in an id
+    column that holds them (``hidden``), no invisible characters."""
     if not value.type().is_string():
         return value
     if profile.null_values:
         value = ibis.ifelse(value.isin(profile.null_values), ibis.null("string"), value)
-    if name in ID_COLUMNS:
-        value = value.re_replace(ZERO_WIDTH, "")
-    return value
+    return value.re_replace(ZERO_WIDTH, "") if hidden else value
 
 
 def _stripped(text):
@@ -173,10 +189,12 @@ def _coerced(value, rule: ColumnRule, spec: TableProfile, profile: Profile):
     if kind == "string":
         if rule.allowed is None:
             return _blank_as_null(value.cast("string")), []
-        key = _stripped(value.cast("string")).lower()
+        text = value.cast("string")
         targets = {k: v for k, v in (mapping or {}).items()} | {a: a for a in rule.allowed if a not in (mapping or {})}
         fallback = ibis.literal("other") if "other" in rule.allowed else ibis.null("string")
-        return ibis.ifelse(value.isnull(), ibis.null("string"), key.substitute(targets, else_=fallback)), []
+        mapped = _stripped(text).lower().substitute(targets, else_=fallback)
+        canonical = [a for a in rule.allowed if a not in (mapping or {})]  # the common case: no work per row
+        return ibis.cases((value.isnull(), ibis.null("string")), (text.isin(canonical), text), else_=mapped), []
     if kind == "timestamp":
         if dtype.is_timestamp() and dtype.timezone is not None:
             return value.cast(ENGINE_TYPES[kind]), []

@@ -17,7 +17,7 @@ from analytics.io._engine_checks import ENGINE_TYPES, CheckedTable, checked_tabl
 from analytics.io._problems import Problems, empty_quarantine, quarantine_rows
 from analytics.io._profile import Profile
 from analytics.io._read import PARQUET_SUFFIXES, _matching_files, kind_of
-from analytics.io._validate import ZERO_WIDTH, column_names
+from analytics.io._validate import column_names
 from analytics.schemas import ID_COLUMN, column_rules
 
 TABLES = ("clients", "complaints", "interactions")
@@ -79,30 +79,38 @@ def engine_load(sources: dict[str, tuple[str, ibis.Table]], profile: Profile, no
     checked = {table: checked_table(raw, table, source, profile, now) for table, (source, raw) in sources.items()}
     counts, parts, notes = {}, [], []
     for table, result in checked.items():
-        counts[table], found_notes = _counted(result)
-        notes += found_notes
-        parts.append(_quarantined(result))
+        counts[table] = _counted(result)
+        notes += result.notes
+        if counts[table]["rows_loaded"] < counts[table]["rows_read"] or counts[table]["cells_quarantined"] or counts[table]["exact_duplicates"]:
+            parts.append(_quarantined(result))
     tables = {table: result.loaded() for table, result in checked.items()}
-    if "clients" in tables:
-        known = tables["clients"].select(_known=tables["clients"].client_id).distinct()
-        tables["complaints"], moved = _rejected(tables["complaints"], known, "client_id", "_known", lambda t: t._known.isnull(), checked["complaints"],
-                                                "client_id", "unknown_reference", "unknown client_id (not in the clients table)")
-        parts.append(moved)
+    if "clients" in tables:  # checked on the ids alone: the complaints' other columns are read once, when they come back
+        complaints, known = tables["complaints"], tables["clients"].select(_known=tables["clients"].client_id)
+        unknown = _fetched(complaints.select("_row", "client_id").anti_join(known, complaints.client_id == known._known))
+        moved = _fetched(_only(complaints, unknown).order_by("_row")) if len(unknown) else unknown
+        parts.append(quarantine_rows(moved, "complaints", checked["complaints"].source, "client_id", "unknown_reference",
+                                     "unknown client_id (not in the clients table)"))
+        tables["complaints"] = _without(complaints, moved)
         counts["complaints"]["rows_loaded"] -= len(moved)
     if "interactions" in tables:
-        complaints = tables["complaints"]
+        contacts, complaints = tables["interactions"], tables["complaints"]
         owners = complaints.select(_complaint=complaints.complaint_id, _owner=complaints.client_id, _opened=complaints.opened_at)
-        for test, column, check, reason in (
-            (lambda t: t._complaint.isnull(), "complaint_id", "unknown_reference",
-             "complaint_id not loaded (no such complaint, or its complaint was quarantined)"),
-            (lambda t: (t.client_id != t._owner).fill_null(False), "client_id", "mismatched_reference",
+        joined = contacts.left_join(owners, contacts.complaint_id == owners._complaint)
+        unknown = joined._complaint.isnull()
+        mismatched = ~unknown & (joined.client_id != joined._owner).fill_null(False)
+        early = ~unknown & ~mismatched & (joined.at < joined._opened).fill_null(False)
+        moved = _fetched(joined.filter(unknown | mismatched | early).select(*contacts.columns, _unknown=unknown, _mismatched=mismatched, _early=early)
+                         .order_by("_row"))
+        for flag, column, check, reason in (
+            ("_unknown", "complaint_id", "unknown_reference", "complaint_id not loaded (no such complaint, or its complaint was quarantined)"),
+            ("_mismatched", "client_id", "mismatched_reference",
              "client_id is not the client of its complaint (complaint_id names another client's complaint)"),
-            (lambda t: (t.at < t._opened).fill_null(False), "at", "order", "at is before its complaint was opened (opened_at of complaint_id)"),
+            ("_early", "at", "order", "at is before its complaint was opened (opened_at of complaint_id)"),
         ):
-            tables["interactions"], moved = _rejected(tables["interactions"], owners, "complaint_id", "_complaint", test, checked["interactions"],
-                                                      column, check, reason)
-            parts.append(moved)
-            counts["interactions"]["rows_loaded"] -= len(moved)
+            rows = moved.loc[moved[flag].to_numpy(dtype=bool, na_value=False), list(contacts.columns)]
+            parts.append(quarantine_rows(rows, "interactions", checked["interactions"].source, column, check, reason))
+        tables["interactions"] = _without(contacts, moved)
+        counts["interactions"]["rows_loaded"] -= len(moved)
     clients_derived = "clients" not in tables
     if clients_derived:
         ids = tables["complaints"].select("client_id").distinct()
@@ -117,9 +125,8 @@ def engine_load(sources: dict[str, tuple[str, ibis.Table]], profile: Profile, no
                       {t: tuple(c for c in r.headers if c in column_rules(t)) for t, r in checked.items()}, clients_derived)
 
 
-def _counted(result: CheckedTable) -> tuple[dict, list[str]]:
-    """Rows read, loaded and set aside, counted in one pass; and a note of ids that held
-    invisible characters."""
+def _counted(result: CheckedTable) -> dict:
+    """Rows read, loaded and set aside, counted in one pass."""
     rows, row_failed = result.rows, result.failed()
     measures = {"read": rows.count(), "failed": row_failed.sum()}
     for failure in result.failures:
@@ -127,18 +134,12 @@ def _counted(result: CheckedTable) -> tuple[dict, list[str]]:
             measures[failure.flag] = (rows[failure.flag] & ~row_failed).sum()
         if failure.check == "exact_duplicate":
             measures["exact"] = rows[failure.flag].sum()
-    hidden = [c for c in ("client_id", "complaint_id", "interaction_id") if c in result.exported and rows[f"_x_{c}"].type().is_string()]
-    for column in hidden:
-        held = rows[f"_x_{column}"].re_search(ZERO_WIDTH).fill_null(False)
-        measures[f"hidden_{column}"], measures[f"first_{column}"] = held.sum(), ibis.ifelse(held, rows._row, ibis.null("int64")).min()
     found = rows.aggregate(**measures).execute().iloc[0]
-    notes = [f"{result.source}: {int(found[f'hidden_{c}']):,} {c} values held invisible zero-width characters, removed "
-             f"(first at row {int(found[f'first_{c}'])})" for c in hidden if found[f"hidden_{c}"]]
     cells = sum(int(found[f.flag] or 0) for f in result.failures if f.level == "cell")
     read = int(found["read"])
     return {"table": result.table, "source": result.source, "rows_read": read, "rows_loaded": read - int(found["failed"] or 0),
             "rows_quarantined": 0, "cells_quarantined": cells, "exact_duplicates": int(found.get("exact", 0) or 0), "records": 0,
-            "encoding": ""}, notes
+            "encoding": ""}
 
 
 def _quarantined(result: CheckedTable) -> pd.DataFrame:
@@ -160,16 +161,18 @@ def _quarantined(result: CheckedTable) -> pd.DataFrame:
     return problems.quarantine(original, result.table, result.source, result.headers)
 
 
-def _rejected(loaded: ibis.Table, other: ibis.Table, key: str, other_key: str, test, result: CheckedTable, column: str, check: str, reason: str):
-    """Rows of ``loaded`` that ``test`` rejects once joined to ``other`` (on ``key``): the rows
-    kept, and the quarantine entries of those moved (the rows as loaded)."""
-    joined = loaded.left_join(other, loaded[key] == other[other_key])
-    rejected = test(joined)
-    kept = joined.filter(~rejected).select(*loaded.columns)
-    moved = _fetched(joined.filter(rejected).select(*loaded.columns).order_by("_row"))
+def _without(table: ibis.Table, moved: pd.DataFrame) -> ibis.Table:
+    """``table`` without the rows ``moved`` to the quarantine."""
     if moved.empty:
-        return kept, empty_quarantine()
-    return kept, quarantine_rows(moved, result.table, result.source, column, check, reason)
+        return table
+    gone = ibis.memtable({"_gone": moved["_row"].to_numpy(dtype="int64")})
+    return table.anti_join(gone, table._row == gone._gone)
+
+
+def _only(table: ibis.Table, found: pd.DataFrame) -> ibis.Table:
+    """The rows of ``table`` whose numbers ``found`` holds: a few, found by a narrower query."""
+    wanted = ibis.memtable({"_wanted": found["_row"].to_numpy(dtype="int64")})
+    return table.semi_join(wanted, table._row == wanted._wanted)
 
 
 def _fetched(expression: ibis.Table) -> pd.DataFrame:

@@ -1,0 +1,141 @@
+"""``load_history(engine=...)``: the rows are checked where they are, on DuckDB and on Spark,
+and the History, the quarantine and the load report are what the pandas loader gives."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.datasets import SAMPLE_FOLDER
+from analytics.features import connection
+from analytics.io import LoadError, load_history
+from tests.conftest import need_debian_package
+
+NOW = "2026-01-01"
+TABLES = ("clients", "complaints", "interactions")
+#: every check the hostile export below trips
+CHECKS = {"duplicate_id", "exact_duplicate", "future_date", "implausible_date", "mismatched_reference", "missing_required", "order",
+          "out_of_range", "unknown_reference", "unparseable"}
+
+
+def _hostile_export(folder):
+    """The sample as Parquet files with something for every check to catch: numbers and
+    yes/no values written as text (some badly), duplicates, dates out of range or order,
+    references to nothing, values no taxonomy names, an id with an invisible character."""
+    folder.mkdir()
+    clients, complaints, interactions = (pd.read_parquet(SAMPLE_FOLDER / f"{t}.parquet") for t in TABLES)
+    clients = pd.concat([clients, clients.iloc[[5]], clients.iloc[[7]].assign(name="another name")], ignore_index=True)
+    clients.loc[10, "annual_value"] = -5.0
+    clients.loc[11, "status"] = "Dormant"
+    clients.loc[12, "contract_end"] = clients.loc[12, "contract_start"] - pd.Timedelta(days=3)
+    clients["client_id"] = clients["client_id"].astype(object)
+    clients.loc[13, "client_id"] = "\u200b" + clients.loc[13, "client_id"]
+    complaints["severity"] = complaints["severity"].astype("Int64").astype(str).astype(object)
+    complaints.loc[1:5, "severity"] = ["high", "2.5", " 3 ", "1,000", ""]
+    complaints.loc[6, "csat"] = 9
+    complaints.loc[7, "opened_at"] = pd.Timestamp("2030-01-01", tz="UTC")
+    complaints.loc[8, "resolved_at"] = pd.Timestamp("1960-01-01", tz="UTC")
+    complaints.loc[9, "client_id"] = None
+    complaints.loc[10, "client_id"] = "NO-SUCH-CLIENT"
+    complaints.loc[11, "complaint_id"] = complaints.loc[12, "complaint_id"]
+    complaints.loc[13, "first_response_at"] = complaints.loc[13, "opened_at"] - pd.Timedelta(hours=2)
+    complaints.loc[14:16, ["trigger", "channel"]] = [["Billing ", "email"], ["weather", "email"], ["billing", "pigeon"]]
+    disputed = complaints["disputed"].astype("boolean")
+    complaints["disputed"] = np.where(disputed.isna(), None, np.where(disputed.fillna(False), "Yes", "no")).astype(object)
+    complaints.loc[18:19, "disputed"] = ["perhaps", " TRUE"]
+    complaints = pd.concat([complaints, complaints.iloc[[20]]], ignore_index=True)
+    interactions.loc[1, "complaint_id"] = "NOPE"
+    interactions.loc[interactions.index[interactions["complaint_id"] == complaints.loc[30, "complaint_id"]][0], "client_id"] = \
+        complaints.loc[31, "client_id"]
+    opened = complaints.loc[40]
+    interactions.loc[interactions.index[interactions["complaint_id"] == opened["complaint_id"]][0], "at"] = opened["opened_at"] - pd.Timedelta(days=1)
+    interactions.loc[3, "at"] = None
+    interactions.loc[4, "tone"] = "Furious"
+    for name, frame in zip(TABLES, (clients, complaints, interactions), strict=True):
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    return _hostile_export(tmp_path_factory.mktemp("engine") / "export")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    need_debian_package("/usr/lib/jvm/*/bin/java", "openjdk-17-jre-headless")
+    pytest.importorskip("pyspark", reason="pyspark is installed by the test extra")
+    from analytics.features import spark_session
+
+    session = spark_session()
+    yield session
+    session.stop()
+
+
+def _assert_same_load(expected, got) -> None:
+    for table in TABLES:
+        pd.testing.assert_frame_equal(getattr(expected, table), getattr(got, table))
+    key = ["table", "row", "column", "check"]
+    columns = [c for c in expected.quarantine.columns if c != "source"]
+    pd.testing.assert_frame_equal(expected.quarantine.sort_values(key, ignore_index=True)[columns],
+                                  got.quarantine.sort_values(key, ignore_index=True)[columns], check_dtype=False)
+    pd.testing.assert_frame_equal(expected.report.counts.drop(columns="source"), got.report.counts.drop(columns="source"))
+    order = ["table", "column", "value"]
+    pd.testing.assert_frame_equal(expected.report.unmapped.sort_values(order, ignore_index=True), got.report.unmapped.sort_values(order, ignore_index=True))
+    pd.testing.assert_frame_equal(expected.report.coverage, got.report.coverage)
+    assert expected.report.notes[1:] == got.report.notes[1:]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_the_engine_loads_and_quarantines_what_the_pandas_loader_does(hostile, engine, request):
+    on = request.getfixturevalue("spark") if engine == "spark" else engine
+    expected, got = load_history(hostile, now=NOW), load_history(hostile, now=NOW, engine=on)
+    # planted: 2 client rows, 5 complaint rows and 4 contacts rejected by name (more contacts follow their complaints)
+    assert set(got.quarantine["check"]) == CHECKS and got.report.rows_quarantined >= 11 and got.report.cells_quarantined >= 8
+    assert got.report.notes[0].endswith(f"checked in {'pyspark' if engine == 'spark' else 'duckdb'}.")
+    assert any("invisible zero-width" in note for note in got.report.notes)
+    _assert_same_load(expected, got)
+    unknown = got.quarantine.query("check == 'unknown_reference' and table == 'complaints'").iloc[0]
+    assert (unknown["source"], unknown["row"], unknown["value"]) == (str(hostile / "complaints.parquet"), 11, "NO-SUCH-CLIENT")
+
+
+def test_tables_the_engine_holds_are_loaded_with_their_rows_numbered_by_id(hostile):
+    with connection() as con:
+        tables = {t: con.read_parquet(hostile / f"{t}.parquet") for t in TABLES}
+        got = load_history(tables, now=NOW, engine=con)
+        assert int(con.execute(tables["complaints"].count())) == 13_120  # the caller's connection stays open
+        sample = load_history({t: con.read_parquet(SAMPLE_FOLDER / f"{t}.parquet") for t in TABLES}, now=NOW, engine=con)
+    assert got.report.notes[0].startswith("Read from the engine's tables")
+    expected = load_history(hostile, now=NOW)
+    # which of two rows sharing an id is kept follows the order, which here is the ids' (and
+    # the contacts of the complaint kept may then belong to another client)
+    found = [q.query("table != 'interactions'").groupby(["table", "column", "check"]).size() for q in (expected.quarantine, got.quarantine)]
+    pd.testing.assert_series_equal(*found)
+    twin = got.quarantine.query("check == 'duplicate_id' and table == 'complaints'").iloc[0]
+    assert (got.complaints["complaint_id"] == twin["value"]).sum() == 1 and "that row was kept" in twin["reason"]
+    reference = load_history(SAMPLE_FOLDER, now=NOW)
+    for table in TABLES:  # the sample's rows are in the order of their ids already
+        pd.testing.assert_frame_equal(getattr(reference, table), getattr(sample, table))
+
+
+def test_without_a_clients_table_the_clients_come_from_the_complaints(tmp_path):
+    for table in ("complaints", "interactions"):
+        shutil.copy(SAMPLE_FOLDER / f"{table}.parquet", tmp_path)
+    expected, got = load_history(tmp_path, now=NOW), load_history(tmp_path, now=NOW, engine="duckdb")
+    assert got.clients_derived and len(got.clients) == 2790  # the sample's clients who complained
+    _assert_same_load(expected, got)
+
+
+def test_what_the_engine_does_not_read_is_read_here_or_refused_by_name(tmp_path):
+    exports = tmp_path / "csv"
+    exports.mkdir()
+    pd.read_parquet(SAMPLE_FOLDER / "complaints.parquet").head(50).to_csv(exports / "complaints.csv", index=False)
+    assert len(load_history(exports, engine="duckdb").complaints) == 50  # CSV: read here, as without an engine
+    dated = tmp_path / "dated"
+    dated.mkdir()
+    shutil.copy(SAMPLE_FOLDER / "complaints.parquet", dated)
+    profile = tmp_path / "days_first.toml"
+    profile.write_text('name = "days_first"\n[complaints.dates]\nformat = "%d/%m/%Y"\n', encoding="utf-8")
+    with pytest.raises(LoadError, match=r"complaints.parquet: dates written as '%d/%m/%Y' are read by the pandas loader"):
+        load_history(dated, profile, engine="duckdb")
