@@ -9,7 +9,7 @@ import pytest
 
 from analytics.datasets import SAMPLE_FOLDER
 from analytics.features import connection
-from analytics.io import LoadError, load_history
+from analytics.io import History, LoadError, load_history, load_into
 from tests.conftest import need_debian_package
 
 NOW = "2026-01-01"
@@ -139,3 +139,17 @@ def test_what_the_engine_does_not_read_is_read_here_or_refused_by_name(tmp_path)
     profile.write_text('name = "days_first"\n[complaints.dates]\nformat = "%d/%m/%Y"\n', encoding="utf-8")
     with pytest.raises(LoadError, match=r"complaints.parquet: dates written as '%d/%m/%Y' are read by the pandas loader"):
         load_history(dated, profile, engine="duckdb")
+
+
+def test_a_load_into_a_folder_writes_from_the_engine_what_load_history_loads(hostile, tmp_path):
+    report = load_into(hostile, tmp_path / "checked", now=NOW)
+    expected = load_history(hostile, now=NOW)
+    written = History.read(tmp_path / "checked")
+    for table in TABLES:
+        pd.testing.assert_frame_equal(getattr(expected, table), getattr(written, table))
+    pd.testing.assert_frame_equal(expected.report.counts.drop(columns="source"), report.counts.drop(columns="source"))
+    pd.testing.assert_frame_equal(expected.report.coverage, report.coverage)
+    assert report.notes[1:] == expected.report.notes[1:] and written.report.rows_quarantined == expected.report.rows_quarantined
+    assert len(pd.read_parquet(tmp_path / "checked" / "quarantine.parquet")) == len(expected.quarantine)
+    with pytest.raises(LoadError, match="load_into reads a folder with one Parquet file"):
+        load_into(SAMPLE_FOLDER / "complaints.parquet", tmp_path / "nowhere")

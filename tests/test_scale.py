@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from analytics.features import connect, snapshots
-from analytics.io import History
+from analytics.io import History, load_history, load_into
+from analytics.rootcause import pareto
 from tests.conftest import assert_same_snapshots, need_debian_package
 
 CUTOFFS = ["2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01", "2025-04-01"]
@@ -123,3 +124,18 @@ def test_complaint_summaries_are_computed_in_the_engine_from_a_saved_folder(smal
     kpis = complaint_kpis(tmp_path / "crowded", engine=small_driver)
     assert kpis.table["volume"].sum() == 120_000 and kpis.table["resolution_hours_p90"].gt(kpis.table["resolution_hours_median"]).all()
     pd.testing.assert_frame_equal(kpis.table, complaint_kpis(crowded).table, check_exact=False, rtol=1e-12)
+
+
+def test_a_load_into_a_folder_checks_and_writes_in_spark_when_the_driver_cannot_receive_the_complaints(small_driver, tmp_path):
+    crowded = _crowded_history()
+    export = crowded.save(tmp_path / "export")
+    (export / "quarantine.parquet").unlink()
+    (export / "history.json").unlink()
+    report = load_into(export, tmp_path / "checked", engine=small_driver, now="2026-01-01")
+    assert report.rows_read == 120_040 and report.rows_quarantined == 0
+    written = History.read(tmp_path / "checked")
+    pd.testing.assert_frame_equal(written.complaints, load_history(export, now="2026-01-01").complaints)
+    # what Spark wrote (a folder of parts per table) is read by the analyses, on either engine
+    pd.testing.assert_frame_equal(pareto(tmp_path / "checked", "trigger", engine=small_driver).table, pareto(crowded, "trigger").table,
+                                  check_exact=False, rtol=1e-12)
+    assert load_history(tmp_path / "checked", engine="duckdb").report.rows_read == 120_040

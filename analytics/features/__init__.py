@@ -2,9 +2,9 @@
 what other analyses use to run there: a history's tables as the engine reads them, its
 complaint groups, and expression helpers."""
 
+from analytics._engine import connect, connection, spark_session
 from analytics.features._aggregate import HOUR_MS, cutoff_index, milliseconds
 from analytics.features._catalogue import FEATURES
-from analytics._engine import connect, connection, spark_session
 from analytics.features._groups import Groups, Tables, interval, period_index
 from analytics.features._prior import prior_count
 from analytics.features._repeats import repeats

@@ -18,8 +18,8 @@ from ibis import _
 from analytics._time import utc
 from analytics.features._aggregate import cutoff_index
 from analytics.features._repeats import repeats
-from analytics.features._source import Source, data_end
-from analytics.io import History
+from analytics.features._source import Source, data_end, read_saved
+from analytics.io import History, parquet_parts
 
 
 class Tables:
@@ -53,7 +53,7 @@ class Tables:
         self._source = source = Source(history, con)
         self.has, self.clients = source.has, source.clients
         self.clients_derived = json.loads((Path(history) / "history.json").read_text(encoding="utf-8"))["clients_derived"]
-        self.complaints = con.read_parquet(Path(history) / "complaints.parquet")
+        self.complaints = read_saved(con, Path(history) / "complaints.parquet")
 
     @cached_property
     def end(self) -> pd.Timestamp:
@@ -64,7 +64,7 @@ class Tables:
     def has_interactions(self) -> bool:
         if isinstance(self._history, History):
             return not self._history.interactions.empty
-        return pq.ParquetFile(Path(self._history) / "interactions.parquet").metadata.num_rows > 0
+        return any(pq.ParquetFile(part).metadata.num_rows for part in parquet_parts(Path(self._history) / "interactions.parquet"))
 
     def interactions(self, *columns: str):
         """Each interaction's complaint and moment, and those of the text ``columns`` it has."""
@@ -72,7 +72,7 @@ class Tables:
         if isinstance(self._history, History):
             contacts = self._history.interactions
             return ibis.memtable(pa.table({name: pa.array(contacts[name], from_pandas=True, type=kind) for name, kind in kinds.items() if name in contacts}))
-        table = self.con.read_parquet(Path(self._history) / "interactions.parquet")
+        table = read_saved(self.con, Path(self._history) / "interactions.parquet")
         return table.select(**{name: table[name].cast("timestamp('UTC')" if name == "at" else "string") for name in kinds if name in table.columns})
 
     def client_contacts(self, *columns: str):

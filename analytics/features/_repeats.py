@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics._time import naive_utc
 from analytics._engine import connection
+from analytics._time import naive_utc
 from analytics.features._source import data_end
 from analytics.io import History
 

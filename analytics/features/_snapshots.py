@@ -16,6 +16,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from analytics._engine import connection
 from analytics.features._aggregate import Sums, milliseconds, quantiles
 from analytics.features._catalogue import (
     CONTACTS,
@@ -33,7 +34,6 @@ from analytics.features._catalogue import (
     WINDOWS,
     Wanted,
 )
-from analytics._engine import connection
 from analytics.features._grid import client_grid
 from analytics.features._local import LocalSums, local_quantiles
 from analytics.features._measures import Equals, Recorded, Repeat

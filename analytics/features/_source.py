@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from analytics._time import utc
 from analytics.features._catalogue import COMPLAINT_COLUMNS, CONTACT_COLUMNS
-from analytics.io import History
+from analytics.io import History, parquet_parts
 
 
 def resolve_cutoffs(history: History, cutoffs) -> list[pd.Timestamp]:
@@ -107,11 +107,11 @@ class Source:
         self.clients = pd.read_parquet(folder / "clients.parquet", dtype_backend="pyarrow")
         self._recorded = {t: _recorded_columns(folder / f"{t}.parquet") for t in ("complaints", "interactions")}
         self._recorded["clients"] = {c for c in self.clients.columns if self.clients[c].notna().any()}
-        complaints = con.read_parquet(folder / "complaints.parquet")
+        complaints = read_saved(con, folder / "complaints.parquet")
         self.complaints = complaints.select(
             **{c: complaints[c].cast(kind) if c in complaints.columns else ibis.null(kind) for c, kind in COMPLAINT_COLUMNS.items()}
         )
-        interactions = con.read_parquet(folder / "interactions.parquet")
+        interactions = read_saved(con, folder / "interactions.parquet")
         self.interactions = interactions.select(**{c: interactions[c].cast(kind) for c, kind in CONTACT_COLUMNS.items()})
         c = self.complaints
         span = con.execute(c.aggregate(
@@ -131,15 +131,22 @@ class Source:
         return all(c in self._recorded[table] for c in columns)
 
 
+def read_saved(con, path: Path):
+    """A table of a saved history as the engine reads it: one Parquet file, or the parts of
+    one that an engine wrote (Spark reads a folder itself; DuckDB is given its parts)."""
+    return con.read_parquet(str(path) if con.name == "pyspark" else [str(part) for part in parquet_parts(path)])
+
+
 def _recorded_columns(path: Path) -> set[str]:
-    """Columns of a Parquet file with at least one value, from its statistics."""
-    metadata = pq.ParquetFile(path).metadata
+    """Columns of a Parquet table with at least one value, from its statistics."""
     recorded = set()
-    for g in range(metadata.num_row_groups):
-        group = metadata.row_group(g)
-        for c in range(group.num_columns):
-            column = group.column(c)
-            stats = column.statistics
-            if stats is None or not stats.has_null_count or stats.null_count < group.num_rows:
-                recorded.add(column.path_in_schema)
+    for part in parquet_parts(path):
+        metadata = pq.ParquetFile(part).metadata
+        for g in range(metadata.num_row_groups):
+            group = metadata.row_group(g)
+            for c in range(group.num_columns):
+                column = group.column(c)
+                stats = column.statistics
+                if stats is None or not stats.has_null_count or stats.null_count < group.num_rows:
+                    recorded.add(column.path_in_schema)
     return recorded

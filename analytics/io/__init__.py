@@ -1,9 +1,11 @@
 """Loading complaint and resolution exports into the canonical tables."""
 
 from analytics.io._draft import draft_profile
+from analytics.io._engine_load import parquet_parts
 from analytics.io._errors import LoadError, ValidationFailed
 from analytics.io._history import History, LoadReport
 from analytics.io._load import load_history
+from analytics.io._load_into import load_into
 from analytics.io._profile import Profile, ProfileError, available_profiles, load_profile
 from analytics.io._read import is_database_url, read_sources
 
@@ -18,6 +20,8 @@ __all__ = [
     "draft_profile",
     "is_database_url",
     "load_history",
+    "load_into",
     "load_profile",
+    "parquet_parts",
     "read_sources",
 ]

@@ -143,7 +143,7 @@ def _hidden_characters(rows: ibis.Table, exported: list[str], source: str) -> tu
         held = rows[f"_x_{column}"].re_search(ZERO_WIDTH).fill_null(False)
         measures[f"n_{column}"], measures[f"first_{column}"] = held.sum(), ibis.ifelse(held, rows._row, ibis.null("int64")).min()
     found = rows.aggregate(**measures).execute().iloc[0]
-    hidden = [c for c in ids if found[f"n_{c}"]]
+    hidden = [c for c in ids if whole(found[f"n_{c}"])]
     return hidden, [f"{source}: {int(found[f'n_{c}']):,} {c} values held invisible zero-width characters, removed "
                     f"(first at row {int(found[f'first_{c}'])})" for c in hidden]
 
@@ -157,6 +157,11 @@ def _refuse_pandas_only(spec: TableProfile, profile: Profile, source: str) -> No
     if spec.date_format in UNIX_TIME or spec.date_format not in ("ISO8601",):
         raise LoadError(f"{source}: dates written as {spec.date_format!r} are read by the pandas loader; give typed timestamps "
                         "or ISO 8601 text, or load without an engine")
+
+
+def whole(count) -> int:
+    """A count an engine gave: a sum over no rows is null."""
+    return 0 if pd.isna(count) else int(count)
 
 
 def _cleaned(value, hidden: bool, profile: Profile):

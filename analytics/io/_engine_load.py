@@ -12,8 +12,9 @@ from pathlib import Path
 import ibis
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from analytics.io._engine_checks import ENGINE_TYPES, CheckedTable, checked_table
+from analytics.io._engine_checks import ENGINE_TYPES, CheckedTable, checked_table, whole
 from analytics.io._problems import Problems, empty_quarantine, quarantine_rows
 from analytics.io._profile import Profile
 from analytics.io._read import PARQUET_SUFFIXES, _matching_files, kind_of
@@ -49,22 +50,51 @@ def engine_sources(source, profile: Profile, con) -> dict[str, tuple[str, ibis.T
     if not isinstance(source, str | Path) or "://" in str(source) or not Path(source).is_dir():
         return None
     files = {table: _matching_files(Path(source), profile.table(table).files) for table in TABLES}
+    for table in TABLES:  # a table an engine wrote: a folder of parts
+        if not files[table] and (Path(source) / f"{table}.parquet").is_dir():
+            files[table] = [Path(source) / f"{table}.parquet"]
     found = [f for parts in files.values() for f in parts]
-    if not files["complaints"] or any(len(parts) > 1 for parts in files.values()) or any(kind_of(f) not in PARQUET_SUFFIXES for f in found):
+    if not files["complaints"] or any(len(parts) > 1 for parts in files.values()) or any(kind_of(f) not in PARQUET_SUFFIXES for f in found
+                                                                                          if not f.is_dir()):
         return None
     return {table: (str(parts[0]), _read_numbered(con, parts[0])) for table, parts in files.items() if parts}
 
 
+def parquet_parts(path: Path | str) -> list[Path]:
+    """The files of a Parquet table: the file itself, or the parts of a folder an engine
+    wrote (in name order).
+
+    Examples
+    --------
+    >>> from analytics.datasets import SAMPLE_FOLDER
+    >>> from analytics.io import parquet_parts
+    >>> [part.name for part in parquet_parts(SAMPLE_FOLDER / "clients.parquet")]
+    ['clients.parquet']
+    """
+    path = Path(path)
+    return sorted(p for p in path.glob("*.parquet") if p.is_file()) if path.is_dir() else [path]
+
+
 def _read_numbered(con, path: Path) -> ibis.Table:
-    """A Parquet file with each row's 1-based number in it, as its reader would count."""
+    """A Parquet file (or folder of parts) with each row's 1-based number in it, counted
+    through the parts in name order, as a reader of the whole would count."""
+    parts = parquet_parts(path)
+    offsets, start = {}, 0
+    for part in parts:
+        offsets[part.name], start = start, start + pq.ParquetFile(part).metadata.num_rows
     if con.name == "duckdb":
-        table = con.read_parquet(path, file_row_number=True)
-        return table.mutate(_row=table.file_row_number + 1).drop("file_row_number")
-    if con.name == "pyspark":
+        table = con.read_parquet([str(p) for p in parts], file_row_number=True, filename=True)
+        index, file = table.file_row_number, table.filename
+    elif con.name == "pyspark":
         name = f"client_health_{uuid.uuid4().hex}"
-        con._session.read.parquet(str(path)).selectExpr("*", "_metadata.row_index + 1 AS _row").createOrReplaceTempView(name)
-        return con.table(name)
-    raise ValueError(f"the {con.name} engine cannot number a file's rows; load the files without an engine")
+        con._session.read.parquet(*map(str, parts)).selectExpr("*", "_metadata.row_index AS file_row_number",
+                                                               "_metadata.file_name AS filename").createOrReplaceTempView(name)
+        table = con.table(name)
+        index, file = table.file_row_number, table.filename
+    else:
+        raise ValueError(f"the {con.name} engine cannot number a file's rows; load the files without an engine")
+    offset = ibis.cases(*(((file == part) | file.endswith(f"/{part}"), first) for part, first in offsets.items()), else_=0) if len(parts) > 1 else 0
+    return table.mutate(_row=index + offset + 1).drop("file_row_number", "filename")
 
 
 def _numbered_table(table: ibis.Table, name: str, profile: Profile, label: str) -> tuple[str, ibis.Table]:
@@ -135,10 +165,10 @@ def _counted(result: CheckedTable) -> dict:
         if failure.check == "exact_duplicate":
             measures["exact"] = rows[failure.flag].sum()
     found = rows.aggregate(**measures).execute().iloc[0]
-    cells = sum(int(found[f.flag] or 0) for f in result.failures if f.level == "cell")
-    read = int(found["read"])
-    return {"table": result.table, "source": result.source, "rows_read": read, "rows_loaded": read - int(found["failed"] or 0),
-            "rows_quarantined": 0, "cells_quarantined": cells, "exact_duplicates": int(found.get("exact", 0) or 0), "records": 0,
+    cells = sum(whole(found[f.flag]) for f in result.failures if f.level == "cell")
+    read = whole(found["read"])
+    return {"table": result.table, "source": result.source, "rows_read": read, "rows_loaded": read - whole(found["failed"]),
+            "rows_quarantined": 0, "cells_quarantined": cells, "exact_duplicates": whole(found.get("exact", 0)), "records": 0,
             "encoding": ""}
 
 

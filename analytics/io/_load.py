@@ -150,15 +150,20 @@ def _checked_in_engine(source, sources, profile: Profile, now: pd.Timestamp, str
 def look_alike_ids(ids: pd.Series, column: str) -> list[str]:
     """Ids that differ from another id only by characters that look alike (a Cyrillic С for
     a Latin C): kept apart, as the data has them, and reported."""
-    from confusable_homoglyphs import confusables
-
     distinct = set(ids.dropna())
     found = []
     for value in sorted(v for v in distinct if not v.isascii()):
-        twin = "".join(c if c.isascii() else next((h["c"] for h in _homoglyphs(confusables, c) if h["c"].isascii()), c) for c in value)
+        twin = ascii_twin(value)
         if twin != value and twin in distinct:
             found.append(f"{value!r} and {twin!r}")
     return [f"{column} values that differ only by look-alike characters, kept as different clients: {'; '.join(found)}"] if found else []
+
+
+def ascii_twin(value: str) -> str:
+    """``value`` with each character that looks like a Latin one written as that one."""
+    from confusable_homoglyphs import confusables
+
+    return "".join(c if c.isascii() else next((h["c"] for h in _homoglyphs(confusables, c) if h["c"].isascii()), c) for c in value)
 
 
 def _homoglyphs(confusables, character: str) -> list[dict]:
