@@ -1,4 +1,8 @@
-"""The ``client-health`` command."""
+"""The ``client-health`` command.
+
+Long because each command declares its options with their help and checks its inputs
+before any long work starts (a wrong path fails in a second, not after a load).
+"""
 
 from __future__ import annotations
 
@@ -28,24 +32,41 @@ def validate(
     strict: bool = typer.Option(False, help="Exit non-zero when any row or value fails."),
     quarantine: Path = typer.Option(Path("quarantine.csv"), help="Where to write the quarantined rows (CSV)."),
     html: Path | None = typer.Option(None, help="Also write the load report as an HTML page."),
+    engine: str | None = typer.Option(None, help="Check the rows in this engine, duckdb or spark: a folder of Parquet files is "
+                                      "checked there; other sources are read here."),
+    into: Path | None = typer.Option(None, help="Write the checked history to this folder from the engine (duckdb unless --engine "
+                                     "spark): the loaded rows never pass through this process. Reports and analyses read the folder."),
 ) -> None:
     """Load SOURCE, print what was loaded and quarantined, and write the quarantine."""
+    import pandas as pd
+
     from analytics._markup import sanitised
-    from analytics.io import LoadError, ProfileError, load_history
+    from analytics.io import LoadError, ProfileError, load_history, load_into
     from analytics.reports import writable_folder
     from analytics.tables import write_csv
 
     for target in (quarantine, html):  # before a long load, not after it
         if target is not None:
             writable_folder(target.parent)
+    if into is not None:
+        writable_folder(into)
+    try:
+        _engine_available(engine)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task("reading", total=None)
         try:
-            history = load_history(source, profile, progress=lambda done, total: bar.update(task, completed=done, total=total))
+            if into is not None:
+                report = load_into(source, into, profile, engine=engine or "duckdb")
+                rejected, summary = pd.read_parquet(into / "quarantine.parquet"), ""
+            else:
+                history = load_history(source, profile, progress=lambda done, total: bar.update(task, completed=done, total=total), engine=engine)
+                report, rejected, summary = history.report, history.quarantine, history._repr_html_()
         except (LoadError, ProfileError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from error
-    report = history.report
     table = Table(title=f"Load report (profile {report.profile})")
     for column in ("table", "source", "read", "loaded", "quarantined", "cells emptied", "exact dup."):
         table.add_column(column, justify="left" if column in ("table", "source") else "right", no_wrap=True)
@@ -64,16 +85,18 @@ def validate(
         stdout.print(f"- {note}", highlight=False)
     try:
         quarantine.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(history.quarantine, quarantine)
-        stdout.print(f"quarantine: {len(history.quarantine):,} problems written to {quarantine}")
+        write_csv(rejected, quarantine)
+        stdout.print(f"quarantine: {len(rejected):,} problems written to {quarantine}")
+        if into is not None:
+            stdout.print(f"checked history: {into.resolve()}")
         if html:
             html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(_page("Load report", sanitised(history._repr_html_() + report.to_html())), encoding="utf-8")
+            html.write_text(_page("Load report", sanitised(summary + report.to_html())), encoding="utf-8")
             stdout.print(f"load report: {html.resolve()}")
     except OSError as error:
         typer.echo(f"error: cannot write {error.filename or quarantine}: {error.strerror or error}", err=True)
         raise typer.Exit(2) from None
-    if strict and len(history.quarantine):
+    if strict and len(rejected):
         raise typer.Exit(1)
 
 
@@ -86,7 +109,7 @@ def report(
     cutoff: str | None = typer.Option(None, help="Review as of this date, YYYY-MM-DD (quarterly also takes a quarter, 2025Q4); "
                                       "inside the data's range (default: the end of the data)."),
     out: Path = typer.Option(Path("reports"), help="Folder to write the report into."),
-    engine: str | None = typer.Option(None, help="Where the snapshots are computed: duckdb (in this process, the default) or spark "
+    engine: str | None = typer.Option(None, help="Where the snapshots are computed, and a folder of Parquet files is checked: duckdb (in this process) or spark "
                                       "(local mode; needs Java and the spark extra). Quarterly and review reports."),
 ) -> None:
     """Run a report's notebook and write it as one standalone HTML file."""

@@ -4,7 +4,8 @@ audit export (one row per update, day-first dates, '?' for empty).
 
 Reports the ratio of ``load_history`` to a bare ``pandas.read_parquet`` (``pandas.read_csv``
 for the event log) of the same file, both run in this process, alternating, best of three
-each. Targets: <= 2.0 for Parquet, <= 3.0 for the event log.
+each, and of ``load_history(engine="duckdb")`` to ``load_history``. Targets: <= 2.0 for
+Parquet, <= 3.0 for the event log, <= 1.0 for the check in DuckDB.
 Run: .venv/bin/python benchmarks/load.py [--rows N] [--tickets N] [--incidents N]
 """
 
@@ -130,6 +131,9 @@ def main() -> None:
         history = load_history(path)
         assert history.report.rows_read == rows == len(history.complaints) + history.report.rows_quarantined
         print(f"{rows:,} complaint rows: pandas.read_parquet {read:.2f} s, load_history {load:.2f} s, ratio {load / read:.2f} (target <= 2.0)")
+        loaded, in_engine = side_by_side(lambda: load_history(path), lambda: load_history(path, engine="duckdb"))
+        assert load_history(path, engine="duckdb").complaints.equals(history.complaints)
+        print(f"  checked in DuckDB: {in_engine:.2f} s against {loaded:.2f} s, ratio {in_engine / loaded:.2f} (target <= 1.0)")
 
         fold_ratio(make_event_log(Path(folder), args.tickets), "helpdesk_events", "events", "tickets")
         fold_ratio(make_servicenow_log(Path(folder), args.incidents), "servicenow_incident_events", "ServiceNow incident updates", "incidents")

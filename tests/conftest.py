@@ -64,6 +64,18 @@ def postgres_url():
         shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def spark():
+    """A local Spark session for one test module (Java from Debian's packages)."""
+    need_debian_package("/usr/lib/jvm/*/bin/java", "openjdk-17-jre-headless")
+    pytest.importorskip("pyspark", reason="pyspark is installed by the test extra")
+    from analytics.features import spark_session
+
+    session = spark_session()
+    yield session
+    session.stop()
+
+
 @pytest.fixture(scope="session")
 def sample_history():
     from analytics.io import load_history

@@ -8,6 +8,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from analytics.cli import app
+from analytics.io import History, load_history
 from tests.conftest import ROOT, SAMPLE
 
 runner = CliRunner()
@@ -217,3 +218,15 @@ def test_the_quarterly_report_on_spark_gives_the_same_action_list_quietly(tmp_pa
         assert not re.search(r" (WARN|INFO) ", done.stderr) and "log level" not in done.stderr and "log4j" not in done.stderr
         lists[engine] = pd.read_csv(tmp_path / engine / "quarterly-2025Q3-actions.csv")
     pd.testing.assert_frame_equal(lists["duckdb"], lists["spark"])
+
+
+def test_validate_checks_a_parquet_folder_in_the_engine_and_writes_the_checked_history(tmp_path):
+    checked = tmp_path / "checked"
+    result = runner.invoke(app, ["validate", str(SAMPLE), "--into", str(checked), "--quarantine", str(tmp_path / "q.csv"), "--html", str(tmp_path / "r.html")])
+    assert result.exit_code == 0, result.output
+    assert "checked in duckdb and written from there" in result.output and "13,119" in result.output
+    assert History.read(checked).complaints.equals(load_history(SAMPLE).complaints)
+    in_engine = runner.invoke(app, ["validate", str(SAMPLE), "--engine", "duckdb", "--quarantine", str(tmp_path / "q2.csv")])
+    assert in_engine.exit_code == 0 and "checked in duckdb." in in_engine.output
+    wrong = runner.invoke(app, ["validate", str(SAMPLE), "--engine", "postgres", "--quarantine", str(tmp_path / "q3.csv")])
+    assert wrong.exit_code == 2 and "--engine must be duckdb or spark" in wrong.output

@@ -10,7 +10,7 @@ from pandas.testing import assert_frame_equal
 from analytics.features import FEATURES, data_end, repeats, resolve_cutoffs, snapshots
 from analytics.io import History
 from analytics.sample import simulate
-from tests.conftest import assert_same_snapshots, need_debian_package
+from tests.conftest import assert_same_snapshots
 
 LABELS = ["churned", "ended_by_us", "censored"]
 CUTOFFS = ["2024-07-01", "2025-04-01"]
@@ -207,17 +207,6 @@ def test_nothing_at_or_after_the_cutoff_changes_its_features(seed, day, monthly)
     after = snapshots(_rewrite_after(history, cutoff, seed), cutoffs)
     features = [c for c in before.columns if c not in LABELS]
     pd.testing.assert_frame_equal(before[features], after[features])
-
-
-@pytest.fixture(scope="module")
-def spark():
-    need_debian_package("/usr/lib/jvm/*/bin/java", "openjdk-17-jre-headless")
-    pytest.importorskip("pyspark", reason="pyspark is installed by the test extra")
-    from analytics.features import spark_session
-
-    session = spark_session()
-    yield session
-    session.stop()
 
 
 def test_spark_gives_the_same_snapshots_as_duckdb(sample_history, sample_rows, spark):

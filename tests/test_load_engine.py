@@ -10,7 +10,6 @@ import pytest
 from analytics.datasets import SAMPLE_FOLDER
 from analytics.features import connection
 from analytics.io import History, LoadError, load_history, load_into
-from tests.conftest import need_debian_package
 
 NOW = "2026-01-01"
 TABLES = ("clients", "complaints", "interactions")
@@ -60,17 +59,6 @@ def _hostile_export(folder):
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     return _hostile_export(tmp_path_factory.mktemp("engine") / "export")
-
-
-@pytest.fixture(scope="module")
-def spark():
-    need_debian_package("/usr/lib/jvm/*/bin/java", "openjdk-17-jre-headless")
-    pytest.importorskip("pyspark", reason="pyspark is installed by the test extra")
-    from analytics.features import spark_session
-
-    session = spark_session()
-    yield session
-    session.stop()
 
 
 def _assert_same_load(expected, got) -> None:
@@ -151,5 +139,8 @@ def test_a_load_into_a_folder_writes_from_the_engine_what_load_history_loads(hos
     pd.testing.assert_frame_equal(expected.report.coverage, report.coverage)
     assert report.notes[1:] == expected.report.notes[1:] and written.report.rows_quarantined == expected.report.rows_quarantined
     assert len(pd.read_parquet(tmp_path / "checked" / "quarantine.parquet")) == len(expected.quarantine)
-    with pytest.raises(LoadError, match="load_into reads a folder with one Parquet file"):
-        load_into(SAMPLE_FOLDER / "complaints.parquet", tmp_path / "nowhere")
+    exports = tmp_path / "csv"
+    exports.mkdir()
+    pd.read_parquet(SAMPLE_FOLDER / "complaints.parquet").head(5).to_csv(exports / "complaints.csv", index=False)
+    with pytest.raises(LoadError, match="load_into reads Parquet"):
+        load_into(exports, tmp_path / "nowhere")

@@ -39,7 +39,8 @@ class EngineLoad:
 
 def engine_sources(source, profile: Profile, con) -> dict[str, tuple[str, ibis.Table]] | None:
     """The raw tables, numbered (``_row``), that the engine reads itself: a mapping of table
-    name to an engine table (or its name), or a folder where each table is one Parquet file.
+    name to an engine table (or its name), a folder where each table is one Parquet file (or
+    a folder of parts), or one Parquet file of complaints.
     ``None`` when the source is anything else (CSV, Excel, a database URL): pandas reads it."""
     if isinstance(source, dict):
         unknown = set(source) - set(TABLES)
@@ -47,7 +48,11 @@ def engine_sources(source, profile: Profile, con) -> dict[str, tuple[str, ibis.T
             raise ValueError(f"give the tables as {{'complaints': …, 'clients': …, 'interactions': …}} (complaints at least), not {sorted(source)}")
         return {table: _numbered_table(con.table(value) if isinstance(value, str) else value, table, profile,
                                        value if isinstance(value, str) else f"{table} table") for table, value in source.items()}
-    if not isinstance(source, str | Path) or "://" in str(source) or not Path(source).is_dir():
+    if not isinstance(source, str | Path) or "://" in str(source):
+        return None
+    if Path(source).is_file():  # a single file holds the complaints
+        return {"complaints": (str(source), _read_numbered(con, Path(source)))} if kind_of(Path(source)) in PARQUET_SUFFIXES else None
+    if not Path(source).is_dir():
         return None
     files = {table: _matching_files(Path(source), profile.table(table).files) for table in TABLES}
     for table in TABLES:  # a table an engine wrote: a folder of parts

@@ -48,8 +48,8 @@ def load_into(source, folder: str | Path, profile: str | Path | Profile = "gener
     with connection(engine) as con:
         sources = engine_sources(source, profile, con)
         if sources is None:
-            raise LoadError(f"{source}: load_into reads a folder with one Parquet file (or folder of parts) per table, or the engine's "
-                            "own tables; load CSV, Excel and databases with load_history")
+            raise LoadError(f"{source}: load_into reads Parquet (a file of complaints, or a folder with one file or folder of parts "
+                            "per table) or the engine's own tables; load CSV, Excel and databases with load_history")
         load = engine_load(sources, profile, now)
         named = "the engine's tables" if isinstance(source, dict) else Path(source).name
         notes = [f"Read from {named} with the {profile.name} profile; checked in {con.name} and written from there."]
