@@ -116,8 +116,9 @@ def checked_table(raw: ibis.Table, table: str, source: str, profile: Profile, no
             free = "category_raw" not in cleaned or not rows.select(v=cleaned["category_raw"]).v.notnull().any().execute()
             kept = "category_raw" if name == "trigger" and free else f"{name}_raw"
             text = cleaned[name].cast("string")
-            columns[kept] = ibis.ifelse(text == "", ibis.null("string"), text) if kept == "category_raw" else text
-            extra += [] if kept in rules else [kept]
+            columns[kept] = _blank_as_null(text) if kept == "category_raw" else text  # a canonical column: blank is missing
+            if kept not in rules:
+                extra.append(kept)
     rows = rows.mutate(**columns, **{name: cleaned[name] for name in extra if name in cleaned}, **flags)
     flags = {}
     for condition, column, check, reason in _row_checks(rows, rules, table, now, failures):
@@ -260,7 +261,9 @@ def _unmapped_values(values: ibis.Table, rule: ColumnRule, spec: TableProfile) -
     rows: few come back."""
     text = values.value.cast("string")
     known = [*(spec.values.get(rule.name) or {}), *rule.allowed]
-    found = values.filter(text.notnull() & ~_stripped(text).lower().isin(known)).group_by(value=text).aggregate(rows=ibis._.count()).execute()
+    # a value written as the taxonomy writes it needs no cleaning: most rows, most exports
+    unknown = ibis.cases((text.isnull() | text.isin(known), False), else_=~_stripped(text).lower().isin(known))
+    found = values.filter(unknown).group_by(value=text).aggregate(rows=ibis._.count()).execute()
     return {str(v): int(n) for v, n in zip(found["value"], found["rows"], strict=True)}
 
 
