@@ -47,7 +47,7 @@ def engine_sources(source, profile: Profile, con) -> dict[str, tuple[str, ibis.T
         if unknown or "complaints" not in source:
             raise ValueError(f"give the tables as {{'complaints': …, 'clients': …, 'interactions': …}} (complaints at least), not {sorted(source)}")
         return {table: _numbered_table(con.table(value) if isinstance(value, str) else value, table, profile,
-                                       value if isinstance(value, str) else f"{table} table") for table, value in source.items()}
+                                       value if isinstance(value, str) else f"{table} table", con) for table, value in source.items()}
     if not isinstance(source, str | Path) or "://" in str(source):
         return None
     if Path(source).is_file():  # a single file holds the complaints
@@ -102,8 +102,14 @@ def _read_numbered(con, path: Path) -> ibis.Table:
     return table.mutate(_row=index + offset + 1).drop("file_row_number", "filename")
 
 
-def _numbered_table(table: ibis.Table, name: str, profile: Profile, label: str) -> tuple[str, ibis.Table]:
-    """An engine table has no row order: its rows are numbered in the order of their id."""
+def _numbered_table(table: ibis.Table, name: str, profile: Profile, label: str, con) -> tuple[str, ibis.Table]:
+    """An engine table has no row order: its rows are numbered in the order of their id. On
+    Spark, whose window over a whole table would gather it into one task, they take Spark's
+    own row ids instead: unique and in the order of the table's partitions, not consecutive."""
+    if con.name == "pyspark":
+        view = f"client_health_{uuid.uuid4().hex}"
+        con._session.sql(str(con.compile(table))).selectExpr("*", "monotonically_increasing_id() + 1 AS _row").createOrReplaceTempView(view)
+        return label, con.table(view)
     renames, _ = column_names(list(table.columns), name, profile.table(name), column_rules(name), label)
     by_id = next((header for header, canonical in renames.items() if canonical == ID_COLUMN[name]), table.columns[0])
     return label, table.mutate(_row=ibis.row_number().over(order_by=[table[by_id], *table.columns]) + 1)
