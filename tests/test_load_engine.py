@@ -96,6 +96,8 @@ def test_tables_the_engine_holds_are_loaded_with_their_rows_numbered_by_id(hosti
         assert int(con.execute(tables["complaints"].count())) == 13_120  # the caller's connection stays open
         sample = load_history({t: con.read_parquet(SAMPLE_FOLDER / f"{t}.parquet") for t in TABLES}, now=NOW, engine=con)
     assert got.report.notes[0].startswith("Read from the engine's tables")
+    with pytest.raises(LoadError, match="pass the engine they belong to"):
+        load_history(tables)
     expected = load_history(hostile, now=NOW)
     # which of two rows sharing an id is kept follows the order, which here is the ids' (and
     # the contacts of the complaint kept may then belong to another client)

@@ -15,13 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analytics.io._engine_checks import ENGINE_TYPES, CheckedTable, checked_table, whole
+from analytics.io._history import TABLES
 from analytics.io._problems import Problems, empty_quarantine, quarantine_rows
 from analytics.io._profile import Profile
 from analytics.io._read import PARQUET_SUFFIXES, _matching_files, kind_of
 from analytics.io._validate import column_names
 from analytics.schemas import ID_COLUMN, column_rules
-
-TABLES = ("clients", "complaints", "interactions")
 
 
 @dataclass

@@ -11,7 +11,7 @@ from analytics._engine import connection
 from analytics._time import utc
 from analytics.io._coerce import distinct_values
 from analytics.io._engine_load import engine_load, engine_sources, history_frames
-from analytics.io._errors import ValidationFailed
+from analytics.io._errors import LoadError, ValidationFailed
 from analytics.io._history import History, LoadReport
 from analytics.io._problems import empty_quarantine, quarantine_rows
 from analytics.io._profile import Profile, load_profile
@@ -71,6 +71,8 @@ def load_history(
     """
     profile = load_profile(profile)
     now = pd.Timestamp.now(tz="UTC") if now is None else utc(now)
+    if isinstance(source, dict) and engine is None:
+        raise LoadError("tables given as a mapping are the engine's own: pass the engine they belong to (engine=...)")
     if engine is not None:
         with connection(engine) as con:
             sources = engine_sources(source, profile, con)
