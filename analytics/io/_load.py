@@ -48,9 +48,10 @@ def load_history(
     now : timestamp, optional
         Dates after this moment are rejected as being in the future (default: now).
     engine : "duckdb", "spark", a SparkSession or an Ibis backend, optional
-        Check the rows in this engine, where they are: a folder whose tables are each one
-        Parquet file, or a mapping ``{"complaints": table, ...}`` of the engine's own tables
-        (or their names), whose rows are numbered in the order of their ids. Only counts and
+        Check the rows in this engine, where they are: a Parquet file of complaints, a
+        folder whose tables are each one Parquet file (or a folder of parts), or a mapping
+        ``{"complaints": table, ...}`` of the engine's own tables (or their names), whose
+        rows are numbered in the order of their ids (on Spark, by Spark's row ids). Only counts and
         the quarantined rows come back before the loaded rows do. Other sources (CSV,
         Excel, a database URL) are read here, as without an engine. Event logs, ids made
         from row numbers, and dates written in other layouts than ISO 8601 or without a
