@@ -15,7 +15,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics.io._coerce import UNIX_TIME, number_pattern
+from analytics.io._coerce import number_pattern
 from analytics.io._errors import LoadError
 from analytics.io._problems import CELL_CHECKS
 from analytics.io._profile import Profile, TableProfile
@@ -76,7 +76,7 @@ def _any(rows: ibis.Table, failures: list[Failure], level: str = "row"):
 def checked_table(raw: ibis.Table, table: str, source: str, profile: Profile, now: pd.Timestamp) -> CheckedTable:
     """Map ``raw`` (with ``_row``) onto ``table`` and flag every failure, as ``validate_table`` does."""
     spec, rules = profile.table(table), column_rules(table)
-    _refuse_pandas_only(spec, profile, source)
+    _refuse_pandas_only(spec, source)
     present = [c for c in raw.columns if c != "_row"]
     renames, headers = column_names(present, table, spec, rules, source)
     required_present(set(renames.values()), present, table, spec, rules, source)
@@ -105,7 +105,7 @@ def checked_table(raw: ibis.Table, table: str, source: str, profile: Profile, no
         if name not in cleaned:
             columns[name] = ibis.null(ENGINE_TYPES[rule.kind])
             continue
-        columns[name], problems = _coerced(cleaned[name], rule, spec, profile)
+        columns[name], problems = _coerced(cleaned[name], rule, spec, profile, source)
         for condition, check, reason in problems:
             fail(condition, name, check, reason)
         if rule.allowed is not None:
@@ -149,15 +149,13 @@ def _hidden_characters(rows: ibis.Table, exported: list[str], source: str) -> tu
                     f"(first at row {int(found[f'first_{c}'])})" for c in hidden]
 
 
-def _refuse_pandas_only(spec: TableProfile, profile: Profile, source: str) -> None:
-    """What the profile asks that only the pandas loader does."""
+def _refuse_pandas_only(spec: TableProfile, source: str) -> None:
+    """What the profile asks that only the pandas loader does (a date layout is refused
+    only where a column holds dates as text)."""
     if spec.events is not None:
         raise LoadError(f"{source}: an event log is folded into tickets by the pandas loader; load it without an engine")
     if spec.id_from_row:
         raise LoadError(f"{source}: ids made from row numbers need the file's row order; load it without an engine")
-    if spec.date_format in UNIX_TIME or spec.date_format not in ("ISO8601",):
-        raise LoadError(f"{source}: dates written as {spec.date_format!r} are read by the pandas loader; give typed timestamps "
-                        "or ISO 8601 text, or load without an engine")
 
 
 def whole(count) -> int:
@@ -185,7 +183,7 @@ def _blank_as_null(text):
     return ibis.ifelse(text == "", ibis.null("string"), text)
 
 
-def _coerced(value, rule: ColumnRule, spec: TableProfile, profile: Profile):
+def _coerced(value, rule: ColumnRule, spec: TableProfile, profile: Profile, source: str):
     """``value`` as the rule's type, and the failures: (condition, check, reason)."""
     kind, dtype = rule.kind, value.type()
     mapping = spec.values.get(rule.name)
@@ -196,7 +194,7 @@ def _coerced(value, rule: ColumnRule, spec: TableProfile, profile: Profile):
         if rule.allowed is None:
             return _blank_as_null(value.cast("string")), []
         text = value.cast("string")
-        targets = {k: v for k, v in (mapping or {}).items()} | {a: a for a in rule.allowed if a not in (mapping or {})}
+        targets = dict(mapping or {}) | {a: a for a in rule.allowed if a not in (mapping or {})}
         fallback = ibis.literal("other") if "other" in rule.allowed else ibis.null("string")
         mapped = _stripped(text).lower().substitute(targets, else_=fallback)
         canonical = [a for a in rule.allowed if a not in (mapping or {})]  # the common case: no work per row
@@ -204,14 +202,14 @@ def _coerced(value, rule: ColumnRule, spec: TableProfile, profile: Profile):
     if kind == "timestamp":
         if dtype.is_timestamp() and dtype.timezone is not None:
             return value.cast(ENGINE_TYPES[kind]), []
-        if (dtype.is_timestamp() or dtype.is_date()) and spec.timezone != "UTC":
-            raise LoadError(f"{rule.name}: times without a zone read as {spec.timezone} go through the pandas loader (clock changes "
+        if spec.timezone != "UTC":
+            raise LoadError(f"{source}: column {rule.name}: times without a zone read as {spec.timezone} go through the pandas loader (clock changes "
                             "need it); give them with their offset, or load without an engine")
         if dtype.is_timestamp() or dtype.is_date():
             return value.cast(ENGINE_TYPES[kind]), []
-        if spec.timezone != "UTC":
-            raise LoadError(f"{rule.name}: dates written without a zone read as {spec.timezone} go through the pandas loader; "
-                            "load without an engine")
+        if spec.date_format != "ISO8601":  # a typed column needs no layout; text does
+            raise LoadError(f"{source}: column {rule.name}: dates written as {spec.date_format!r} are read by the pandas loader; give typed timestamps "
+                            "or ISO 8601 text, or load without an engine")
         text = _blank_as_null(_stripped(value.cast("string")))
         parsed = text.try_cast(ENGINE_TYPES[kind])
         return parsed, [(text.notnull() & parsed.isnull(), "unparseable", f"not a valid date (expected {ISO_EXPECTED})")]
