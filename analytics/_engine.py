@@ -73,6 +73,23 @@ def spark_session(cores: int = 2, config: dict | None = None):
     return builder.getOrCreate()
 
 
+def engine_of(history, engine=None):
+    """The engine an analysis of ``history`` runs on: ``engine`` when given, else the one
+    the history keeps (``load_history(..., engine=...)``); a saved history's folder keeps
+    none. None means DuckDB in this process.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import engine_of
+    >>> history = load_sample()
+    >>> history.engine = "spark"
+    >>> engine_of(history), engine_of(history, "duckdb"), engine_of("saved/history")
+    ('spark', 'duckdb', None)
+    """
+    return engine if engine is not None else getattr(history, "engine", None)
+
+
 @contextlib.contextmanager
 def connection(engine=None):
     """:func:`connect`, closed at the end when it opened an in-process DuckDB: a Spark

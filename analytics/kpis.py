@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 from ibis import _
 
-from analytics.features import HOUR_MS, Tables, connection, data_end, interval, milliseconds, period_index, staged
+from analytics.features import HOUR_MS, Tables, data_end, interval, milliseconds, period_index, reading
 from analytics.io import History
 
 __all__ = ["KPITable", "complaint_kpis", "retention_kpis"]
@@ -73,7 +73,7 @@ def complaint_kpis(history: History | str | Path, period: str = "quarter", by: s
     Every rate has beside it ``<rate>_n``: how many complaints it is a share of.
 
     ``by`` groups further by a complaint column (``team``, ``trigger``, ``channel``) or a
-    client column (``segment``). The engine (DuckDB by default, or Spark) computes them,
+    client column (``segment``). The engine (the history's, else DuckDB; or Spark) computes them,
     medians and 90th percentiles included, and reads a saved history's folder itself: only
     one row per period and group comes back.
 
@@ -86,7 +86,7 @@ def complaint_kpis(history: History | str | Path, period: str = "quarter", by: s
     """
     if period not in PERIODS:
         raise ValueError(f"period must be one of {sorted(PERIODS)}, not {period!r}")
-    with connection(engine) as con, staged(history, con) as source:
+    with reading(history, engine) as (con, source):
         tables = Tables(source, con, ["opened_at", *KPI_COLUMNS, *([by] if by else [])], REPEAT_WINDOW)
         return _complaint_kpis(tables, period, by)
 

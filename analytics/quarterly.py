@@ -264,7 +264,7 @@ def quarterly_review(
     cutoff and scores the clients active then. It is judged by a backtest on the last
     ``BACKTEST_QUARTERS`` quarters; last quarter's probabilities are that backtest's,
     from a model that had only the data before it. The backtest's intervals are at ``1 - alpha``.
-    ``engine`` computes the snapshots: DuckDB in process (default), ``"spark"`` or a
+    ``engine`` computes the snapshots: the history's (default), else DuckDB in process; ``"spark"`` or a
     ``SparkSession`` (see :func:`analytics.features.snapshots`).
 
     Examples

@@ -10,6 +10,7 @@ import pytest
 from analytics.datasets import SAMPLE_FOLDER
 from analytics.features import connect, connection
 from analytics.io import History, LoadError, load_history, load_into
+from analytics.rootcause import pareto
 
 NOW = "2026-01-01"
 TABLES = ("clients", "complaints", "interactions")
@@ -76,10 +77,15 @@ def _assert_same_load(expected, got, same_sources: bool = True) -> None:
         assert expected.report.notes[1:] == got.report.notes[1:]
 
 
+@pytest.fixture(scope="module")
+def loaded_in_spark(hostile, spark):
+    return load_history(hostile, now=NOW, engine=spark)
+
+
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])
 def test_the_engine_loads_and_quarantines_what_the_pandas_loader_does(hostile, engine, request):
-    on = request.getfixturevalue("spark") if engine == "spark" else engine
-    expected, got = load_history(hostile, now=NOW), load_history(hostile, now=NOW, engine=on)
+    expected = load_history(hostile, now=NOW)
+    got = request.getfixturevalue("loaded_in_spark") if engine == "spark" else load_history(hostile, now=NOW, engine=engine)
     # planted: 2 client rows, 5 complaint rows and 4 contacts rejected by name (more contacts follow their complaints)
     assert set(got.quarantine["check"]) == CHECKS and got.report.rows_quarantined >= 11 and got.report.cells_quarantined >= 8
     assert got.report.notes[0].endswith(f"checked in {'pyspark' if engine == 'spark' else 'duckdb'}.")
@@ -161,3 +167,17 @@ def test_spark_tables_are_numbered_by_spark_without_gathering_them_in_one_task(h
     # a small file is one partition: Spark's row ids are then the file's row numbers
     _assert_same_load(load_history(hostile, now=NOW), got, same_sources=False)
     assert "clients table: 1 client_id values held invisible zero-width characters, removed (first at row 14)" in got.report.notes
+
+
+def test_the_history_keeps_its_engine_and_its_analyses_run_there(loaded_in_spark, spark, hostile):
+    history = loaded_in_spark
+    assert history.engine is spark and history.as_of("2025-07-01").engine is spark and history.whole_clients(500).engine is spark
+    assert load_history(hostile, now=NOW).engine is None and load_history(hostile, now=NOW, engine="duckdb").engine == "duckdb"
+    tracker = spark.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup())
+    on_spark = pareto(history)
+    assert set(tracker.getJobIdsForGroup()) - before, "the Pareto ran in the history's engine"
+    before = set(tracker.getJobIdsForGroup())
+    here = pareto(history, engine="duckdb")  # an engine named wins
+    assert set(tracker.getJobIdsForGroup()) == before
+    pd.testing.assert_frame_equal(on_spark.table, here.table)

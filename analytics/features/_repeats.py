@@ -15,7 +15,9 @@ from analytics.io import History
 
 def repeats(history: History, within: str = "90D", engine=None) -> pd.DataFrame:
     """For each resolved complaint: whether the same client raised the same trigger again
-    within ``within`` after its resolution, and when.
+    within ``within`` after its resolution, and when. The self-join runs in ``engine``,
+    DuckDB in this process unless given, whatever the history's own: the flags come back a
+    row per complaint, beside the complaints this process holds already.
 
     Returns
     -------

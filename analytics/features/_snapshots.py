@@ -16,7 +16,6 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics._engine import connection
 from analytics.features._aggregate import Sums, milliseconds, quantiles
 from analytics.features._catalogue import (
     CONTACTS,
@@ -38,7 +37,7 @@ from analytics.features._grid import client_grid
 from analytics.features._local import LocalSums, local_quantiles
 from analytics.features._measures import Equals, Recorded, Repeat
 from analytics.features._rolling import DAY, Cells
-from analytics.features._source import Source, cutoff_dates, staged
+from analytics.features._source import Source, cutoff_dates, reading
 from analytics.io import History
 
 
@@ -55,6 +54,7 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     horizon : str
         How far the labels look ahead.
     engine : None, "duckdb", "spark", a SparkSession or an Ibis backend
+        None: the history's own engine (``history.engine``), else DuckDB in process.
     features : list of names from ``FEATURES``, optional
         Compute only these complaint and contact features (all by default). Client
         attributes and labels always come.
@@ -100,7 +100,7 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     True
     """
     wanted = Wanted(features)
-    with connection(engine) as con, staged(history, con) as readable:
+    with reading(history, engine) as (con, readable):
         source = Source(readable, con)
         dates = cutoff_dates(source.span, cutoffs)
         grid, codes, ks = client_grid(source.clients, dates, pd.Timedelta(horizon), source.end)

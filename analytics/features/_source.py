@@ -12,6 +12,7 @@ import ibis
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analytics._engine import connection, engine_of
 from analytics._time import utc
 from analytics.features._catalogue import COMPLAINT_COLUMNS, CONTACT_COLUMNS
 from analytics.io import History, parquet_parts
@@ -86,6 +87,23 @@ def staged(history: History | str | Path, con):
             yield history.save(Path(scratch) / "history")
     else:
         yield history
+
+
+@contextlib.contextmanager
+def reading(history: History | str | Path, engine=None):
+    """The engine an analysis of ``history`` runs on (:func:`~analytics._engine.engine_of`),
+    and the history as that engine reads it (:func:`staged`).
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.features import reading
+    >>> with reading(load_sample()) as (con, source):
+    ...     con.name, len(source.complaints)
+    ('duckdb', 13119)
+    """
+    with connection(engine_of(history, engine)) as con, staged(history, con) as source:
+        yield con, source
 
 
 class Source:

@@ -145,7 +145,9 @@ class History:
     reason, and the whole row as exported in ``record``); ``report`` counts what was
     read, loaded and quarantined. ``seen_until``: for an event log, its last event: the
     export saw nothing after it, whatever later dates its columns carry (a scheduled
-    closing), so the data ends there.
+    closing), so the data ends there. ``engine``: where its analyses run unless they are
+    told otherwise; ``load_history(..., engine=...)`` sets it and every history taken from
+    this one (:meth:`as_of`, :meth:`of_clients`) keeps it.
 
     Examples
     --------
@@ -166,6 +168,7 @@ class History:
     report: LoadReport | None = None
     clients_derived: bool = False
     seen_until: pd.Timestamp | None = None
+    engine: object = field(default=None, compare=False)
     #: complaint-level facts computed once (see :meth:`remembered`)
     _remembered: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -260,7 +263,7 @@ class History:
         interactions = self.interactions.loc[self.interactions["at"] < moment]
         seen = None if self.seen_until is None else min(utc(self.seen_until), moment)
         return History(clients.reset_index(drop=True), complaints.reset_index(drop=True), interactions.reset_index(drop=True), self.quarantine,
-                       self.report, self.clients_derived, seen)
+                       self.report, self.clients_derived, seen, self.engine)
 
     def whole_clients(self, complaints: int, random_state: int = 0) -> History:
         """The history of randomly chosen clients holding about ``complaints`` complaints
@@ -277,7 +280,7 @@ class History:
         chosen = pd.Index(client_ids)
         keep = {name: getattr(self, name).loc[getattr(self, name)["client_id"].isin(chosen)].reset_index(drop=True) for name in TABLES}
         return History(keep["clients"], keep["complaints"], keep["interactions"], self.quarantine, self.report, self.clients_derived,
-                       self.seen_until)
+                       self.seen_until, self.engine)
 
     def save(self, folder) -> Path:
         """Write the history to a folder of Parquet files (and the report as JSON), with times

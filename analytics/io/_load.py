@@ -55,7 +55,8 @@ def load_history(
         the quarantined rows come back before the loaded rows do. Other sources (CSV,
         Excel, a database URL) are read here, as without an engine. Event logs, ids made
         from row numbers, and dates written in other layouts than ISO 8601 or without a
-        zone in a zone other than UTC need the loader without an engine.
+        zone in a zone other than UTC need the loader without an engine. The history
+        keeps the engine (``history.engine``): its analyses run there unless told otherwise.
 
     Returns
     -------
@@ -78,7 +79,9 @@ def load_history(
         with connection(engine) as con:
             sources = engine_sources(source, profile, con)
             if sources is not None:
-                return _checked_in_engine(source, sources, profile, now, strict, con.name)
+                history = _checked_in_engine(source, sources, profile, now, strict, con.name)
+                history.engine = engine
+                return history
     found = read_sources(source, profile, progress)
     results: dict[str, list[TableResult]] = {}
     for table, raw in iter_tables(found):
@@ -121,7 +124,8 @@ def load_history(
     notes += coverage_warnings(coverage)
     report = _report(results, quarantine, profile.name, notes, coverage)
     events = [r.last_event for rs in results.values() for r in rs if r.last_event is not None]
-    history = History(**tables, quarantine=quarantine, report=report, clients_derived=clients_derived, seen_until=max(events) if events else None)
+    history = History(**tables, quarantine=quarantine, report=report, clients_derived=clients_derived, seen_until=max(events) if events else None,
+                      engine=engine)
     if strict and len(quarantine):
         raise ValidationFailed(_strict_message(quarantine, report), quarantine)
     return history

@@ -12,7 +12,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from analytics._charts import as_text
 from analytics._stats import wilson
-from analytics.features import Groups, connection, data_end, prior_count, repeats, staged
+from analytics.features import Groups, data_end, prior_count, reading, repeats
 from analytics.io import History
 from analytics.labels import column_label, group_label
 from analytics.models._churn import ChurnModel
@@ -42,7 +42,7 @@ def repeat_rates(history: History | str | Path, within: str = "90D", alpha: floa
     >>> rates.loc[0, "trigger"], int(rates["complaints"].sum())
     ('technical_failure', 10883)
     """
-    with connection(engine) as con, staged(history, con) as source:
+    with reading(history, engine) as (con, source):
         groups = Groups(source, con, "trigger", within)
         lacking = [column for column in ("trigger", "resolved_at") if not groups.has(column)]
         if lacking:

@@ -10,7 +10,7 @@ import pandas as pd
 from ibis import _
 
 from analytics._time import utc
-from analytics.features import Tables, connection, staged
+from analytics.features import Tables, connection, reading
 from analytics.io import History
 
 
@@ -36,7 +36,7 @@ def abuse_by_client(history: History | str | Path, since, until, engine=None) ->
     """Per client, over complaints opened in [``since``, ``until``): the complaints with an
     abusive contact, how many of them were escalated, and the handling hours they took.
     Clients without such a complaint are left out. Counted in the engine (``engine``:
-    DuckDB by default, or Spark), which reads a saved history's folder itself.
+    the history's, else DuckDB; or Spark), which reads a saved history's folder itself.
 
     Examples
     --------
@@ -46,7 +46,7 @@ def abuse_by_client(history: History | str | Path, since, until, engine=None) ->
     >>> abuse.columns.tolist(), len(abuse)
     (['complaints_with_abuse', 'escalated_after_abuse', 'abuse_hours'], 27)
     """
-    with connection(engine) as con, staged(history, con) as source:
+    with reading(history, engine) as (con, source):
         tables = Tables(source, con, ["complaint_id", "client_id", "opened_at", "escalated", "handling_minutes"])
         if not tables.has("tone", table="interactions"):
             return pd.DataFrame(columns=["complaints_with_abuse", "escalated_after_abuse", "abuse_hours"]).rename_axis("client_id")
@@ -75,7 +75,7 @@ def abuse_load(history: History | str | Path, by: str = "team", engine=None) -> 
     abusive and their share, the complaints with an abusive contact, the share of those
     escalated (the conversation handed up rather than carried on), and the handling
     minutes those complaints took, with their share of the group's minutes. Largest
-    abusive count first. Counted in the engine (``engine``: DuckDB by default, or Spark),
+    abusive count first. Counted in the engine (``engine``: the history's, else DuckDB; or Spark),
     which reads a saved history's folder itself.
 
     Examples
@@ -86,7 +86,7 @@ def abuse_load(history: History | str | Path, by: str = "team", engine=None) -> 
     >>> load.columns.tolist()
     ['team', 'client_contacts', 'abusive_contacts', 'abusive_share', 'complaints_with_abuse', 'escalated_after_abuse', 'minutes_on_abuse', 'share_of_minutes']
     """
-    with connection(engine) as con, staged(history, con) as source:
+    with reading(history, engine) as (con, source):
         tables = Tables(source, con, ["complaint_id", by, "escalated", "handling_minutes"])
         if not tables.has("tone", table="interactions"):
             raise ValueError("abuse per team needs the tone of clients' contacts (or their words), which this history does not record")

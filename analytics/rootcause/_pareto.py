@@ -13,7 +13,7 @@ from ibis import _
 
 from analytics._charts import as_text
 from analytics._stats import wilson
-from analytics.features import Groups, Tables, connection, period_index, staged
+from analytics.features import Groups, Tables, period_index, reading
 from analytics.io import History
 from analytics.labels import column_label, value_label
 from analytics.results import Result, with_interval_level
@@ -87,7 +87,7 @@ def pareto(history: History | str | Path, by: str = "trigger", measure: str = "c
     - ``churned_value``: annual value of the clients who churned within ``churn_window``
       after a complaint of the group (each client once per group).
 
-    The groups are summed in the engine (``engine``: DuckDB by default, or Spark), which
+    The groups are summed in the engine (``engine``: the history's, else DuckDB; or Spark), which
     reads a saved history's folder (:meth:`History.save`) itself: then only the groups'
     totals come back, however many complaints there are.
 
@@ -102,7 +102,7 @@ def pareto(history: History | str | Path, by: str = "trigger", measure: str = "c
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
-    with connection(engine) as con, staged(history, con) as source:
+    with reading(history, engine) as (con, source):
         table, lacking = Groups(source, con, by).totals(hourly_cost, pd.Timedelta(churn_window))
     if "repeats" in table:
         rated = _with_interval(table.pop("repeats"), table.pop("repeat_known"), "repeat_rate", alpha)
@@ -120,7 +120,7 @@ def pareto(history: History | str | Path, by: str = "trigger", measure: str = "c
 
 def trend(history: History | str | Path, by: str = "trigger", period: str = "Q", top: int = 8, engine=None) -> pd.DataFrame:
     """Complaints per period (pandas' "M", "Q", "Y") for the ``top`` groups by volume (the
-    rest as "other groups"), counted in the engine (``engine``: DuckDB by default, or
+    rest as "other groups"), counted in the engine (``engine``: the history's, else DuckDB; or
     Spark), which reads a saved history's folder itself.
 
     Examples
@@ -133,7 +133,7 @@ def trend(history: History | str | Path, by: str = "trigger", period: str = "Q",
     >>> years.loc["2025"].to_dict()
     {'email': 1286, 'other groups': 1665, 'phone': 1000}
     """
-    with connection(engine) as con, staged(history, con) as source:
+    with reading(history, engine) as (con, source):
         raw = Tables(source, con, [by, "opened_at"]).complaints
         if by not in raw.columns:
             raise ValueError(f"the complaints have no column {by!r}")
