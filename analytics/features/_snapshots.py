@@ -168,7 +168,7 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
     if wanted("severity_load"):  # every severity so far, weighted by 2^(age from the first cutoff / half-life)
         days = milliseconds(con, t.opened_at, origin).cast("float64") / (DAY * 1000)
         opening["severity_weight"] = t.severity.fill_null(0).cast("float64") * (days * (np.log(2) / LOAD_HALF_LIFE)).exp()
-    latest = {"last_opened": t.opened_at} if wanted("days_since_last_complaint") else {}
+    opened_latest = {"last_opened": t.opened_at} if wanted("days_since_last_complaint") else {}
 
     # what is recorded at the resolution, from the resolution's cutoff until the window's end
     closing = {}
@@ -183,14 +183,25 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
             closing[column] = (t[column].cast("float64").fill_null(0) * PARTS).round().cast("float64")
     if wanted.windows("unresolved_{}"):
         closing["unresolved"] = Equals(t.resolution, "unresolved")
+    known_latest = {}
     if wanted("csat_latest"):  # milliseconds x 8 + score: the largest is the latest score
         rated_at = t.resolved_at if timed else t.opened_at
         key = milliseconds(con, rated_at, origin) * 8 + t.csat
-        latest["csat_key"] = key.cast("float64")
-    # one pass over the complaints for both: sums by the opening's cutoffs add up over the resolution's
-    # on this machine the durations' moments come in the same fetch
-    reached = {"reached": {name: t[DURATIONS[name]] for name in durations}} if _on_this_machine(con) else {}
-    at = known_at = _sums(con)(con, t, t.opened_at, dates, opening | closing, cells, latest, known=known, **reached)
+        known_latest["csat_key"] = key.cast("float64")
+    if _on_this_machine(con):
+        # one fetch for both, the durations' moments with it: sums by the opening's cutoffs add up over the resolution's
+        reached = {name: t[DURATIONS[name]] for name in durations}
+        at = LocalSums(con, t, t.opened_at, dates, opening | closing, cells, opened_latest | known_latest, known=known, reached=reached)
+        return _summed(at, at, cells, wanted, counted) | _duration_features(con, at, t, dates, cells, durations)
+    # each cutoff index sums only the measures asked of it: the driver receives half as many columns
+    at = Sums(con, t, t.opened_at, dates, opening, cells, opened_latest)
+    known_at = Sums(con, t, t.opened_at, dates, closing | {"n": opening["n"]}, cells, known_latest, known=known)
+    return _summed(at, known_at, cells, wanted, counted) | _duration_features(con, at, t, dates, cells, durations)
+
+
+def _summed(at: Sums | LocalSums, known_at: Sums | LocalSums, cells: Cells, wanted: Wanted, counted: set[int]) -> dict[str, np.ndarray]:
+    """The features made of sums, means and latest values: ``at`` sums what is known at the
+    opening, ``known_at`` what is recorded at the resolution."""
 
     def per_window(sums: Sums, windows, measure: str, entered: str = "opened", leaving: str = "leaves_{}") -> dict[int, np.ndarray]:
         """Per window, the sum of ``measure`` over the complaints in it."""
@@ -245,7 +256,7 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
         features |= {f"{name}_{days}": total / PARTS for days, total in known_window(wanted.windows(name + "_{}"), column).items()}
     for days, total in known_window(wanted.windows("unresolved_{}"), "unresolved").items():
         features[f"unresolved_{days}"] = total
-    return features | _duration_features(con, at, t, dates, cells, durations)
+    return features
 
 
 def _duration_windows(wanted: Wanted, source: Source) -> dict[str, list[int]]:
