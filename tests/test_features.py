@@ -1,5 +1,7 @@
 """Point-in-time snapshots: right numbers, no leakage, the same on DuckDB and Spark."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -104,6 +106,14 @@ def test_rolled_windows_match_a_direct_computation_per_cutoff(sample_history, sa
 def test_a_saved_history_gives_the_same_snapshots(sample_history, sample_rows, tmp_path):
     on_disk = snapshots(sample_history.save(tmp_path / "history"), CUTOFFS)
     pd.testing.assert_frame_equal(on_disk, sample_rows, check_dtype=False)
+
+
+def test_a_saved_history_without_contacts_has_no_contact_features_either(sample_history, tmp_path):
+    # an empty table's Parquet file has a row group without statistics: it records no column
+    silent = dataclasses.replace(sample_history, interactions=sample_history.interactions.iloc[:0])
+    in_memory = snapshots(silent, CUTOFFS[-2:])
+    assert not [c for c in in_memory.columns if "_contacts_" in c]
+    pd.testing.assert_frame_equal(snapshots(silent.save(tmp_path / "silent"), CUTOFFS[-2:]), in_memory, check_dtype=False)
 
 
 def test_counts_are_int64_and_labels_bool(sample_rows):

@@ -162,6 +162,8 @@ def _recorded_columns(path: Path) -> set[str]:
         metadata = pq.ParquetFile(part).metadata
         for g in range(metadata.num_row_groups):
             group = metadata.row_group(g)
+            if group.num_rows == 0:  # an empty table's group has no statistics: it records nothing
+                continue
             for c in range(group.num_columns):
                 column = group.column(c)
                 stats = column.statistics
