@@ -23,7 +23,7 @@ import pandas as pd
 from analytics._next_steps import EVIDENCE_COMPLAINTS, NOTICE_SOON, RECENT, measured_evidence, next_steps
 from analytics._time import utc
 from analytics._value import renewal_dates
-from analytics.features import data_end, snapshots
+from analytics.features import data_end, engine_of, snapshots
 from analytics.health import HealthScore
 from analytics.io import History
 from analytics.labels import describe, feature_label, value_label
@@ -198,7 +198,7 @@ def action_list(history: History, cutoff=None, horizon: str = "90D", model=None,
     """The action list as of ``cutoff`` (a date: what was known before it; default: the day
     after the data's last), for a weekly run: snapshots at every quarter end before it and
     at the cutoff itself, a churn model trained on the rows whose outcome was known by
-    then, and the health score. ``engine`` computes the snapshots (see
+    then, and the health score. ``engine`` (default: the history's) runs its analyses (see
     :func:`analytics.features.snapshots`).
 
     Examples
@@ -212,10 +212,11 @@ def action_list(history: History, cutoff=None, horizon: str = "90D", model=None,
     """
     cutoff = data_end(history).normalize() + pd.Timedelta(days=1) if cutoff is None else utc(cutoff)
     known = history.as_of(cutoff)
+    known.engine = engine_of(history, engine)  # every analysis of it runs there
     start = pd.Period(known.span[0], "Q")
     quarter_ends = [utc((q + 1).start_time) for q in pd.period_range(start, pd.Period(cutoff.tz_convert(None), "Q"), freq="Q")]
     grid = sorted({c for c in quarter_ends if c < cutoff} | {cutoff})
-    rows = snapshots(known, grid, horizon, engine=engine)
+    rows = snapshots(known, grid, horizon)
     X, y = training_data(rows)
     model = ChurnModel(random_state=random_state) if model is None else model
     fitted = fit_by_client(model, X, y, rows.loc[X.index, "client_id"])

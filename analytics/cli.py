@@ -109,7 +109,7 @@ def report(
     cutoff: str | None = typer.Option(None, help="Review as of this date, YYYY-MM-DD (quarterly also takes a quarter, 2025Q4); "
                                       "inside the data's range (default: the end of the data)."),
     out: Path = typer.Option(Path("reports"), help="Folder to write the report into."),
-    engine: str | None = typer.Option(None, help="Where the snapshots are computed, and a folder of Parquet files is checked: duckdb (in this process) or spark "
+    engine: str | None = typer.Option(None, help="Where the history is analysed (snapshots, KPIs), and a folder of Parquet files checked: duckdb (in this process) or spark "
                                       "(local mode; needs Java and the spark extra). Quarterly and review reports."),
 ) -> None:
     """Run a report's notebook and write it as one standalone HTML file."""

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from analytics._charts import as_text, scatter_type
 from analytics._time import utc
 from analytics.actions import AT_RISK_SHARE, RISK_JUMP_PTS, ActionList, actions_from, fitted_health
-from analytics.features import data_end, snapshots
+from analytics.features import data_end, engine_of, snapshots
 from analytics.health import HealthScore
 from analytics.io import History
 from analytics.kpis import complaint_kpis, retention_kpis
@@ -264,7 +264,7 @@ def quarterly_review(
     cutoff and scores the clients active then. It is judged by a backtest on the last
     ``BACKTEST_QUARTERS`` quarters; last quarter's probabilities are that backtest's,
     from a model that had only the data before it. The backtest's intervals are at ``1 - alpha``.
-    ``engine`` computes the snapshots: the history's (default), else DuckDB in process; ``"spark"`` or a
+    ``engine`` runs its analyses: the history's (default), else DuckDB in process; ``"spark"`` or a
     ``SparkSession`` (see :func:`analytics.features.snapshots`).
 
     Examples
@@ -281,9 +281,10 @@ def quarterly_review(
     quarter = _quarter(history, quarter)
     cutoff = utc(quarter.end_time.normalize() + pd.Timedelta(days=1))
     known = history.as_of(cutoff)
+    known.engine = engine_of(history, engine)  # every analysis of it runs there
     start = pd.Period(known.span[0], "Q")
     cutoffs = [utc((q + 1).start_time) for q in pd.period_range(start, quarter, freq="Q")]
-    rows = snapshots(known, cutoffs, horizon, engine=engine)
+    rows = snapshots(known, cutoffs, horizon)
     model = ChurnModel(random_state=random_state) if model is None else model
     kpis, by_quarter, notes = _kpi_comparison(known, quarter)
 

@@ -21,7 +21,7 @@ from analytics._markup import markdown_html, markdown_text
 from analytics._policy import disagreement, load_policy, memo, percent, recommend
 from analytics._time import utc
 from analytics._value import client_value
-from analytics.features import data_end, snapshots
+from analytics.features import data_end, engine_of, snapshots
 from analytics.health import HealthScore
 from analytics.io import History
 from analytics.labels import PRACTICE_WORDS, feature_label
@@ -278,7 +278,7 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
                         currency: str = "$", random_state: int = 0, engine=None) -> RelationshipReview:
     """Review every client active at ``cutoff`` (default: the end of the data), from what
     was known then: value, cost to serve, conduct, churn risk and health, and the
-    recommendation the ``policy`` gives. ``engine`` computes the snapshots (see
+    recommendation the ``policy`` gives. ``engine`` (default: the history's) runs its analyses (see
     :func:`analytics.features.snapshots`).
 
     Examples
@@ -294,9 +294,10 @@ def relationship_review(history: History, cutoff=None, policy: str | Path | dict
     policy = load_policy(policy)
     cutoff = utc(cutoff) if cutoff is not None else utc(data_end(history).ceil("D"))
     known = history.as_of(cutoff)
+    known.engine = engine_of(history, engine)  # every analysis of it runs there
     quarters = pd.period_range(known.span[0], cutoff.tz_convert(None) - pd.Timedelta(days=1), freq="Q")
     cutoffs = sorted({utc((q + 1).start_time) for q in quarters if utc((q + 1).start_time) < cutoff} | {cutoff})
-    rows = snapshots(known, cutoffs, horizon, engine=engine)
+    rows = snapshots(known, cutoffs, horizon)
     now = rows.loc[rows["cutoff"] == cutoff].reset_index(drop=True)
     notes = []
 
