@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -63,7 +64,7 @@ def spark_session(cores: int = 2, config: dict | None = None):
         .config("spark.ui.showConsoleProgress", "false")  # no progress bars across a report's terminal
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", str(cores * 2))
-        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="client-health-spark-"))
+        .config("spark.sql.warehouse.dir", _warehouse().name)
         .config("spark.driver.memory", f"{memory}m")
         .config("spark.driver.maxResultSize", f"{memory // 2}m")
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_SETTINGS.as_uri()}")
@@ -112,6 +113,13 @@ def connection(engine=None):
 
 #: errors only: a report's terminal shows its own progress, not the JVM's notes and tuning warnings
 LOG_SETTINGS = Path(__file__).with_name("spark-log4j2.properties")
+
+
+@functools.cache
+def _warehouse() -> tempfile.TemporaryDirectory:
+    """One scratch warehouse folder per process, removed when the process ends: a folder
+    made at each call (every analysis asks for the session) would be left behind."""
+    return tempfile.TemporaryDirectory(prefix="client-health-spark-")
 
 
 def _quarter_of_memory_mib() -> int:

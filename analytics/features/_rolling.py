@@ -26,9 +26,10 @@ class Cells:
 
     def row_at(self, cell: np.ndarray) -> np.ndarray:
         """The output row of each cell (-1 where the client was not active at that cutoff)."""
-        if not hasattr(self, "_row"):
-            self._row = np.full((self.cutoffs + 1) * self.clients, -1)
-            self._row[self.rows] = np.arange(len(self.rows))
+        if not hasattr(self, "_row"):  # filled before it is kept: another thread may be asking too
+            row = np.full((self.cutoffs + 1) * self.clients, -1)
+            row[self.rows] = np.arange(len(self.rows))
+            self._row = row
         return self._row[cell]
 
     def sums(self, cell: np.ndarray, weights=None) -> np.ndarray:
