@@ -152,7 +152,7 @@ def floats(values: pa.ChunkedArray) -> np.ndarray:
         seconds = micros / 1e6
         seconds[micros == np.iinfo(np.int64).min] = np.nan
         return seconds
-    return values.to_numpy(zero_copy_only=False).astype(np.float64)
+    return values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
 
 
 Quantiles = dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]

@@ -6,6 +6,7 @@ cutoff index (:class:`~analytics.features._aggregate.Sums`, for a cluster)."""
 from __future__ import annotations
 
 import functools
+import operator
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -14,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.features._aggregate import HOUR_MS, Quantiles, floats
-from analytics.features._measures import Equals, Recorded, Repeat, repeated
+from analytics.features._measures import Equals, Recorded, Repeat, condition, repeated
 from analytics.features._rolling import Cells
 
 
@@ -40,17 +41,17 @@ def _micros(values: pa.ChunkedArray) -> np.ndarray:
     return micros.to_numpy()
 
 
-def _category(column, values: list):
-    """Each row's category of ``column``: 0 no value, 1 another value, 2 + i the i-th of ``values``."""
-    return ibis.cases((column.isnull(), 0), *((column == value, 2 + i) for i, value in enumerate(values)), else_=1).cast("int8")
-
-
 class LocalSums:
     """:class:`~analytics.features._aggregate.Sums` for an engine on this machine (DuckDB in-process): the engine hands over
     one row per complaint with only the wanted measures and moments, in small types; numpy
     places each moment among the cutoffs and sums per cell. Where the data already lies
     beside the driver this beats a query per index. The moments in ``reached`` (name ->
-    expression) come in the same fetch, for :func:`local_quantiles`."""
+    expression) come in the same fetch, for :func:`local_quantiles`.
+
+    Counts (:class:`Equals`, :class:`Recorded`, :class:`Repeat`) are laid side by side in
+    doubles, so that one weighted bincount counts several of them per cell: no cell holds
+    more rows than its client has, so each count fits in ``bits`` bits, and counts side by
+    side within a double's 53-bit mantissa add up exactly. The engine lays them as it reads."""
 
     def __init__(self, con, table, moment, dates: list[pd.Timestamp], measures: dict, cells: Cells, maxima: dict | None = None,
                  known=(), reached: dict | None = None):
@@ -59,47 +60,44 @@ class LocalSums:
         moments = {}  # each moment fetched once, whatever roles it has
         for m in roles.values():
             moments.setdefault(m.op(), f"moment_{len(moments)}")
-        # Equals and Recorded of one column are counted together, from each row's category of the
-        # column, given by the engine: 0 no value, 1 another value, 2 + i the i-th value asked about
-        asked = {}  # column -> the values asked about
-        for m in measures.values():
-            if isinstance(m, Equals | Recorded):
-                values = asked.setdefault(m.column.op(), [])
-                if isinstance(m, Equals) and m.value not in values:
-                    values.append(m.value)
-        names = {op: f"category_{i}" for i, op in enumerate(asked)}
-        self.counted = {  # measure -> (its column's category, the categories it counts: one, or a run of them)
-            name: (names[m.column.op()], [2 + asked[m.column.op()].index(m.value)] if isinstance(m, Equals) else list(range(1, 2 + len(asked[m.column.op()]))))
-            for name, m in measures.items() if isinstance(m, Equals | Recorded)
-        }
         repeats = {name: m for name, m in measures.items() if isinstance(m, Repeat)}
-        sums = {name: m for name, m in measures.items() if not isinstance(m, Equals | Recorded | Repeat)}
+        counted = {name: condition(m) for name, m in measures.items() if isinstance(m, Equals | Recorded)}
+        sums = {name: m for name, m in measures.items() if name not in counted and name not in repeats}
+        most = con.execute(table.group_by("code").aggregate(rows=table.count()).rows.max()) if counted or repeats else 0
+        self.bits = max(1, int(most or 0).bit_length())
+        per_pack = 52 // self.bits
+        self._fields = {name: (i // per_pack, self.bits * (i % per_pack)) for i, name in enumerate([*counted, *repeats])}
+        packs = {}
+        for name, holds in counted.items():
+            pack, shift = self._fields[name]
+            packs.setdefault(f"pack_{pack}", []).append(ibis.ifelse(holds, 1 << shift, 0).cast("float64"))  # cast: a bare 2.0 would be a decimal
         selected = table.select(
             code=table.code, **{name: op.to_expr() for op, name in moments.items()},
-            **{names[op]: _category(op.to_expr(), values) for op, values in asked.items()},
-            **{f"group_{name}": m.group for name, m in repeats.items()}, **sums, **(maxima or {}),
+            **{name: functools.reduce(operator.add, terms) for name, terms in packs.items()},
+            # a repeat's group by its hash (null where it has none): sorting and fetching strings takes
+            # longer; two groups of a client would mix only if their 64-bit hashes were equal
+            **{f"group_{name}": ibis.ifelse(m.group.isnull(), ibis.null("uint64"), duckdb_hash(m.group)) for name, m in repeats.items()},
+            **sums, **(maxima or {}),
         )
         # in client order, each cutoff's sums are written in order: bincount runs several times faster;
         # a repeat's group and time next, so that a row's previous one of the group lies just before it
-        # (the group by its hash: sorting strings takes longer; two groups of a client would mix only if
-        # their 64-bit hashes were equal)
-        groups = [duckdb_hash(selected[f"group_{name}"]) for name in repeats]
+        groups = [selected[f"group_{name}"] for name in repeats]
         order = [selected.code, *groups, selected[moments[moment.op()]]] if groups else [selected.code]
         fetched = con.to_pyarrow(selected.order_by(order))
         micros = {name: _micros(fetched[name]) for name in moments.values()}
         self.rows = {role: micros[moments[m.op()]] for role, m in roles.items()}
         self.rows |= {name: fetched[name].to_numpy(zero_copy_only=False) for name in sums}
         self.rows |= {name: floats(fetched[name]) for name in maxima or {}}
-        self.categories = {names[op]: (fetched[names[op]].to_numpy(zero_copy_only=False), 2 + len(values)) for op, values in asked.items()}
         code = fetched["code"].to_numpy(zero_copy_only=False)
+        self._packs = [floats(fetched[f"pack_{i}"]) if f"pack_{i}" in packs else np.zeros(len(code)) for i in range(-(-len(self._fields) // per_pack))]
         for name, m in repeats.items():
-            self.rows[name] = repeated(code, fetched[f"group_{name}"], self.rows["moment"], m.days)
+            pack, shift = self._fields[name]
+            self._packs[pack] = self._packs[pack] + repeated(code, fetched[f"group_{name}"], self.rows["moment"], m.days) * 2.0**shift
         del fetched
         self.code = code.astype(np.int64)
         self.known = [self.rows.pop(f"known_{i}") for i in range(len(known))]
         self.reached = {name: self.rows.pop(f"reached_{name}") for name in reached or {}}
-        self._index, self._cell, self._counting, self._counts = {}, {}, {}, {}
-        self._key = None  # one array for every category key: each new array of this size costs its page faults
+        self._index, self._cell, self._packed = {}, {}, {}
 
     def index(self, name: str) -> np.ndarray:
         """Each complaint's cutoff index ``name`` (the number of cutoffs means never)."""
@@ -123,34 +121,20 @@ class LocalSums:
         return self._cell[name]
 
     def __call__(self, index: str, measure: str) -> np.ndarray:
-        if measure in self.counted:
-            if (index, measure) not in self._counts:
-                self._count_categories(index, self.counted[measure][0])
-            return self._counts.pop((index, measure))  # each is asked for once; asked again, it is counted again
-        values = self.rows[measure]
-        if values.dtype.kind not in "iub" or values.max(initial=0) > 1:
-            return self.cells.sums(self.cell(index), values)
-        # a count of 0/1 flags: bincount the rows that count, unweighted
-        if measure not in self._counting:
-            self._counting[measure] = None if values.all() else values.astype(bool, copy=False)
-        rows = self._counting[measure]
-        return self.cells.sums(self.cell(index) if rows is None else self.cell(index)[rows])
+        if measure not in self._fields:
+            return self.cells.sums(self.cell(index), self.rows[measure])
+        pack, shift = self._fields[measure]
+        if (index, pack) not in self._packed:  # kept until each of its counts is taken
+            counts = self.cells.sums(self.cell(index), self._packs[pack]).astype(np.int64)
+            self._packed[index, pack] = counts, {name for name, (p, _) in self._fields.items() if p == pack}
+        counts, waiting = self._packed[index, pack]
+        waiting.discard(measure)
+        if not waiting:
+            del self._packed[index, pack]
+        return (counts >> shift) & ((1 << self.bits) - 1)
 
     def latest(self, index: str, measure: str) -> np.ndarray:
         return self.cells.latest(self.cell(index), self.rows[measure])
-
-    def _count_categories(self, index: str, column: str) -> None:
-        """Every measure of ``column`` at cutoff index ``index`` from one bincount of the
-        rows' categories; each category's counts lie in a block of their own."""
-        (category, kinds), size = self.categories[column], (self.cells.cutoffs + 1) * self.cells.clients
-        if self._key is None:
-            self._key = np.empty(len(category), dtype=np.int64)
-        key = np.multiply(category, size, out=self._key, dtype=np.int64)
-        key += self.cell(index)
-        counts = np.bincount(key, minlength=kinds * size).reshape(kinds, self.cells.cutoffs + 1, self.cells.clients)
-        for name, (of, chosen) in self.counted.items():
-            if of == column:
-                self._counts[index, name] = counts[chosen[0], : self.cells.cutoffs] if len(chosen) == 1 else counts[chosen[0] : chosen[-1] + 1, : self.cells.cutoffs].sum(axis=0)
 
 
 def local_quantiles(sums: LocalSums, windows: dict[str, list[int]], cells: Cells, dates: list[pd.Timestamp]) -> Quantiles:

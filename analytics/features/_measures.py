@@ -38,12 +38,17 @@ class Repeat:
     days: int
 
 
+def condition(measure: Equals | Recorded):
+    """Whether a row counts towards an :class:`Equals` or a :class:`Recorded`."""
+    if isinstance(measure, Equals):
+        return (measure.column == measure.value).fill_null(False)
+    return measure.column.notnull()
+
+
 def engine_measure(measure):
     """A measure as the expression the engine sums (a :class:`Repeat` is a column by then)."""
-    if isinstance(measure, Equals):
-        return ibis.ifelse((measure.column == measure.value).fill_null(False), 1, 0)
-    if isinstance(measure, Recorded):
-        return ibis.ifelse(measure.column.notnull(), 1, 0)
+    if isinstance(measure, Equals | Recorded):
+        return ibis.ifelse(condition(measure), 1, 0)
     return measure
 
 

@@ -130,10 +130,6 @@ def _complaints_before(t, dates: list[pd.Timestamp], wanted: Wanted):
     return t.filter(last & (t.opened_at >= dates[0] - pd.Timedelta(days=max(WINDOWS))))
 
 
-def _flag(value):
-    return ibis.ifelse(value, 1, 0)
-
-
 def _on_this_machine(con) -> bool:
     """Whether the engine runs in this process: its complaints already lie beside the driver."""
     return con.name == "duckdb"
@@ -157,7 +153,7 @@ def _complaint_features(con, t, dates: list[pd.Timestamp], cells: Cells, wanted:
     counted = set(wanted.windows("complaints_{}"))
     counted |= {365} if wanted("open_complaints") or wanted("complaint_rate_vs_segment") else set()
     counted |= {90, 180} if wanted("trend_90") else set()
-    opening = {"n": _flag(t.opened_at.notnull())}
+    opening = {"n": Recorded(t.opened_at)}
     if wanted.windows("repeats_{}"):
         opening["repeat"] = Repeat(t.trigger, REPEAT_DAYS)
     for trigger in TRIGGERS:
