@@ -116,6 +116,25 @@ def test_a_saved_history_without_contacts_has_no_contact_features_either(sample_
     pd.testing.assert_frame_equal(snapshots(silent.save(tmp_path / "silent"), CUTOFFS[-2:]), in_memory, check_dtype=False)
 
 
+def test_counts_stay_exact_for_a_client_with_thousands_of_complaints(sample_history, sample_rows):
+    # counts lie several to a double, each in as many bits as the busiest client needs: a client
+    # with 200 copies of its complaints needs more bits, so fewer counts share a double
+    c = sample_history.complaints
+    busiest = c["client_id"].value_counts().index[0]
+    theirs = c.loc[c["client_id"] == busiest]
+    copies = [theirs.assign(complaint_id=theirs["complaint_id"] + f"-{i}") for i in range(199)]
+    crowded = dataclasses.replace(sample_history, complaints=pd.concat([c, *copies], ignore_index=True))
+    assert len(crowded.complaints.loc[crowded.complaints["client_id"] == busiest]) > 2**12
+    rows, before = (r.set_index(["cutoff", "client_id"]).sort_index() for r in (snapshots(crowded, CUTOFFS), sample_rows))
+    counts = [n for n in rows.columns if n.startswith(("complaints_", "unresolved_")) and rows[n].dtype == "int64"]
+    shares = [n for n in rows.columns if n.endswith(("_rate_30", "_rate_90", "_share_90", "csat_mean_365"))]
+    assert len(counts) > 20 and len(shares) > 5
+    theirs_rows = rows.index.get_level_values("client_id") == busiest
+    assert (rows.loc[theirs_rows, counts] == 200 * before.loc[theirs_rows, counts]).all().all()
+    assert_frame_equal(rows.loc[~theirs_rows, counts + shares], before.loc[~theirs_rows, counts + shares])
+    assert np.allclose(rows.loc[theirs_rows, shares].to_numpy(float), before.loc[theirs_rows, shares].to_numpy(float), equal_nan=True)
+
+
 def test_counts_are_int64_and_labels_bool(sample_rows):
     assert sample_rows["complaints_365"].dtype == "int64"
     assert sample_rows["open_complaints"].dtype == "int64"

@@ -1,6 +1,7 @@
 """The kinds of measure the snapshots sum besides plain expressions: a count of the rows
 equal to a value, of the rows with a value, and of repeats. On a cluster each becomes an
-expression the engine sums; on this machine its column is fetched once and counted in numpy."""
+expression the engine sums; on this machine the engine lays a row's counts side by side in a
+double, which numpy sums per cell."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ import pyarrow.compute as pc
 
 @dataclass(frozen=True)
 class Equals:
-    """A measure that counts the rows whose ``column`` equals ``value``. On this machine
-    the column is fetched once however many of its values are counted."""
+    """A measure that counts the rows whose ``column`` equals ``value``."""
 
     column: object
     value: object
