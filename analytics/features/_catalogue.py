@@ -114,6 +114,11 @@ SOURCES = {
 }
 
 
+def is_recorded(name: str, history) -> bool:
+    """Whether ``history`` (a History or a Source) records every column feature ``name`` is computed from."""
+    return all(history.has(column, table=table) for prefix, (table, column) in SOURCES.items() if name.startswith(prefix))
+
+
 LABELS = ["churned", "ended_by_us", "censored"]
 
 
@@ -128,6 +133,11 @@ class Wanted:
         unknown = sorted(self.names - set(FEATURES))
         if unknown:
             raise ValueError(f"unknown snapshot features {unknown}: the names are listed in analytics.features.FEATURES")
+
+    def recorded_in(self, history) -> Wanted:
+        """Only the features of columns ``history`` records: the others are not computed."""
+        self.names = {name for name in self.names if is_recorded(name, history)}
+        return self
 
     def __call__(self, name: str) -> bool:
         return name in self.names

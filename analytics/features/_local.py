@@ -12,7 +12,6 @@ import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from analytics.features._aggregate import HOUR_MS, Quantiles, floats
 from analytics.features._measures import Equals, Recorded, Repeat, condition, repeated
@@ -25,7 +24,7 @@ def duckdb_hash(value: dt.string) -> dt.uint64:
 
 
 def local_index(micros: np.ndarray, dates: list[pd.Timestamp], days: int = 0) -> np.ndarray:
-    """:func:`~analytics.features._aggregate.cutoff_index` in numpy, on microseconds since 1970 (:func:`_micros`)."""
+    """:func:`~analytics.features._aggregate.cutoff_index` in numpy, on microseconds since 1970."""
     index = np.zeros(len(micros), dtype=np.int16)
     for date in dates:  # a pass per cutoff: several times faster than a binary search per row
         index += micros >= (date - pd.Timedelta(days=days)).value // 1000
@@ -35,10 +34,15 @@ def local_index(micros: np.ndarray, dates: list[pd.Timestamp], days: int = 0) ->
 NEVER = np.iinfo(np.int64).max
 
 
-def _micros(values: pa.ChunkedArray) -> np.ndarray:
-    """Timestamps as exact microseconds since 1970; null as the largest integer (never)."""
-    micros = values.cast(pa.timestamp("us", "UTC")).cast(pa.int64()).fill_null(NEVER)
-    return micros.to_numpy()
+@ibis.udf.scalar.builtin
+def epoch_us(moment: dt.Timestamp(timezone="UTC")) -> dt.int64:
+    """DuckDB's microseconds since 1970."""
+
+
+def _micros(moment):
+    """A moment as exact microseconds since 1970, null as the largest integer (never): made by
+    the engine as it reads, so that the rows arrive ready for numpy."""
+    return epoch_us(moment).fill_null(NEVER)
 
 
 class LocalSums:
@@ -72,7 +76,7 @@ class LocalSums:
             pack, shift = self._fields[name]
             packs.setdefault(f"pack_{pack}", []).append(ibis.ifelse(holds, 1 << shift, 0).cast("float64"))  # cast: a bare 2.0 would be a decimal
         selected = table.select(
-            code=table.code, **{name: op.to_expr() for op, name in moments.items()},
+            code=table.code, **{name: _micros(op.to_expr()) for op, name in moments.items()},
             **{name: functools.reduce(operator.add, terms) for name, terms in packs.items()},
             # a repeat's group by its hash (null where it has none): sorting and fetching strings takes
             # longer; two groups of a client would mix only if their 64-bit hashes were equal
@@ -84,7 +88,7 @@ class LocalSums:
         groups = [selected[f"group_{name}"] for name in repeats]
         order = [selected.code, *groups, selected[moments[moment.op()]]] if groups else [selected.code]
         fetched = con.to_pyarrow(selected.order_by(order))
-        micros = {name: _micros(fetched[name]) for name in moments.values()}
+        micros = {name: fetched[name].to_numpy() for name in moments.values()}
         self.rows = {role: micros[moments[m.op()]] for role, m in roles.items()}
         self.rows |= {name: fetched[name].to_numpy(zero_copy_only=False) for name in sums}
         self.rows |= {name: floats(fetched[name]) for name in maxima or {}}

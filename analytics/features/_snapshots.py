@@ -28,7 +28,6 @@ from analytics.features._catalogue import (
     RATES,
     REPEAT_DAYS,
     SEVERITIES,
-    SOURCES,
     TRIGGERS,
     UNBOUNDED,
     WINDOWS,
@@ -103,6 +102,7 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     wanted = Wanted(features)
     with reading(history, engine) as (con, readable):
         source = Source(readable, con)
+        wanted.recorded_in(source)
         dates = cutoff_dates(source.span, cutoffs)
         grid, codes, ks = client_grid(source.clients, dates, pd.Timedelta(horizon), source.end)
         cells = Cells(len(source.clients), dates, codes, ks)
@@ -318,11 +318,7 @@ def _tidy(grid: dict, features: dict[str, np.ndarray], history: History | Source
         features["complaint_rate_per_year"] = features["complaints_to_date"] / np.maximum(tenure, 91) * 365
     if "complaints_365" in features and wanted("complaint_rate_vs_segment"):
         features["complaint_rate_vs_segment"] = _against_peers(features["complaints_365"], grid, history)
-    recorded = {
-        name: features[name] for name in FEATURES
-        if name in features and wanted(name)
-        and all(history.has(source, table=table) for prefix, (table, source) in SOURCES.items() if name.startswith(prefix))
-    }
+    recorded = {name: features[name] for name in FEATURES if name in features and wanted(name)}
     recorded = {name: values.astype(np.int64, copy=False) if name.startswith(COUNTS) else values for name, values in recorded.items()}
     unrecorded = {c for c in history.clients.columns if not history.has(c, table="clients")}
     if not history.has("contract_start", table="clients"):
