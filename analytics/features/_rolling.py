@@ -7,6 +7,9 @@ sum over a cutoffs x clients array. The work is the size of the output, not of t
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -17,12 +20,18 @@ class Cells:
     """The output rows as cells of a cutoffs x clients array. A cell is ``index * clients +
     client``; index ``cutoffs`` (past the last) collects "never"."""
 
-    def __init__(self, clients: int, dates: list[pd.Timestamp], code: np.ndarray, k: np.ndarray):
+    def __init__(self, clients: int, dates: list[pd.Timestamp], placed: Callable[[], tuple[np.ndarray, np.ndarray]]):
         self.clients, self.cutoffs = clients, len(dates)
         self.bounds = np.array([d.timestamp() for d in dates])
-        self.rows = k * clients + code  # each output row's cell
+        self._placed = placed  # each output row's client and cutoff index, asked for when first needed
         self.start = self.bounds[0]  # seconds: the origin of recency weights
         self.since_start = (self.bounds - self.start) / DAY  # days, per cutoff
+
+    @functools.cached_property
+    def rows(self) -> np.ndarray:
+        """Each output row's cell."""
+        code, k = self._placed()
+        return k * self.clients + code
 
     def row_at(self, cell: np.ndarray) -> np.ndarray:
         """The output row of each cell (-1 where the client was not active at that cutoff)."""

@@ -100,12 +100,13 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
     True
     """
     wanted = Wanted(features)
-    with reading(history, engine) as (con, readable):
+    with reading(history, engine) as (con, readable), ThreadPoolExecutor(1) as beside:
         source = Source(readable, con)
         wanted.recorded_in(source)
         dates = cutoff_dates(source.span, cutoffs)
-        grid, codes, ks = client_grid(source.clients, dates, pd.Timedelta(horizon), source.end)
-        cells = Cells(len(source.clients), dates, codes, ks)
+        # the rows are laid out while the engine reads the complaints
+        gridded = beside.submit(client_grid, source.clients, dates, pd.Timedelta(horizon), source.end)
+        cells = Cells(len(source.clients), dates, lambda: gridded.result()[1:])
         client_codes = ibis.memtable(pd.DataFrame({"client_id": source.clients["client_id"].astype("string"), "code": np.arange(len(source.clients), dtype=np.int32)}))
         found = {}
         if any(not name.startswith(CONTACTS) for name in wanted.names):
@@ -114,7 +115,7 @@ def snapshots(history: History | str | Path, cutoffs="QE", horizon="90D", engine
             found |= _complaint_features(con, complaints, dates, cells, wanted, timed=source.has("resolved_at"), durations=durations)
         if wanted.any(*CONTACTS, prefix=True):
             found |= _contact_features(con, source.interactions.join(client_codes, "client_id"), dates, cells)
-        return _tidy(grid, found, source, wanted)
+        return _tidy(gridded.result()[0], found, source, wanted)
 
 
 LOAD_HALF_LIFE = 90  # days
