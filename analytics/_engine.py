@@ -6,9 +6,11 @@ import contextlib
 import functools
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 import ibis
+import pyarrow.parquet as pq
 
 
 def connect(engine=None):
@@ -126,3 +128,40 @@ def _quarter_of_memory_mib() -> int:
     """A quarter of this machine's physical memory in MiB, at least 1024."""
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return max(1024, physical // 4 // 2**20)
+
+
+def parquet_parts(path: Path | str) -> list[Path]:
+    """The files of a Parquet table: the file itself, or the parts of a folder an engine
+    wrote (in name order).
+
+    Examples
+    --------
+    >>> from analytics.datasets import SAMPLE_FOLDER
+    >>> from analytics.io import parquet_parts
+    >>> [part.name for part in parquet_parts(SAMPLE_FOLDER / "clients.parquet")]
+    ['clients.parquet']
+    """
+    path = Path(path)
+    return sorted(p for p in path.glob("*.parquet") if p.is_file()) if path.is_dir() else [path]
+
+
+def read_numbered(con, path: Path) -> ibis.Table:
+    """A Parquet file (or folder of parts) with each row's 1-based number in it, counted
+    through the parts in name order, as a reader of the whole would count."""
+    parts = parquet_parts(path)
+    offsets, start = {}, 0
+    for part in parts:
+        offsets[part.name], start = start, start + pq.ParquetFile(part).metadata.num_rows
+    if con.name == "duckdb":
+        table = con.read_parquet([str(p) for p in parts], file_row_number=True, filename=True)
+        index, file = table.file_row_number, table.filename
+    elif con.name == "pyspark":
+        name = f"client_health_{uuid.uuid4().hex}"
+        con._session.read.parquet(*map(str, parts)).selectExpr("*", "_metadata.row_index AS file_row_number",
+                                                               "_metadata.file_name AS filename").createOrReplaceTempView(name)
+        table = con.table(name)
+        index, file = table.file_row_number, table.filename
+    else:
+        raise ValueError(f"the {con.name} engine cannot number a file's rows; load the files without an engine")
+    offset = ibis.cases(*(((file == part) | file.endswith(f"/{part}"), first) for part, first in offsets.items()), else_=0) if len(parts) > 1 else 0
+    return table.mutate(_row=index + offset + 1).drop("file_row_number", "filename")

@@ -189,3 +189,30 @@ def test_repeat_rates_name_the_level_of_their_intervals(sample_history):
     wide, narrow = repeat_rates(sample_history), repeat_rates(sample_history, alpha=0.2)
     assert {"low_95", "high_95"} <= set(wide.columns) and {"low_80", "high_80"} <= set(narrow.columns)
     assert ((narrow["low_80"] > wide["low_95"]) & (narrow["high_80"] < wide["high_95"])).all()
+
+
+def test_practice_effect_inputs_are_found_in_the_engine_from_a_saved_folder(spark, sample_history, tmp_path):
+    """The outcomes practices are judged on, with practices and tone read from text: the
+    history in memory, and its saved folder on DuckDB and on Spark, give the same rows in the
+    same order; the repeats agree with :func:`repeats`, found apart; and the practice effects
+    measured from the folder are those measured in memory."""
+    from analytics.features import repeats
+    from analytics.rootcause import OUTCOMES, complaint_outcomes, practice_effects
+    from analytics.text import read_handling
+
+    read = read_handling(sample_history, replace=True)
+    in_memory, notes = complaint_outcomes(read, list(OUTCOMES))
+    assert notes == [] and in_memory["tone_read"].all() and in_memory["practices_read"].all()
+    assert in_memory[list(OUTCOMES)].notna().sum().gt(1_000).all() and in_memory["prior_complaints_365"].max() > 3
+    flags = repeats(read, "90D")
+    apart = flags["repeated"].where(flags["complete"].astype(bool)).astype("boolean")
+    pd.testing.assert_series_equal(in_memory["repeat"], apart, check_names=False)
+    folder = read.save(tmp_path / "read")
+    for engine in (None, spark):
+        on_engine, engine_notes = complaint_outcomes(folder, list(OUTCOMES), engine=engine)
+        pd.testing.assert_frame_equal(on_engine, in_memory)
+        assert engine_notes == notes
+    asked = {"outcome": ["repeat", "hostility"], "practices": ["root_cause_fixed", "apologized"], "bootstrap": 20}
+    effects = practice_effects(read, **asked).table
+    assert set(effects["read_from_text"]) == {"practice", "practice and tone"}
+    pd.testing.assert_frame_equal(practice_effects(folder, **asked, engine=spark).table, effects)

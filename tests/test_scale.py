@@ -139,3 +139,4 @@ def test_a_load_into_a_folder_checks_and_writes_in_spark_when_the_driver_cannot_
     pd.testing.assert_frame_equal(pareto(tmp_path / "checked", "trigger", engine=small_driver).table, pareto(crowded, "trigger").table,
                                   check_exact=False, rtol=1e-12)
     assert load_history(tmp_path / "checked", engine="duckdb").report.rows_read == 120_040
+

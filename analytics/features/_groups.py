@@ -15,11 +15,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis import _
 
+from analytics._engine import read_numbered
 from analytics._time import utc
 from analytics.features._aggregate import cutoff_index
 from analytics.features._repeats import repeats
 from analytics.features._source import Source, data_end, read_saved
 from analytics.io import History, parquet_parts
+
+#: the interactions' flags: every other column an analysis reads from them is text
+CONTACT_FLAGS = {"tone_read": pa.bool_(), "practices_read": pa.bool_()}
 
 
 class Tables:
@@ -27,7 +31,8 @@ class Tables:
     (without a copy) with, given ``within``, each complaint's days to a repeat of its trigger
     (computed once per history for every analysis); or a saved history's folder, whose
     Parquet files the engine reads itself, finding the repeats with a join. ``end``: where
-    the data ends; ``has``: whether a column is recorded.
+    the data ends; ``has``: whether a column is recorded. ``numbered``: each complaint's
+    place in the history (``_row``, from 1), to give results in its order.
 
     Examples
     --------
@@ -39,12 +44,13 @@ class Tables:
     (13119, True)
     """
 
-    def __init__(self, history: History | str | Path, con, columns: list[str], within: pd.Timedelta | None = None):
+    def __init__(self, history: History | str | Path, con, columns: list[str], within: pd.Timedelta | None = None, numbered: bool = False):
         self.con, self._history = con, history
         if isinstance(history, History):
             c = history.complaints
             self.has, self.clients, self.clients_derived = history.has, history.clients, history.clients_derived
             arrays = {name: pa.array(c[name], from_pandas=True) for name in dict.fromkeys(columns) if name in c}
+            arrays |= {"_row": pa.array(np.arange(1, len(c) + 1))} if numbered else {}
             if within is not None and history.has("resolved_at", "trigger"):
                 days = repeats(history, within)["days_to_repeat"].to_numpy(dtype="float64", na_value=np.nan)
                 arrays["repeat_days"] = pa.array(days, from_pandas=True)  # NaN: none came back
@@ -53,7 +59,7 @@ class Tables:
         self._source = source = Source(history, con)
         self.has, self.clients = source.has, source.clients
         self.clients_derived = json.loads((Path(history) / "history.json").read_text(encoding="utf-8"))["clients_derived"]
-        self.complaints = read_saved(con, Path(history) / "complaints.parquet")
+        self.complaints = (read_numbered if numbered else read_saved)(con, Path(history) / "complaints.parquet")
 
     @cached_property
     def end(self) -> pd.Timestamp:
@@ -67,13 +73,14 @@ class Tables:
         return any(pq.ParquetFile(part).metadata.num_rows for part in parquet_parts(Path(self._history) / "interactions.parquet"))
 
     def interactions(self, *columns: str):
-        """Each interaction's complaint and moment, and those of the text ``columns`` it has."""
-        kinds = {"complaint_id": pa.string(), "at": pa.timestamp("us", "UTC")} | dict.fromkeys(columns, pa.string())
+        """Each interaction's complaint and moment, and those of the ``columns`` it has (text,
+        or flags such as ``tone_read``)."""
+        kinds = {"complaint_id": pa.string(), "at": pa.timestamp("us", "UTC")} | {c: CONTACT_FLAGS.get(c, pa.string()) for c in columns}
         if isinstance(self._history, History):
             contacts = self._history.interactions
             return ibis.memtable(pa.table({name: pa.array(contacts[name], from_pandas=True, type=kind) for name, kind in kinds.items() if name in contacts}))
         table = read_saved(self.con, Path(self._history) / "interactions.parquet")
-        return table.select(**{name: table[name].cast("timestamp('UTC')" if name == "at" else "string") for name in kinds if name in table.columns})
+        return table.select(**{name: table[name].cast("timestamp('UTC')" if name == "at" else ibis.dtype(kind)) for name, kind in kinds.items() if name in table.columns})
 
     def client_contacts(self, *columns: str):
         """The clients' contacts (inbound ones, or every one where the interactions record

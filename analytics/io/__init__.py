@@ -1,7 +1,7 @@
 """Loading complaint and resolution exports into the canonical tables."""
 
+from analytics._engine import parquet_parts
 from analytics.io._draft import draft_profile
-from analytics.io._engine_load import parquet_parts
 from analytics.io._errors import LoadError, ValidationFailed
 from analytics.io._history import History, LoadReport
 from analytics.io._load import load_history

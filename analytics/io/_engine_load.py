@@ -12,8 +12,8 @@ from pathlib import Path
 import ibis
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from analytics._engine import read_numbered
 from analytics.io._engine_checks import ENGINE_TYPES, CheckedTable, checked_table, whole
 from analytics.io._history import TABLES
 from analytics.io._problems import Problems, empty_quarantine, quarantine_rows
@@ -50,7 +50,7 @@ def engine_sources(source, profile: Profile, con) -> dict[str, tuple[str, ibis.T
     if not isinstance(source, str | Path) or "://" in str(source):
         return None
     if Path(source).is_file():  # a single file holds the complaints
-        return {"complaints": (str(source), _read_numbered(con, Path(source)))} if kind_of(Path(source)) in PARQUET_SUFFIXES else None
+        return {"complaints": (str(source), read_numbered(con, Path(source)))} if kind_of(Path(source)) in PARQUET_SUFFIXES else None
     if not Path(source).is_dir():
         return None
     files = {table: _matching_files(Path(source), profile.table(table).files) for table in TABLES}
@@ -61,44 +61,7 @@ def engine_sources(source, profile: Profile, con) -> dict[str, tuple[str, ibis.T
     if not files["complaints"] or any(len(parts) > 1 for parts in files.values()) or any(kind_of(f) not in PARQUET_SUFFIXES for f in found
                                                                                           if not f.is_dir()):
         return None
-    return {table: (str(parts[0]), _read_numbered(con, parts[0])) for table, parts in files.items() if parts}
-
-
-def parquet_parts(path: Path | str) -> list[Path]:
-    """The files of a Parquet table: the file itself, or the parts of a folder an engine
-    wrote (in name order).
-
-    Examples
-    --------
-    >>> from analytics.datasets import SAMPLE_FOLDER
-    >>> from analytics.io import parquet_parts
-    >>> [part.name for part in parquet_parts(SAMPLE_FOLDER / "clients.parquet")]
-    ['clients.parquet']
-    """
-    path = Path(path)
-    return sorted(p for p in path.glob("*.parquet") if p.is_file()) if path.is_dir() else [path]
-
-
-def _read_numbered(con, path: Path) -> ibis.Table:
-    """A Parquet file (or folder of parts) with each row's 1-based number in it, counted
-    through the parts in name order, as a reader of the whole would count."""
-    parts = parquet_parts(path)
-    offsets, start = {}, 0
-    for part in parts:
-        offsets[part.name], start = start, start + pq.ParquetFile(part).metadata.num_rows
-    if con.name == "duckdb":
-        table = con.read_parquet([str(p) for p in parts], file_row_number=True, filename=True)
-        index, file = table.file_row_number, table.filename
-    elif con.name == "pyspark":
-        name = f"client_health_{uuid.uuid4().hex}"
-        con._session.read.parquet(*map(str, parts)).selectExpr("*", "_metadata.row_index AS file_row_number",
-                                                               "_metadata.file_name AS filename").createOrReplaceTempView(name)
-        table = con.table(name)
-        index, file = table.file_row_number, table.filename
-    else:
-        raise ValueError(f"the {con.name} engine cannot number a file's rows; load the files without an engine")
-    offset = ibis.cases(*(((file == part) | file.endswith(f"/{part}"), first) for part, first in offsets.items()), else_=0) if len(parts) > 1 else 0
-    return table.mutate(_row=index + offset + 1).drop("file_row_number", "filename")
+    return {table: (str(parts[0]), read_numbered(con, parts[0])) for table, parts in files.items() if parts}
 
 
 def _numbered_table(table: ibis.Table, name: str, profile: Profile, label: str, con) -> tuple[str, ibis.Table]:

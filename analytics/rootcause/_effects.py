@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -119,9 +120,9 @@ class PracticeEffects(Result):
         return figure
 
 
-def practice_effects(history: History, outcome: str | list[str] | None = None, practices=None, bootstrap: int = 200,
+def practice_effects(history: History | str | Path, outcome: str | list[str] | None = None, practices=None, bootstrap: int = 200,
                      folds: int = 3, random_state: int = 0, reading: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-                     alpha: float = 0.05) -> PracticeEffects:
+                     alpha: float = 0.05, engine=None) -> PracticeEffects:
     """The effect of each handling practice on each ``outcome`` ("repeat", "dispute",
     "csat", "churn"; default all the history can give).
 
@@ -132,7 +133,9 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
     propensity and for the outcome). Intervals, at ``1 - alpha``, come from ``bootstrap`` resamples of
     clients (a client's complaints move together). The overlap diagnostic gives the range
     of propensities and the share of complaints outside [0.05, 0.95]; a
-    :class:`PositivityWarning` is raised where more than 5% are.
+    :class:`PositivityWarning` is raised where more than 5% are. ``history``: in memory, or
+    a saved history's folder; its outcomes are found by ``engine`` (DuckDB in this process
+    unless given; or Spark: see :func:`complaint_outcomes`).
 
     Where practices were read from agents' replies, or tone from clients' words (see
     :func:`analytics.text.read_handling`), the reader's errors blur the comparison and
@@ -153,7 +156,7 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
     """
     bootstrap = check_resamples(bootstrap)
     outcomes = list(OUTCOMES) if outcome is None else [outcome] if isinstance(outcome, str) else list(outcome)
-    frame, notes = complaint_outcomes(history, outcomes)
+    frame, notes = complaint_outcomes(history, outcomes, engine)
     asked = list(practices or PRACTICES)
     practices = [p for p in asked if p in frame and frame[p].notna().any()]
     missing = [p for p in asked if p not in practices]
@@ -161,7 +164,7 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
         notes.append(f"Practices not recorded in this history, so not estimated: {', '.join(PRACTICE_WORDS[p] for p in missing)}.")
     confounders = [c for c in CONFOUNDERS if c in frame and frame[c].notna().any()]
     design = _design(frame[confounders])  # encoded once: the models refit on row subsets
-    shrink = _shrinking(history, frame, reading)
+    shrink = _shrinking(frame, reading)
     rng = np.random.default_rng(random_state)
     rows = []
     for practice in practices:
@@ -204,11 +207,11 @@ def practice_effects(history: History, outcome: str | list[str] | None = None, p
     return PracticeEffects(pd.DataFrame(rows), notes, len(frame), int(frame["client_id"].nunique()), alpha)
 
 
-def _shrinking(history: History, frame: pd.DataFrame, reading) -> dict:
+def _shrinking(frame: pd.DataFrame, reading) -> dict:
     """What was read from text, and how much the readers' errors shrink an effect: per
     practice (read practices) and for hostility (read tone)."""
     practices_read = "practices_read" in frame and bool(frame["practices_read"].fillna(False).any())
-    tone_read = "hostility" in frame and "tone_read" in history.interactions and bool(history.interactions["tone_read"].fillna(False).any())
+    tone_read = "hostility" in frame and "tone_read" in frame and bool(frame["tone_read"].fillna(False).any())
     if not (practices_read or tone_read):
         return {}
     from analytics.text import attenuation, simulated_accuracy
