@@ -145,23 +145,30 @@ def parquet_parts(path: Path | str) -> list[Path]:
     return sorted(p for p in path.glob("*.parquet") if p.is_file()) if path.is_dir() else [path]
 
 
-def read_numbered(con, path: Path) -> ibis.Table:
+def read_numbered(con, path: Path | str) -> ibis.Table:
     """A Parquet file (or folder of parts) with each row's 1-based number in it, counted
-    through the parts in name order, as a reader of the whole would count."""
-    parts = parquet_parts(path)
-    offsets, start = {}, 0
-    for part in parts:
-        offsets[part.name], start = start, start + pq.ParquetFile(part).metadata.num_rows
-    if con.name == "duckdb":
-        table = con.read_parquet([str(p) for p in parts], file_row_number=True, filename=True)
+    through the parts in name order, as a reader of the whole would count. At a URL (Spark
+    only) the parts and their rows are counted by Spark."""
+    url = "://" in str(path)
+    parts = [str(path)] if url else [str(part) for part in parquet_parts(path)]
+    if con.name == "duckdb" and not url:
+        table = con.read_parquet(parts, file_row_number=True, filename=True)
         index, file = table.file_row_number, table.filename
     elif con.name == "pyspark":
         name = f"client_health_{uuid.uuid4().hex}"
-        con._session.read.parquet(*map(str, parts)).selectExpr("*", "_metadata.row_index AS file_row_number",
-                                                               "_metadata.file_name AS filename").createOrReplaceTempView(name)
+        con._session.read.parquet(*parts).selectExpr("*", "_metadata.row_index AS file_row_number",
+                                                     "_metadata.file_name AS filename").createOrReplaceTempView(name)
         table = con.table(name)
         index, file = table.file_row_number, table.filename
     else:
         raise ValueError(f"the {con.name} engine cannot number a file's rows; load the files without an engine")
-    offset = ibis.cases(*(((file == part) | file.endswith(f"/{part}"), first) for part, first in offsets.items()), else_=0) if len(parts) > 1 else 0
+    if url:  # how many rows each part holds, in the parts' name order
+        counted = con.execute(table.group_by(part=file).aggregate(rows=table.count())).sort_values("part")
+        sizes = dict(zip(counted["part"], counted["rows"], strict=True))
+    else:
+        sizes = {Path(part).name: pq.ParquetFile(part).metadata.num_rows for part in parts}
+    offsets, start = {}, 0
+    for part, rows in sizes.items():
+        offsets[part], start = start, start + int(rows)
+    offset = ibis.cases(*(((file == part) | file.endswith(f"/{part}"), first) for part, first in offsets.items()), else_=0) if len(offsets) > 1 else 0
     return table.mutate(_row=index + offset + 1).drop("file_row_number", "filename")

@@ -245,6 +245,33 @@ def test_spark_gives_the_same_snapshots_as_duckdb(sample_history, sample_rows, s
     assert (on_spark[counts].dtypes == "int64").all()
 
 
+def test_a_saved_history_at_a_url_is_read_by_spark_where_it_is(sample_history, sample_rows, spark, tmp_path):
+    """As a cluster's executors read shared storage (s3a://, hdfs://): from a file:// URL, its
+    complaints in parts as Spark writes them, Spark gives the snapshots, Pareto table, KPIs
+    and practice-effect inputs of the history in memory. DuckDB, which reads folders on this
+    machine, says so."""
+    import pyarrow.parquet as pq
+
+    from analytics.kpis import complaint_kpis
+    from analytics.rootcause import complaint_outcomes, pareto
+
+    folder = sample_history.save(tmp_path / "saved")
+    complaints = pq.read_table(folder / "complaints.parquet")
+    (folder / "complaints.parquet").unlink()
+    (folder / "complaints.parquet").mkdir()
+    for part, start in enumerate(range(0, complaints.num_rows, 5_000)):
+        pq.write_table(complaints.slice(start, 5_000), folder / "complaints.parquet" / f"part-{part:05d}.parquet")
+    url = folder.as_uri()
+    assert url.startswith("file:///")
+    assert_same_snapshots(sample_rows, snapshots(url, CUTOFFS, engine=spark))
+    pd.testing.assert_frame_equal(pareto(url, "team", "cost", engine=spark).table, pareto(sample_history, "team", "cost").table,
+                                  check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(complaint_kpis(url, engine=spark).table, complaint_kpis(sample_history).table, check_exact=False, rtol=1e-12)
+    asked = ["repeat", "churn", "hostility"]
+    pd.testing.assert_frame_equal(complaint_outcomes(url, asked, engine=spark)[0], complaint_outcomes(sample_history, asked)[0])
+    with pytest.raises(ValueError, match="at a URL is read by Spark"):
+        snapshots(url, CUTOFFS)
+
 def test_repeat_flags_match_a_plain_pandas_computation(sample_history):
     from analytics.features import repeats
 

@@ -8,10 +8,11 @@ from analytics.features._catalogue import FEATURES
 from analytics.features._groups import Groups, Tables, interval, period_index
 from analytics.features._prior import prior_count
 from analytics.features._repeats import repeats
+from analytics.features._saved import Saved, is_url
 from analytics.features._snapshots import snapshots
 from analytics.features._source import data_end, reading, resolve_cutoffs, staged
 
 __all__ = [
-    "FEATURES", "HOUR_MS", "Groups", "Tables", "connect", "connection", "cutoff_index", "data_end", "engine_of", "interval", "milliseconds", "period_index", "prior_count", "reading",
+    "FEATURES", "HOUR_MS", "Groups", "Saved", "Tables", "connect", "connection", "cutoff_index", "data_end", "engine_of", "interval", "is_url", "milliseconds", "period_index", "prior_count", "reading",
     "repeats", "resolve_cutoffs", "snapshots", "spark_session", "staged",
 ]

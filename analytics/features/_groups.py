@@ -4,7 +4,6 @@ come back, however many complaints there are."""
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from pathlib import Path
 
@@ -12,15 +11,13 @@ import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from ibis import _
 
-from analytics._engine import read_numbered
 from analytics._time import utc
 from analytics.features._aggregate import cutoff_index
 from analytics.features._repeats import repeats
-from analytics.features._source import Source, data_end, read_saved
-from analytics.io import History, parquet_parts
+from analytics.features._source import Source, data_end
+from analytics.io import History
 
 #: the interactions' flags: every other column an analysis reads from them is text
 CONTACT_FLAGS = {"tone_read": pa.bool_(), "practices_read": pa.bool_()}
@@ -58,8 +55,8 @@ class Tables:
             return
         self._source = source = Source(history, con)
         self.has, self.clients = source.has, source.clients
-        self.clients_derived = json.loads((Path(history) / "history.json").read_text(encoding="utf-8"))["clients_derived"]
-        self.complaints = (read_numbered if numbered else read_saved)(con, Path(history) / "complaints.parquet")
+        self.clients_derived = bool(source.meta.get("clients_derived"))
+        self.complaints = source.saved.table("complaints", numbered)
 
     @cached_property
     def end(self) -> pd.Timestamp:
@@ -70,7 +67,7 @@ class Tables:
     def has_interactions(self) -> bool:
         if isinstance(self._history, History):
             return not self._history.interactions.empty
-        return any(pq.ParquetFile(part).metadata.num_rows for part in parquet_parts(Path(self._history) / "interactions.parquet"))
+        return self._source.saved.rows("interactions") > 0
 
     def interactions(self, *columns: str):
         """Each interaction's complaint and moment, and those of the ``columns`` it has (text,
@@ -79,7 +76,7 @@ class Tables:
         if isinstance(self._history, History):
             contacts = self._history.interactions
             return ibis.memtable(pa.table({name: pa.array(contacts[name], from_pandas=True, type=kind) for name, kind in kinds.items() if name in contacts}))
-        table = read_saved(self.con, Path(self._history) / "interactions.parquet")
+        table = self._source.saved.table("interactions")
         return table.select(**{name: table[name].cast("timestamp('UTC')" if name == "at" else ibis.dtype(kind)) for name, kind in kinds.items() if name in table.columns})
 
     def client_contacts(self, *columns: str):

@@ -4,18 +4,17 @@ itself; the cutoffs, and where the data ends."""
 from __future__ import annotations
 
 import contextlib
-import json
 import tempfile
 from pathlib import Path
 
 import ibis
 import pandas as pd
-import pyarrow.parquet as pq
 
 from analytics._engine import connection, engine_of
 from analytics._time import utc
 from analytics.features._catalogue import COMPLAINT_COLUMNS, CONTACT_COLUMNS
-from analytics.io import History, parquet_parts
+from analytics.features._saved import Saved
+from analytics.io import History
 
 
 def resolve_cutoffs(history: History, cutoffs) -> list[pd.Timestamp]:
@@ -121,15 +120,15 @@ class Source:
             self.span = history.span
             self.end = data_end(history)
             return
-        folder = Path(history)
-        self.clients = pd.read_parquet(folder / "clients.parquet", dtype_backend="pyarrow")
-        self._recorded = {t: _recorded_columns(folder / f"{t}.parquet") for t in ("complaints", "interactions")}
+        self.saved = saved = Saved(history, con)
+        self.clients = saved.frame("clients")
+        self._recorded = {t: saved.recorded(t) for t in ("complaints", "interactions")}
         self._recorded["clients"] = {c for c in self.clients.columns if self.clients[c].notna().any()}
-        complaints = read_saved(con, folder / "complaints.parquet")
+        complaints = saved.table("complaints")
         self.complaints = complaints.select(
             **{c: complaints[c].cast(kind) if c in complaints.columns else ibis.null(kind) for c, kind in COMPLAINT_COLUMNS.items()}
         )
-        interactions = read_saved(con, folder / "interactions.parquet")
+        interactions = saved.table("interactions")
         self.interactions = interactions.select(**{c: interactions[c].cast(kind) for c, kind in CONTACT_COLUMNS.items()})
         c = self.complaints
         span = con.execute(c.aggregate(
@@ -140,33 +139,10 @@ class Source:
         if "closed_at" in complaints.columns:  # as data_end counts it
             moments.append(con.execute(complaints.closed_at.cast("timestamp('UTC')").max()))
         self.end = max(utc(m) for m in moments if pd.notna(m))
-        meta = folder / "history.json"
-        seen = json.loads(meta.read_text(encoding="utf-8")).get("seen_until") if meta.exists() else None
-        if seen:  # an event log's last event, as data_end counts it
-            self.end = utc(seen)
+        self.meta = saved.meta()
+        if self.meta.get("seen_until"):  # an event log's last event, as data_end counts it
+            self.end = utc(self.meta["seen_until"])
 
     def has(self, *columns: str, table: str = "complaints") -> bool:
         return all(c in self._recorded[table] for c in columns)
 
-
-def read_saved(con, path: Path):
-    """A table of a saved history as the engine reads it: one Parquet file, or the parts of
-    one that an engine wrote (Spark reads a folder itself; DuckDB is given its parts)."""
-    return con.read_parquet(str(path) if con.name == "pyspark" else [str(part) for part in parquet_parts(path)])
-
-
-def _recorded_columns(path: Path) -> set[str]:
-    """Columns of a Parquet table with at least one value, from its statistics."""
-    recorded = set()
-    for part in parquet_parts(path):
-        metadata = pq.ParquetFile(part).metadata
-        for g in range(metadata.num_row_groups):
-            group = metadata.row_group(g)
-            if group.num_rows == 0:  # an empty table's group has no statistics: it records nothing
-                continue
-            for c in range(group.num_columns):
-                column = group.column(c)
-                stats = column.statistics
-                if stats is None or not stats.has_null_count or stats.null_count < group.num_rows:
-                    recorded.add(column.path_in_schema)
-    return recorded

@@ -1,0 +1,107 @@
+"""A saved history's folder as the engine reads it: a folder on this machine, or a URL that
+Spark reads itself (``s3a://``, ``hdfs://``, ``abfss://``, ``file://``), as a cluster's
+executors read shared storage. Only counts, the clients and the history's notes come to
+this process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pyarrow.parquet as pq
+
+from analytics._engine import parquet_parts, read_numbered
+
+
+def is_url(location) -> bool:
+    """Whether a saved history's ``location`` is a URL rather than a folder on this machine.
+
+    Examples
+    --------
+    >>> from analytics.features import is_url
+    >>> is_url("s3a://crm-exports/history"), is_url("saved/history")
+    (True, False)
+    """
+    return "://" in str(location)
+
+
+class Saved:
+    """The tables of the history saved at ``location`` (:meth:`History.save`, or
+    :func:`analytics.io.load_into`) as the engine ``con`` reads them.
+
+    Examples
+    --------
+    >>> from analytics.datasets import SAMPLE_FOLDER
+    >>> from analytics.features import Saved, connection
+    >>> with connection() as con:
+    ...     saved = Saved(SAMPLE_FOLDER, con)
+    ...     len(saved.frame("clients")), saved.rows("interactions"), "csat" in saved.recorded("complaints")
+    (3000, 22588, True)
+    """
+
+    def __init__(self, location: str | Path, con):
+        self.con, self.url = con, is_url(location)
+        if self.url and con.name != "pyspark":
+            raise ValueError(f"{location}: a saved history at a URL is read by Spark (engine='spark' or a SparkSession); "
+                             f"{con.name} reads a folder on this machine")
+        self.location = str(location).rstrip("/") if self.url else Path(location)
+
+    def path(self, name: str) -> str | Path:
+        return f"{self.location}/{name}" if self.url else self.location / name
+
+    def table(self, name: str, numbered: bool = False) -> ibis.Table:
+        """Table ``name`` ("complaints"), with each row's place in it (``_row``) when ``numbered``."""
+        path = self.path(f"{name}.parquet")
+        if numbered:
+            return read_numbered(self.con, path)
+        # Spark reads a folder of parts itself; DuckDB is given its parts
+        return self.con.read_parquet(str(path) if self.con.name == "pyspark" else [str(part) for part in parquet_parts(path)])
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """A small table (the clients) in this process, as pandas reads it with Arrow types."""
+        if self.url:  # Spark's moments are UTC, as the saved ones were
+            t = self.table(name)
+            t = t.select(**{c: t[c].cast("timestamp('UTC')") if t[c].type().is_timestamp() else t[c] for c in t.columns})
+            return self.con.to_pyarrow(t).to_pandas(types_mapper=pd.ArrowDtype)
+        return pd.read_parquet(self.path(f"{name}.parquet"), dtype_backend="pyarrow")
+
+    def meta(self) -> dict:
+        """What :meth:`History.save` noted beside the tables (``history.json``), empty when nothing."""
+        path = self.path("history.json")
+        if self.url:
+            text = self.con._session.read.text(path, wholetext=True).collect()
+            return json.loads(text[0][0]) if text else {}
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def recorded(self, name: str) -> set[str]:
+        """The columns of table ``name`` with at least one value: from the Parquet statistics
+        on this machine, counted by the engine at a URL."""
+        if self.url:
+            t = self.table(name)
+            counts = self.con.execute(t.aggregate(**{f"n{i}": t[c].count() for i, c in enumerate(t.columns)})).iloc[0]
+            return {c for i, c in enumerate(t.columns) if counts[f"n{i}"] > 0}
+        return _recorded_columns(self.path(f"{name}.parquet"))
+
+    def rows(self, name: str) -> int:
+        if self.url:
+            return int(self.con.execute(self.table(name).count()))
+        return sum(pq.ParquetFile(part).metadata.num_rows for part in parquet_parts(self.path(f"{name}.parquet")))
+
+
+def _recorded_columns(path: Path) -> set[str]:
+    """Columns of a Parquet table with at least one value, from its statistics."""
+    recorded = set()
+    for part in parquet_parts(path):
+        metadata = pq.ParquetFile(part).metadata
+        for g in range(metadata.num_row_groups):
+            group = metadata.row_group(g)
+            if group.num_rows == 0:  # an empty table's group has no statistics: it records nothing
+                continue
+            for c in range(group.num_columns):
+                column = group.column(c)
+                stats = column.statistics
+                if stats is None or not stats.has_null_count or stats.null_count < group.num_rows:
+                    recorded.add(column.path_in_schema)
+    return recorded
