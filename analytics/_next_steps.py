@@ -25,16 +25,16 @@ def measured_evidence(history: History) -> tuple[pd.DataFrame, list[str]]:
     repeats and churn in this business's data, with its 95% interval."""
     from analytics.rootcause import practice_effects
 
-    practices = [p for p in PRACTICES_FOR_STEPS if p in history.complaints]
+    measured = history.whole_clients(EVIDENCE_COMPLAINTS)  # in this process, from a stored history too
+    practices = [p for p in PRACTICES_FOR_STEPS if p in measured.complaints]
     if not practices:
         return pd.DataFrame(), ["The history records no handling practices, so next steps rest on the complaints alone, not on measured effects."]
     notes = []
-    if len(history.complaints) > EVIDENCE_COMPLAINTS:
-        measured = history.whole_clients(EVIDENCE_COMPLAINTS)
+    if history.complaint_count > EVIDENCE_COMPLAINTS:
         notes.append(f"The practice effects behind the next steps were measured on the complaints of a random {len(measured.clients):,} of "
-                     f"{len(history.clients):,} clients ({len(measured.complaints):,} of {len(history.complaints):,} complaints): "
+                     f"{len(history.clients):,} clients ({len(measured.complaints):,} of {history.complaint_count:,} complaints): "
                      "enough for their intervals, in seconds; the workshop measures them on every complaint.")
-        history = measured
+    history = measured
     effects = practice_effects(history, outcome=list(EVIDENCE_OUTCOMES), practices=practices, bootstrap=200)
     return effects.table, notes + list(effects.notes)
 

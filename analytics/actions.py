@@ -23,7 +23,7 @@ import pandas as pd
 from analytics._next_steps import EVIDENCE_COMPLAINTS, NOTICE_SOON, RECENT, measured_evidence, next_steps
 from analytics._time import utc
 from analytics._value import renewal_dates
-from analytics.features import data_end, engine_of, snapshots
+from analytics.features import StoredHistory, data_end, engine_of, snapshots
 from analytics.health import HealthScore
 from analytics.io import History
 from analytics.labels import describe, feature_label, value_label
@@ -268,9 +268,11 @@ def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str
 
     effects, evidence_notes = measured_evidence(history)
     notes += evidence_notes
-    measured, open_advice, handling_notes = _handling(history, at_risk, cutoff)
+    # the complaints the next steps read: the clients at risk and those with an open complaint
+    local = history if isinstance(history, History) else history.of_clients(pd.Index(at_risk["client_id"]).union(history.clients_with_open_complaints()))
+    measured, open_advice, handling_notes = _handling(history, local, at_risk, cutoff)
     notes += handling_notes
-    steps = next_steps(history, at_risk, cutoff, effects, measured)
+    steps = next_steps(local, at_risk, cutoff, effects, measured)
     at_risk = at_risk.join(steps)
     table = at_risk.sort_values(["value_at_risk", "probability", "client_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
@@ -281,11 +283,12 @@ def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str
     return ActionList(cutoff, previous, horizon, table, alerts, effects, currency, notes, open_advice)
 
 
-def _handling(history: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """From :class:`analytics.rootcause.NextBestAction`: per at-risk client with no open
-    complaint, the practice to add to its latest complaint of the last 90 days that most
-    cuts churn (one row per client); and for every open complaint, the one that most cuts
-    repeats."""
+def _handling(history: History | StoredHistory, local: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """From :class:`analytics.rootcause.NextBestAction` fitted on ``history``: per at-risk
+    client with no open complaint, the practice to add to its latest complaint of the last
+    90 days that most cuts churn (one row per client); and for every open complaint, the
+    one that most cuts repeats. ``local``: the history of the clients at risk and of those
+    with an open complaint, in this process."""
     empty = pd.DataFrame(columns=list(OPEN_COLUMNS))
     measured = history.whole_clients(EVIDENCE_COMPLAINTS)
     try:
@@ -293,9 +296,9 @@ def _handling(history: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> 
     except ValueError as error:
         return empty, empty, [f"No practice to add is suggested: {error}"]
     fitted = {outcome for _, outcome in nba.effects_}
-    c = history.complaints
+    c = local.complaints
     is_open = open_complaints(c)
-    advised = nba.recommend(history, c.loc[is_open, "complaint_id"], outcome="repeat").table if "repeat" in fitted else empty
+    advised = nba.recommend(local, c.loc[is_open, "complaint_id"], outcome="repeat").table if "repeat" in fitted else empty
     if len(advised):
         advised["days_open"] = (cutoff - pd.to_datetime(advised["opened_at"], utc=True)).dt.days
     outcome = "churn" if "churn" in fitted else "repeat"
@@ -304,7 +307,7 @@ def _handling(history: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> 
     latest = mine.sort_values(["client_id", "opened_at"]).drop_duplicates("client_id", keep="last")
     if latest.empty or outcome not in fitted:
         return empty, advised, list(nba.notes_)
-    per_client = nba.recommend(history, latest["complaint_id"], outcome=outcome).table
+    per_client = nba.recommend(local, latest["complaint_id"], outcome=outcome).table
     return per_client.set_index("client_id"), advised, list(nba.notes_)
 
 

@@ -126,10 +126,10 @@ def report(
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
-    from analytics.io import is_database_url, load_profile
+    from analytics.io import load_profile
 
     # the notebook runs in its own folder: paths are the caller's, and are checked before a kernel starts
-    if source is not None and not is_database_url(source):
+    if source is not None and "://" not in source:  # a database, or a saved history Spark reads, is checked by reading it
         if not Path(source).exists():
             typer.echo(f"error: {source}: no such file or folder; give a folder of exports, a file, or a database URL", err=True)
             raise typer.Exit(2)
@@ -246,11 +246,12 @@ def _checked_inputs(kind: str, given: dict) -> dict:
         except (ValueError, TypeError):
             raise ValueError(f"--cutoff {cutoff!r} is not a date; write it as YYYY-MM-DD"
                              + (" or a quarter such as 2025Q4" if kind == "quarterly" else "")) from None
-    from analytics.features import data_end
-    from analytics.io import LoadError, ProfileError, load_history
+    from analytics.features import data_end, is_url, open_history
+    from analytics.io import LoadError, ProfileError
 
-    try:
-        history = load_history(given.get("source", _sample_folder()), given.get("profile", "generic"))
+    source = given.get("source", _sample_folder())
+    try:  # a saved history is read where it is: only its clients and dates come here (at a URL, by the report's engine)
+        history = open_history(source, given.get("profile", "generic"), engine=given.get("engine") if is_url(source) else None)
     except (LoadError, ProfileError) as error:
         raise ValueError(str(error)) from None
     corrections = {}

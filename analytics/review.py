@@ -125,7 +125,7 @@ class RelationshipReview(Result):
 
     @property
     def computed_on(self) -> str:
-        return f"{len(self.clients):,} clients active on {self.period}, {len(self.history.complaints):,} complaints known then"
+        return f"{len(self.clients):,} clients active on {self.period}, {self.history.complaint_count:,} complaints known then"
 
     def _table(self) -> pd.DataFrame:
         """Clients and annual value per recommendation."""
@@ -223,7 +223,8 @@ class RelationshipReview(Result):
 
     def _tried(self, client_id) -> dict:
         """What was done about the client's complaints over the last 12 months."""
-        complaints = self.history.complaints
+        # a stored history gives this client's complaints from where they are
+        complaints = self.history.complaints if isinstance(self.history, History) else self.history.of_clients([client_id]).complaints
         mine = complaints.loc[(complaints["client_id"] == client_id) & (pd.to_datetime(complaints["opened_at"], utc=True) >= self.cutoff - pd.Timedelta(days=365))]
         resolved = mine["resolved_at"].notna() if "resolved_at" in mine else pd.Series(False, index=mine.index)
         tried = {"complaints": len(mine), "resolved": int(resolved.sum()), "practices": {}}

@@ -142,6 +142,9 @@ class Interactions(_Canonical):
 
 
 ORDERED_AFTER_OPENING = ("first_response_at", "resolved_at", "closed_at")
+#: complaint columns only known once the complaint is resolved
+KNOWN_AT_RESOLUTION = ("resolution", "csat", "disputed", "reopen_count", "sla_met", "handling_minutes", "credit_amount", "root_cause_fixed",
+                       "followed_up")
 #: tones that count as hostility
 HOSTILE_TONES = ("angry", "abusive")
 

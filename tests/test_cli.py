@@ -203,7 +203,7 @@ def test_the_weekly_actions_run_writes_the_list_and_the_open_complaints(tmp_path
     assert set(pd.to_datetime(advised["opened"])) and pd.to_datetime(advised["opened"]).max() < pd.Timestamp("2025-10-01")
 
 
-def test_the_quarterly_report_on_spark_gives_the_same_action_list_quietly(tmp_path):
+def test_the_quarterly_report_on_spark_gives_the_same_action_list_quietly_from_a_saved_history_at_a_url_too(tmp_path):
     import pytest
 
     from tests.conftest import need_debian_package
@@ -211,13 +211,16 @@ def test_the_quarterly_report_on_spark_gives_the_same_action_list_quietly(tmp_pa
     need_debian_package("/usr/lib/jvm/*/bin/java", "openjdk-17-jre-headless")
     pytest.importorskip("pyspark", reason="pyspark is installed by the test extra")
     lists = {}
-    for engine in ("duckdb", "spark"):
-        done = _client_health("report", "quarterly", "--engine", engine, "--cutoff", "2025Q3", "--out", tmp_path / engine)
+    # the last: a saved history at a URL, as a cluster reads shared storage, which stays there
+    saved = load_history(SAMPLE).save(tmp_path / "saved").as_uri()
+    for name, engine, source in (("duckdb", "duckdb", []), ("spark", "spark", []), ("stored", "spark", ["--source", saved])):
+        done = _client_health("report", "quarterly", "--engine", engine, *source, "--cutoff", "2025Q3", "--out", tmp_path / name)
         assert done.returncode == 0, done.stderr[-3000:]
         # Spark's notes stay off the terminal (Java's own one line on its incubator modules cannot be turned off)
         assert not re.search(r" (WARN|INFO) ", done.stderr) and "log level" not in done.stderr and "log4j" not in done.stderr
-        lists[engine] = pd.read_csv(tmp_path / engine / "quarterly-2025Q3-actions.csv")
+        lists[name] = pd.read_csv(tmp_path / name / "quarterly-2025Q3-actions.csv")
     pd.testing.assert_frame_equal(lists["duckdb"], lists["spark"])
+    pd.testing.assert_frame_equal(lists["duckdb"], lists["stored"])
 
 
 def test_validate_checks_a_parquet_folder_in_the_engine_and_writes_the_checked_history(tmp_path):

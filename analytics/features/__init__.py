@@ -11,8 +11,9 @@ from analytics.features._repeats import repeats
 from analytics.features._saved import Saved, is_url
 from analytics.features._snapshots import snapshots
 from analytics.features._source import data_end, reading, resolve_cutoffs, staged
+from analytics.features._stored import StoredHistory, open_history
 
 __all__ = [
-    "FEATURES", "HOUR_MS", "Groups", "Saved", "Tables", "connect", "connection", "cutoff_index", "data_end", "engine_of", "interval", "is_url", "milliseconds", "period_index", "prior_count", "reading",
+    "FEATURES", "HOUR_MS", "Groups", "Saved", "StoredHistory", "Tables", "connect", "connection", "cutoff_index", "data_end", "engine_of", "interval", "is_url", "milliseconds", "open_history", "period_index", "prior_count", "reading",
     "repeats", "resolve_cutoffs", "snapshots", "spark_session", "staged",
 ]

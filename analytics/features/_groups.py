@@ -17,6 +17,7 @@ from analytics._time import utc
 from analytics.features._aggregate import cutoff_index
 from analytics.features._repeats import repeats
 from analytics.features._source import Source, data_end
+from analytics.features._stored import StoredHistory
 from analytics.io import History
 
 #: the interactions' flags: every other column an analysis reads from them is text
@@ -41,7 +42,8 @@ class Tables:
     (13119, True)
     """
 
-    def __init__(self, history: History | str | Path, con, columns: list[str], within: pd.Timedelta | None = None, numbered: bool = False):
+    def __init__(self, history: History | StoredHistory | str | Path, con, columns: list[str], within: pd.Timedelta | None = None,
+                 numbered: bool = False):
         self.con, self._history = con, history
         if isinstance(history, History):
             c = history.complaints
@@ -55,8 +57,8 @@ class Tables:
             return
         self._source = source = Source(history, con)
         self.has, self.clients = source.has, source.clients
-        self.clients_derived = bool(source.meta.get("clients_derived"))
-        self.complaints = source.saved.table("complaints", numbered)
+        self.clients_derived = source.stored.clients_derived
+        self.complaints = source.stored.complaints_table(con, numbered)
 
     @cached_property
     def end(self) -> pd.Timestamp:
@@ -67,7 +69,7 @@ class Tables:
     def has_interactions(self) -> bool:
         if isinstance(self._history, History):
             return not self._history.interactions.empty
-        return self._source.saved.rows("interactions") > 0
+        return int(self.con.execute(self._source.stored.interactions_table(self.con).count())) > 0
 
     def interactions(self, *columns: str):
         """Each interaction's complaint and moment, and those of the ``columns`` it has (text,
@@ -76,7 +78,7 @@ class Tables:
         if isinstance(self._history, History):
             contacts = self._history.interactions
             return ibis.memtable(pa.table({name: pa.array(contacts[name], from_pandas=True, type=kind) for name, kind in kinds.items() if name in contacts}))
-        table = self._source.saved.table("interactions")
+        table = self._source.stored.interactions_table(self.con)
         return table.select(**{name: table[name].cast("timestamp('UTC')" if name == "at" else ibis.dtype(kind)) for name, kind in kinds.items() if name in table.columns})
 
     def client_contacts(self, *columns: str):

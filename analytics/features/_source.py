@@ -13,7 +13,7 @@ import pandas as pd
 from analytics._engine import connection, engine_of
 from analytics._time import utc
 from analytics.features._catalogue import COMPLAINT_COLUMNS, CONTACT_COLUMNS
-from analytics.features._saved import Saved
+from analytics.features._stored import StoredHistory
 from analytics.io import History
 
 
@@ -59,6 +59,8 @@ def data_end(history: History) -> pd.Timestamp:
     >>> data_end(load_sample())
     Timestamp('2025-12-31 22:41:27+0000', tz='UTC')
     """
+    if isinstance(history, StoredHistory):
+        return history.end
     if history.seen_until is not None:
         return utc(history.seen_until)
     moments = [history.complaints[c].max() for c in ("opened_at", "first_response_at", "resolved_at", "closed_at") if c in history.complaints]
@@ -106,9 +108,10 @@ def reading(history: History | str | Path, engine=None):
 
 
 class Source:
-    """What the snapshots read: a History in memory, or a saved one that the engine reads itself."""
+    """What the snapshots read: a History in memory, or a saved one that the engine reads
+    itself (its folder or URL, or a :class:`StoredHistory`)."""
 
-    def __init__(self, history: History | str | Path, con):
+    def __init__(self, history: History | StoredHistory | str | Path, con):
         if isinstance(history, History):
             self.clients = history.clients
             frame = history.complaints.reindex(columns=list(COMPLAINT_COLUMNS))  # absent columns come as nulls
@@ -120,29 +123,13 @@ class Source:
             self.span = history.span
             self.end = data_end(history)
             return
-        self.saved = saved = Saved(history, con)
-        self.clients = saved.frame("clients")
-        self._recorded = {t: saved.recorded(t) for t in ("complaints", "interactions")}
-        self._recorded["clients"] = {c for c in self.clients.columns if self.clients[c].notna().any()}
-        complaints = saved.table("complaints")
+        self.stored = stored = history if isinstance(history, StoredHistory) else StoredHistory(history, con)
+        self.clients, self.has, self.span, self.end = stored.clients, stored.has, stored.span, stored.end
+        complaints = stored.complaints_table(con)
         self.complaints = complaints.select(
             **{c: complaints[c].cast(kind) if c in complaints.columns else ibis.null(kind) for c, kind in COMPLAINT_COLUMNS.items()}
         )
-        interactions = saved.table("interactions")
+        interactions = stored.interactions_table(con)
         self.interactions = interactions.select(**{c: interactions[c].cast(kind) for c, kind in CONTACT_COLUMNS.items()})
-        c = self.complaints
-        span = con.execute(c.aggregate(
-            first=c.opened_at.min(), last=c.opened_at.max(), responded=c.first_response_at.max(), resolved=c.resolved_at.max(),
-        )).iloc[0]
-        self.span = None if pd.isna(span["first"]) else (utc(span["first"]), utc(span["last"]))
-        moments = [span["last"], span["responded"], span["resolved"], con.execute(self.interactions.at.max()), self.clients["ended_at"].max()]
-        if "closed_at" in complaints.columns:  # as data_end counts it
-            moments.append(con.execute(complaints.closed_at.cast("timestamp('UTC')").max()))
-        self.end = max(utc(m) for m in moments if pd.notna(m))
-        self.meta = saved.meta()
-        if self.meta.get("seen_until"):  # an event log's last event, as data_end counts it
-            self.end = utc(self.meta["seen_until"])
 
-    def has(self, *columns: str, table: str = "complaints") -> bool:
-        return all(c in self._recorded[table] for c in columns)
 

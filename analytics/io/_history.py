@@ -14,13 +14,8 @@ import pyarrow as pa
 
 from analytics._time import utc
 from analytics.results import Result
-from analytics.schemas import PRACTICES, empty_table
+from analytics.schemas import KNOWN_AT_RESOLUTION, PRACTICES, empty_table
 
-#: complaint columns only known once the complaint is resolved
-KNOWN_AT_RESOLUTION = (
-    "resolution", "csat", "disputed", "reopen_count", "sla_met", "handling_minutes",
-    "credit_amount", "root_cause_fixed", "followed_up",
-)
 TABLES = ("clients", "complaints", "interactions")
 
 
@@ -203,6 +198,11 @@ class History:
             self._remembered[stamp] = compute()
         return self._remembered[stamp].copy()
 
+    @property
+    def complaint_count(self) -> int:
+        """How many complaints the history holds."""
+        return len(self.complaints)
+
     def quarantined_rows(self) -> int:
         return 0 if self.report is None else self.report.rows_quarantined
 
@@ -271,7 +271,7 @@ class History:
         client-clustered intervals stay honest on a sample."""
         if len(self.complaints) <= complaints:
             return self
-        per_client = self.complaints["client_id"].value_counts()
+        per_client = self.complaints["client_id"].value_counts().sort_index()  # in a defined order, as an engine counts them
         order = per_client.sample(frac=1.0, random_state=random_state)
         return self.of_clients(order.index[: max(1, int(np.searchsorted(order.cumsum().to_numpy(), complaints)))])
 
