@@ -104,7 +104,7 @@ def validate(
 def report(
     kind: str = typer.Argument(..., help="quarterly, workshop, review or quality."),
     client: str | None = typer.Option(None, help="The client for the relationship review."),
-    source: str | None = typer.Option(None, help="A folder, a file or a database URL (default: the shipped sample)."),
+    source: str | None = typer.Option(None, help="A folder, a file or a database URL (default: the shipped sample); a saved history's folder, or a URL Spark reads, stays where it is."),
     profile: str | None = typer.Option(None, "--profile", "-p", help="Shipped profile name or a .toml path."),
     cutoff: str | None = typer.Option(None, help="Review as of this date, YYYY-MM-DD (quarterly also takes a quarter, 2025Q4); "
                                       "inside the data's range (default: the end of the data)."),
@@ -155,7 +155,7 @@ def report(
 
 @app.command()
 def actions(
-    source: str | None = typer.Option(None, help="A folder, a file or a database URL (default: the shipped sample)."),
+    source: str | None = typer.Option(None, help="A folder, a file or a database URL (default: the shipped sample); a saved history's folder stays where it is."),
     profile: str = typer.Option("generic", "--profile", "-p", help="Shipped profile name or a .toml path."),
     cutoff: str | None = typer.Option(None, help="As of this date, YYYY-MM-DD: what was known before it "
                                       "(default: the day after the data's last)."),
@@ -166,7 +166,8 @@ def actions(
     weekly run."""
     import pandas as pd
 
-    from analytics.io import LoadError, ProfileError, load_history
+    from analytics.features import open_history
+    from analytics.io import LoadError, ProfileError
     from analytics.reports import writable_folder
 
     moment = None
@@ -181,7 +182,7 @@ def actions(
         raise typer.Exit(2)
     writable_folder(out)
     try:
-        history = load_history(source or _sample_folder(), profile)
+        history = open_history(source or _sample_folder(), profile)  # a saved history stays where it is
     except (LoadError, ProfileError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
