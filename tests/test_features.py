@@ -252,6 +252,7 @@ def test_a_saved_history_at_a_url_is_read_by_spark_where_it_is(sample_history, s
     machine, says so."""
     import pyarrow.parquet as pq
 
+    from analytics.features import StoredHistory
     from analytics.kpis import complaint_kpis
     from analytics.rootcause import complaint_outcomes, pareto
 
@@ -268,7 +269,9 @@ def test_a_saved_history_at_a_url_is_read_by_spark_where_it_is(sample_history, s
                                   check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(complaint_kpis(url, engine=spark).table, complaint_kpis(sample_history).table, check_exact=False, rtol=1e-12)
     asked = ["repeat", "churn", "hostility"]
-    pd.testing.assert_frame_equal(complaint_outcomes(url, asked, engine=spark)[0], complaint_outcomes(sample_history, asked)[0])
+    in_memory = complaint_outcomes(sample_history, asked)[0]
+    pd.testing.assert_frame_equal(complaint_outcomes(url, asked, engine=spark)[0], in_memory)
+    pd.testing.assert_frame_equal(complaint_outcomes(StoredHistory(url, engine=spark), asked)[0], in_memory)  # read by its own engine
     with pytest.raises(ValueError, match="at a URL is read by Spark"):
         snapshots(url, CUTOFFS)
 

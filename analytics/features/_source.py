@@ -131,5 +131,3 @@ class Source:
         )
         interactions = stored.interactions_table(con)
         self.interactions = interactions.select(**{c: interactions[c].cast(kind) for c, kind in CONTACT_COLUMNS.items()})
-
-

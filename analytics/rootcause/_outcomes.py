@@ -12,7 +12,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from analytics.features import Tables, connection, prior_count, staged
+from analytics.features import StoredHistory, Tables, connection, engine_of, prior_count, staged
 from analytics.io import History
 from analytics.schemas import HOSTILE_TONES, PRACTICES
 
@@ -32,13 +32,14 @@ READ = ("complaint_id", "client_id", "opened_at", "first_response_at", "resolved
 REPEAT_WINDOW = pd.Timedelta(days=90)
 
 
-def complaint_outcomes(history: History | str | Path, outcomes: list[str], engine=None) -> tuple[pd.DataFrame, list[str]]:
+def complaint_outcomes(history: History | StoredHistory | str | Path, outcomes: list[str], engine=None) -> tuple[pd.DataFrame, list[str]]:
     """One row per complaint, in the history's order: practices, confounders and each
     outcome (null where it is not defined or not yet known). ``history``: in memory, or a
     saved history's folder. The engine finds the repeats and the contacts after each first
     response, and hands back only the columns read here (the year before each complaint is
-    counted from them): ``engine`` when given, else DuckDB in this process, whatever the
-    history's own, since the rows come back one per complaint anyway (as :func:`repeats`).
+    counted from them): ``engine`` when given, else DuckDB in this process, whatever a
+    History's own, since the rows come back one per complaint anyway (as :func:`repeats`);
+    a :class:`~analytics.features.StoredHistory` is read by its own.
 
     Examples
     --------
@@ -48,7 +49,7 @@ def complaint_outcomes(history: History | str | Path, outcomes: list[str], engin
     >>> len(frame), int(frame["repeat"].notna().sum()), round(float(frame["churn"].mean()), 3), notes
     (13119, 10883, 0.228, [])
     """
-    with connection(engine) as con, staged(history, con) as source:
+    with connection(_engine(history, engine)) as con, staged(history, con) as source:
         tables = Tables(source, con, list(READ), within=REPEAT_WINDOW if "repeat" in outcomes else None, numbered=True)
         has, clients, end = tables.has, tables.clients.set_index("client_id"), tables.end
         repeat = "repeat" in outcomes and has("resolved_at", "trigger")
@@ -106,6 +107,12 @@ def complaint_outcomes(history: History | str | Path, outcomes: list[str], engin
     return frame, notes
 
 
+def _engine(history, engine):
+    """Where the rows are found: a History in memory is read in this process unless told
+    otherwise; a stored one where its engine reads it."""
+    return engine if isinstance(history, History) else engine_of(history, engine)
+
+
 def _complaints(tables: Tables, repeat: bool) -> pd.DataFrame:
     """The columns of :data:`READ` the history has, in its order, with ``came_back`` (the
     same trigger again within the window) when ``repeat``."""
@@ -121,7 +128,7 @@ def _complaints(tables: Tables, repeat: bool) -> pd.DataFrame:
     return _pandas(tables.con.to_pyarrow(read.order_by("_row").drop("_row")))
 
 
-def hostility(history: History | str | Path, engine=None) -> pd.Series:
+def hostility(history: History | StoredHistory | str | Path, engine=None) -> pd.Series:
     """Per complaint id: whether the client wrote angrily or abusively after the first
     response (inbound contacts with a recorded or read tone); missing where the client made
     no such contact. Found in the engine (as for :func:`complaint_outcomes`: ``engine`` when
@@ -135,7 +142,7 @@ def hostility(history: History | str | Path, engine=None) -> pd.Series:
     >>> len(hostile), int(hostile.notna().sum()), round(float(hostile.mean()), 3)
     (2059, 2059, 0.055)
     """
-    with connection(engine) as con, staged(history, con) as source:
+    with connection(_engine(history, engine)) as con, staged(history, con) as source:
         return _hostility(Tables(source, con, ["complaint_id", "first_response_at"]))["hostility"].astype("boolean")
 
 
