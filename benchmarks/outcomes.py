@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from snapshots import _peak_gb, _simulated
+from snapshots import _peak_gb, given_or_simulated
 
 OUTCOMES = ["repeat", "dispute", "csat", "churn", "hostility"]
 
@@ -57,11 +57,7 @@ def main() -> None:
 
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as scratch:
-        folder = args.history or scratch
-        if not args.history:
-            process = context.Process(target=_simulated, args=(args.clients, folder))
-            process.start()
-            process.join()
+        folder = given_or_simulated(args.history, args.clients, scratch, context)
         runs = [(_in_memory, None), (_from_folder, None)] + [(_from_folder, "spark")] * args.spark
         ratios = [[] for _ in runs[1:]]
         for round_ in range(1, args.rounds + 1):

@@ -86,6 +86,17 @@ def _simulated(clients: int, folder: str) -> None:
     history.save(folder)
 
 
+def given_or_simulated(history: str | None, clients: int, scratch: str, context) -> str:
+    """The saved history to run on: the one given, else ``clients`` simulated into ``scratch``
+    by a process of their own."""
+    if history:
+        return history
+    process = context.Process(target=_simulated, args=(clients, scratch))
+    process.start()
+    process.join()
+    return scratch
+
+
 def _same_values(scratch) -> str:
     """Our features against the baseline's, on the rows both have (the baseline has a row
     wherever a client had a complaint in the year; we have one for each active client)."""
@@ -116,11 +127,7 @@ def main() -> None:
     cutoffs = list(pd.date_range("2023-01-01", periods=11, freq="QS", tz="UTC"))
     context = multiprocessing.get_context("spawn")  # each run starts from a fresh, small process
     with tempfile.TemporaryDirectory() as scratch:
-        folder = args.history or scratch
-        if not args.history:
-            process = context.Process(target=_simulated, args=(args.clients, folder))
-            process.start()
-            process.join()
+        folder = given_or_simulated(args.history, args.clients, scratch, context)
         clients, complaints = (pq.read_metadata(Path(folder) / f"{t}.parquet").num_rows for t in ("clients", "complaints"))
         print(f"{clients:,} clients, {complaints:,} complaints, {len(cutoffs)} cutoffs")
         same, every = [], []
