@@ -20,12 +20,14 @@ PRACTICES_FOR_STEPS = ("root_cause_fixed", "followed_up", "took_ownership")
 EVIDENCE_OUTCOMES = {"repeat": "repeats", "churn": "churn"}
 
 
-def measured_evidence(history: History) -> tuple[pd.DataFrame, list[str]]:
+def measured_evidence(history: History, measured: History | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The practice effects the next steps rest on: each practice's adjusted effect on
-    repeats and churn in this business's data, with its 95% interval."""
+    repeats and churn in this business's data, with its 95% interval; measured on
+    ``measured``, the history's whole clients holding about :data:`EVIDENCE_COMPLAINTS`
+    complaints (chosen here unless given)."""
     from analytics.rootcause import practice_effects
 
-    measured = history.whole_clients(EVIDENCE_COMPLAINTS)  # in this process, from a stored history too
+    measured = history.whole_clients(EVIDENCE_COMPLAINTS) if measured is None else measured  # in this process, from a stored history too
     practices = [p for p in PRACTICES_FOR_STEPS if p in measured.complaints]
     if not practices:
         return pd.DataFrame(), ["The history records no handling practices, so next steps rest on the complaints alone, not on measured effects."]

@@ -23,7 +23,7 @@ import pandas as pd
 from analytics._next_steps import EVIDENCE_COMPLAINTS, NOTICE_SOON, RECENT, measured_evidence, next_steps
 from analytics._time import utc
 from analytics._value import renewal_dates
-from analytics.features import StoredHistory, data_end, engine_of, snapshots
+from analytics.features import data_end, engine_of, snapshots
 from analytics.health import HealthScore
 from analytics.io import History
 from analytics.labels import describe, feature_label, value_label
@@ -266,11 +266,12 @@ def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str
     at_risk = ranked.head(top).copy()
     at_risk["main_reason"] = _main_reasons(points_now.loc[at_risk.index], now.loc[at_risk.index])
 
-    effects, evidence_notes = measured_evidence(history)
+    sample = history.whole_clients(EVIDENCE_COMPLAINTS)  # whole clients the practice effects are measured on, once
+    effects, evidence_notes = measured_evidence(history, sample)
     notes += evidence_notes
     # the complaints the next steps read: the clients at risk and those with an open complaint
     local = history if isinstance(history, History) else history.of_clients(pd.Index(at_risk["client_id"]).union(history.clients_with_open_complaints()))
-    measured, open_advice, handling_notes = _handling(history, local, at_risk, cutoff)
+    measured, open_advice, handling_notes = _handling(sample, local, at_risk, cutoff)
     notes += handling_notes
     steps = next_steps(local, at_risk, cutoff, effects, measured)
     at_risk = at_risk.join(steps)
@@ -283,16 +284,15 @@ def actions_from(history: History, rows: pd.DataFrame, fitted, columns: list[str
     return ActionList(cutoff, previous, horizon, table, alerts, effects, currency, notes, open_advice)
 
 
-def _handling(history: History | StoredHistory, local: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """From :class:`analytics.rootcause.NextBestAction` fitted on ``history``: per at-risk
-    client with no open complaint, the practice to add to its latest complaint of the last
-    90 days that most cuts churn (one row per client); and for every open complaint, the
-    one that most cuts repeats. ``local``: the history of the clients at risk and of those
-    with an open complaint, in this process."""
+def _handling(sample: History, local: History, at_risk: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """From :class:`analytics.rootcause.NextBestAction` fitted on ``sample`` (whole clients
+    of the history): per at-risk client with no open complaint, the practice to add to its
+    latest complaint of the last 90 days that most cuts churn (one row per client); and for
+    every open complaint, the one that most cuts repeats. ``local``: the history of the
+    clients at risk and of those with an open complaint, in this process."""
     empty = pd.DataFrame(columns=list(OPEN_COLUMNS))
-    measured = history.whole_clients(EVIDENCE_COMPLAINTS)
     try:
-        nba = NextBestAction(outcomes=("repeat", "churn"), subgroups=False).fit(measured)
+        nba = NextBestAction(outcomes=("repeat", "churn"), subgroups=False).fit(sample)
     except ValueError as error:
         return empty, empty, [f"No practice to add is suggested: {error}"]
     fitted = {outcome for _, outcome in nba.effects_}
