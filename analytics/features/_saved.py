@@ -79,15 +79,19 @@ class Saved:
         """The columns of table ``name`` with at least one value: from the Parquet statistics
         on this machine, counted by the engine at a URL."""
         if self.url:
-            t = self.table(name)
-            counts = self.con.execute(t.aggregate(**{f"n{i}": t[c].count() for i, c in enumerate(t.columns)})).iloc[0]
-            return {c for i, c in enumerate(t.columns) if counts[f"n{i}"] > 0}
+            return counted_columns(self.con, self.table(name))
         return _recorded_columns(self.path(f"{name}.parquet"))
 
     def rows(self, name: str) -> int:
         if self.url:
             return int(self.con.execute(self.table(name).count()))
         return sum(pq.ParquetFile(part).metadata.num_rows for part in parquet_parts(self.path(f"{name}.parquet")))
+
+
+def counted_columns(con, table: ibis.Table) -> set[str]:
+    """The columns of ``table`` with at least one value, counted by the engine ``con``."""
+    counts = con.execute(table.aggregate(**{f"n{i}": table[c].count() for i, c in enumerate(table.columns)})).iloc[0]
+    return {c for i, c in enumerate(table.columns) if counts[f"n{i}"] > 0}
 
 
 def _recorded_columns(path: Path) -> set[str]:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from analytics._engine import connection
 from analytics._time import utc
-from analytics.features._saved import Saved, is_url
+from analytics.features._saved import Saved, counted_columns, is_url
 from analytics.io import History, LoadReport
 from analytics.schemas import KNOWN_AT_RESOLUTION, empty_table
 from analytics.schemas import ORDERED_AFTER_OPENING as MOMENTS
@@ -55,7 +55,6 @@ class StoredHistory:
             self._recorded = {"complaints": self._recorded_in(saved, "complaints", complaints),
                               "interactions": self._recorded_in(saved, "interactions", interactions),
                               "clients": {c for c in self.clients.columns if self.clients[c].notna().any()}}
-            self.complaint_columns = list(complaints.columns)
             c = complaints
             facts = con.execute(c.aggregate(
                 count=c.count(), first=c.opened_at.min(), last=c.opened_at.max(), **{name: c[name].max() for name in MOMENTS if name in c.columns},
@@ -71,10 +70,8 @@ class StoredHistory:
         return f"StoredHistory({self.location}{moment}: {len(self.clients):,} clients, {self.complaint_count:,} complaints)"
 
     def _recorded_in(self, saved: Saved, name: str, table) -> set[str]:
-        if self.moment is None:
-            return saved.recorded(name)
-        counts = saved.con.execute(table.aggregate(**{f"n{i}": table[c].count() for i, c in enumerate(table.columns)})).iloc[0]
-        return {c for i, c in enumerate(table.columns) if counts[f"n{i}"] > 0}
+        """From the files' statistics; as of a moment, counted in the masked table."""
+        return saved.recorded(name) if self.moment is None else counted_columns(saved.con, table)
 
     def complaints_table(self, con, numbered: bool = False) -> ibis.Table:
         """The complaints as the engine ``con`` reads them, masked as :meth:`History.as_of` masks them."""
