@@ -130,6 +130,23 @@ def _quarter_of_memory_mib() -> int:
     return max(1024, physical // 4 // 2**20)
 
 
+#: the schemes of shared storage Spark reads (a database's URL has a scheme of its own)
+STORAGE_SCHEMES = ("s3", "s3a", "s3n", "gs", "hdfs", "abfs", "abfss", "wasb", "wasbs", "dbfs", "file")
+
+
+def is_url(location) -> bool:
+    """Whether a saved history's ``location`` is a URL of shared storage rather than a
+    folder on this machine (or a database).
+
+    Examples
+    --------
+    >>> from analytics.features import is_url
+    >>> is_url("s3a://crm-exports/history"), is_url("saved/history"), is_url("postgresql://analyst@db/crm")
+    (True, False, False)
+    """
+    return str(location).split("://", 1)[0].lower() in STORAGE_SCHEMES if "://" in str(location) else False
+
+
 def parquet_parts(path: Path | str) -> list[Path]:
     """The files of a Parquet table: the file itself, or the parts of a folder an engine
     wrote (in name order).

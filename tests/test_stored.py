@@ -75,3 +75,6 @@ def test_open_history_loads_an_export_and_leaves_a_saved_history_where_it_is(sav
     loaded = open_history(SAMPLE_FOLDER)
     assert isinstance(loaded, History) and loaded.complaints.equals(sample_history.complaints)
     assert repr(open_history(saved)).endswith(": 3,000 clients, 13,119 complaints)")
+    # a URL of shared storage is a saved history for Spark to read, not a database
+    with pytest.raises(ValueError, match="at a URL is read by Spark"):
+        open_history(saved.as_uri())

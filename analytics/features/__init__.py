@@ -2,13 +2,13 @@
 what other analyses use to run there: a history's tables as the engine reads them, its
 complaint groups, and expression helpers."""
 
-from analytics._engine import connect, connection, engine_of, spark_session
+from analytics._engine import connect, connection, engine_of, is_url, spark_session
 from analytics.features._aggregate import HOUR_MS, cutoff_index, milliseconds
 from analytics.features._catalogue import FEATURES
 from analytics.features._groups import Groups, Tables, interval, period_index
 from analytics.features._prior import prior_count
 from analytics.features._repeats import repeats
-from analytics.features._saved import Saved, is_url
+from analytics.features._saved import Saved
 from analytics.features._snapshots import snapshots
 from analytics.features._source import data_end, reading, resolve_cutoffs, staged
 from analytics.features._stored import StoredHistory, open_history

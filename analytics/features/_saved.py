@@ -12,19 +12,7 @@ import ibis
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analytics._engine import parquet_parts, read_numbered
-
-
-def is_url(location) -> bool:
-    """Whether a saved history's ``location`` is a URL rather than a folder on this machine.
-
-    Examples
-    --------
-    >>> from analytics.features import is_url
-    >>> is_url("s3a://crm-exports/history"), is_url("saved/history")
-    (True, False)
-    """
-    return "://" in str(location)
+from analytics._engine import is_url, parquet_parts, read_numbered
 
 
 class Saved:

@@ -10,9 +10,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics._engine import connection
+from analytics._engine import connection, is_url
 from analytics._time import utc
-from analytics.features._saved import Saved, counted_columns, is_url
+from analytics.features._saved import Saved, counted_columns
 from analytics.io import History, LoadReport
 from analytics.schemas import KNOWN_AT_RESOLUTION, empty_table
 from analytics.schemas import ORDERED_AFTER_OPENING as MOMENTS
@@ -175,6 +175,6 @@ def open_history(source: str | Path, profile="generic", engine=None, **load) -> 
     from analytics.io import is_database_url, load_history
 
     text = str(source)
-    if (is_url(text) and not is_database_url(text)) or (Path(source) / "history.json").is_file():
+    if is_url(text) or (not is_database_url(text) and (Path(source) / "history.json").is_file()):
         return StoredHistory(source, engine)
     return load_history(source, profile, engine=engine, **load)

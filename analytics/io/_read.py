@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from analytics._engine import is_url
 from analytics.io._errors import LoadError
 from analytics.io._profile import Profile
 
@@ -57,7 +58,7 @@ def is_database_url(source) -> bool:
     >>> is_database_url("duckdb:///warehouse.duckdb"), is_database_url("exports/complaints.csv")
     (True, False)
     """
-    return isinstance(source, str) and "://" in source
+    return isinstance(source, str) and "://" in source and not is_url(source)  # shared storage holds files, not a database
 
 
 def read_sources(source, profile: Profile, progress: Progress | None = None) -> dict[str, list[RawTable]]:
