@@ -25,8 +25,8 @@ class Saved:
     >>> from analytics.features import Saved, connection
     >>> with connection() as con:
     ...     saved = Saved(SAMPLE_FOLDER, con)
-    ...     len(saved.frame("clients")), saved.rows("interactions"), "csat" in saved.recorded("complaints")
-    (3000, 22588, True)
+    ...     len(saved.frame("clients")), "csat" in saved.recorded("complaints")
+    (3000, True)
     """
 
     def __init__(self, location: str | Path, con):
@@ -49,10 +49,8 @@ class Saved:
 
     def frame(self, name: str) -> pd.DataFrame:
         """A small table (the clients) in this process, as pandas reads it with Arrow types."""
-        if self.url:  # Spark's moments are UTC, as the saved ones were
-            t = self.table(name)
-            t = t.select(**{c: t[c].cast("timestamp('UTC')") if t[c].type().is_timestamp() else t[c] for c in t.columns})
-            return self.con.to_pyarrow(t).to_pandas(types_mapper=pd.ArrowDtype)
+        if self.url:
+            return fetched(self.con, self.table(name))
         return pd.read_parquet(self.path(f"{name}.parquet"), dtype_backend="pyarrow")
 
     def meta(self) -> dict:
@@ -70,10 +68,16 @@ class Saved:
             return counted_columns(self.con, self.table(name))
         return _recorded_columns(self.path(f"{name}.parquet"))
 
-    def rows(self, name: str) -> int:
-        if self.url:
-            return int(self.con.execute(self.table(name).count()))
-        return sum(pq.ParquetFile(part).metadata.num_rows for part in parquet_parts(self.path(f"{name}.parquet")))
+
+def in_utc(column):
+    """Moments as UTC: Spark gives them without a time zone (in the session's, UTC)."""
+    return column.cast("timestamp('UTC')") if column.type().is_timestamp() else column
+
+
+def fetched(con, table: ibis.Table) -> pd.DataFrame:
+    """``table`` in this process, with Arrow types and its moments in UTC, as pandas reads
+    a saved table."""
+    return con.to_pyarrow(table.select(**{c: in_utc(table[c]) for c in table.columns})).to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def counted_columns(con, table: ibis.Table) -> set[str]:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from analytics._engine import connection, is_url
 from analytics._time import utc
-from analytics.features._saved import Saved, counted_columns
+from analytics.features._saved import Saved, counted_columns, fetched, in_utc
 from analytics.io import History, LoadReport
 from analytics.schemas import KNOWN_AT_RESOLUTION, empty_table
 from analytics.schemas import ORDERED_AFTER_OPENING as MOMENTS
@@ -79,15 +79,15 @@ class StoredHistory:
         if self.moment is None:
             return t
         moment = ibis.literal(self.moment)
-        t = t.filter(_in_utc(t.opened_at) < moment)
-        t = t.mutate(**{c: ibis.ifelse(_in_utc(t[c]) >= moment, ibis.null(t[c].type()), t[c]) for c in MOMENTS if c in t.columns})
+        t = t.filter(in_utc(t.opened_at) < moment)
+        t = t.mutate(**{c: ibis.ifelse(in_utc(t[c]) >= moment, ibis.null(t[c].type()), t[c]) for c in MOMENTS if c in t.columns})
         if "resolved_at" in t.columns:
             t = t.mutate(**{c: ibis.ifelse(t.resolved_at.isnull(), ibis.null(t[c].type()), t[c]) for c in KNOWN_AT_RESOLUTION if c in t.columns})
         return t
 
     def interactions_table(self, con, numbered: bool = False) -> ibis.Table:
         t = Saved(self.location, con).table("interactions", numbered)
-        return t if self.moment is None else t.filter(_in_utc(t.at) < ibis.literal(self.moment))
+        return t if self.moment is None else t.filter(in_utc(t.at) < ibis.literal(self.moment))
 
     def has(self, *columns: str, table: str = "complaints") -> bool:
         """Whether ``table`` records every one of ``columns`` (a value in at least one row)."""
@@ -111,7 +111,7 @@ class StoredHistory:
             for name, t in tables.items():
                 kept = t.semi_join(ids, t.client_id.cast("string") == ids.chosen_id)
                 kept = kept.order_by("_row").drop("_row")  # in the saved order, as History.of_clients keeps it
-                frames[name] = _pandas(con.to_pyarrow(kept.select(**{c: _in_utc(kept[c]) for c in kept.columns})))
+                frames[name] = fetched(con, kept)
         clients = self.clients.loc[self.clients["client_id"].isin(chosen)].reset_index(drop=True)
         return History(clients, frames["complaints"], frames["interactions"], report=self.report, clients_derived=self.clients_derived,
                        seen_until=self.seen_until, engine=self.engine)
@@ -120,12 +120,12 @@ class StoredHistory:
         """Randomly chosen whole clients holding about ``complaints`` complaints (every client
         when the history holds no more), in this process: the same clients
         :meth:`History.whole_clients` chooses."""
+        if self.complaint_count <= complaints:
+            return self.of_clients(self.clients["client_id"])
         with connection(self.engine) as con:
             t = self.complaints_table(con)
             counts = con.execute(t.group_by(client_id=t.client_id.cast("string")).aggregate(n=t.count()))
         per_client = counts.set_index("client_id")["n"].sort_index()
-        if self.complaint_count <= complaints:
-            return self.of_clients(self.clients["client_id"])
         order = per_client.sample(frac=1.0, random_state=random_state)
         return self.of_clients(order.index[: max(1, int(np.searchsorted(order.cumsum().to_numpy(), complaints)))])
 
@@ -144,15 +144,6 @@ class StoredHistory:
     def complaints(self):
         raise AttributeError("a stored history keeps its complaints where they are: take those of chosen clients with of_clients(ids), "
                              "or History.read(location) for all of them")
-
-
-def _in_utc(column):
-    """Moments as UTC: Spark gives them without a time zone (in the session's, UTC)."""
-    return column.cast("timestamp('UTC')") if column.type().is_timestamp() else column
-
-
-def _pandas(found) -> pd.DataFrame:
-    return found.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def open_history(source: str | Path, profile="generic", engine=None, **load) -> History | StoredHistory:
