@@ -132,7 +132,7 @@ def test_report_inputs_are_checked_before_a_kernel_starts(tmp_path):
         (["report", "quarterly", "--client", "CL000001"], "the quarterly report does not take --client; it takes --source, --profile, --cutoff"),
         (["report", "quality", "--cutoff", "2025-01-01"], "the quality report does not take --cutoff"),
         (["report", "quarterly", "--engine", "snowflake"], "--engine must be duckdb or spark, not 'snowflake'"),
-        (["report", "workshop", "--engine", "spark"], "the workshop report does not take --engine; it takes --source, --profile"),
+        (["report", "quality", "--engine", "spark"], "the quality report does not take --engine; it takes --source, --profile"),
     ):
         done = _client_health(*arguments, "--out", tmp_path)
         assert done.returncode == 2 and expected in done.stderr, (arguments, done.stderr[-2000:])
@@ -203,7 +203,7 @@ def test_the_weekly_actions_run_writes_the_list_and_the_open_complaints(tmp_path
     assert set(pd.to_datetime(advised["opened"])) and pd.to_datetime(advised["opened"]).max() < pd.Timestamp("2025-10-01")
 
 
-def test_the_quarterly_report_on_spark_gives_the_same_action_list_quietly_from_a_saved_history_at_a_url_too(tmp_path):
+def test_the_quarterly_report_on_spark_gives_the_same_action_list_quietly_from_a_saved_history_at_a_url_too_and_the_workshop_runs_there(tmp_path):
     import pytest
 
     from tests.conftest import need_debian_package
@@ -221,6 +221,11 @@ def test_the_quarterly_report_on_spark_gives_the_same_action_list_quietly_from_a
         lists[name] = pd.read_csv(tmp_path / name / "quarterly-2025Q3-actions.csv")
     pd.testing.assert_frame_equal(lists["duckdb"], lists["spark"])
     pd.testing.assert_frame_equal(lists["duckdb"], lists["stored"])
+    # the workshop too reads the saved history where it is, on the report's engine
+    done = _client_health("report", "workshop", "--engine", "spark", "--source", saved, "--out", tmp_path / "workshop")
+    assert done.returncode == 0 and not re.search(r" (WARN|INFO) ", done.stderr), done.stderr[-3000:]
+    page = (tmp_path / "workshop" / "workshop-2025-12-27.html").read_text(encoding="utf-8")
+    assert "13,119 complaints opened from 2023-01-01 to 2025-12-27." in page and "Handling cost $" in page
 
 
 def test_validate_checks_a_parquet_folder_in_the_engine_and_writes_the_checked_history(tmp_path):

@@ -3,6 +3,7 @@ cannot be computed says so."""
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -81,18 +82,49 @@ def test_positivity_failure_is_warned(sample_history):
 
 
 def test_public_complaints_by_time_to_a_private_channel(sample_history):
+    """Each public complaint goes by its first contact on another channel; a bucket holds its
+    lower edge, not its upper one; a later public reply moves nothing."""
     c = sample_history.complaints
-    public = c.loc[c["channel"] == "social_public"].head(40)
-    moved = pd.DataFrame({
-        "interaction_id": [f"X{i}" for i in range(len(public))], "complaint_id": public["complaint_id"].to_numpy(),
-        "client_id": public["client_id"].to_numpy(), "at": (pd.to_datetime(public["opened_at"], utc=True) + pd.Timedelta(hours=2)).to_numpy(),
-        "channel": "email", "direction": "outbound", "minutes": 5.0, "tone": "calm", "text": None,
-    })
-    interactions = pd.concat([sample_history.interactions, moved.astype(sample_history.interactions.dtypes.to_dict())], ignore_index=True)
-    history = History(sample_history.clients, c, interactions, sample_history.quarantine, sample_history.report)
+    public = c.loc[c["channel"] == "social_public"].head(42)
+    after = {"within 1 hour": ["59min"], "1 to 4 hours": ["1h", "3h59min"], "4 to 24 hours": ["4h", "23h"], "after a day": ["24h", "30h"]}
+    offsets = [pd.Timedelta(o) for found in after.values() for o in found] * 6
+    history = with_contacts(sample_history, public, offsets, "email")
+    history = with_contacts(history, public.head(10), [pd.Timedelta("1min")] * 10, "social_public")  # a public reply first
     table, how = public_to_private(history)
-    assert how.startswith("Public complaints by the time") and table.set_index("moved").loc["1 to 4 hours", "complaints"] == 40
+    assert how.startswith("Public complaints by the time")
+    never = int((c["channel"] == "social_public").sum()) - len(public)
+    assert table.set_index("moved")["complaints"].to_dict() == {"never moved": never} | {moved: 6 * len(found) for moved, found in after.items()}
     assert public_to_private(sample_history)[1].startswith("The interactions do not show when")
+
+
+def with_contacts(history, complaints, offsets, channel):
+    """``history`` with a contact on ``channel`` after each of ``complaints``, ``offsets`` after its opening."""
+    contacts = pd.DataFrame({
+        "interaction_id": [f"X{channel}{i}" for i in range(len(complaints))], "complaint_id": complaints["complaint_id"].to_numpy(),
+        "client_id": complaints["client_id"].to_numpy(), "at": (pd.to_datetime(complaints["opened_at"], utc=True) + pd.to_timedelta(offsets)).to_numpy(),
+        "channel": channel, "direction": "outbound", "minutes": 5.0, "tone": "calm", "text": None,
+    })
+    interactions = pd.concat([history.interactions, contacts.astype(history.interactions.dtypes.to_dict())], ignore_index=True)
+    return History(history.clients, history.complaints, interactions, history.quarantine, history.report)
+
+
+def test_the_workshop_s_counts_and_curves_are_the_same_on_spark_from_a_saved_folder(spark, sample_history, tmp_path):
+    """Rates, the most disputed, public complaints' moves and time-to-repeat curves: Spark
+    reading the saved folder gives what DuckDB gives in this process."""
+    from analytics.models import time_to_repeat_by
+    from analytics.rootcause import most, rates
+
+    c = sample_history.complaints
+    public = c.loc[c["channel"] == "social_public"]
+    folder = with_contacts(sample_history, public, pd.to_timedelta(np.arange(len(public)) % 40, unit="h"), "email").save(tmp_path / "saved")
+    for analysis in (lambda h, engine: rates(h, ["sla_met", "channel"], engine=engine), lambda h, engine: most(h, "team", "escalated", engine=engine),
+                     lambda h, engine: public_to_private(h, engine=engine)[0]):
+        pd.testing.assert_frame_equal(analysis(folder, spark), analysis(History.read(folder), None), check_dtype=False)
+    ours, theirs = (time_to_repeat_by(h, ["trigger", "root_cause_fixed"], engine=e) for h, e in ((folder, spark), (sample_history, None)))
+    for column, curves in theirs.items():
+        pd.testing.assert_frame_equal(ours[column].table, curves.table, rtol=1e-12)
+        pd.testing.assert_frame_equal(ours[column].curves, curves.curves, rtol=1e-12)
+        assert ours[column].repeated == curves.repeated > 1_000
 
 
 def test_topics_show_redacted_examples(sample_history):
@@ -216,3 +248,19 @@ def test_practice_effect_inputs_are_found_in_the_engine_from_a_saved_folder(spar
     effects = practice_effects(read, **asked).table
     assert set(effects["read_from_text"]) == {"practice", "practice and tone"}
     pd.testing.assert_frame_equal(practice_effects(folder, **asked, engine=spark).table, effects)
+
+
+def test_wilson_intervals_for_every_group_at_once_are_scipy_s_one_at_a_time():
+    from scipy.stats import binomtest
+
+    from analytics._stats import wilson
+
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 5_000, 2_000)
+    k = rng.binomial(n, rng.random(len(n)))
+    k[:20], k[20:40] = 0, n[20:40]  # none, and every one
+    for alpha in (0.05, 0.1):
+        low, high = wilson(k, n, alpha)
+        one_at_a_time = [binomtest(int(a), int(b)).proportion_ci(confidence_level=1 - alpha, method="wilson") for a, b in zip(k, n, strict=True)]
+        np.testing.assert_allclose(low, [ci.low for ci in one_at_a_time], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(high, [ci.high for ci in one_at_a_time], rtol=1e-12, atol=1e-15)

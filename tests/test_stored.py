@@ -78,3 +78,35 @@ def test_open_history_loads_an_export_and_leaves_a_saved_history_where_it_is(sav
     # a URL of shared storage is a saved history for Spark to read, not a database
     with pytest.raises(ValueError, match="at a URL is read by Spark"):
         open_history(saved.as_uri())
+
+
+def test_the_workshop_of_a_stored_history_is_the_workshop_in_memory(saved):
+    """Counts, rates and curves found in the engine, the parts fitted in memory on the same
+    whole clients (fewer complaints than the history's, so a sample), and the open
+    complaints' advice: equal, part by part, and the notes say what the sample was."""
+    from analytics.rootcause import root_cause_workshop
+
+    ours, theirs = ({name: part for name, part in parts_of(root_cause_workshop(history, bootstrap=20, measured_complaints=5_000)).items()}
+                    for history in (open_history(saved), History.read(saved)))
+    assert ours.keys() == theirs.keys() and len(ours) > 20
+    for name, part in theirs.items():
+        if isinstance(part, pd.DataFrame):
+            pd.testing.assert_frame_equal(ours[name], part, obj=name)
+        else:
+            assert ours[name] == part, name
+    assert theirs["by_count"]["complaints"].sum() == 13_119 and theirs["risk"]["train_complaints"] + theirs["risk"]["test_complaints"] < 5_000
+    measured = History.read(saved).whole_clients(5_000)  # whole clients holding about 5,000 of the 13,119 complaints
+    sample = f"the complaints of a random {len(measured.clients):,} of 3,000 clients ({len(measured.complaints):,} complaints)"
+    assert all(any(sample in note for note in theirs["notes"][section]) for section in ("repeats", "next_action", "text"))
+    assert len(theirs["open"]) == (History.read(saved).complaints[["resolved_at", "closed_at"]].isna().all(axis=1)).sum()
+
+
+def parts_of(workshop) -> dict:
+    """Every table, figure's data and sentence of a workshop, by name."""
+    w = workshop
+    return {"by_count": w.by_count.table, "by_cost": w.by_cost.table, "trend": w.trend, "repeat_rates": w.repeat_rates,
+            **{f"curve_{k}": v.table for k, v in w.repeat_curves.items()}, **{f"curves_{k}": v.curves for k, v in w.repeat_curves.items()},
+            "risk": w.repeat_risk.metrics, "effects": w.effects.table, "subgroups": w.next_action.summary(), "open": w.open_advice.table,
+            "public": w.public[0], "public_how": w.public[1], "topics": w.topics.terms, "inferred": w.inferred.table,
+            **{f"disputes_{k}": v for k, v in w.disputes.items()}, "most": w.disputed_most, "abuse": w.abuse, "notes": w.notes,
+            "headline": w.headline(), "claims": w.claims()}

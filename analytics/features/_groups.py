@@ -100,11 +100,39 @@ class Tables:
         after the resolution."""
         if "repeat_days" in done.columns:
             return done.filter(done.repeat_days <= within / pd.Timedelta(days=1))
+        later, same = self._same_trigger_again(done, within)
+        return done.semi_join(later, same)
+
+    def first_repeat(self, done, within: pd.Timedelta):
+        """``done`` (as :meth:`came_back` takes it; its rows distinct) with ``repeat_at``: when
+        the client first raised the same trigger again within ``within`` after the resolution
+        (null when it did not).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from analytics.datasets import load_sample
+        >>> from analytics.features import Tables, connection
+        >>> with connection() as con:
+        ...     tables = Tables(load_sample(), con, ["client_id", "trigger", "opened_at", "resolved_at"], numbered=True)
+        ...     t = tables.complaints
+        ...     done = t.filter(t.resolved_at.notnull()).select("_row", "client_id", "trigger", "resolved_at")
+        ...     found = con.execute(tables.first_repeat(done, pd.Timedelta("90D")))
+        >>> len(found), int(found["repeat_at"].notna().sum())
+        (12773, 2291)
+        """
+        later, same = self._same_trigger_again(done, within)
+        joined = done.left_join(later, same)
+        return joined.group_by(done.columns).aggregate(repeat_at=joined.later_opened.min())
+
+    def _same_trigger_again(self, done, within: pd.Timedelta):
+        """The complaints as later ones, and the conditions that make one a repeat of a row of ``done``."""
         t = self.complaints
         later = t.select(later_client=t.client_id.cast("string"), later_trigger=t.trigger.cast("string"),
                          later_opened=t.opened_at.cast("timestamp('UTC')"))
-        return done.semi_join(later, [done.client_id == later.later_client, done.trigger == later.later_trigger,
-                                      later.later_opened > done.resolved_at, later.later_opened <= done.resolved_at + interval(within)])
+        return later, [done.client_id.cast("string") == later.later_client, done.trigger.cast("string") == later.later_trigger,
+                       later.later_opened > done.resolved_at.cast("timestamp('UTC')"),
+                       later.later_opened <= done.resolved_at.cast("timestamp('UTC')") + interval(within)]
 
 
 def period_index(con, moments, freq: str) -> tuple[list[pd.Period], object]:

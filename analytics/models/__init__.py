@@ -10,11 +10,12 @@ from analytics.models._repeats import (
     repeat_rates,
     repeat_risk,
     time_to_repeat,
+    time_to_repeat_by,
 )
 from analytics.models._survival import ChurnHazards, RetentionCurves, retention_curves, survival_table
 
 __all__ = [
     "METRICS", "SAVED_TYPES", "Backtest", "ChurnHazards", "ChurnModel", "RetentionCurves",
     "RepeatCurves", "RepeatRisk", "backtest", "fit_by_client", "model_card", "rolling_origin", "repeat_features", "repeat_rates", "repeat_risk", "retention_curves",
-    "survival_table", "time_to_repeat", "training_data", "UntrustedModelFile",
+    "survival_table", "time_to_repeat", "time_to_repeat_by", "training_data", "UntrustedModelFile",
 ]

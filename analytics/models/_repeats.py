@@ -12,7 +12,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from analytics._charts import as_text
 from analytics._stats import wilson
-from analytics.features import Groups, data_end, prior_count, reading, repeats
+from analytics.features import Groups, StoredHistory, Tables, prior_count, reading, repeats
 from analytics.io import History
 from analytics.labels import column_label, group_label
 from analytics.models._churn import ChurnModel
@@ -100,11 +100,14 @@ class RepeatCurves(Result):
         return figure
 
 
-def time_to_repeat(history: History, by: str = "trigger", horizon_days: int = 365, alpha: float = 0.05) -> RepeatCurves:
+def time_to_repeat(history: History | StoredHistory | str | Path, by: str = "trigger", horizon_days: int = 365, alpha: float = 0.05,
+                   engine=None) -> RepeatCurves:
     """Kaplan-Meier curves of time from resolution to the same client's next complaint of
     the same trigger, per group of ``by`` (a complaint column such as ``trigger``,
     ``resolution`` or ``root_cause_fixed``), followed up to ``horizon_days`` or the end of
-    the data.
+    the data. The repeats are found in the engine (``engine``: the history's, else DuckDB;
+    or Spark), which reads a saved history itself: only each resolved complaint's group,
+    resolution and first repeat come back.
 
     Examples
     --------
@@ -113,33 +116,63 @@ def time_to_repeat(history: History, by: str = "trigger", horizon_days: int = 36
     >>> curves.summary[["group", "complaints", "repeated_90", "repeated_90_low_95"]].round(3).to_dict("list")
     {'group': ['False', 'True'], 'complaints': [7976, 3791], 'repeated_90': [0.223, 0.152], 'repeated_90_low_95': [0.214, 0.141]}
     """
+    return time_to_repeat_by(history, [by], horizon_days, alpha, engine)[by]
+
+
+def time_to_repeat_by(history: History | StoredHistory | str | Path, columns: list[str], horizon_days: int = 365, alpha: float = 0.05,
+                      engine=None) -> dict[str, RepeatCurves]:
+    """:func:`time_to_repeat` by each of ``columns``, the repeats found once.
+
+    Examples
+    --------
+    >>> from analytics.datasets import load_sample
+    >>> from analytics.models import time_to_repeat_by
+    >>> curves = time_to_repeat_by(load_sample(), ["trigger", "resolution"])
+    >>> {column: len(c.table) for column, c in curves.items()}
+    {'trigger': 8, 'resolution': 5}
+    """
     from lifelines import KaplanMeierFitter
 
-    if by not in history.complaints:
-        raise ValueError(f"the complaints have no column {by!r} to group time to repeat by")
-    flags = repeats(history, f"{horizon_days}D").set_index("complaint_id")
-    flags = flags.loc[flags["repeated"].notna()]
+    horizon = pd.Timedelta(days=horizon_days)
+    with reading(history, engine) as (con, source):
+        tables = Tables(source, con, [*columns, "client_id", "trigger", "opened_at", "resolved_at"], numbered=True)
+        for column in columns:
+            if column not in tables.complaints.columns:
+                raise ValueError(f"the complaints have no column {column!r} to group time to repeat by")
+        lacking = [column for column in ("trigger", "resolved_at") if not tables.has(column)]
+        if lacking:
+            raise ValueError(f"repeats need {' and '.join(lacking)} on the complaints, which this history does not record")
+        t = tables.complaints
+        done = t.filter(t.trigger.notnull() & t.resolved_at.notnull())
+        done = done.select("_row", "client_id", "trigger", resolved_at=done.resolved_at.cast("timestamp('UTC')"),
+                           **{f"by_{k}": done[column] for k, column in enumerate(columns)})
+        flags = con.execute(tables.first_repeat(done, horizon).drop("client_id", "trigger"))
+        end = tables.end
     if flags.empty:
         raise ValueError("time to repeat needs resolved complaints with a trigger; this history has none")
-    end = data_end(history)
-    followed = ((end - flags["resolved_at"]).dt.total_seconds() / 86400).clip(upper=horizon_days)
-    days = flags["days_to_repeat"].where(flags["repeated"].astype(bool), followed).clip(lower=0)
-    group = history.complaints.set_index("complaint_id")[by].reindex(flags.index).astype("string").fillna("not recorded")
-    curves, summary = [], []
-    for name in sorted(group.unique(), key=str):
-        members = (group == name).to_numpy()
-        fitter = KaplanMeierFitter(alpha=alpha).fit(days[members], flags["repeated"].astype(bool)[members])
-        curve = fitter.survival_function_.reset_index()
-        curves.append(pd.DataFrame({"group": name, "days": curve.iloc[:, 0], "repeated": 1 - curve.iloc[:, 1]}))
-        row = {"group": name, "complaints": int(members.sum())}
-        band = fitter.confidence_interval_survival_function_
-        for d in (30, 90, 180):
-            row[f"repeated_{d}"] = float(1 - fitter.survival_function_at_times(d).iloc[0])
-            low, high = band.loc[:d].iloc[-1]  # a share that came back is one minus a share still waiting
-            row[f"repeated_{d}_low"], row[f"repeated_{d}_high"] = float(1 - high), float(1 - low)
-        summary.append(row)
-    table = pd.DataFrame(summary).sort_values("repeated_90", ascending=False, ignore_index=True)
-    return RepeatCurves(pd.concat(curves, ignore_index=True), table, by, int(flags["repeated"].astype(bool).sum()), alpha)
+    resolved_at, repeat_at = pd.to_datetime(flags["resolved_at"], utc=True), pd.to_datetime(flags["repeat_at"], utc=True)
+    repeated = repeat_at.notna().to_numpy()
+    followed = ((end - resolved_at).dt.total_seconds() / 86400).clip(upper=horizon_days)
+    days = ((repeat_at - resolved_at).dt.total_seconds() / 86400).where(repeated, followed).clip(lower=0).to_numpy()
+    found = {}
+    for k, column in enumerate(columns):
+        group = flags[f"by_{k}"].astype("string").fillna("not recorded").to_numpy()
+        curves, summary = [], []
+        for name in sorted(set(group), key=str):
+            members = group == name
+            fitter = KaplanMeierFitter(alpha=alpha).fit(days[members], repeated[members])
+            curve = fitter.survival_function_.reset_index()
+            curves.append(pd.DataFrame({"group": name, "days": curve.iloc[:, 0], "repeated": 1 - curve.iloc[:, 1]}))
+            row = {"group": name, "complaints": int(members.sum())}
+            band = fitter.confidence_interval_survival_function_
+            for d in (30, 90, 180):
+                row[f"repeated_{d}"] = float(1 - fitter.survival_function_at_times(d).iloc[0])
+                low, high = band.loc[:d].iloc[-1]  # a share that came back is one minus a share still waiting
+                row[f"repeated_{d}_low"], row[f"repeated_{d}_high"] = float(1 - high), float(1 - low)
+            summary.append(row)
+        table = pd.DataFrame(summary).sort_values("repeated_90", ascending=False, ignore_index=True)
+        found[column] = RepeatCurves(pd.concat(curves, ignore_index=True), table, column, int(repeated.sum()), alpha)
+    return found
 
 
 @dataclass(repr=False)

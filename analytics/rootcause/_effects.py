@@ -299,10 +299,12 @@ def _aipw(X: np.ndarray, treated: np.ndarray, y: np.ndarray, fold: np.ndarray, p
 
 def _cluster_intervals(values: list[np.ndarray], clusters: np.ndarray, bootstrap: int, rng, alpha: float = 0.05) -> list[tuple[float, float, float]]:
     """Mean of each array and its interval at ``1 - alpha`` from Poisson-weighted resamples of clusters."""
-    weights = rng.poisson(1.0, (bootstrap, clusters.max() + 1))[:, clusters].astype(float)
+    weights = rng.poisson(1.0, (bootstrap, clusters.max() + 1)).astype(float)
+    # a cluster's weight applies to its sum: resamples x clusters, never resamples x rows (2 GB at a million complaints)
+    sizes = weights @ np.bincount(clusters, minlength=weights.shape[1])
     results = []
     for v in values:
-        replicates = (weights @ v) / np.maximum(weights.sum(axis=1), 1)
+        replicates = (weights @ np.bincount(clusters, weights=v, minlength=weights.shape[1])) / np.maximum(sizes, 1)
         low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
         results.append((float(v.mean()), float(low), float(high)))
     return results

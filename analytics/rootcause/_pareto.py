@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -13,7 +14,7 @@ from ibis import _
 
 from analytics._charts import as_text
 from analytics._stats import wilson
-from analytics.features import Groups, Tables, period_index, reading
+from analytics.features import Groups, StoredHistory, Tables, period_index, reading
 from analytics.io import History
 from analytics.labels import column_label, value_label
 from analytics.results import Result, with_interval_level
@@ -153,10 +154,13 @@ def trend_plot(table: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def rates(history: History, by: str | list[str], outcome: str = "disputed", min_complaints: int = 30, alpha: float = 0.05) -> pd.DataFrame:
+def rates(history: History | StoredHistory | str | Path, by: str | list[str], outcome: str = "disputed", min_complaints: int = 30,
+          alpha: float = 0.05, engine=None) -> pd.DataFrame:
     """The share of complaints with ``outcome`` (a yes/no column) per group of ``by``,
     with a Wilson interval at ``1 - alpha`` (``rate_low_95``, ``rate_high_95`` at the default); groups with fewer than ``min_complaints`` recorded answers
-    are left out. Raises ``ValueError`` naming the column when the history lacks it.
+    are left out. Raises ``ValueError`` naming the column when the history lacks it. Counted
+    in the engine (``engine``: the history's, else DuckDB; or Spark), which reads a saved
+    history itself.
 
     Examples
     --------
@@ -168,22 +172,31 @@ def rates(history: History, by: str | list[str], outcome: str = "disputed", min_
     >>> int(by_channel["complaints"].sum())
     12773
     """
-    c = history.complaints
     columns = [by] if isinstance(by, str) else list(by)
-    for column in [*columns, outcome]:
-        if column not in c or c[column].isna().all():
-            raise ValueError(f"the complaints do not record {column!r}")
-    answered = c[outcome].notna()
-    frame = pd.DataFrame({col: c.loc[answered, col].astype("string").fillna("not recorded") for col in columns})
-    frame["k"] = c.loc[answered, outcome].astype(bool).to_numpy()
-    counts = frame.groupby(columns)["k"].agg(["sum", "size"]).rename(columns={"sum": "k", "size": "n"})
+    with reading(history, engine) as (con, source):
+        tables = Tables(source, con, [*columns, outcome])
+        for column in [*columns, outcome]:
+            if not tables.has(column):
+                raise ValueError(f"the complaints do not record {column!r}")
+        t = tables.complaints
+        answered = t.filter(t[outcome].notnull())
+        groups = {column: _group_text(answered[column]) for column in columns}
+        counts = con.execute(answered.group_by(**groups).aggregate(k=answered[outcome].cast("boolean").cast("int64").sum(), n=_.count()))
+    counts = counts.set_index(columns).sort_index().astype("int64")  # ordered as pandas' groupby orders groups
     counts = counts.loc[counts["n"] >= min_complaints]
     table = _with_interval(counts["k"], counts["n"], "rate", alpha).reset_index()
     table = table.rename(columns={"n": "complaints", "k": outcome}).sort_values("rate", ascending=False, ignore_index=True)
     return with_interval_level(table, alpha)
 
 
-def most(history: History, by: str = "client_id", outcome: str = "disputed", top: int = 10) -> pd.DataFrame:
+def _group_text(column):
+    """A group's value as text, as pandas writes it ("True", not the engine's "true"), "not recorded" when missing."""
+    if column.type().is_boolean():
+        return ibis.ifelse(column, "True", "False").fill_null("not recorded")
+    return column.cast("string").fill_null("not recorded")
+
+
+def most(history: History | StoredHistory | str | Path, by: str = "client_id", outcome: str = "disputed", top: int = 10, engine=None) -> pd.DataFrame:
     """The ``top`` groups (companies, for a CFPB export) with the most complaints with ``outcome``.
 
     Examples
@@ -194,7 +207,7 @@ def most(history: History, by: str = "client_id", outcome: str = "disputed", top
     >>> top[["team", "escalated", "complaints"]].to_dict("list")
     {'team': ['Support North', 'Support South', 'Billing Desk'], 'escalated': [184, 150, 129], 'complaints': [3470, 3124, 2388]}
     """
-    table = rates(history, by, outcome, min_complaints=1)
+    table = rates(history, by, outcome, min_complaints=1, engine=engine)
     return table.sort_values([outcome, "complaints"], ascending=False).head(top).reset_index(drop=True)
 
 
@@ -207,11 +220,13 @@ def _with_interval(k: pd.Series, n: pd.Series, name: str, alpha: float = 0.05) -
 PRIVATE_BUCKETS = [(0, 1, "within 1 hour"), (1, 4, "1 to 4 hours"), (4, 24, "4 to 24 hours"), (24, np.inf, "after a day")]
 
 
-def public_to_private(history: History) -> tuple[pd.DataFrame, str]:
+def public_to_private(history: History | StoredHistory | str | Path, engine=None) -> tuple[pd.DataFrame, str]:
     """Outcomes of public complaints (channel ``social_public``) by how long it took to
     move the conversation to a private channel: the first interaction on another channel.
     Where the interactions do not show the move, outcomes are compared by whether the
-    complaint was marked ``moved_private``; the sentence returned says which.
+    complaint was marked ``moved_private``; the sentence returned says which. Counted in
+    the engine (``engine``: the history's, else DuckDB; or Spark), which reads a saved
+    history itself.
 
     Examples
     --------
@@ -223,36 +238,45 @@ def public_to_private(history: History) -> tuple[pd.DataFrame, str]:
     >>> table.columns.tolist()[:3]
     ['moved', 'complaints', 'dispute_rate']
     """
-    c = history.complaints
-    public = c.loc[c["channel"].astype("string") == "social_public"] if "channel" in c else c.iloc[:0]
-    if public.empty:
-        return pd.DataFrame(), "The history has no public (social media) complaints."
-    contacts = history.interactions
-    moved = contacts.loc[contacts["complaint_id"].isin(public["complaint_id"]) & (contacts["channel"].astype("string") != "social_public")] \
-        if {"complaint_id", "channel"} <= set(contacts.columns) else contacts.iloc[:0]
-    if len(moved):
-        first = moved.groupby("complaint_id")["at"].min()
-        hours = (pd.to_datetime(public["complaint_id"].map(first), utc=True) - pd.to_datetime(public["opened_at"], utc=True)).dt.total_seconds() / 3600
-        group = pd.Series("never moved", index=public.index)
-        for low, high, name in PRIVATE_BUCKETS:
-            group[(hours >= low) & (hours < high)] = name
-        how = "Public complaints by the time until the first contact on a private channel."
-    elif history.has("moved_private"):
-        group = public["moved_private"].map({True: "moved private", False: "stayed public"}).astype("string").fillna("not recorded")
-        how = ("The interactions do not show when a conversation moved to a private channel, so public complaints are compared "
-               "by whether they were moved at all.")
-    else:
-        return pd.DataFrame(), "The history records neither private contacts after public complaints nor whether they were moved."
-    frame = pd.DataFrame({"moved": group.to_numpy()}, index=public.index)
-    rows = []
-    for name, members in frame.groupby("moved"):
-        row = {"moved": name, "complaints": len(members)}
-        for outcome, values in (("dispute_rate", public.loc[members.index, "disputed"] if history.has("disputed") else None),
-                                ("csat_satisfied", (public.loc[members.index, "csat"] >= 4).where(public.loc[members.index, "csat"].notna()) if history.has("csat") else None)):
-            if values is None:
-                continue
-            answered = values.dropna().astype(bool)
-            (low,), (high,) = wilson([answered.sum()], [len(answered)])
-            row |= {outcome: answered.mean() if len(answered) else np.nan, f"{outcome}_low": low, f"{outcome}_high": high}
-        rows.append(row)
-    return pd.DataFrame(rows), how
+    with reading(history, engine) as (con, source):
+        tables = Tables(source, con, ["complaint_id", "opened_at", "channel", "moved_private", "disputed", "csat"])
+        t = tables.complaints
+        if not tables.has("channel"):
+            return pd.DataFrame(), "The history has no public (social media) complaints."
+        public = t.filter(t.channel.cast("string") == "social_public")
+        public = public.select(complaint_id=public.complaint_id.cast("string"), opened_at=public.opened_at.cast("timestamp('UTC')"),
+                               **{c: public[c] for c in ("moved_private", "disputed", "csat") if tables.has(c)})
+        contacts = tables.interactions("channel")
+        if "channel" in contacts.columns:
+            private = contacts.filter(contacts.channel != "social_public")
+            first = private.group_by(moved_id=private.complaint_id).aggregate(moved_at=private.at.min())
+        else:
+            first = ibis.memtable(pd.DataFrame({"moved_id": pd.Series(dtype="string"), "moved_at": pd.Series(dtype="datetime64[us, UTC]")}))
+        public = public.left_join(first, public.complaint_id == first.moved_id)
+        found = con.execute(public.aggregate(complaints=_.count(), moved=public.moved_at.count()))
+        if not int(found["complaints"].iloc[0]):
+            return pd.DataFrame(), "The history has no public (social media) complaints."
+        if int(found["moved"].iloc[0]):
+            since = [(public.moved_at >= public.opened_at + ibis.interval(hours=low)) & (public.moved_at < public.opened_at + ibis.interval(hours=high))
+                     if np.isfinite(high) else public.moved_at >= public.opened_at + ibis.interval(hours=low) for low, high, _name in PRIVATE_BUCKETS]
+            group = ibis.cases(*zip(since, [name for *_bounds, name in PRIVATE_BUCKETS], strict=True), else_="never moved")
+            how = "Public complaints by the time until the first contact on a private channel."
+        elif tables.has("moved_private"):
+            group = _group_text(public.moved_private.cast("boolean")).substitute({"True": "moved private", "False": "stayed public"})
+            how = ("The interactions do not show when a conversation moved to a private channel, so public complaints are compared "
+                   "by whether they were moved at all.")
+        else:
+            return pd.DataFrame(), "The history records neither private contacts after public complaints nor whether they were moved."
+        outcomes = {}
+        if tables.has("disputed"):
+            outcomes["dispute_rate"] = public.disputed.cast("boolean")
+        if tables.has("csat"):
+            outcomes["csat_satisfied"] = public.csat >= 4
+        counts = {f"{name}_{part}": measure for name, flag in outcomes.items()
+                  for part, measure in (("k", flag.cast("int64").sum()), ("n", flag.count()))}
+        table = con.execute(public.group_by(moved=group).aggregate(complaints=_.count(), **counts)).sort_values("moved", ignore_index=True)
+    for name in outcomes:
+        k, n = table.pop(f"{name}_k").fillna(0), table.pop(f"{name}_n")
+        low, high = wilson(k, n)
+        table[name], table[f"{name}_low"], table[f"{name}_high"] = k / n.where(n > 0), low, high
+    return table.astype({"complaints": "int64"}), how

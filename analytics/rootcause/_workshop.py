@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics._markup import markdown_text
+from analytics.features import StoredHistory
 from analytics.io import History
 from analytics.labels import PRACTICE_WORDS, value_label
 from analytics.rootcause._boundaries import abuse_load
@@ -300,10 +301,17 @@ class Workshop:
         return f"{self.span[1]:%Y-%m-%d}" if self.span else None
 
 
-def root_cause_workshop(history: History, by: str | None = None, hourly_cost: float = 60.0, currency: str = "$",
-                        bootstrap: int = 200, random_state: int = 0) -> Workshop:
+def root_cause_workshop(history: History | StoredHistory, by: str | None = None, hourly_cost: float = 60.0, currency: str = "$",
+                        bootstrap: int = 200, random_state: int = 0, measured_complaints: int = MEASURED_COMPLAINTS) -> Workshop:
     """Compute every part of the workshop the history allows. ``by``: the complaint column
     the Pareto ranks (default: ``trigger`` when recorded, else the raw category).
+
+    The counts, rates, curves and practice effects' inputs are found in the history's
+    engine, so a :class:`~analytics.features.StoredHistory` stays where it is. The parts
+    fitted on complaints in memory (the repeat-risk model, subgroup effects, topics and
+    inferred triggers) use whole clients holding about ``measured_complaints`` complaints,
+    chosen at random once, when the history holds more; the open complaints' advice reads
+    the histories of the clients with one.
 
     Examples
     --------
@@ -315,11 +323,14 @@ def root_cause_workshop(history: History, by: str | None = None, hourly_cost: fl
     >>> workshop.by_count.computed_on
     '13,119 complaints in 9 groups of trigger, ranked by complaints'
     """
-    from analytics.models import repeat_rates, repeat_risk, time_to_repeat
+    from analytics.models import repeat_rates, repeat_risk, time_to_repeat_by
 
-    c = history.complaints
     by = by or ("trigger" if history.has("trigger") else "category_raw")
-    w = Workshop(by=by, complaints=len(c), span=history.span, currency=currency)
+    w = Workshop(by=by, complaints=history.complaint_count, span=history.span, currency=currency)
+    measured = history.whole_clients(measured_complaints, random_state)  # in this process, chosen once
+    sampled = len(measured.complaints) < history.complaint_count
+    on_sample = (f"the complaints of a random {len(measured.clients):,} of {len(history.clients):,} clients "
+                 f"({len(measured.complaints):,} complaints)")
 
     def attempt(section: str, work):
         try:
@@ -340,10 +351,11 @@ def root_cause_workshop(history: History, by: str | None = None, hourly_cost: fl
     w.trend = attempt("pareto", lambda: trend(history, by))
     if history.has("resolved_at", "trigger"):
         w.repeat_rates = attempt("repeats", lambda: repeat_rates(history))
-        for column in ("trigger", "resolution", "root_cause_fixed"):
-            if history.has(column):
-                w.repeat_curves[column] = attempt("repeats", lambda column=column: time_to_repeat(history, column))
-        w.repeat_risk = attempt("repeats", lambda: repeat_risk(history, random_state=random_state))
+        curves = attempt("repeats", lambda: time_to_repeat_by(history, [c for c in ("trigger", "resolution", "root_cause_fixed") if history.has(c)]))
+        w.repeat_curves = curves or {}
+        w.repeat_risk = attempt("repeats", lambda: repeat_risk(measured, random_state=random_state))
+        if sampled and w.repeat_risk is not None:
+            w.notes.setdefault("repeats", []).append(f"The repeat-risk model was trained and judged on {on_sample}.")
     else:
         w.notes["repeats"] = ["Repeat triggers need resolution times and triggers, which this history does not record."]
     recorded = [p for p in PRACTICE_WORDS if history.has(p)]
@@ -357,24 +369,24 @@ def root_cause_workshop(history: History, by: str | None = None, hourly_cost: fl
                 practices, hostile = simulated_accuracy()
                 read = " ".join(w.effects.table["read_from_text"])
                 w.reading = pd.concat([practices] * ("practice" in read) + [hostile] * ("tone" in read))
-        measured = history.whole_clients(MEASURED_COMPLAINTS, random_state)
-        if len(measured.complaints) < len(history.complaints):
-            w.notes.setdefault("next_action", []).append(
-                f"Subgroup effects were measured on the complaints of a random {len(measured.clients):,} of {len(history.clients):,} clients "
-                f"({len(measured.complaints):,} complaints).")
+        if sampled:
+            w.notes.setdefault("next_action", []).append(f"Subgroup effects were measured on {on_sample}.")
         w.next_action = attempt("next_action", lambda: NextBestAction(random_state=random_state).fit(measured))
         if w.next_action is not None:
             w.notes.setdefault("next_action", []).extend(w.next_action.notes_)
             if any(o == "repeat" for _, o in w.next_action.effects_):
-                w.open_advice = attempt("next_action", lambda: w.next_action.recommend(history, outcome="repeat"))
+                waiting = history if isinstance(history, History) else history.of_clients(history.clients_with_open_complaints())
+                w.open_advice = attempt("next_action", lambda: w.next_action.recommend(waiting, outcome="repeat"))
     else:
         w.notes["effects"] = ["This history records no handling practices, so their effects cannot be estimated."]
     w.public = attempt("public", lambda: public_to_private(history))
     if w.public is not None:
         w.notes.setdefault("public", []).append(w.public[1])
     if history.has("text"):
-        w.topics = attempt("text", lambda: topics(c["text"], random_state=random_state))
-        w.inferred = attempt("text", lambda: infer_triggers(history, random_state=random_state))
+        w.topics = attempt("text", lambda: topics(measured.complaints["text"], random_state=random_state))
+        w.inferred = attempt("text", lambda: infer_triggers(measured, random_state=random_state))
+        if sampled:
+            w.notes.setdefault("text", []).append(f"Topics and inferred triggers were found in {on_sample}.")
     else:
         w.notes["text"] = ["This history records no complaint text, so topics and inferred triggers are left out."]
     if history.has("tone", table="interactions") and history.has("team"):
@@ -383,7 +395,7 @@ def root_cause_workshop(history: History, by: str | None = None, hourly_cost: fl
         w.notes["abuse"] = ["Abuse per team needs the tone of clients' contacts (or their words) and the complaints' teams, which this history does not record."]
     if history.has("disputed"):
         for column in DISPUTE_BREAKDOWNS:
-            if column in c and c[column].notna().any():
+            if history.has(column):
                 table = attempt("disputes", lambda column=column: rates(history, column))
                 if table is not None and len(table):
                     w.disputes[column] = table
