@@ -98,6 +98,7 @@ def test_the_workshop_of_a_stored_history_is_the_workshop_in_memory(saved):
     measured = History.read(saved).whole_clients(5_000)  # whole clients holding about 5,000 of the 13,119 complaints
     sample = f"the complaints of a random {len(measured.clients):,} of 3,000 clients ({len(measured.complaints):,} complaints)"
     assert all(any(sample in note for note in theirs["notes"][section]) for section in ("repeats", "next_action", "text"))
+    assert theirs["sample"] == sample and sample in theirs["topics_caption"] and sample in theirs["inferred_caption"]  # shown beside them
     assert len(theirs["open"]) == (History.read(saved).complaints[["resolved_at", "closed_at"]].isna().all(axis=1)).sum()
 
 
@@ -109,4 +110,5 @@ def parts_of(workshop) -> dict:
             "risk": w.repeat_risk.metrics, "effects": w.effects.table, "subgroups": w.next_action.summary(), "open": w.open_advice.table,
             "public": w.public[0], "public_how": w.public[1], "topics": w.topics.terms, "inferred": w.inferred.table,
             **{f"disputes_{k}": v for k, v in w.disputes.items()}, "most": w.disputed_most, "abuse": w.abuse, "notes": w.notes,
-            "headline": w.headline(), "claims": w.claims()}
+            "headline": w.headline(), "claims": w.claims(), "sample": w.sample,
+            "topics_caption": w.topics_table().caption, "inferred_caption": w.inferred_table().caption}

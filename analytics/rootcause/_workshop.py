@@ -82,6 +82,7 @@ class Workshop:
     reading: pd.DataFrame | None = None  # the readers' accuracy, when practices or tone were read from text
     currency: str = "$"
     notes: dict = field(default_factory=dict)  # section -> sentences
+    sample: str | None = None  # the whole clients the parts fitted in memory used, when fewer than all
 
     # ------------------------------------------------------------------ text
     def headline(self) -> str:
@@ -271,14 +272,16 @@ class Workshop:
             shown = self.topics.examples.groupby("topic")["example"].apply(lambda s: " | ".join(s))
             table = table.assign(examples=table["topic"].map(shown))
         unmatched = int((self.topics.topic < 0).sum())
-        caption = f"{unmatched:,} complaint texts share no word with any topic and are left out." if unmatched else None
-        return styled(table, counts=["complaints"], caption=caption)
+        caption = [f"Topics found in {self.sample}."] * bool(self.sample)
+        caption += [f"{unmatched:,} complaint texts share no word with any topic and are left out."] * bool(unmatched)
+        return styled(table, counts=["complaints"], caption=" ".join(caption) or None)
 
     def inferred_table(self):
         if self.inferred is None:
             return None
         counts = self.inferred.table.groupby("inferred_trigger").agg(complaints=("complaint_id", "size"), mean_probability=("probability", "mean"))
-        return styled(counts.reset_index(), counts=["complaints"], percent=["mean_probability"])
+        caption = f"Triggers inferred in {self.sample}." if self.sample else None
+        return styled(counts.reset_index(), counts=["complaints"], percent=["mean_probability"], caption=caption)
 
     def dispute_table(self, column: str):
         table = self.disputes.get(column)
@@ -328,9 +331,9 @@ def root_cause_workshop(history: History | StoredHistory, by: str | None = None,
     by = by or ("trigger" if history.has("trigger") else "category_raw")
     w = Workshop(by=by, complaints=history.complaint_count, span=history.span, currency=currency)
     measured = history.whole_clients(measured_complaints, random_state)  # in this process, chosen once
-    sampled = len(measured.complaints) < history.complaint_count
-    on_sample = (f"the complaints of a random {len(measured.clients):,} of {len(history.clients):,} clients "
-                 f"({len(measured.complaints):,} complaints)")
+    if len(measured.complaints) < history.complaint_count:
+        w.sample = (f"the complaints of a random {len(measured.clients):,} of {len(history.clients):,} clients "
+                    f"({len(measured.complaints):,} complaints)")
 
     def attempt(section: str, work):
         try:
@@ -354,8 +357,8 @@ def root_cause_workshop(history: History | StoredHistory, by: str | None = None,
         curves = attempt("repeats", lambda: time_to_repeat_by(history, [c for c in ("trigger", "resolution", "root_cause_fixed") if history.has(c)]))
         w.repeat_curves = curves or {}
         w.repeat_risk = attempt("repeats", lambda: repeat_risk(measured, random_state=random_state))
-        if sampled and w.repeat_risk is not None:
-            w.notes.setdefault("repeats", []).append(f"The repeat-risk model was trained and judged on {on_sample}.")
+        if w.sample and w.repeat_risk is not None:
+            w.notes.setdefault("repeats", []).append(f"The repeat-risk model was trained and judged on {w.sample}.")
     else:
         w.notes["repeats"] = ["Repeat triggers need resolution times and triggers, which this history does not record."]
     recorded = [p for p in PRACTICE_WORDS if history.has(p)]
@@ -369,8 +372,8 @@ def root_cause_workshop(history: History | StoredHistory, by: str | None = None,
                 practices, hostile = simulated_accuracy()
                 read = " ".join(w.effects.table["read_from_text"])
                 w.reading = pd.concat([practices] * ("practice" in read) + [hostile] * ("tone" in read))
-        if sampled:
-            w.notes.setdefault("next_action", []).append(f"Subgroup effects were measured on {on_sample}.")
+        if w.sample:
+            w.notes.setdefault("next_action", []).append(f"Subgroup effects were measured on {w.sample}.")
         w.next_action = attempt("next_action", lambda: NextBestAction(random_state=random_state).fit(measured))
         if w.next_action is not None:
             w.notes.setdefault("next_action", []).extend(w.next_action.notes_)
@@ -385,8 +388,8 @@ def root_cause_workshop(history: History | StoredHistory, by: str | None = None,
     if history.has("text"):
         w.topics = attempt("text", lambda: topics(measured.complaints["text"], random_state=random_state))
         w.inferred = attempt("text", lambda: infer_triggers(measured, random_state=random_state))
-        if sampled:
-            w.notes.setdefault("text", []).append(f"Topics and inferred triggers were found in {on_sample}.")
+        if w.sample:
+            w.notes.setdefault("text", []).append(f"Topics and inferred triggers were found in {w.sample}.")
     else:
         w.notes["text"] = ["This history records no complaint text, so topics and inferred triggers are left out."]
     if history.has("tone", table="interactions") and history.has("team"):
