@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from ibis import _
 from IPython.display import Markdown
 
+from analytics.features import StoredHistory, Tables, connection, engine_of, period_index, reading
 from analytics.io import History
 from analytics.tables import styled
 
 __all__ = ["completeness", "completeness_table", "quarantine_table", "volume_plot"]
 
 
-def completeness(history: History) -> pd.DataFrame:
-    """Per table and column: the share of rows with a value, and how many rows that is.
+def completeness(history: History | StoredHistory, engine=None) -> pd.DataFrame:
+    """Per table and column: the share of rows with a value, and how many rows that is;
+    counted where the history is (``engine``: the history's, else DuckDB; or Spark) when
+    it is a :class:`~analytics.features.StoredHistory`.
 
     Examples
     --------
@@ -26,16 +30,26 @@ def completeness(history: History) -> pd.DataFrame:
     0.44
     """
     rows = []
-    for table in ("clients", "complaints", "interactions"):
-        frame = getattr(history, table)
-        for column in frame.columns:
-            recorded = int(frame[column].notna().sum())
-            rows.append({"table": table, "column": column, "rows": len(frame), "recorded": recorded,
-                         "share recorded": recorded / len(frame) if len(frame) else float("nan")})
+    for table, (length, recorded) in _recorded(history, engine).items():
+        for column, count in recorded.items():
+            rows.append({"table": table, "column": column, "rows": length, "recorded": int(count),
+                         "share recorded": int(count) / length if length else float("nan")})
     return pd.DataFrame(rows)
 
 
-def completeness_table(history: History):
+def _recorded(history: History | StoredHistory, engine) -> dict[str, tuple[int, pd.Series]]:
+    """Per table: its rows, and how many of them hold a value, per column."""
+    found = {"clients": (len(history.clients), history.clients.notna().sum())}
+    if isinstance(history, History):
+        return found | {name: (len(getattr(history, name)), getattr(history, name).notna().sum()) for name in ("complaints", "interactions")}
+    with connection(engine_of(history, engine)) as con:
+        for name, table in (("complaints", history.complaints_table(con)), ("interactions", history.interactions_table(con))):
+            counts = con.execute(table.aggregate(rows=table.count(), **{f"n{i}": table[c].count() for i, c in enumerate(table.columns)})).iloc[0]
+            found[name] = (int(counts["rows"]), pd.Series([counts[f"n{i}"] for i in range(len(table.columns))], index=table.columns))
+    return found
+
+
+def completeness_table(history: History | StoredHistory, engine=None):
     """Columns recorded on less than every row, formatted; fully recorded ones are left out.
 
     Examples
@@ -46,14 +60,14 @@ def completeness_table(history: History):
     >>> "CSAT" in html or "csat" in html, "complaint_id" in html
     (True, False)
     """
-    table = completeness(history)
+    table = completeness(history, engine)
     gaps = table[table["share recorded"] < 1].sort_values(["table", "share recorded"])
     if gaps.empty:
         return Markdown("Every column is recorded on every row.")
     return styled(gaps, counts=["rows", "recorded"], percent=["share recorded"])
 
 
-def quarantine_table(history: History, top: int = 20):
+def quarantine_table(history: History | StoredHistory, top: int = 20):
     """The first ``top`` quarantined problems: source file, row, column, value and reason
     (the whole raw record is left out: it may hold complaint text).
 
@@ -70,11 +84,12 @@ def quarantine_table(history: History, top: int = 20):
     >>> "complaints.csv" in html, html.count("<tr>") <= 6
     (True, True)
     """
-    if history.quarantine.empty:
+    quarantine = history.quarantine
+    if quarantine.empty:
         return Markdown("No problems found: every row read was loaded, every value kept.")
-    shown = history.quarantine.head(top).drop(columns=["record"], errors="ignore")
-    caption = (f"the first {len(shown):,} of {len(history.quarantine):,} problems; client-health validate writes them all to a CSV file"
-               if len(shown) < len(history.quarantine) else None)
+    shown = quarantine.head(top).drop(columns=["record"], errors="ignore")
+    caption = (f"the first {len(shown):,} of {len(quarantine):,} problems; client-health validate writes them all to a CSV file"
+               if len(shown) < len(quarantine) else None)
     return styled(shown.assign(source=shown["source"].map(lambda s: str(s).rsplit("/", 1)[-1])), caption=caption)
 
 
@@ -82,8 +97,9 @@ def quarantine_table(history: History, top: int = 20):
 PERIOD_WORDS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year", "A": "year"}
 
 
-def volume_plot(history: History, freq: str = "M") -> go.Figure:
-    """Complaints opened per month (or ``freq``): gaps and jumps show missing or doubled exports.
+def volume_plot(history: History | StoredHistory, freq: str = "M", engine=None) -> go.Figure:
+    """Complaints opened per month (or ``freq``): gaps and jumps show missing or doubled
+    exports. Counted in the engine (``engine``: the history's, else DuckDB; or Spark).
 
     Examples
     --------
@@ -93,10 +109,14 @@ def volume_plot(history: History, freq: str = "M") -> go.Figure:
     >>> figure.layout.title.text, len(figure.data[0].x)
     ('Complaints opened per quarter', 12)
     """
-    opened = pd.to_datetime(history.complaints["opened_at"].dropna(), utc=True)
-    counts = opened.dt.tz_convert(None).dt.to_period(freq).value_counts().sort_index()
-    period = PERIOD_WORDS.get(counts.index.freqstr.split("-")[0].rstrip("E"), "period")
-    figure = go.Figure(go.Bar(x=counts.index.to_timestamp(), y=counts.to_numpy(), customdata=counts.index.astype(str),
+    with reading(history, engine) as (con, source):
+        opened = Tables(source, con, ["opened_at"]).complaints.opened_at.cast("timestamp('UTC')")
+        periods, index = period_index(con, opened, freq)
+        found = con.execute(opened.as_table().filter(opened.notnull()).select(k=index).group_by("k").aggregate(n=_.count()))
+    found = found.sort_values("k")
+    shown = pd.PeriodIndex([periods[k] for k in found["k"]], freq=freq) if periods else pd.PeriodIndex([], freq=freq)
+    period = PERIOD_WORDS.get(shown.freqstr.split("-")[0].rstrip("E"), "period")
+    figure = go.Figure(go.Bar(x=shown.to_timestamp(), y=found["n"].to_numpy(), customdata=shown.astype(str),
                               hovertemplate="%{customdata}: %{y:,} complaints<extra></extra>"))
     figure.update_layout(title=f"Complaints opened per {period}", xaxis_title=f"{period} opened", yaxis_title="complaints")
     return figure

@@ -108,6 +108,18 @@ def with_contacts(history, complaints, offsets, channel):
     return History(history.clients, history.complaints, interactions, history.quarantine, history.report)
 
 
+def test_rates_count_a_missing_yes_or_no_as_not_recorded(sample_history):
+    c = sample_history.complaints.copy()
+    answered = c.index[c["disputed"].notna()]
+    c.loc[answered[:40], "sla_met"] = pd.NA
+    c.loc[answered[40:80], "channel"] = pd.NA
+    history = History(sample_history.clients, c, sample_history.interactions)
+    for column in ("sla_met", "channel"):
+        table = rates(history, column).set_index(column)
+        assert table.loc["not recorded", "complaints"] == 40 and table["complaints"].sum() == len(answered)
+    assert set(rates(history, "sla_met")["sla_met"]) == {"True", "False", "not recorded"}
+
+
 def test_the_workshop_s_counts_and_curves_are_the_same_on_spark_from_a_saved_folder(spark, sample_history, tmp_path):
     """Rates, the most disputed, public complaints' moves and time-to-repeat curves: Spark
     reading the saved folder gives what DuckDB gives in this process."""

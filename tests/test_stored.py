@@ -112,3 +112,22 @@ def parts_of(workshop) -> dict:
             **{f"disputes_{k}": v for k, v in w.disputes.items()}, "most": w.disputed_most, "abuse": w.abuse, "notes": w.notes,
             "headline": w.headline(), "claims": w.claims(), "sample": w.sample,
             "topics_caption": w.topics_table().caption, "inferred_caption": w.inferred_table().caption}
+
+
+@pytest.mark.parametrize("moment", [None, MOMENT])
+def test_the_quality_report_s_counts_of_a_stored_history_are_those_in_memory(sample_history, tmp_path, moment):
+    """Completeness, volume and the rows set aside, of an export loaded with defects and saved."""
+    from analytics.io import load_history
+    from analytics.quality import completeness, volume_plot
+    from analytics.sample import write_export
+
+    write_export(sample_history, tmp_path / "export", defects=0.01)
+    saved = load_history(tmp_path / "export").save(tmp_path / "saved")
+    in_memory, stored = History.read(saved), StoredHistory(saved)
+    assert len(stored.quarantine) > 100
+    if moment is not None:
+        in_memory, stored = in_memory.as_of(moment), stored.as_of(moment)
+    pd.testing.assert_frame_equal(completeness(stored), completeness(in_memory))
+    ours, theirs = volume_plot(stored).data[0], volume_plot(in_memory).data[0]
+    assert list(ours.x) == list(theirs.x) and list(ours.y) == list(theirs.y) and sum(theirs.y) == len(in_memory.complaints)
+    pd.testing.assert_frame_equal(stored.quarantine, in_memory.quarantine, check_dtype=False)

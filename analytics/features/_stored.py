@@ -141,6 +141,13 @@ class StoredHistory:
         return pd.Index(found["client_id"])
 
     @property
+    def quarantine(self) -> pd.DataFrame:
+        """The rows set aside when the history was loaded, with their reasons: few, so they
+        come to this process."""
+        with connection(self.engine) as con:
+            return Saved(self.location, con).frame("quarantine")
+
+    @property
     def complaints(self):
         raise AttributeError("a stored history keeps its complaints where they are: take those of chosen clients with of_clients(ids), "
                              "or History.read(location) for all of them")

@@ -191,9 +191,8 @@ def rates(history: History | StoredHistory | str | Path, by: str | list[str], ou
 
 def _group_text(column):
     """A group's value as text, as pandas writes it ("True", not the engine's "true"), "not recorded" when missing."""
-    if column.type().is_boolean():
-        return ibis.ifelse(column, "True", "False").fill_null("not recorded")
-    return column.cast("string").fill_null("not recorded")
+    text = ibis.ifelse(column, "True", "False") if column.type().is_boolean() else column.cast("string")
+    return ibis.ifelse(column.isnull(), "not recorded", text)  # a missing yes/no is neither
 
 
 def most(history: History | StoredHistory | str | Path, by: str = "client_id", outcome: str = "disputed", top: int = 10, engine=None) -> pd.DataFrame:
