@@ -246,19 +246,19 @@ def public_to_private(history: History | StoredHistory | str | Path, engine=None
         public = public.select(complaint_id=public.complaint_id.cast("string"), opened_at=public.opened_at.cast("timestamp('UTC')"),
                                **{c: public[c] for c in ("moved_private", "disputed", "csat") if tables.has(c)})
         contacts = tables.interactions("channel")
-        if "channel" in contacts.columns:
+        if "channel" in contacts.columns:  # the first contact on another channel
             private = contacts.filter(contacts.channel != "social_public")
             first = private.group_by(moved_id=private.complaint_id).aggregate(moved_at=private.at.min())
-        else:
-            first = ibis.memtable(pd.DataFrame({"moved_id": pd.Series(dtype="string"), "moved_at": pd.Series(dtype="datetime64[us, UTC]")}))
-        public = public.left_join(first, public.complaint_id == first.moved_id)
-        found = con.execute(public.aggregate(complaints=_.count(), moved=public.moved_at.count()))
-        if not int(found["complaints"].iloc[0]):
+            public = public.left_join(first, public.complaint_id == first.moved_id)
+        moved = public.moved_at.count() if "moved_at" in public.columns else ibis.literal(0)
+        found = con.execute(public.aggregate(complaints=_.count(), moved=moved)).iloc[0]
+        if not found["complaints"]:
             return pd.DataFrame(), "The history has no public (social media) complaints."
-        if int(found["moved"].iloc[0]):
-            since = [(public.moved_at >= public.opened_at + ibis.interval(hours=low)) & (public.moved_at < public.opened_at + ibis.interval(hours=high))
-                     if np.isfinite(high) else public.moved_at >= public.opened_at + ibis.interval(hours=low) for low, high, _name in PRIVATE_BUCKETS]
-            group = ibis.cases(*zip(since, [name for *_bounds, name in PRIVATE_BUCKETS], strict=True), else_="never moved")
+        if found["moved"]:
+            at, opened = public.moved_at, public.opened_at
+            # in order: a bucket's lower edge is the one before's upper edge
+            group = ibis.cases((at.isnull() | (at < opened), "never moved"),
+                               *[(at < opened + ibis.interval(hours=high), name) for _, high, name in PRIVATE_BUCKETS[:-1]], else_=PRIVATE_BUCKETS[-1][2])
             how = "Public complaints by the time until the first contact on a private channel."
         elif tables.has("moved_private"):
             group = _group_text(public.moved_private.cast("boolean")).substitute({"True": "moved private", "False": "stayed public"})
