@@ -86,8 +86,7 @@ def test_the_workshop_of_a_stored_history_is_the_workshop_in_memory(saved):
     complaints' advice: equal, part by part, and the notes say what the sample was."""
     from analytics.rootcause import root_cause_workshop
 
-    ours, theirs = ({name: part for name, part in parts_of(root_cause_workshop(history, bootstrap=20, measured_complaints=5_000)).items()}
-                    for history in (open_history(saved), History.read(saved)))
+    ours, theirs = (parts_of(root_cause_workshop(history, bootstrap=20, measured_complaints=5_000)) for history in (open_history(saved), History.read(saved)))
     assert ours.keys() == theirs.keys() and len(ours) > 20
     for name, part in theirs.items():
         if isinstance(part, pd.DataFrame):
