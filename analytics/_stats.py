@@ -18,6 +18,8 @@ def wilson(k, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     (True, np.float64(0.0), np.float64(1.0), np.float64(nan))
     """
     k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    if k.shape != n.shape:  # successes without their trials are a caller's mistake, not a shorter answer
+        raise ValueError(f"wilson needs a count of trials for each count of successes: {k.shape} successes, {n.shape} trials")
     z = ndtri(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = k / n

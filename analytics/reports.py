@@ -59,7 +59,7 @@ def report_parameters(report: str, notebooks: Path | str = NOTEBOOK_FOLDER) -> d
     --------
     >>> from analytics.reports import report_parameters
     >>> report_parameters("quality")
-    {'source': 'a folder, a file or a database URL', 'profile': 'how the export maps onto the canonical tables'}
+    {'source': 'a folder, a file or a database URL; a saved history (folder or URL) is read where it is', 'profile': 'how the export maps onto the canonical tables'}
     """
     import ast
     import json
