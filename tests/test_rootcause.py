@@ -93,7 +93,8 @@ def test_public_complaints_by_time_to_a_private_channel(sample_history):
     table, how = public_to_private(history)
     assert how.startswith("Public complaints by the time")
     never = int((c["channel"] == "social_public").sum()) - len(public)
-    assert table.set_index("moved")["complaints"].to_dict() == {"never moved": never} | {moved: 6 * len(found) for moved, found in after.items()}
+    assert table.set_index("moved")["complaints"].to_dict() == {moved: 6 * len(found) for moved, found in after.items()} | {"never moved": never}
+    assert table["moved"].tolist() == [*after, "never moved"]  # soonest first
     assert public_to_private(sample_history)[1].startswith("The interactions do not show when")
 
 

@@ -273,7 +273,10 @@ def public_to_private(history: History | StoredHistory | str | Path, engine=None
             outcomes["csat_satisfied"] = public.csat >= 4
         counts = {f"{name}_{part}": measure for name, flag in outcomes.items()
                   for part, measure in (("k", flag.cast("int64").sum()), ("n", flag.count()))}
-        table = con.execute(public.group_by(moved=group).aggregate(complaints=_.count(), **counts)).sort_values("moved", ignore_index=True)
+        table = con.execute(public.group_by(moved=group).aggregate(complaints=_.count(), **counts))
+    # soonest first, as a reader follows the time it took
+    order = {name: rank for rank, name in enumerate([*(name for *_, name in PRIVATE_BUCKETS), "never moved", "moved private", "stayed public"])}
+    table = table.sort_values("moved", key=lambda moved: moved.map(order).fillna(len(order)), ignore_index=True)
     for name in outcomes:
         k, n = table.pop(f"{name}_k").fillna(0), table.pop(f"{name}_n")
         low, high = wilson(k, n)
