@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import ibis
+import pandas as pd
 import pyarrow.parquet as pq
 
 
@@ -189,3 +190,10 @@ def read_numbered(con, path: Path | str) -> ibis.Table:
         offsets[part], start = start, start + int(rows)
     offset = ibis.cases(*(((file == part) | file.endswith(f"/{part}"), first) for part, first in offsets.items()), else_=0) if len(offsets) > 1 else 0
     return table.mutate(_row=index + offset + 1).drop("file_row_number", "filename")
+
+
+def filled(con, table: ibis.Table) -> tuple[int, pd.Series]:
+    """How many rows ``table`` has, and how many of them hold a value in each column, counted
+    by the engine ``con`` in one pass."""
+    counts = con.execute(table.aggregate(rows=table.count(), **{f"n{i}": table[c].count() for i, c in enumerate(table.columns)})).iloc[0]
+    return int(counts["rows"]), pd.Series([int(counts[f"n{i}"]) for i in range(len(table.columns))], index=table.columns)

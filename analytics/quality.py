@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from ibis import _
 from IPython.display import Markdown
 
+from analytics._engine import filled
 from analytics.features import StoredHistory, Tables, connection, engine_of, period_index, reading
 from analytics.io import History
 from analytics.tables import styled
@@ -44,8 +45,7 @@ def _recorded(history: History | StoredHistory, engine) -> dict[str, tuple[int, 
         return found | {name: (len(getattr(history, name)), getattr(history, name).notna().sum()) for name in ("complaints", "interactions")}
     with connection(engine_of(history, engine)) as con:
         for name, table in (("complaints", history.complaints_table(con)), ("interactions", history.interactions_table(con))):
-            counts = con.execute(table.aggregate(rows=table.count(), **{f"n{i}": table[c].count() for i, c in enumerate(table.columns)})).iloc[0]
-            found[name] = (int(counts["rows"]), pd.Series([counts[f"n{i}"] for i in range(len(table.columns))], index=table.columns))
+            found[name] = filled(con, table)
     return found
 
 

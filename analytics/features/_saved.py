@@ -12,7 +12,7 @@ import ibis
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analytics._engine import is_url, parquet_parts, read_numbered
+from analytics._engine import filled, is_url, parquet_parts, read_numbered
 
 
 class Saved:
@@ -82,8 +82,8 @@ def fetched(con, table: ibis.Table) -> pd.DataFrame:
 
 def counted_columns(con, table: ibis.Table) -> set[str]:
     """The columns of ``table`` with at least one value, counted by the engine ``con``."""
-    counts = con.execute(table.aggregate(**{f"n{i}": table[c].count() for i, c in enumerate(table.columns)})).iloc[0]
-    return {c for i, c in enumerate(table.columns) if counts[f"n{i}"] > 0}
+    _, counts = filled(con, table)
+    return set(counts.index[counts > 0])
 
 
 def _recorded_columns(path: Path) -> set[str]:
