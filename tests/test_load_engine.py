@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analytics.datasets import SAMPLE_FOLDER
-from analytics.features import connect, connection
+from analytics.features import StoredHistory, connect, connection, open_history
 from analytics.io import History, LoadError, load_history, load_into
 from analytics.rootcause import pareto
 
@@ -159,6 +159,25 @@ def test_a_load_into_a_folder_writes_from_the_engine_what_load_history_loads(hos
     pd.read_parquet(SAMPLE_FOLDER / "complaints.parquet").head(5).to_csv(exports / "complaints.csv", index=False)
     with pytest.raises(LoadError, match="load_into reads Parquet"):
         load_into(exports, tmp_path / "nowhere")
+
+
+def test_a_history_checked_on_spark_is_written_to_shared_storage_as_to_a_folder(hostile, spark, tmp_path):
+    """As a cluster writes to shared storage (s3a://, abfss://): at a file:// URL Spark writes
+    every part of the history itself, and the history opened there holds what a load into a
+    folder on this machine holds, quarantine and load report included."""
+    url = (tmp_path / "storage").as_uri()
+    on_storage = open_history(hostile, engine=spark, into=url, now=NOW)
+    in_folder = open_history(hostile, into=tmp_path / "here", now=NOW)
+    assert isinstance(on_storage, StoredHistory) and on_storage.location == url and on_storage.complaint_count == in_folder.complaint_count
+    pd.testing.assert_frame_equal(on_storage.quarantine, in_folder.quarantine)
+    assert set(on_storage.quarantine["check"]) == CHECKS
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(on_storage.of_clients(in_folder.clients["client_id"]), name),
+                                      getattr(in_folder.of_clients(in_folder.clients["client_id"]), name))
+    pd.testing.assert_frame_equal(on_storage.report.counts, in_folder.report.counts)
+    assert on_storage.report.notes[1:] == in_folder.report.notes[1:]
+    with pytest.raises(ValueError, match="written to a URL by Spark"):
+        load_into(hostile, url, now=NOW)
 
 
 def test_spark_tables_are_numbered_by_spark_without_gathering_them_in_one_task(hostile, spark):

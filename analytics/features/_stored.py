@@ -153,12 +153,17 @@ class StoredHistory:
                              "or History.read(location) for all of them")
 
 
-def open_history(source: str | Path, profile="generic", engine=None, **load) -> History | StoredHistory:
+def open_history(source: str | Path, profile="generic", engine=None, into: str | Path | None = None, **load) -> History | StoredHistory:
     """A saved history (a folder holding ``history.json`` beside its tables, as
     :meth:`History.save` and :func:`analytics.io.load_into` write them; or a URL Spark reads)
     stays where it is, as a :class:`StoredHistory` that ``engine`` analyses; any other
     source is loaded with :func:`analytics.io.load_history` (``profile``, ``engine`` and
     ``load`` as it takes them).
+
+    With ``into`` (a folder; on Spark also a URL of shared storage), an export the engine
+    reads (Parquet files, or the engine's own tables) is checked in the engine and written
+    there by :func:`analytics.io.load_into`, then left where it is: of its rows only the
+    quarantined ones come to this process.
 
     Examples
     --------
@@ -169,9 +174,14 @@ def open_history(source: str | Path, profile="generic", engine=None, **load) -> 
     >>> saved = load_sample().save(getfixture("tmp_path") / "saved")
     >>> open_history(saved)
     StoredHistory(...: 3,000 clients, 13,119 complaints)
+    >>> open_history(saved, into=getfixture("tmp_path") / "checked")  # checked in DuckDB, written from there
+    StoredHistory(...checked: 3,000 clients, 13,119 complaints)
     """
-    from analytics.io import is_database_url, load_history
+    from analytics.io import is_database_url, load_history, load_into
 
+    if into is not None:
+        load_into(source, into, profile, engine=engine or "duckdb", **load)
+        return StoredHistory(into, engine)
     text = str(source)
     if is_url(text) or (not is_database_url(text) and (Path(source) / "history.json").is_file()):
         return StoredHistory(source, engine)

@@ -57,6 +57,7 @@ def load_history(
         from row numbers, and dates written in other layouts than ISO 8601 or without a
         zone in a zone other than UTC need the loader without an engine. The history
         keeps the engine (``history.engine``): its analyses run there unless told otherwise.
+        To keep the loaded rows in the engine, ``open_history(source, engine=..., into=folder)``.
 
     Returns
     -------

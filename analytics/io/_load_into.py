@@ -4,11 +4,14 @@ history that every analysis reads where it is."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
+import ibis
 import pandas as pd
+import pyarrow as pa
 
-from analytics._engine import connection
+from analytics._engine import connection, is_url
 from analytics._time import utc
 from analytics.io._engine_checks import whole
 from analytics.io._engine_load import engine_load, engine_sources
@@ -26,7 +29,9 @@ def load_into(source, folder: str | Path, profile: str | Path | Profile = "gener
     them out: every analysis reads that folder where it is (``engine=``), and
     :meth:`History.read` brings it into memory. Only counts, the values left unmapped, a
     few ids and the quarantined rows come to this process, so a warehouse's complaints never
-    pass through it. On Spark each table is a folder of parts.
+    pass through it. On Spark each table is a folder of parts, and ``folder`` may be a URL
+    of shared storage (``s3a://``, ``abfss://``, ``hdfs://``) that the executors write and
+    read themselves.
 
     Handling practices and tone are not read from the words here: ``load_history(folder)``
     reads them where the export did not record them.
@@ -44,8 +49,12 @@ def load_into(source, folder: str | Path, profile: str | Path | Profile = "gener
     """
     profile = load_profile(profile)
     now = pd.Timestamp.now(tz="UTC") if now is None else utc(now)
-    folder = Path(folder)
+    url = is_url(folder)
+    folder = str(folder).rstrip("/") if url else Path(folder)
     with connection(engine) as con:
+        if url and con.name != "pyspark":
+            raise ValueError(f"{folder}: a history is written to a URL by Spark (engine='spark' or a SparkSession); "
+                             f"{con.name} writes a folder on this machine")
         sources = engine_sources(source, profile, con)
         if sources is None:
             raise LoadError(f"{source}: load_into reads Parquet (a file of complaints, or a folder with one file or folder of parts "
@@ -63,6 +72,14 @@ def load_into(source, folder: str | Path, profile: str | Path | Profile = "gener
         report = load_report(load.counts, load.unmapped, load.quarantine, profile.name, notes, coverage)
         if strict and len(load.quarantine):
             raise ValidationFailed(_strict_message(load.quarantine, report), load.quarantine)
+        meta = json.dumps({"clients_derived": load.clients_derived, "report": report.to_dict(), "seen_until": None}, indent=2, default=str)
+        if url:  # the few small parts too, as Spark writes them where this process may not
+            for table in TABLES:
+                _write(con, load.tables[table].order_by("_row").drop("_row") if table in load.tables else _spark_table(con, empty_table(table)),
+                       f"{folder}/{table}.parquet")
+            _write(con, _spark_table(con, load.quarantine), f"{folder}/quarantine.parquet")
+            con._session.createDataFrame([(meta,)], "value string").coalesce(1).write.mode("overwrite").text(f"{folder}/history.json")
+            return report
         folder.mkdir(parents=True, exist_ok=True)
         for table in TABLES:
             path = folder / f"{table}.parquet"
@@ -71,9 +88,17 @@ def load_into(source, folder: str | Path, profile: str | Path | Profile = "gener
             else:
                 empty_table(table).to_parquet(path, index=False)
     load.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
-    meta = {"clients_derived": load.clients_derived, "report": report.to_dict(), "seen_until": None}
-    (folder / "history.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    (folder / "history.json").write_text(meta, encoding="utf-8")
     return report
+
+
+def _spark_table(con, frame: pd.DataFrame) -> ibis.Table:
+    """A small frame of this process as a Spark table, its empty columns typed as text."""
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = arrow.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in arrow.schema]))
+    name = f"client_health_{uuid.uuid4().hex}"
+    con._session.createDataFrame(arrow).createOrReplaceTempView(name)
+    return con.table(name)
 
 
 def _write(con, table, path: Path) -> None:
