@@ -91,7 +91,25 @@ def engine_of(history, engine=None):
     >>> engine_of(history), engine_of(history, "duckdb"), engine_of("saved/history")
     ('spark', 'duckdb', None)
     """
-    return engine if engine is not None else getattr(history, "engine", None)
+    chosen = engine if engine is not None else getattr(history, "engine", None)
+    if not runs_analyses(chosen):
+        raise ValueError(f"analyses run on DuckDB or Spark, not on {chosen.name}: a warehouse's backend checks a load where its tables are "
+                         "(load_history, load_into), and the history it loads is analysed in DuckDB here (leave engine= out)")
+    return chosen
+
+
+def runs_analyses(engine) -> bool:
+    """Whether the analyses run on ``engine``: DuckDB and Spark (and None, DuckDB here) do.
+    Another Ibis backend, a warehouse's, checks a load where its tables are.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> from analytics.features import runs_analyses
+    >>> runs_analyses("spark"), runs_analyses(ibis.sqlite.connect())
+    (True, False)
+    """
+    return not isinstance(getattr(engine, "name", None), str) or engine.name in ("duckdb", "pyspark")
 
 
 @contextlib.contextmanager

@@ -53,7 +53,7 @@ def postgres_url():
         shutil.chown(home, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
-    subprocess.run([*as_user, bin_dir / "initdb", "-D", data, "-U", "analyst", "--auth=trust", "-E", "UTF8"], check=True, capture_output=True)
+    subprocess.run([*as_user, bin_dir / "initdb", "-D", data, "-U", "analyst", "--auth=trust", "-E", "UTF8", "--no-locale"], check=True, capture_output=True)
     log = data.parent / "server.log"
     subprocess.run([*as_user, bin_dir / "pg_ctl", "-D", data, "-l", log, "-w", "-o", f"-p {port} -k {data.parent} -h 127.0.0.1", "start"], check=True, capture_output=True)
     url = f"postgresql+psycopg://analyst@127.0.0.1:{port}/postgres"

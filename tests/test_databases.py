@@ -57,6 +57,45 @@ def test_postgresql_round_trip(sample_history, postgres_url):
     _same(load_history(postgres_url), written)
 
 
+def test_a_warehouse_checks_its_own_tables_where_they_are(postgres_url, tmp_path):
+    """Tables in a warehouse, given with its Ibis backend, are mapped, checked and quarantined
+    by the warehouse itself (PostgreSQL here, its strings ordered bytewise as DuckDB orders
+    them), as DuckDB checks the same tables. The history is analysed in DuckDB here, where
+    its rows are; written to a folder, the reports read it there."""
+    import ibis
+
+    from analytics.features import open_history
+    from analytics.kpis import complaint_kpis
+    from tests.test_load_engine import CHECKS, NOW, _hostile_export
+
+    hostile = _hostile_export(tmp_path / "hostile")
+    address = sa.engine.make_url(postgres_url)
+    warehouse = ibis.postgres.connect(host=address.host, port=address.port, user=address.username, database=address.database)
+    here = ibis.duckdb.connect()
+    tables = {name: f"hostile_{name}" for name in TABLES}
+    for name, table in tables.items():
+        frame = pd.read_parquet(hostile / f"{name}.parquet")
+        warehouse.create_table(table, frame, overwrite=True)
+        here.create_table(table, frame)
+    in_warehouse = load_history(tables, now=NOW, engine=warehouse)
+    in_duckdb = load_history(tables, now=NOW, engine=here)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(in_warehouse, name), getattr(in_duckdb, name))
+    pd.testing.assert_frame_equal(in_warehouse.quarantine, in_duckdb.quarantine)
+    assert set(in_warehouse.quarantine["check"]) == CHECKS
+    assert in_warehouse.report.notes[0].endswith("checked in postgres.") and in_warehouse.engine is None and in_duckdb.engine is here
+    pd.testing.assert_frame_equal(complaint_kpis(in_warehouse).table, complaint_kpis(in_duckdb).table)
+    with pytest.raises(ValueError, match="analyses run on DuckDB or Spark, not on postgres"):
+        complaint_kpis(in_duckdb, engine=warehouse)
+    stored = open_history(tables, engine=warehouse, into=tmp_path / "checked", now=NOW)
+    assert stored.engine is None and stored.report.rows_quarantined == in_duckdb.report.rows_quarantined
+    written = stored.of_clients(in_duckdb.clients["client_id"])
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(written, name), getattr(in_duckdb, name))
+    warehouse.disconnect()
+    here.disconnect()
+
+
 def test_query_from_the_profile_selects_rows(sample_history, tmp_path):
     url = f"sqlite:///{tmp_path / 'q.sqlite'}"
     written = _write(sample_history, url)

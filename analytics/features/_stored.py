@@ -10,7 +10,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analytics._engine import connection, is_url
+from analytics._engine import connection, is_url, runs_analyses
 from analytics._time import utc
 from analytics.features._saved import Saved, counted_columns, fetched, in_utc
 from analytics.io import History, LoadReport
@@ -181,7 +181,7 @@ def open_history(source: str | Path, profile="generic", engine=None, into: str |
 
     if into is not None:
         load_into(source, into, profile, engine=engine or "duckdb", **load)
-        return StoredHistory(into, engine)
+        return StoredHistory(into, engine if runs_analyses(engine) else None)
     text = str(source)
     if is_url(text) or (not is_database_url(text) and (Path(source) / "history.json").is_file()):
         return StoredHistory(source, engine)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics._engine import connection
+from analytics._engine import connection, runs_analyses
 from analytics._time import utc
 from analytics.io._coerce import distinct_values
 from analytics.io._engine_load import engine_load, engine_sources, history_frames
@@ -58,6 +58,8 @@ def load_history(
         zone in a zone other than UTC need the loader without an engine. The history
         keeps the engine (``history.engine``): its analyses run there unless told otherwise.
         To keep the loaded rows in the engine, ``open_history(source, engine=..., into=folder)``.
+        A warehouse's Ibis backend (PostgreSQL, ...) checks its own tables where they are;
+        the history it loads is analysed in DuckDB here.
 
     Returns
     -------
@@ -81,7 +83,7 @@ def load_history(
             sources = engine_sources(source, profile, con)
             if sources is not None:
                 history = _checked_in_engine(source, sources, profile, now, strict, con.name)
-                history.engine = engine
+                history.engine = engine if runs_analyses(engine) else None
                 return history
     found = read_sources(source, profile, progress)
     results: dict[str, list[TableResult]] = {}
@@ -126,7 +128,7 @@ def load_history(
     report = _report(results, quarantine, profile.name, notes, coverage)
     events = [r.last_event for rs in results.values() for r in rs if r.last_event is not None]
     history = History(**tables, quarantine=quarantine, report=report, clients_derived=clients_derived, seen_until=max(events) if events else None,
-                      engine=engine)
+                      engine=engine if runs_analyses(engine) else None)
     if strict and len(quarantine):
         raise ValidationFailed(_strict_message(quarantine, report), quarantine)
     return history
