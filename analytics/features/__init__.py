@@ -15,5 +15,5 @@ from analytics.features._stored import StoredHistory, open_history
 
 __all__ = [
     "FEATURES", "HOUR_MS", "Groups", "Saved", "StoredHistory", "Tables", "connect", "connection", "cutoff_index", "data_end", "engine_of", "interval", "is_url", "milliseconds", "open_history", "period_index", "prior_count", "reading",
-    "repeats", "runs_analyses", "resolve_cutoffs", "snapshots", "spark_session", "staged",
+    "repeats", "resolve_cutoffs", "runs_analyses", "snapshots", "spark_session", "staged",
 ]

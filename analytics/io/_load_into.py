@@ -28,8 +28,10 @@ def load_into(source, folder: str | Path, profile: str | Path | Profile = "gener
     the loaded tables to ``folder`` from the engine, laid out as :meth:`History.save` lays
     them out: every analysis reads that folder where it is (``engine=``), and
     :meth:`History.read` brings it into memory. Only counts, the values left unmapped, a
-    few ids and the quarantined rows come to this process, so a warehouse's complaints never
-    pass through it. On Spark each table is a folder of parts, and ``folder`` may be a URL
+    few ids and the quarantined rows come to this process, so on DuckDB and Spark the
+    complaints never pass through it (a warehouse's backend, PostgreSQL say, checks them
+    where they are and hands them over in batches as the folder is written). On Spark each
+    table is a folder of parts, and ``folder`` may be a URL
     of shared storage (``s3a://``, ``abfss://``, ``hdfs://``) that the executors write and
     read themselves.
 
